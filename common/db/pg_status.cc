@@ -1,0 +1,68 @@
+#include "common/db/pg_status.h"
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/cord.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+
+namespace campaignq::db {
+namespace {
+
+constexpr char kSqlstatePayload[] = "campaignq/sqlstate";
+
+absl::StatusCode CodeForSqlstate(const std::string& state) {
+  if (state == kSqlstateSerializationFailure || state == kSqlstateDeadlockDetected ||
+      state == kSqlstateLockNotAvailable || state == "57014" /* query_canceled */) {
+    return absl::StatusCode::kAborted;
+  }
+  if (state == kSqlstateUniqueViolation) return absl::StatusCode::kAlreadyExists;
+  // Class 08 connection exceptions; 57P01-57P03 admin/crash shutdown, cannot
+  // connect now; 53300 too many connections.
+  if (absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" ||
+      state == "57P03" || state == "53300") {
+    return absl::StatusCode::kUnavailable;
+  }
+  if (absl::StartsWith(state, "23") || absl::StartsWith(state, "22")) {
+    return absl::StatusCode::kFailedPrecondition;
+  }
+  return absl::StatusCode::kInternal;
+}
+
+absl::Status WithSqlstate(absl::StatusCode code, const std::string& message,
+                          const std::string& state) {
+  absl::Status status(code, absl::StrCat(message, " [sqlstate ", state, "]"));
+  status.SetPayload(kSqlstatePayload, absl::Cord(state));
+  return status;
+}
+
+}  // namespace
+
+absl::Status StatusFromException(const std::exception& error) {
+  if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
+    const std::string& state = sql->sqlstate();
+    std::string message = sql->what();
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    return WithSqlstate(CodeForSqlstate(state), message, state);
+  }
+  if (dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) {
+    return absl::UnknownError(
+        absl::StrCat("connection lost during COMMIT; outcome unknown: ", error.what()));
+  }
+  if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) {
+    return absl::UnavailableError(absl::StrCat("database unreachable: ", error.what()));
+  }
+  return absl::InternalError(absl::StrCat("database error: ", error.what()));
+}
+
+std::string SqlState(const absl::Status& status) {
+  auto payload = status.GetPayload(kSqlstatePayload);
+  return payload.has_value() ? std::string(*payload) : std::string();
+}
+
+bool IsTransient(const absl::Status& status) {
+  return status.code() == absl::StatusCode::kUnavailable ||
+         status.code() == absl::StatusCode::kAborted;
+}
+
+}  // namespace campaignq::db

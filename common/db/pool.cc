@@ -1,0 +1,63 @@
+#include "common/db/pool.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace campaignq::db {
+
+PooledConnection::PooledConnection(ConnectionPool* pool,
+                                   std::unique_ptr<pqxx::connection> connection)
+    : pool_(pool), connection_(std::move(connection)) {}
+
+PooledConnection::PooledConnection(PooledConnection&& other) noexcept
+    : pool_(other.pool_), connection_(std::move(other.connection_)), discard_(other.discard_) {
+  other.pool_ = nullptr;
+}
+
+PooledConnection::~PooledConnection() {
+  if (pool_ != nullptr && connection_ != nullptr) {
+    pool_->Release(std::move(connection_), discard_ || !connection_->is_open());
+  }
+}
+
+ConnectionPool::ConnectionPool(PoolOptions options) : options_(std::move(options)) {}
+
+absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
+  std::unique_lock<std::mutex> lock(mutex_);
+  const bool got_slot = released_.wait_for(lock, options_.acquire_timeout, [this] {
+    mutex_.AssertHeld();
+    return !idle_.empty() || open_ < options_.max_connections;
+  });
+  if (!got_slot) {
+    return absl::UnavailableError(absl::StrCat("all ", options_.max_connections,
+                                               " database connections are busy"));
+  }
+  if (!idle_.empty()) {
+    auto connection = std::move(idle_.back());
+    idle_.pop_back();
+    return PooledConnection(this, std::move(connection));
+  }
+  ++open_;
+  lock.unlock();  // connecting takes a round trip or a timeout; never under the lock
+  auto connection = Connect(options_.url, options_.connect);
+  if (!connection.ok()) {
+    lock.lock();
+    --open_;
+    released_.notify_one();
+    return connection.status();
+  }
+  return PooledConnection(this, *std::move(connection));
+}
+
+void ConnectionPool::Release(std::unique_ptr<pqxx::connection> connection, bool discard) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (discard) {
+    --open_;
+  } else {
+    idle_.push_back(std::move(connection));
+  }
+  released_.notify_one();
+}
+
+}  // namespace campaignq::db

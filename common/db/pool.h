@@ -1,0 +1,73 @@
+#pragma once
+// A bounded pool of PostgreSQL connections shared by request threads.
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <pqxx/connection>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "common/db/connect.h"
+
+namespace campaignq::db {
+
+class ConnectionPool;
+
+// Exclusive use of one pooled connection; returns it on destruction. Call
+// Discard() after a connection-level failure so a fresh one replaces it.
+class PooledConnection {
+ public:
+  PooledConnection(ConnectionPool* pool, std::unique_ptr<pqxx::connection> connection);
+  PooledConnection(PooledConnection&& other) noexcept;
+  PooledConnection& operator=(PooledConnection&&) = delete;
+  PooledConnection(const PooledConnection&) = delete;
+  ~PooledConnection();
+
+  pqxx::connection& operator*() { return *connection_; }
+  pqxx::connection* operator->() { return connection_.get(); }
+  void Discard() { discard_ = true; }
+
+ private:
+  ConnectionPool* pool_;
+  std::unique_ptr<pqxx::connection> connection_;
+  bool discard_ = false;
+};
+
+struct PoolOptions {
+  std::string url;
+  ConnectOptions connect;
+  int max_connections = 8;
+  // How long Acquire waits for a free connection before giving up.
+  std::chrono::milliseconds acquire_timeout{5000};
+};
+
+class ConnectionPool {
+ public:
+  explicit ConnectionPool(PoolOptions options);
+  ConnectionPool(const ConnectionPool&) = delete;
+  ConnectionPool& operator=(const ConnectionPool&) = delete;
+
+  // An idle connection, or a new one while fewer than max_connections exist.
+  // UNAVAILABLE when the database cannot be reached or no connection frees
+  // up within acquire_timeout.
+  absl::StatusOr<PooledConnection> Acquire();
+
+  const PoolOptions& options() const { return options_; }
+
+ private:
+  friend class PooledConnection;
+  void Release(std::unique_ptr<pqxx::connection> connection, bool discard);
+
+  const PoolOptions options_;
+  std::mutex mutex_;
+  std::condition_variable released_;
+  std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mutex_);
+  int open_ ABSL_GUARDED_BY(mutex_) = 0;  // idle + lent out + being opened
+};
+
+}  // namespace campaignq::db

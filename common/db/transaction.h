@@ -1,0 +1,45 @@
+#pragma once
+// Running short transactions and named statements.
+
+#include <exception>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "common/db/pg_status.h"
+#include "common/sql/statement.h"
+
+namespace campaignq::db {
+
+// Every campaignq transaction says its isolation level out loud (BEGIN
+// ISOLATION LEVEL READ COMMITTED), whatever the server's default is.
+using ReadCommittedTransaction = pqxx::transaction<pqxx::read_committed>;
+
+// Runs a named statement prepared on the connection (see Connect()).
+template <typename... Args>
+pqxx::result Exec(pqxx::transaction_base& txn, sql::Statement statement, Args&&... args) {
+  return txn.exec_prepared(statement.name, std::forward<Args>(args)...);
+}
+
+// Runs body(txn) in a READ COMMITTED transaction and commits when body
+// returns OK. Body returns absl::Status or absl::StatusOr<T>; an error or an
+// exception rolls back. Exceptions become statuses via StatusFromException.
+// A commit whose outcome is unknown (connection lost during COMMIT) is
+// UNKNOWN: never retry it blindly.
+template <typename Body>
+auto InTransaction(pqxx::connection_base& connection, Body&& body)
+    -> decltype(body(std::declval<ReadCommittedTransaction&>())) {
+  using Result = decltype(body(std::declval<ReadCommittedTransaction&>()));
+  try {
+    ReadCommittedTransaction txn(connection);
+    Result result = body(txn);
+    if (result.ok()) txn.commit();
+    return result;
+  } catch (const std::exception& error) {
+    return Result(StatusFromException(error));
+  }
+}
+
+}  // namespace campaignq::db

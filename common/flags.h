@@ -1,0 +1,17 @@
+#pragma once
+// Flag defaults that come from the environment, so containers configure
+// campaignq with variables and people with flags.
+
+#include <string>
+
+namespace campaignq {
+
+// The value of environment variable `name`, or `fallback` when unset/empty.
+std::string EnvOr(const char* name, const std::string& fallback);
+
+// The local default when neither --database-url nor CAMPAIGNQ_DATABASE_URL
+// is given: the socket/port that scripts/run-service starts PostgreSQL on.
+inline constexpr char kDefaultDatabaseUrl[] =
+    "postgresql://campaignq@127.0.0.1:55432/campaignq";
+
+}  // namespace campaignq

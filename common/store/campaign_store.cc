@@ -1,0 +1,247 @@
+#include "common/store/campaign_store.h"
+
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/db/transaction.h"
+#include "common/status_macros.h"
+#include "common/store/rows.h"
+#include "common/store/validation.h"
+#include "statements.h"
+
+namespace campaignq::store {
+namespace {
+
+using db::Exec;
+using db::InTransaction;
+using db::ReadCommittedTransaction;
+
+// Runs `body` in one transaction on a pooled connection. A connection that
+// broke is discarded so the pool opens a fresh one next time.
+template <typename Body>
+auto WithTransaction(db::ConnectionPool* pool, Body&& body)
+    -> decltype(body(std::declval<ReadCommittedTransaction&>())) {
+  auto connection = pool->Acquire();
+  if (!connection.ok()) return connection.status();
+  auto result = InTransaction(**connection, std::forward<Body>(body));
+  if (result.status().code() == absl::StatusCode::kUnavailable ||
+      result.status().code() == absl::StatusCode::kUnknown) {
+    connection->Discard();
+  }
+  return result;
+}
+
+absl::Status CampaignNotFound(int64_t campaign_id) {
+  return absl::NotFoundError(absl::StrCat("campaign ", campaign_id, " does not exist"));
+}
+
+absl::Status ApplicationNotFound(int64_t application_id) {
+  return absl::NotFoundError(absl::StrCat("application ", application_id, " does not exist"));
+}
+
+// Takes the campaign lock (first in the global lock order). NOT_FOUND when
+// the campaign does not exist.
+absl::StatusOr<std::string> LockCampaign(ReadCommittedTransaction& txn, int64_t campaign_id) {
+  pqxx::result rows = Exec(txn, sql::kCampaignLock, campaign_id);
+  if (rows.empty()) return CampaignNotFound(campaign_id);
+  return rows[0][0].as<std::string>();
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(
+    const v1::CreateCampaignRequest& request) {
+  RETURN_IF_ERROR(ValidateCampaignName(request.name()));
+  std::optional<int32_t> cap;
+  if (request.has_max_participants()) cap = request.max_participants();
+  RETURN_IF_ERROR(ValidateMaxParticipants(cap));
+  const bool waitlist = request.has_waitlist() ? request.waitlist() : true;
+  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+    return CampaignFromRow(Exec(txn, sql::kCampaignInsert, request.name(), cap, waitlist)[0]);
+  });
+}
+
+absl::StatusOr<v1::Campaign> CampaignStore::GetCampaign(int64_t campaign_id) {
+  RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
+  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+    pqxx::result rows = Exec(txn, sql::kCampaignGet, campaign_id);
+    if (rows.empty()) return CampaignNotFound(campaign_id);
+    return CampaignFromRow(rows[0]);
+  });
+}
+
+absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::ListCampaigns(
+    const v1::ListCampaignsRequest& request) {
+  ASSIGN_OR_RETURN(const int page_size, ResolvePageSize(request.page_size()));
+  ASSIGN_OR_RETURN(const int64_t after_id, DecodePageToken(request.page_token()));
+  return WithTransaction(
+      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListCampaignsResponse> {
+        // One row more than a page tells whether another page follows.
+        pqxx::result rows = Exec(txn, sql::kCampaignListAfter, after_id, page_size + 1);
+        v1::ListCampaignsResponse response;
+        for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
+          *response.add_campaigns() = CampaignFromRow(rows[i]);
+        }
+        if (static_cast<int>(rows.size()) > page_size) {
+          response.set_next_page_token(EncodePageToken(response.campaigns().rbegin()->id()));
+        }
+        return response;
+      });
+}
+
+absl::StatusOr<v1::Campaign> CampaignStore::CloseCampaign(int64_t campaign_id) {
+  RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
+  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+    pqxx::result closed = Exec(txn, sql::kCampaignMarkClosed, campaign_id);
+    if (closed.empty()) return CampaignNotFound(campaign_id);
+    // A separate statement: its snapshot is taken after the campaign lock
+    // was granted, so it sees the last worker batch's decisions.
+    pqxx::result rejected = Exec(txn, sql::kApplicationRejectOpenOfClosedCampaign, campaign_id);
+    if (!rejected.empty()) Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
+    return CampaignFromRow(closed[0]);
+  });
+}
+
+absl::StatusOr<v1::Application> CampaignStore::Apply(const v1::ApplyRequest& request) {
+  RETURN_IF_ERROR(ValidateId(request.campaign_id(), "campaign_id"));
+  RETURN_IF_ERROR(ValidateUserId(request.user_id()));
+  return WithTransaction(
+      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
+        pqxx::result rows = Exec(txn, sql::kApplicationInsert, request.campaign_id(), request.user_id());
+        if (rows.empty()) return CampaignNotFound(request.campaign_id());
+        const pqxx::row& row = rows[0];
+        if (!row[1].is_null()) return ApplicationFromRow(row, 1);
+        // Nothing inserted: the user already applied, or the campaign is
+        // closed. An existing application wins, so that a retried Apply
+        // always learns its id.
+        pqxx::result existing =
+            Exec(txn, sql::kApplicationGetByUser, request.campaign_id(), request.user_id());
+        if (!existing.empty()) {
+          const v1::Application application = ApplicationFromRow(existing[0]);
+          return absl::AlreadyExistsError(absl::StrCat(
+              "user '", request.user_id(), "' already applied to campaign ",
+              request.campaign_id(), ": application ", application.id(), " is ",
+              ApplicationStatusWord(application.status())));
+        }
+        return absl::FailedPreconditionError(absl::StrCat(
+            "campaign ", request.campaign_id(), " is closed and takes no new applications"));
+      });
+}
+
+absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t application_id) {
+  RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
+  return WithTransaction(
+      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
+        pqxx::result rows = Exec(txn, sql::kApplicationGet, application_id);
+        if (rows.empty()) return ApplicationNotFound(application_id);
+        return ApplicationFromRow(rows[0]);
+      });
+}
+
+absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
+    const v1::ListApplicationsRequest& request) {
+  if (request.campaign_id() < 0) {
+    return absl::InvalidArgumentError("campaign_id must be a positive id, or 0 for every campaign");
+  }
+  if (!v1::ApplicationStatus_IsValid(request.status())) {
+    return absl::InvalidArgumentError(absl::StrCat("unknown status ", request.status()));
+  }
+  ASSIGN_OR_RETURN(const int page_size, ResolvePageSize(request.page_size()));
+  ASSIGN_OR_RETURN(const int64_t after_id, DecodePageToken(request.page_token()));
+  const std::string status_word = ApplicationStatusWord(request.status());
+  return WithTransaction(
+      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListApplicationsResponse> {
+        pqxx::result rows = Exec(txn, sql::kApplicationListAfter, request.campaign_id(),
+                                 status_word, after_id, page_size + 1);
+        v1::ListApplicationsResponse response;
+        for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
+          *response.add_applications() = ApplicationFromRow(rows[i]);
+        }
+        if (static_cast<int>(rows.size()) > page_size) {
+          response.set_next_page_token(EncodePageToken(response.applications().rbegin()->id()));
+        }
+        return response;
+      });
+}
+
+absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t application_id) {
+  RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
+  return WithTransaction(
+      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
+        pqxx::result found = Exec(txn, sql::kApplicationGet, application_id);
+        if (found.empty()) return ApplicationNotFound(application_id);
+        const int64_t campaign_id = found[0][1].as<int64_t>();
+        // Lock order: the campaign, then the application.
+        ASSIGN_OR_RETURN(const std::string campaign_status, LockCampaign(txn, campaign_id));
+        const std::string status = Exec(txn, sql::kApplicationLock, application_id)[0][0].as<std::string>();
+        if (status == "cancelled") return ApplicationFromRow(Exec(txn, sql::kApplicationGet, application_id)[0]);
+        if (status != "pending" && status != "waitlisted" && status != "approved") {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "application ", application_id, " is ", status, " and can no longer be cancelled"));
+        }
+        pqxx::result cancelled = Exec(txn, sql::kApplicationCancel, application_id, status);
+        if (cancelled.empty()) {
+          return absl::AbortedError("application changed while it was locked; retry");
+        }
+        if (status == "approved") {
+          // The freed seat goes to the oldest waitlisted application; if the
+          // waitlist is empty (or the campaign closed), the count drops.
+          const bool promoted =
+              campaign_status == "open" &&
+              !Exec(txn, sql::kApplicationPromoteOldestWaitlisted, campaign_id).empty();
+          if (!promoted) Exec(txn, sql::kCampaignAdjustApproved, campaign_id, -1);
+        }
+        Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
+        return ApplicationFromRow(cancelled[0]);
+      });
+}
+
+absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
+    std::chrono::microseconds stall_threshold) {
+  if (stall_threshold.count() <= 0) {
+    return absl::InvalidArgumentError("stall_threshold must be positive");
+  }
+  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::QueueStats> {
+    v1::QueueStats stats;
+    for (const auto& row : Exec(txn, sql::kQueueCountsByStatus)) {
+      const std::string status = row[0].as<std::string>();
+      const int64_t count = row[1].as<int64_t>();
+      if (status == "pending") stats.set_pending(count);
+      if (status == "waitlisted") stats.set_waitlisted(count);
+      if (status == "approved") stats.set_approved(count);
+      if (status == "rejected") stats.set_rejected(count);
+      if (status == "cancelled") stats.set_cancelled(count);
+      if (status == "failed") stats.set_failed(count);
+    }
+    stats.set_decided(stats.approved() + stats.rejected() + stats.cancelled());
+    pqxx::result oldest = Exec(txn, sql::kQueueOldestPendingMicros);
+    SetMicros(oldest[0][0].is_null() ? 0 : oldest[0][0].as<int64_t>(),
+              stats.mutable_oldest_pending_age());
+    for (const auto& row : Exec(txn, sql::kQueueCampaignStats, stall_threshold.count())) {
+      v1::CampaignQueueStats* campaign = stats.add_campaigns();
+      campaign->set_campaign_id(row[0].as<int64_t>());
+      campaign->set_name(row[1].as<std::string>());
+      if (!row[2].is_null()) campaign->set_max_participants(row[2].as<int32_t>());
+      campaign->set_approved_count(row[3].as<int32_t>());
+      campaign->set_status(row[4].as<std::string>() == "closed" ? v1::CAMPAIGN_STATUS_CLOSED
+                                                                 : v1::CAMPAIGN_STATUS_OPEN);
+      campaign->set_pending(row[5].as<int64_t>());
+      campaign->set_waitlisted(row[6].as<int64_t>());
+      SetMicros(row[7].as<int64_t>(), campaign->mutable_oldest_pending_age());
+      campaign->set_stalled(row[8].as<bool>());
+      if (campaign->stalled()) stats.add_stalled_campaign_ids(campaign->campaign_id());
+    }
+    return stats;
+  });
+}
+
+absl::Status CampaignStore::Ping() {
+  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::Status {
+    Exec(txn, sql::kQueueOldestPendingMicros);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace campaignq::store

@@ -1,0 +1,56 @@
+#pragma once
+// The domain operations of campaignq over PostgreSQL: everything the gRPC
+// service does, without gRPC. Validates its input (INVALID_ARGUMENT), runs
+// each operation as one short READ COMMITTED transaction, and reports
+// database trouble as UNAVAILABLE (unreachable) or ABORTED (transient
+// conflict: retry).
+
+#include <chrono>
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "campaignq/v1/campaignq.pb.h"
+#include "common/db/pool.h"
+
+namespace campaignq::store {
+
+// Notification channels (the SQL uses the same names).
+inline constexpr char kPendingChannel[] = "campaignq_pending";   // payload: campaign id
+inline constexpr char kDecidedChannel[] = "campaignq_decided";   // payload: campaign id
+
+class CampaignStore {
+ public:
+  // `pool` must outlive the store.
+  explicit CampaignStore(db::ConnectionPool* pool) : pool_(pool) {}
+
+  absl::StatusOr<v1::Campaign> CreateCampaign(const v1::CreateCampaignRequest& request);
+  // NOT_FOUND for an unknown id.
+  absl::StatusOr<v1::Campaign> GetCampaign(int64_t campaign_id);
+  absl::StatusOr<v1::ListCampaignsResponse> ListCampaigns(const v1::ListCampaignsRequest& request);
+  // Closes the campaign and, in the same transaction, rejects its pending
+  // and waitlisted applications (reason campaign_closed). Idempotent.
+  absl::StatusOr<v1::Campaign> CloseCampaign(int64_t campaign_id);
+
+  // Stores a pending application once it is durable. NOT_FOUND (unknown
+  // campaign), FAILED_PRECONDITION (closed), ALREADY_EXISTS (the message
+  // names the existing application's id and status).
+  absl::StatusOr<v1::Application> Apply(const v1::ApplyRequest& request);
+  absl::StatusOr<v1::Application> GetApplication(int64_t application_id);
+  absl::StatusOr<v1::ListApplicationsResponse> ListApplications(
+      const v1::ListApplicationsRequest& request);
+  // Pending/waitlisted/approved -> cancelled; an approved one's seat goes to
+  // the oldest waitlisted application in the same transaction. Cancelled:
+  // returned unchanged. Rejected or failed: FAILED_PRECONDITION.
+  absl::StatusOr<v1::Application> CancelApplication(int64_t application_id);
+
+  absl::StatusOr<v1::QueueStats> GetQueueStats(std::chrono::microseconds stall_threshold);
+
+  // A round trip to the database: OK or UNAVAILABLE. For health checks.
+  absl::Status Ping();
+
+ private:
+  db::ConnectionPool* pool_;
+};
+
+}  // namespace campaignq::store
