@@ -26,7 +26,6 @@ ConnectionPool::ConnectionPool(PoolOptions options) : options_(std::move(options
 absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
   std::unique_lock<std::mutex> lock(mutex_);
   const bool got_slot = released_.wait_for(lock, options_.acquire_timeout, [this] {
-    mutex_.AssertHeld();
     return !idle_.empty() || open_ < options_.max_connections;
   });
   if (!got_slot) {

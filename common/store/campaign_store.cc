@@ -18,6 +18,12 @@ using db::Exec;
 using db::InTransaction;
 using db::ReadCommittedTransaction;
 
+const absl::Status& StatusOf(const absl::Status& status) { return status; }
+template <typename T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
+  return result.status();
+}
+
 // Runs `body` in one transaction on a pooled connection. A connection that
 // broke is discarded so the pool opens a fresh one next time.
 template <typename Body>
@@ -26,8 +32,8 @@ auto WithTransaction(db::ConnectionPool* pool, Body&& body)
   auto connection = pool->Acquire();
   if (!connection.ok()) return connection.status();
   auto result = InTransaction(**connection, std::forward<Body>(body));
-  if (result.status().code() == absl::StatusCode::kUnavailable ||
-      result.status().code() == absl::StatusCode::kUnknown) {
+  const absl::StatusCode code = StatusOf(result).code();
+  if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kUnknown) {
     connection->Discard();
   }
   return result;

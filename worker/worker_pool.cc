@@ -1,0 +1,156 @@
+#include "worker/worker_pool.h"
+
+#include <memory>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "common/db/pg_status.h"
+#include "common/log.h"
+#include "common/store/campaign_store.h"
+
+namespace campaignq::worker {
+namespace {
+
+// Counts NOTIFYs on the channel; the loop only needs "something arrived".
+class WakeUps : public pqxx::notification_receiver {
+ public:
+  WakeUps(pqxx::connection_base& connection, const std::string& channel)
+      : pqxx::notification_receiver(connection, channel) {}
+  void operator()(const std::string&, int) override { ++received_; }
+  int64_t received() const { return received_; }
+
+ private:
+  int64_t received_ = 0;
+};
+
+// How long a thread blocks in one wait, so that Stop() is noticed promptly.
+constexpr std::chrono::milliseconds kStopCheckInterval{200};
+
+}  // namespace
+
+WorkerPool::WorkerPool(WorkerOptions options) : options_(std::move(options)) {}
+
+WorkerPool::~WorkerPool() { Stop(); }
+
+void WorkerPool::Start() {
+  for (int i = 0; i < options_.concurrency; ++i) {
+    threads_.emplace_back([this, i] { RunThread(i); });
+  }
+}
+
+void WorkerPool::Stop() {
+  stopping_.store(true);
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
+}
+
+void WorkerPool::RunThread(int index) {
+  const std::string name = absl::StrCat("worker-", index);
+  absl::BitGen random;
+  CampaignCooldowns cooldowns(options_.campaign_backoff);
+  int connect_failures = 0;
+
+  while (!stopping_.load()) {
+    // (Re)connect. The previous connection's locks died with it.
+    auto connected = db::Connect(options_.database_url, options_.connect);
+    if (!connected.ok()) {
+      const auto delay = JitteredDelay(options_.reconnect_backoff, connect_failures++, random);
+      LogWarning(name, "cannot connect (retrying in ", delay.count(), " ms): ",
+                 connected.status().message());
+      for (auto until = Clock::now() + delay; Clock::now() < until && !stopping_.load();) {
+        std::this_thread::sleep_for(std::min<Clock::duration>(kStopCheckInterval, until - Clock::now()));
+      }
+      continue;
+    }
+    connect_failures = 0;
+    std::unique_ptr<pqxx::connection> connection = *std::move(connected);
+    std::unique_ptr<WakeUps> wake_ups;
+    try {
+      wake_ups = std::make_unique<WakeUps>(*connection, store::kPendingChannel);
+    } catch (const std::exception& error) {
+      LogWarning(name, "LISTEN failed: ", error.what());
+      continue;
+    }
+    // A campaign whose batch failed deterministically is retried one
+    // application at a time, so the failure lands on the right one.
+    std::optional<int64_t> suspect;
+
+    while (!stopping_.load()) {
+      BatchRequest request;
+      request.lock_mode = options_.lock_mode;
+      request.batch_size = options_.batch_size;
+      request.excluded_campaigns = cooldowns.Active(Clock::now());
+      request.only_campaign = suspect;
+      BatchResult result = DecideOneBatch(*connection, request);
+
+      if (result.status.ok()) {
+        if (suspect.has_value()) suspect.reset();
+        if (result.campaign_id != 0) {
+          cooldowns.Succeeded(result.campaign_id);
+          counters_.batches.fetch_add(1);
+          for (const Decision& decision : result.decisions) {
+            if (decision.status == "approved") counters_.approved.fetch_add(1);
+            if (decision.status == "waitlisted") counters_.waitlisted.fetch_add(1);
+            if (decision.status == "rejected") counters_.rejected.fetch_add(1);
+          }
+          LogDebug(name, "decided ", result.decisions.size(), " campaign_id=", result.campaign_id);
+          continue;  // there may be more: claim again at once
+        }
+        // No work this worker may take: sleep until a NOTIFY or the poll
+        // interval, in short slices so that Stop() is prompt.
+        const int64_t seen = wake_ups->received();
+        try {
+          for (auto until = Clock::now() + options_.poll_interval;
+               Clock::now() < until && !stopping_.load() && wake_ups->received() == seen;) {
+            const auto slice = std::min<Clock::duration>(kStopCheckInterval, until - Clock::now());
+            const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(slice).count();
+            connection->await_notification(micros / 1000000, micros % 1000000);
+          }
+        } catch (const std::exception& error) {
+          LogWarning(name, "lost the connection while idle: ", error.what());
+          break;
+        }
+        continue;
+      }
+
+      const std::string sqlstate = db::SqlState(result.status);
+      if (db::IsTransient(result.status)) {
+        counters_.transient_errors.fetch_add(1);
+        if (sqlstate == db::kSqlstateLockNotAvailable) counters_.lock_refusals.fetch_add(1);
+        if (result.campaign_id != 0) cooldowns.Failed(result.campaign_id, Clock::now());
+        if (result.status.code() == absl::StatusCode::kUnavailable || !connection->is_open()) {
+          LogWarning(name, "database connection lost: ", result.status.message());
+          break;  // reconnect
+        }
+        LogDebug(name, "transient error, backing off campaign_id=", result.campaign_id, ": ",
+                 result.status.message());
+        continue;
+      }
+      if (result.status.code() == absl::StatusCode::kUnknown) {
+        // The COMMIT's outcome is unknown: the decisions either all landed
+        // or none did; the status guards make a retry safe either way.
+        LogWarning(name, "commit outcome unknown, reconnecting: ", result.status.message());
+        break;
+      }
+      counters_.deterministic_errors.fetch_add(1);
+      LogError(name, "deciding campaign_id=", result.campaign_id,
+               " failed: ", result.status.message());
+      if (!suspect.has_value()) {
+        suspect = result.campaign_id;
+        continue;
+      }
+      auto recorded = RecordHeadFailure(*connection, *suspect, std::string(result.status.message()),
+                                        options_.max_attempts);
+      if (recorded.ok() && *recorded == "failed") counters_.failed.fetch_add(1);
+      if (!recorded.ok()) {
+        LogError(name, "could not record the failure: ", recorded.status().message());
+        cooldowns.Failed(*suspect, Clock::now());
+        suspect.reset();
+      }
+    }
+  }
+}
+
+}  // namespace campaignq::worker

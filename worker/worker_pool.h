@@ -1,0 +1,69 @@
+#pragma once
+// A pool of worker threads, each with its own PostgreSQL connection,
+// claiming and deciding batches until stopped.
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/db/connect.h"
+#include "worker/backoff.h"
+#include "worker/batch.h"
+
+namespace campaignq::worker {
+
+struct WorkerOptions {
+  std::string database_url;
+  int concurrency = 4;  // threads, one connection each
+  int batch_size = 100;
+  LockMode lock_mode = LockMode::kSkipLocked;
+  // With no work, a thread sleeps until a NOTIFY on campaignq_pending, or
+  // this long at most (the polling fallback for lost notifications).
+  std::chrono::milliseconds poll_interval{2000};
+  // Deterministic errors an application may cause before it is failed.
+  int max_attempts = 3;
+  BackoffPolicy campaign_backoff;                                   // transient errors per campaign
+  BackoffPolicy reconnect_backoff{std::chrono::milliseconds(100), std::chrono::milliseconds(5000)};
+  db::ConnectOptions connect{"campaignq-worker"};
+};
+
+// Totals across threads; read at any time.
+struct WorkerCounters {
+  std::atomic<int64_t> batches{0};
+  std::atomic<int64_t> approved{0};
+  std::atomic<int64_t> waitlisted{0};
+  std::atomic<int64_t> rejected{0};
+  std::atomic<int64_t> failed{0};
+  std::atomic<int64_t> transient_errors{0};   // retried: 40001, 40P01, 55P03, lost connection
+  std::atomic<int64_t> lock_refusals{0};      // 55P03 in nowait mode
+  std::atomic<int64_t> deterministic_errors{0};
+};
+
+class WorkerPool {
+ public:
+  explicit WorkerPool(WorkerOptions options);
+  WorkerPool(const WorkerPool&) = delete;
+  WorkerPool& operator=(const WorkerPool&) = delete;
+  ~WorkerPool();  // Stop()s
+
+  // Starts the threads; each connects (retrying with backoff) and works.
+  void Start();
+  // Asks every thread to finish its current batch and exit, then joins
+  // them. Never interrupts a transaction. Idempotent.
+  void Stop();
+
+  const WorkerCounters& counters() const { return counters_; }
+
+ private:
+  void RunThread(int index);
+
+  const WorkerOptions options_;
+  WorkerCounters counters_;
+  std::atomic<bool> stopping_{false};
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace campaignq::worker
