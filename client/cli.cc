@@ -1,0 +1,238 @@
+#include "client/cli.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/reflection.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "client/commands.h"
+#include "client/health.h"
+#include "client/options.h"
+#include "client/rpc.h"
+#include "client/storm.h"
+#include "common/flags.h"
+
+ABSL_FLAG(std::string, server, campaignq::EnvOr("CAMPAIGNQ_SERVER", "127.0.0.1:50051"),
+          "HOST:PORT of the campaignq server (env CAMPAIGNQ_SERVER)");
+ABSL_FLAG(std::string, database_url,
+          campaignq::EnvOr("CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl),
+          "PostgreSQL URL (env CAMPAIGNQ_DATABASE_URL); reserved for future subcommands, "
+          "no current command uses it");
+ABSL_FLAG(bool, json, false, "print protobuf messages (and the storm summary) as JSON");
+ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(10), "deadline of each RPC");
+ABSL_FLAG(std::string, name, "", "campaign name (create-campaign)");
+ABSL_FLAG(int32_t, cap, 0, "max participants; 0 = unlimited (create-campaign, storm)");
+ABSL_FLAG(std::optional<bool>, waitlist, std::nullopt,
+          "waitlist applicants beyond the cap (default true) instead of rejecting them");
+ABSL_FLAG(int64_t, campaign, 0, "campaign id");
+ABSL_FLAG(std::string, user, "", "user id (apply)");
+ABSL_FLAG(int64_t, application, 0, "application id");
+ABSL_FLAG(absl::Duration, timeout, absl::ZeroDuration(),
+          "watch: how long to follow (default 30s); health: deadline (default 3s)");
+ABSL_FLAG(std::string, status, "",
+          "list filter: pending, approved, waitlisted, rejected, cancelled, failed");
+ABSL_FLAG(int32_t, page_size, 0, "list page size, 1..1000 (0: server default 100)");
+ABSL_FLAG(absl::Duration, stall_threshold, absl::Seconds(30), "stats: stall threshold");
+ABSL_FLAG(std::string, service, "", "health: service name to check (default: whole server)");
+ABSL_FLAG(int64_t, campaigns, 1, "storm: number of campaigns");
+ABSL_FLAG(int64_t, applicants, 0, "storm: number of applicants");
+ABSL_FLAG(int32_t, concurrency, 64, "storm: concurrent Apply calls");
+ABSL_FLAG(absl::Duration, decide_timeout, absl::Seconds(120),
+          "storm: how long to wait for every application to be decided");
+
+namespace campaignq::client {
+namespace {
+
+// Flags Abseil handles itself, and --help, which we answer ourselves.
+bool IsBuiltinFlag(absl::string_view name) {
+  return name == "help" || name == "helpfull" || name == "helpshort" || name == "helppackage" ||
+         name == "version" || name == "only_check_args";
+}
+
+// absl::ParseCommandLine exits with status 1 on a bad flag; usage errors
+// must exit 2, so every flag is checked here first with the same rules
+// (--flag=value, --flag value, bare bool --flag / --noflag).
+bool CheckFlags(int argc, char** argv, std::string* error) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (!absl::StartsWith(arg, "-") || arg == "-") continue;
+    arg.remove_prefix(absl::StartsWith(arg, "--") ? 2 : 1);
+    std::optional<std::string> value;
+    if (size_t eq = arg.find('='); eq != absl::string_view::npos) {
+      value = std::string(arg.substr(eq + 1));
+      arg = arg.substr(0, eq);
+    }
+    if (IsBuiltinFlag(arg)) continue;
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(arg);
+    if (flag == nullptr && absl::StartsWith(arg, "no")) {
+      absl::CommandLineFlag* negated = absl::FindCommandLineFlag(arg.substr(2));
+      if (negated != nullptr && negated->IsOfType<bool>() && !value) continue;
+    }
+    if (flag == nullptr) {
+      *error = absl::StrCat("unknown flag --", arg);
+      return false;
+    }
+    if (!value) {
+      if (flag->IsOfType<bool>()) continue;
+      if (i + 1 >= argc) {
+        *error = absl::StrCat("--", arg, " needs a value");
+        return false;
+      }
+      value = argv[++i];
+    }
+    std::string why;
+    if (!flag->ParseFrom(*value, &why)) {
+      *error = absl::StrCat("--", arg, "=", *value, ": ", why);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Abseil flag names use '_'; the documented spelling uses '-'
+// (--rpc-timeout). Returns argv with every flag name's '-' turned into '_'.
+std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
+  std::vector<std::string> out(argv, argv + argc);
+  for (int i = 1; i < argc; ++i) {
+    std::string& arg = out[i];
+    if (arg == "--") break;
+    if (arg.size() < 3 || arg[0] != '-') continue;
+    const size_t start = arg[1] == '-' ? 2 : 1;
+    const size_t end = std::min(arg.find('='), arg.size());
+    for (size_t k = start; k < end; ++k) {
+      if (arg[k] == '-') arg[k] = '_';
+    }
+  }
+  return out;
+}
+
+bool WantsHelp(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--") break;
+    if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpfull" ||
+        arg == "--helpshort") {
+      return true;
+    }
+  }
+  return false;
+}
+
+CliOptions ReadFlags(const std::vector<char*>& positional) {
+  CliOptions o;
+  o.server = absl::GetFlag(FLAGS_server);
+  o.database_url = absl::GetFlag(FLAGS_database_url);
+  o.json = absl::GetFlag(FLAGS_json);
+  o.rpc_timeout = absl::GetFlag(FLAGS_rpc_timeout);
+  o.name = absl::GetFlag(FLAGS_name);
+  o.cap = absl::GetFlag(FLAGS_cap);
+  o.waitlist = absl::GetFlag(FLAGS_waitlist);
+  o.campaign = absl::GetFlag(FLAGS_campaign);
+  o.user = absl::GetFlag(FLAGS_user);
+  o.application = absl::GetFlag(FLAGS_application);
+  o.timeout = absl::GetFlag(FLAGS_timeout);
+  o.status = absl::GetFlag(FLAGS_status);
+  o.page_size = absl::GetFlag(FLAGS_page_size);
+  o.stall_threshold = absl::GetFlag(FLAGS_stall_threshold);
+  o.service = absl::GetFlag(FLAGS_service);
+  o.campaigns = absl::GetFlag(FLAGS_campaigns);
+  o.applicants = absl::GetFlag(FLAGS_applicants);
+  o.concurrency = absl::GetFlag(FLAGS_concurrency);
+  o.decide_timeout = absl::GetFlag(FLAGS_decide_timeout);
+  // positional[0] is the program, [1] the command.
+  for (size_t i = 2; i < positional.size(); ++i) o.args.push_back(positional[i]);
+  return o;
+}
+
+}  // namespace
+
+std::string UsageText() {
+  return R"(usage: campaignq [--server=HOST:PORT] [--json] [--rpc-timeout=10s] <command> [flags]
+
+commands:
+  create-campaign --name=N [--cap=N] [--waitlist=true|false]
+                                  create an open campaign (cap 0/unset: unlimited)
+  apply --campaign=ID --user=USER apply a user to a campaign
+  get --application=ID | --campaign=ID
+                                  show one application or campaign
+  watch --application=ID [--timeout=30s]
+                                  print each state until a final one
+  list [--campaign=ID] [--status=pending|approved|waitlisted|rejected|cancelled|failed]
+       [--page-size=N]            list applications (all pages)
+  list campaigns [--page-size=N]  list campaigns (all pages)
+  cancel --application=ID         cancel an application
+  close --campaign=ID             close a campaign
+  stats [--stall-threshold=30s]   queue depth, decisions, stalled campaigns
+  health [--timeout=3s] [--service=NAME]
+                                  grpc.health.v1 check: exit 0 if SERVING, else 1
+  storm --campaigns=M --applicants=N --cap=C [--waitlist=true] [--concurrency=64]
+        [--decide-timeout=120s]   concurrent Apply load on M fresh campaigns, then
+                                  check cap, fill, counters, decisions and FCFS
+
+global flags:
+  --server=HOST:PORT    default $CAMPAIGNQ_SERVER or 127.0.0.1:50051
+  --json                print messages as JSON (proto field names); list prints
+                        one object with every page; storm prints a JSON summary
+  --rpc-timeout=10s     deadline of each RPC (watch and health use --timeout)
+  --database-url=URL    default $CAMPAIGNQ_DATABASE_URL or the local default;
+                        reserved for future subcommands, unused by these ones
+
+exit codes: 0 ok; 1 RPC error, timeout or not serving (error: <CODE>: <message>
+on stderr); 2 usage error; 3 storm found a broken invariant
+)";
+}
+
+int RunCli(int raw_argc, char** raw_argv) {
+  std::vector<std::string> normalized = NormalizeFlagNames(raw_argc, raw_argv);
+  std::vector<char*> argv_storage;
+  for (std::string& arg : normalized) argv_storage.push_back(arg.data());
+  argv_storage.push_back(nullptr);
+  const int argc = raw_argc;
+  char** argv = argv_storage.data();
+  if (WantsHelp(argc, argv)) {
+    std::cout << UsageText();
+    return kExitOk;
+  }
+  std::string error;
+  if (!CheckFlags(argc, argv, &error)) return ReportUsageError(error);
+  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  if (positional.size() < 2) {
+    std::cerr << UsageText();
+    return kExitUsage;
+  }
+  const std::string command = positional[1];
+  if (command == "help") {
+    std::cout << UsageText();
+    return kExitOk;
+  }
+  CliOptions options = ReadFlags(positional);
+  if (command != "list" && !options.args.empty()) {
+    return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]));
+  }
+
+  if (command == "storm") return RunStorm(options);
+  std::shared_ptr<grpc::Channel> channel = MakeChannel(options.server);
+  if (command == "health") return RunHealth(channel, options);
+
+  auto stub = v1::CampaignQueue::NewStub(channel);
+  if (command == "create-campaign") return RunCreateCampaign(*stub, options);
+  if (command == "apply") return RunApply(*stub, options);
+  if (command == "get") return RunGet(*stub, options);
+  if (command == "watch") return RunWatch(*stub, options);
+  if (command == "list") return RunList(*stub, options);
+  if (command == "cancel") return RunCancel(*stub, options);
+  if (command == "close") return RunClose(*stub, options);
+  if (command == "stats") return RunStats(*stub, options);
+  return ReportUsageError(absl::StrCat("unknown command: ", command));
+}
+
+}  // namespace campaignq::client

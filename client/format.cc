@@ -1,0 +1,95 @@
+#include "client/format.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/store/validation.h"
+#include "google/protobuf/util/json_util.h"
+#include "google/protobuf/util/time_util.h"
+
+namespace campaignq::client {
+namespace {
+
+using google::protobuf::util::TimeUtil;
+
+std::string Quoted(const std::string& s) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + "\"";
+}
+
+std::string StatusWord(v1::ApplicationStatus status) {
+  std::string word = store::ApplicationStatusWord(status);
+  return word.empty() ? "unspecified" : word;
+}
+
+std::string Seconds(const google::protobuf::Duration& d) {
+  return absl::StrCat(static_cast<double>(TimeUtil::DurationToMilliseconds(d)) / 1000.0, "s");
+}
+
+}  // namespace
+
+std::string CampaignStatusWord(v1::CampaignStatus status) {
+  switch (status) {
+    case v1::CAMPAIGN_STATUS_OPEN:
+      return "open";
+    case v1::CAMPAIGN_STATUS_CLOSED:
+      return "closed";
+    default:
+      return "unspecified";
+  }
+}
+
+std::string CampaignText(const v1::Campaign& c) {
+  std::string out = absl::StrCat(
+      "campaign ", c.id(), " name=", Quoted(c.name()), " status=", CampaignStatusWord(c.status()),
+      " cap=", c.has_max_participants() ? absl::StrCat(c.max_participants()) : "unlimited",
+      " approved=", c.approved_count(), " waitlist=", c.waitlist() ? "true" : "false");
+  if (c.has_create_time()) absl::StrAppend(&out, " created=", TimeUtil::ToString(c.create_time()));
+  if (c.has_close_time()) absl::StrAppend(&out, " closed=", TimeUtil::ToString(c.close_time()));
+  return out;
+}
+
+std::string ApplicationText(const v1::Application& a) {
+  std::string out = absl::StrCat("application ", a.id(), " campaign=", a.campaign_id(),
+                                 " user=", Quoted(a.user_id()), " status=", StatusWord(a.status()));
+  if (!a.reason().empty()) absl::StrAppend(&out, " reason=", a.reason());
+  if (!a.last_error().empty()) absl::StrAppend(&out, " last_error=", Quoted(a.last_error()));
+  absl::StrAppend(&out, " attempts=", a.attempts());
+  if (a.has_create_time()) absl::StrAppend(&out, " created=", TimeUtil::ToString(a.create_time()));
+  if (a.has_decide_time()) absl::StrAppend(&out, " decided=", TimeUtil::ToString(a.decide_time()));
+  return out;
+}
+
+std::string QueueStatsText(const v1::QueueStats& s) {
+  std::string out = absl::StrCat(
+      "pending=", s.pending(), " waitlisted=", s.waitlisted(), " decided=", s.decided(),
+      " approved=", s.approved(), " rejected=", s.rejected(), " cancelled=", s.cancelled(),
+      " failed=", s.failed(), " oldest_pending_age=", Seconds(s.oldest_pending_age()), "\n");
+  for (const v1::CampaignQueueStats& c : s.campaigns()) {
+    absl::StrAppend(
+        &out, "campaign ", c.campaign_id(), " name=", Quoted(c.name()),
+        " status=", CampaignStatusWord(c.status()),
+        " cap=", c.has_max_participants() ? absl::StrCat(c.max_participants()) : "unlimited",
+        " approved=", c.approved_count(), " pending=", c.pending(), " waitlisted=", c.waitlisted(),
+        " oldest_pending_age=", Seconds(c.oldest_pending_age()), c.stalled() ? " STALLED" : "",
+        "\n");
+  }
+  if (s.stalled_campaign_ids_size() > 0) {
+    absl::StrAppend(&out, "stalled campaigns:");
+    for (int64_t id : s.stalled_campaign_ids()) absl::StrAppend(&out, " ", id);
+    absl::StrAppend(&out, "\n");
+  }
+  return out;
+}
+
+std::string ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  std::string out;
+  if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return "{}";
+  return out;
+}
+
+}  // namespace campaignq::client

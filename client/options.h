@@ -1,0 +1,48 @@
+#pragma once
+// The parsed command line, handed to commands so that only cli.cc touches
+// the Abseil flag globals.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace campaignq::client {
+
+// Process exit codes.
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitFailure = 1;  // RPC error, timeout, NOT SERVING
+inline constexpr int kExitUsage = 2;
+inline constexpr int kExitInvariantBroken = 3;  // storm only
+
+struct CliOptions {
+  std::string server;
+  std::string database_url;  // reserved for future subcommands
+  bool json = false;
+  absl::Duration rpc_timeout = absl::Seconds(10);
+
+  std::string name;
+  int32_t cap = 0;  // 0: unlimited
+  std::optional<bool> waitlist;
+  int64_t campaign = 0;
+  std::string user;
+  int64_t application = 0;
+  absl::Duration timeout = absl::ZeroDuration();  // 0: the command's default
+  std::string status;
+  int32_t page_size = 0;
+  absl::Duration stall_threshold = absl::Seconds(30);
+  std::string service;
+
+  int64_t campaigns = 1;
+  int64_t applicants = 0;
+  int32_t concurrency = 64;
+  absl::Duration decide_timeout = absl::Seconds(120);
+
+  // Positional arguments after the command name (e.g. "campaigns" in
+  // `list campaigns`).
+  std::vector<std::string> args;
+};
+
+}  // namespace campaignq::client

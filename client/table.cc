@@ -1,0 +1,106 @@
+#include "client/table.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+
+namespace campaignq::client {
+namespace {
+
+std::string CapText(const CampaignTally& t) { return t.cap ? absl::StrCat(*t.cap) : "-"; }
+
+std::string Row(absl::string_view label, const CampaignTally& t) {
+  return absl::StrFormat("%-10s %8s %9d %10d %9d %8d %6d %9d %13d%s\n", label, CapText(t),
+                         t.approved, t.waitlisted, t.rejected_full + t.rejected_other, t.pending,
+                         t.cancelled + t.failed, t.overflow, t.approved_count,
+                         t.count_mismatch ? "*" : "");
+}
+
+std::string Verdict(int64_t broken) { return broken == 0 ? "ok    " : "BROKEN"; }
+
+std::string TallyJson(const CampaignTally& t) {
+  return absl::StrCat("{\"campaign_id\":", t.campaign_id,
+                      ",\"cap\":", t.cap ? absl::StrCat(*t.cap) : "null",
+                      ",\"waitlist\":", t.waitlist ? "true" : "false", ",\"rows\":", t.rows,
+                      ",\"acknowledged\":", t.acknowledged, ",\"approved\":", t.approved,
+                      ",\"waitlisted\":", t.waitlisted, ",\"rejected_full\":", t.rejected_full,
+                      ",\"rejected_other\":", t.rejected_other, ",\"pending\":", t.pending,
+                      ",\"cancelled\":", t.cancelled, ",\"failed\":", t.failed,
+                      ",\"overflow\":", t.overflow, ",\"approved_count\":", t.approved_count,
+                      ",\"count_mismatch\":", t.count_mismatch ? "true" : "false",
+                      ",\"fill_checked\":", t.fill_checked ? "true" : "false",
+                      ",\"fill_ok\":", t.fill_ok ? "true" : "false", "}");
+}
+
+// %.3f keeps JSON numbers finite and locale-free.
+std::string Num(double v) { return absl::StrFormat("%.3f", v); }
+
+}  // namespace
+
+std::string FormatStormTable(const StormReport& report) {
+  const InvariantCounts& inv = report.invariants;
+  std::string out =
+      absl::StrFormat("%-10s %8s %9s %10s %9s %8s %6s %9s %13s\n", "campaign", "cap", "approved",
+                      "waitlisted", "rejected", "pending", "other", "overflow", "approved_count");
+  for (const CampaignTally& t : report.campaigns) out += Row(absl::StrCat(t.campaign_id), t);
+  out += Row("total", report.totals);
+  out += "(other = cancelled + failed; * = approved_count differs from approved rows)\n\n";
+
+  out += "invariants:\n";
+  absl::StrAppendFormat(&out, "  %s (a) approved <= cap: %d campaign(s) over\n",
+                        Verdict(inv.over_cap), inv.over_cap);
+  absl::StrAppendFormat(&out,
+                        "  %s (b) approved == min(cap, applied), rest %s: %d wrong, %d skipped "
+                        "(pending, cancelled or closed)\n",
+                        Verdict(inv.fill_wrong), "waitlisted/rejected as full", inv.fill_wrong,
+                        inv.fill_skipped);
+  absl::StrAppendFormat(&out, "  %s (c) approved_count == approved rows: %d campaign(s) off\n",
+                        Verdict(inv.count_mismatch), inv.count_mismatch);
+  absl::StrAppendFormat(&out,
+                        "  %s (d) acknowledged applies stored once and decided: %d missing, %d "
+                        "duplicated, %d pending\n",
+                        Verdict(inv.ack_missing + inv.ack_duplicated + inv.ack_pending),
+                        inv.ack_missing, inv.ack_duplicated, inv.ack_pending);
+  absl::StrAppendFormat(&out, "  %s (e) FCFS by real time: %d violation(s)\n", Verdict(inv.fcfs),
+                        inv.fcfs);
+  out += "\n";
+
+  absl::StrAppendFormat(&out, "applicants %d, acknowledged %d, unconfirmed %d, decided %d%s\n",
+                        report.applicants, report.acknowledged, report.apply_failures,
+                        report.decided,
+                        report.decide_timed_out ? " (TIMED OUT waiting for decisions)" : "");
+  absl::StrAppendFormat(&out,
+                        "elapsed %.3fs; apply %.3fs (%.1f Apply/s); decide %.3fs (%.1f "
+                        "decisions/s)\n",
+                        report.elapsed_seconds, report.apply_seconds, report.applies_per_second,
+                        report.decide_seconds, report.decisions_per_second);
+  absl::StrAppendFormat(&out, "result: %s\n",
+                        inv.AllHold() ? "all invariants hold" : "INVARIANTS BROKEN");
+  return out;
+}
+
+std::string FormatStormJson(const StormReport& report) {
+  const InvariantCounts& inv = report.invariants;
+  std::vector<std::string> campaigns;
+  campaigns.reserve(report.campaigns.size());
+  for (const CampaignTally& t : report.campaigns) campaigns.push_back(TallyJson(t));
+  return absl::StrCat(
+      "{\"campaigns\":[", absl::StrJoin(campaigns, ","), "],\"totals\":", TallyJson(report.totals),
+      ",\"invariants\":{\"ok\":", inv.AllHold() ? "true" : "false", ",\"over_cap\":", inv.over_cap,
+      ",\"fill_wrong\":", inv.fill_wrong, ",\"fill_skipped\":", inv.fill_skipped,
+      ",\"count_mismatch\":", inv.count_mismatch, ",\"ack_missing\":", inv.ack_missing,
+      ",\"ack_duplicated\":", inv.ack_duplicated, ",\"ack_pending\":", inv.ack_pending,
+      ",\"fcfs_violations\":", inv.fcfs, "}", ",\"applicants\":", report.applicants,
+      ",\"acknowledged\":", report.acknowledged, ",\"apply_failures\":", report.apply_failures,
+      ",\"decided\":", report.decided,
+      ",\"decide_timed_out\":", report.decide_timed_out ? "true" : "false",
+      ",\"elapsed_seconds\":", Num(report.elapsed_seconds),
+      ",\"apply_seconds\":", Num(report.apply_seconds),
+      ",\"decide_seconds\":", Num(report.decide_seconds),
+      ",\"applies_per_second\":", Num(report.applies_per_second),
+      ",\"decisions_per_second\":", Num(report.decisions_per_second), "}");
+}
+
+}  // namespace campaignq::client

@@ -1,0 +1,62 @@
+#include "client/format.h"
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace campaignq::client {
+namespace {
+
+using ::testing::HasSubstr;
+
+TEST(CampaignText, NamesCapAndStatus) {
+  v1::Campaign c;
+  c.set_id(7);
+  c.set_name("spring \"sale\"");
+  c.set_status(v1::CAMPAIGN_STATUS_OPEN);
+  c.set_waitlist(true);
+  EXPECT_EQ(CampaignText(c),
+            "campaign 7 name=\"spring \\\"sale\\\"\" status=open cap=unlimited approved=0 "
+            "waitlist=true");
+  c.set_max_participants(5);
+  EXPECT_THAT(CampaignText(c), HasSubstr("cap=5"));
+}
+
+TEST(ApplicationText, ShowsStatusWordAndReason) {
+  v1::Application a;
+  a.set_id(12);
+  a.set_campaign_id(7);
+  a.set_user_id("alice");
+  a.set_status(v1::APPLICATION_STATUS_REJECTED);
+  a.set_reason("campaign_full");
+  a.set_attempts(1);
+  EXPECT_EQ(ApplicationText(a),
+            "application 12 campaign=7 user=\"alice\" status=rejected reason=campaign_full "
+            "attempts=1");
+}
+
+TEST(ToJson, UsesProtoFieldNames) {
+  v1::Application a;
+  a.set_id(12);
+  a.set_campaign_id(7);
+  a.set_status(v1::APPLICATION_STATUS_APPROVED);
+  const std::string json = ToJson(a);
+  EXPECT_THAT(json, HasSubstr("\"campaign_id\":\"7\""));  // int64 as a string, per proto3 JSON
+  EXPECT_THAT(json, HasSubstr("\"status\":\"APPLICATION_STATUS_APPROVED\""));
+}
+
+TEST(QueueStatsText, MarksStalledCampaigns) {
+  v1::QueueStats s;
+  s.set_pending(3);
+  auto* c = s.add_campaigns();
+  c->set_campaign_id(4);
+  c->set_pending(3);
+  c->set_stalled(true);
+  s.add_stalled_campaign_ids(4);
+  const std::string text = QueueStatsText(s);
+  EXPECT_THAT(text, HasSubstr("pending=3"));
+  EXPECT_THAT(text, HasSubstr("STALLED"));
+  EXPECT_THAT(text, HasSubstr("stalled campaigns: 4"));
+}
+
+}  // namespace
+}  // namespace campaignq::client

@@ -1,0 +1,297 @@
+// End to end: the real server and many real worker processes against a real
+// PostgreSQL, with concurrent Applies over gRPC. Every assertion on exact
+// numbers is an invariant; counts that depend on timing are only reported.
+
+#include <signal.h>
+
+#include <chrono>
+#include <iostream>
+#include <thread>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "gtest/gtest.h"
+#include "support/binaries.h"
+#include "support/poll.h"
+#include "support/process.h"
+#include "support/stack.h"
+#include "support/storm.h"
+
+namespace campaignq::testing {
+namespace {
+
+using std::chrono::seconds;
+
+constexpr auto kDecideTimeout = seconds(180);
+
+int64_t CreateCampaign(v1::CampaignQueue::Stub& stub, const std::string& name, int cap,
+                       bool waitlist = true) {
+  grpc::ClientContext context;
+  v1::CreateCampaignRequest request;
+  request.set_name(name);
+  if (cap > 0) request.set_max_participants(cap);
+  request.set_waitlist(waitlist);
+  v1::Campaign campaign;
+  const grpc::Status status = stub.CreateCampaign(&context, request, &campaign);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return campaign.id();
+}
+
+// `applicants` records spread round-robin over `campaigns`.
+std::vector<ApplyRecord> Applicants(const std::vector<int64_t>& campaigns, int applicants) {
+  std::vector<ApplyRecord> records(applicants);
+  for (int i = 0; i < applicants; ++i) {
+    records[i].campaign_id = campaigns[i % campaigns.size()];
+    records[i].user_id = absl::StrCat("user-", i);
+  }
+  return records;
+}
+
+void ExpectAllHold(const StormVerdict& verdict) {
+  EXPECT_TRUE(verdict.violations.empty()) << absl::StrJoin(verdict.violations, "\n");
+}
+
+// The guide's own test, as it stands: 20 concurrent applicants, cap 10.
+TEST(EndToEnd, GuideTwentyApplicantsCapTen) {
+  Stack stack("guide");
+  stack.StartServer();
+  InstallDecisionAudit(stack.database_url());
+  for (int i = 0; i < 4; ++i) stack.StartWorker();
+  auto stub = stack.NewStub();
+  const int64_t campaign = CreateCampaign(*stub, "guide", 10);
+  auto records = Applicants({campaign}, 20);
+  RunApplyStorm(records, 20, [&] { return stack.NewStub(); }, Deadline(seconds(60)));
+  ASSERT_TRUE(WaitUntilNothingPending(stack.database_url(), Deadline(kDecideTimeout)));
+  const StormVerdict verdict = VerifyStorm(stack.database_url(), records, /*expect_full=*/true);
+  ExpectAllHold(verdict);
+  EXPECT_EQ(verdict.acknowledged, 20);
+  EXPECT_EQ(verdict.approved_by_campaign.at(campaign), 10);
+  stack.StopWorkers();
+  stack.StopServer();
+}
+
+// 4 worker processes x 4 threads, 20 campaigns with caps of 100, 4,000
+// concurrent Applies over gRPC, in each lock mode.
+class StormByLockMode : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(StormByLockMode, ExactlyCapApprovedEachDecidedOnceInArrivalOrder) {
+  Stack stack(absl::StrCat("storm_", GetParam() == "skip-locked" ? "skip" : GetParam()));
+  stack.StartServer();
+  InstallDecisionAudit(stack.database_url());
+  auto stub = stack.NewStub();
+  std::vector<int64_t> campaigns;
+  for (int i = 0; i < 20; ++i) {
+    // Half keep a waitlist, half reject when full: both paths under load.
+    campaigns.push_back(CreateCampaign(*stub, absl::StrCat("storm-", i), 100, i % 2 == 0));
+  }
+  for (int i = 0; i < 4; ++i) stack.StartWorker({GetParam(), 4, 25});
+  auto records = Applicants(campaigns, 4000);
+  RunApplyStorm(records, 64, [&] { return stack.NewStub(); }, Deadline(seconds(120)));
+  ASSERT_TRUE(WaitUntilNothingPending(stack.database_url(), Deadline(kDecideTimeout)));
+  const StormVerdict verdict = VerifyStorm(stack.database_url(), records, /*expect_full=*/true);
+  ExpectAllHold(verdict);
+  EXPECT_EQ(verdict.acknowledged, 4000);
+  for (int64_t campaign : campaigns) EXPECT_EQ(verdict.approved_by_campaign.at(campaign), 100);
+  stack.StopWorkers();
+  stack.StopServer();
+}
+
+INSTANTIATE_TEST_SUITE_P(LockModes, StormByLockMode,
+                         ::testing::Values("skip-locked", "nowait", "blocking"),
+                         [](const auto& info) {
+                           return info.param == "skip-locked" ? std::string("SkipLocked")
+                                  : info.param == "nowait"    ? std::string("Nowait")
+                                                              : std::string("Blocking");
+                         });
+
+// Workers are SIGKILLed again and again while Applies stream in, and the
+// server is restarted mid-storm: every acknowledged Apply survives and is
+// decided exactly once, and the cap holds.
+TEST(EndToEnd, KilledWorkersAndServerRestartLoseNothing) {
+  Stack stack("chaos");
+  stack.StartServer();
+  InstallDecisionAudit(stack.database_url());
+  auto stub = stack.NewStub();
+  std::vector<int64_t> campaigns;
+  for (int i = 0; i < 10; ++i) campaigns.push_back(CreateCampaign(*stub, "chaos", 60, i % 2 == 0));
+  // Batches of 1: many short transactions, so kills land mid-transaction.
+  for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 1});
+
+  auto records = Applicants(campaigns, 1500);
+  std::atomic<bool> storm_done{false};
+  std::thread storm([&] {
+    RunApplyStorm(records, 32, [&] { return stack.NewStub(); }, Deadline(seconds(150)));
+    storm_done = true;
+  });
+
+  pqxx::connection observer(stack.database_url());
+  auto decided = [&] {
+    pqxx::nontransaction txn(observer);
+    return txn.exec("SELECT count(*) FROM applications WHERE status <> 'pending'")[0][0]
+        .as<int64_t>();
+  };
+  // Kill a worker each time more decisions have landed, replacing it, so
+  // kills interleave with real work rather than with idle workers.
+  int kills = 0;
+  int victim = 0;
+  bool restarted_server = false;
+  for (int round = 0; round < 8 && !storm_done; ++round) {
+    const int64_t before = decided();
+    PollUntil([&] { return storm_done || decided() >= before + 40; }, Deadline(seconds(60)),
+              std::chrono::milliseconds(5));
+    stack.KillWorker(victim, SIGKILL);
+    ++kills;
+    victim = stack.StartWorker({"skip-locked", 2, 1});
+    if (round == 3) {
+      // The server dies hard too; clients retry UNAVAILABLE on the same user.
+      stack.StopServer();
+      stack.StartServer();
+      restarted_server = true;
+    }
+  }
+  storm.join();
+  std::cout << "killed " << kills << " workers; server restarted: " << restarted_server << "\n";
+  EXPECT_GE(kills, 1);
+  ASSERT_TRUE(WaitUntilNothingPending(stack.database_url(), Deadline(kDecideTimeout)));
+  const StormVerdict verdict = VerifyStorm(stack.database_url(), records, /*expect_full=*/true);
+  ExpectAllHold(verdict);
+  EXPECT_EQ(verdict.acknowledged, 1500);
+  stack.StopWorkers();
+  stack.StopServer();
+}
+
+// Applies race a CloseCampaign: each is either refused (FAILED_PRECONDITION)
+// or stored; nothing stays pending, and everything not approved before the
+// close is rejected as campaign_closed.
+TEST(EndToEnd, ApplyRacingCloseIsNeverLeftPending) {
+  Stack stack("close_race");
+  stack.StartServer();
+  InstallDecisionAudit(stack.database_url());
+  for (int i = 0; i < 2; ++i) stack.StartWorker({"skip-locked", 2, 10});
+  auto stub = stack.NewStub();
+  for (int round = 0; round < 5; ++round) {
+    const int64_t campaign = CreateCampaign(*stub, "closing", 20);
+    auto records = Applicants({campaign}, 300);
+    for (auto& record : records) record.user_id = absl::StrCat("r", round, "-", record.user_id);
+    std::thread storm([&] {
+      RunApplyStorm(records, 16, [&] { return stack.NewStub(); }, Deadline(seconds(60)));
+    });
+    // Close once some Applies have landed, while the rest are in flight.
+    pqxx::connection observer(stack.database_url());
+    PollUntil(
+        [&] {
+          pqxx::nontransaction txn(observer);
+          return txn.exec_params("SELECT count(*) FROM applications WHERE campaign_id = $1",
+                                 campaign)[0][0]
+                     .as<int64_t>() >= 50;
+        },
+        Deadline(seconds(30)), std::chrono::milliseconds(1));
+    grpc::ClientContext context;
+    v1::CloseCampaignRequest close;
+    close.set_campaign_id(campaign);
+    v1::Campaign closed;
+    ASSERT_TRUE(stub->CloseCampaign(&context, close, &closed).ok());
+    storm.join();
+    int refused = 0;
+    for (const auto& record : records) {
+      if (!record.acknowledged) {
+        EXPECT_EQ(record.last_code, grpc::StatusCode::FAILED_PRECONDITION);
+        ++refused;
+      }
+    }
+    ASSERT_TRUE(WaitUntilNothingPending(stack.database_url(), Deadline(kDecideTimeout)));
+    const StormVerdict verdict = VerifyStorm(stack.database_url(), records, /*expect_full=*/false);
+    ExpectAllHold(verdict);
+    pqxx::connection check(stack.database_url());
+    pqxx::nontransaction txn(check);
+    const auto row = txn.exec_params(
+        "SELECT count(*) FILTER (WHERE status = 'approved'), "
+        "       count(*) FILTER (WHERE status = 'rejected' AND reason = 'campaign_closed'), "
+        "       count(*) FROM applications WHERE campaign_id = $1",
+        campaign)[0];
+    EXPECT_LE(row[0].as<int64_t>(), 20);
+    EXPECT_EQ(row[0].as<int64_t>() + row[1].as<int64_t>(), row[2].as<int64_t>());
+    EXPECT_EQ(row[2].as<int64_t>() + refused, 300);
+    std::cout << "round " << round << ": stored " << row[2].as<int64_t>() << ", refused "
+              << refused << ", approved " << row[0].as<int64_t>() << "\n";
+  }
+  stack.StopWorkers();
+  stack.StopServer();
+}
+
+// A deterministic error (here a trigger that refuses one user's decision)
+// fails that application after --max-attempts and nothing else: the rest
+// of the campaign is decided, and the failed one counts against nothing.
+TEST(EndToEnd, DeterministicErrorFailsOnlyThatApplication) {
+  Stack stack("poison");
+  stack.StartServer();
+  {
+    pqxx::connection connection(stack.database_url());
+    pqxx::work txn(connection);
+    txn.exec(R"sql(
+      CREATE FUNCTION test_refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.user_id = 'poison' AND OLD.status = 'pending' AND NEW.status <> 'failed'
+           AND NEW.status <> 'pending' THEN
+          RAISE EXCEPTION 'poison application refused' USING ERRCODE = 'P0001';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_refuse_poison BEFORE UPDATE ON applications
+        FOR EACH ROW EXECUTE FUNCTION test_refuse_poison();
+    )sql");
+    txn.commit();
+  }
+  auto stub = stack.NewStub();
+  const int64_t campaign = CreateCampaign(*stub, "poisoned", 5);
+  std::vector<ApplyRecord> records(12);
+  for (int i = 0; i < 12; ++i) {
+    records[i].campaign_id = campaign;
+    records[i].user_id = i == 3 ? "poison" : absl::StrCat("user-", i);
+  }
+  // Sequential Applies: the poison one is fourth in line.
+  RunApplyStorm(records, 1, [&] { return stack.NewStub(); }, Deadline(seconds(30)));
+  stack.StartWorker({"skip-locked", 2, 10});
+  ASSERT_TRUE(WaitUntilNothingPending(stack.database_url(), Deadline(kDecideTimeout)));
+  pqxx::connection check(stack.database_url());
+  pqxx::nontransaction txn(check);
+  const auto poison = txn.exec_params(
+      "SELECT status, attempts, last_error FROM applications WHERE user_id = 'poison'")[0];
+  EXPECT_EQ(poison[0].as<std::string>(), "failed");
+  EXPECT_EQ(poison[1].as<int>(), 3);
+  EXPECT_NE(poison[2].as<std::string>().find("poison application refused"), std::string::npos);
+  const auto counts = txn.exec(
+      "SELECT count(*) FILTER (WHERE status = 'approved'), "
+      "       count(*) FILTER (WHERE status = 'waitlisted'), "
+      "       (SELECT approved_count FROM campaigns) FROM applications")[0];
+  EXPECT_EQ(counts[0].as<int>(), 5);
+  EXPECT_EQ(counts[1].as<int>(), 6);
+  EXPECT_EQ(counts[2].as<int>(), 5);
+  stack.StopWorkers();
+  stack.StopServer();
+}
+
+// The CLI's storm, black box: it exits 0 only when every invariant holds.
+TEST(EndToEnd, CliStormReportsAllInvariantsHeld) {
+  Stack stack("cli_storm");
+  stack.StartServer();
+  for (int i = 0; i < 2; ++i) stack.StartWorker();
+  auto cli = Process::Start({kClientBinary,
+                             {"--server=" + stack.address(), "storm", "--campaigns=5",
+                              "--applicants=500", "--cap=40", "--json"},
+                             {},
+                             stack.dir() + "/cli.log"});
+  ASSERT_TRUE(cli.ok()) << cli.status();
+  auto exit = (*cli)->Wait(Deadline(kDecideTimeout));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  EXPECT_TRUE(exit->Success()) << exit->ToString() << "\n"
+                               << absl::StrJoin((*cli)->StdoutLines(), "\n") << "\n"
+                               << (*cli)->Describe();
+  stack.StopWorkers();
+  stack.StopServer();
+}
+
+}  // namespace
+}  // namespace campaignq::testing

@@ -1,0 +1,154 @@
+// db tier: db::Migrate against real PostgreSQL.
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/match.h"
+#include "common/db/connect.h"
+#include "common/db/migrator.h"
+#include "gtest/gtest.h"
+#include "support/test_postgres.h"
+
+namespace campaignq {
+namespace {
+
+using testing::FreshDatabaseUrl;
+
+std::unique_ptr<pqxx::connection> MustConnect(const std::string& url) {
+  auto connection = db::Connect(url, {});
+  EXPECT_TRUE(connection.ok()) << connection.status();
+  if (!connection.ok()) std::abort();
+  return *std::move(connection);
+}
+
+std::vector<std::pair<int, std::string>> RecordedVersions(pqxx::connection& connection) {
+  pqxx::nontransaction txn(connection);
+  std::vector<std::pair<int, std::string>> versions;
+  for (const auto& row : txn.exec("SELECT version, checksum FROM schema_migrations ORDER BY version")) {
+    versions.emplace_back(row[0].as<int>(), row[1].as<std::string>());
+  }
+  return versions;
+}
+
+std::vector<std::pair<int, std::string>> EmbeddedVersions() {
+  std::vector<std::pair<int, std::string>> versions;
+  for (const auto& migration : db::EmbeddedMigrations()) {
+    versions.emplace_back(migration.version, migration.checksum);
+  }
+  return versions;
+}
+
+// Releases every waiting thread at once when the last one arrives.
+class StartLine {
+ public:
+  explicit StartLine(int count) : remaining_(count) {}
+  void ArriveAndWait() {
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (--remaining_ == 0) {
+      go_.notify_all();
+      return;
+    }
+    go_.wait(lock, [this] { return remaining_ == 0; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable go_;
+  int remaining_;
+};
+
+TEST(Migrator, TenProcessesMigratingAtOnceAllSucceedAndApplyEachVersionOnce) {
+  const std::string url = FreshDatabaseUrl("migrate_concurrent");
+  constexpr int kThreads = 10;
+  // Connect first, so the threads race in Migrate and not in connecting.
+  std::vector<std::unique_ptr<pqxx::connection>> connections;
+  for (int i = 0; i < kThreads; ++i) connections.push_back(MustConnect(url));
+  StartLine start(kThreads);
+  std::vector<absl::Status> results(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      start.ArriveAndWait();
+      results[i] = db::Migrate(*connections[i], db::MigrateMode::kAuto);
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  for (int i = 0; i < kThreads; ++i) EXPECT_TRUE(results[i].ok()) << "thread " << i << ": " << results[i];
+
+  auto check = MustConnect(url);
+  EXPECT_EQ(RecordedVersions(*check), EmbeddedVersions());
+  pqxx::nontransaction txn(*check);
+  EXPECT_EQ(txn.exec("SELECT count(*) FROM schema_migrations")[0][0].as<int>(),
+            static_cast<int>(db::EmbeddedMigrations().size()));
+  // The schema is there and usable.
+  EXPECT_TRUE(txn.exec("SELECT to_regclass('campaigns') IS NOT NULL AND "
+                       "to_regclass('applications') IS NOT NULL")[0][0].as<bool>());
+}
+
+TEST(Migrator, VerifyOnAnEmptyDatabaseFailsWithFailedPrecondition) {
+  auto connection = MustConnect(FreshDatabaseUrl("migrate_verify_empty"));
+  const absl::Status status = db::Migrate(*connection, db::MigrateMode::kVerify);
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  // Verify changed nothing.
+  pqxx::nontransaction txn(*connection);
+  EXPECT_FALSE(txn.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>());
+}
+
+TEST(Migrator, OffDoesNothing) {
+  auto connection = MustConnect(FreshDatabaseUrl("migrate_off"));
+  EXPECT_TRUE(db::Migrate(*connection, db::MigrateMode::kOff).ok());
+  pqxx::nontransaction txn(*connection);
+  EXPECT_FALSE(txn.exec("SELECT to_regclass('schema_migrations') IS NOT NULL")[0][0].as<bool>());
+}
+
+TEST(Migrator, VerifyPassesAfterAutoAndAutoIsIdempotent) {
+  auto connection = MustConnect(FreshDatabaseUrl("migrate_verify_after"));
+  ASSERT_TRUE(db::Migrate(*connection, db::MigrateMode::kAuto).ok());
+  EXPECT_TRUE(db::Migrate(*connection, db::MigrateMode::kVerify).ok());
+  EXPECT_TRUE(db::Migrate(*connection, db::MigrateMode::kAuto).ok());
+  EXPECT_EQ(RecordedVersions(*connection), EmbeddedVersions());
+}
+
+TEST(Migrator, VerifyAndAutoRefuseAnEditedMigration) {
+  auto connection = MustConnect(FreshDatabaseUrl("migrate_edited"));
+  ASSERT_TRUE(db::Migrate(*connection, db::MigrateMode::kAuto).ok());
+  {
+    pqxx::work txn(*connection);
+    txn.exec("UPDATE schema_migrations SET checksum = 'feedfacefeedface' WHERE version = 1");
+    txn.commit();
+  }
+  for (auto mode : {db::MigrateMode::kVerify, db::MigrateMode::kAuto}) {
+    const absl::Status status = db::Migrate(*connection, mode);
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    EXPECT_TRUE(absl::StrContains(status.message(), "different text")) << status;
+  }
+}
+
+TEST(Migrator, VerifyAndAutoRefuseAnUnknownNewerVersion) {
+  auto connection = MustConnect(FreshDatabaseUrl("migrate_newer"));
+  ASSERT_TRUE(db::Migrate(*connection, db::MigrateMode::kAuto).ok());
+  {
+    pqxx::work txn(*connection);
+    txn.exec("INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')");
+    txn.commit();
+  }
+  for (auto mode : {db::MigrateMode::kVerify, db::MigrateMode::kAuto}) {
+    const absl::Status status = db::Migrate(*connection, mode);
+    EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+    EXPECT_TRUE(absl::StrContains(status.message(), "9999")) << status;
+  }
+}
+
+TEST(Migrator, ConnectToAnUnreachableServerIsUnavailable) {
+  // Port 1 on loopback: nothing listens there.
+  auto connection = db::Connect("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", {});
+  EXPECT_EQ(connection.status().code(), absl::StatusCode::kUnavailable) << connection.status();
+}
+
+}  // namespace
+}  // namespace campaignq

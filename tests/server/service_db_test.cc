@@ -1,0 +1,435 @@
+// CampaignQueueService through an in-process channel, against the
+// PostgreSQL in CAMPAIGNQ_TEST_DATABASE_URL (migrated here). Decisions are
+// made by hand with SQL + pg_notify, as a worker would, so these tests need
+// no worker. Names are unique per run: the database may hold other data.
+
+#include <chrono>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+#include <pqxx/pqxx>
+
+#include "absl/strings/str_cat.h"
+#include "campaignq/v1/campaignq.grpc.pb.h"
+#include "common/db/connect.h"
+#include "common/db/migrator.h"
+#include "common/db/pool.h"
+#include "common/store/campaign_store.h"
+#include "grpc_probe.h"
+#include "server/campaign_queue_service.h"
+#include "server/decision_listener.h"
+#include "server/health_monitor.h"
+#include "server/server_setup.h"
+
+namespace campaignq::server {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::steady_clock;
+
+const char* DatabaseUrl() { return std::getenv("CAMPAIGNQ_TEST_DATABASE_URL"); }
+
+// One server per test binary: pool, store, listener, service, grpc server.
+struct Stack {
+  explicit Stack(const std::string& url)
+      : pool([&] {
+          db::PoolOptions options;
+          options.url = url;
+          options.max_connections = 4;
+          return options;
+        }()),
+        store(&pool),
+        listener([&] {
+          DecisionListenerOptions options;
+          options.database_url = url;
+          return options;
+        }()),
+        service(&store, &listener) {
+    listener.Start();
+    int port = 0;
+    server = BuildAndStartServer(ServerSetup{}, &service, &port);
+    health = std::make_unique<HealthMonitor>(
+        server->GetHealthCheckService(), [this] { return store.Ping(); },
+        std::vector<std::string>{"", kServiceName}, milliseconds(200));
+    health->Start();
+    channel = server->InProcessChannel(grpc::ChannelArguments());
+    stub = v1::CampaignQueue::NewStub(channel);
+  }
+  ~Stack() {
+    health->Stop();
+    listener.Stop();
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  }
+
+  db::ConnectionPool pool;
+  store::CampaignStore store;
+  DecisionListener listener;
+  CampaignQueueService service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<HealthMonitor> health;
+  std::shared_ptr<grpc::Channel> channel;
+  std::unique_ptr<v1::CampaignQueue::Stub> stub;
+};
+
+class ServiceDbTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    if (DatabaseUrl() == nullptr) return;
+    auto connection = db::Connect(DatabaseUrl(), db::ConnectOptions());
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    const absl::Status migrated = db::Migrate(**connection, db::MigrateMode::kAuto);
+    ASSERT_TRUE(migrated.ok()) << migrated;
+    stack_ = new Stack(DatabaseUrl());
+  }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_NE(DatabaseUrl(), nullptr)
+        << "CAMPAIGNQ_TEST_DATABASE_URL is not set: these tests need a PostgreSQL database "
+           "(e.g. postgresql://postgres@127.0.0.1:5432/campaignq_test)";
+    ASSERT_NE(stack_, nullptr);
+  }
+
+  v1::CampaignQueue::Stub& stub() { return *stack_->stub; }
+
+  static std::unique_ptr<grpc::ClientContext> Context(milliseconds timeout = milliseconds(10000)) {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + timeout);
+    return context;
+  }
+
+  static std::string Unique(absl::string_view prefix) {
+    static int counter = 0;
+    return absl::StrCat(prefix, "-", getpid(), "-",
+                        steady_clock::now().time_since_epoch().count(), "-", ++counter);
+  }
+
+  v1::Campaign CreateCampaign(std::optional<int32_t> cap = std::nullopt) {
+    v1::CreateCampaignRequest request;
+    request.set_name(Unique("campaign"));
+    if (cap.has_value()) request.set_max_participants(*cap);
+    v1::Campaign campaign;
+    const grpc::Status status = stub().CreateCampaign(Context().get(), request, &campaign);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return campaign;
+  }
+
+  v1::Application Apply(int64_t campaign_id) {
+    v1::ApplyRequest request;
+    request.set_campaign_id(campaign_id);
+    request.set_user_id(Unique("user"));
+    v1::Application application;
+    const grpc::Status status = stub().Apply(Context().get(), request, &application);
+    EXPECT_TRUE(status.ok()) << status.error_message();
+    return application;
+  }
+
+  // What a worker does: change the row, then NOTIFY the campaign.
+  static void DecideByHand(const v1::Application& application, const std::string& status) {
+    pqxx::connection connection(DatabaseUrl());
+    pqxx::work txn(connection);
+    txn.exec_params(
+        "UPDATE applications SET status = $2, decided_at = clock_timestamp(), "
+        "updated_at = clock_timestamp() WHERE id = $1",
+        application.id(), status);
+    txn.exec_params("SELECT pg_notify('campaignq_decided', $1)",
+                    std::to_string(application.campaign_id()));
+    txn.commit();
+  }
+
+  static Stack* stack_;
+};
+
+Stack* ServiceDbTest::stack_ = nullptr;
+
+TEST_F(ServiceDbTest, CreateAndGetCampaign) {
+  const v1::Campaign created = CreateCampaign(3);
+  EXPECT_GT(created.id(), 0);
+  EXPECT_EQ(created.status(), v1::CAMPAIGN_STATUS_OPEN);
+  EXPECT_EQ(created.max_participants(), 3);
+  EXPECT_TRUE(created.waitlist());
+
+  v1::GetCampaignRequest get;
+  get.set_campaign_id(created.id());
+  v1::Campaign fetched;
+  ASSERT_TRUE(stub().GetCampaign(Context().get(), get, &fetched).ok());
+  EXPECT_EQ(fetched.name(), created.name());
+}
+
+TEST_F(ServiceDbTest, ErrorsKeepTheStoresCodes) {
+  v1::CreateCampaignRequest bad;  // empty name
+  v1::Campaign campaign;
+  EXPECT_EQ(stub().CreateCampaign(Context().get(), bad, &campaign).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+
+  v1::GetCampaignRequest missing;
+  missing.set_campaign_id(int64_t{1} << 60);
+  const grpc::Status status = stub().GetCampaign(Context().get(), missing, &campaign);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_NE(status.error_message().find("does not exist"), std::string::npos);
+
+  v1::ApplyRequest apply;
+  apply.set_campaign_id(int64_t{1} << 60);
+  apply.set_user_id("someone");
+  v1::Application application;
+  EXPECT_EQ(stub().Apply(Context().get(), apply, &application).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServiceDbTest, ApplyTwiceIsAlreadyExistsNamingTheApplication) {
+  const v1::Campaign campaign = CreateCampaign();
+  v1::ApplyRequest request;
+  request.set_campaign_id(campaign.id());
+  request.set_user_id("alice");
+  v1::Application first;
+  ASSERT_TRUE(stub().Apply(Context().get(), request, &first).ok());
+  EXPECT_EQ(first.status(), v1::APPLICATION_STATUS_PENDING);
+
+  v1::Application second;
+  const grpc::Status again = stub().Apply(Context().get(), request, &second);
+  EXPECT_EQ(again.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(again.error_message().find(std::to_string(first.id())), std::string::npos)
+      << again.error_message();
+
+  v1::GetApplicationRequest get;
+  get.set_application_id(first.id());
+  v1::Application fetched;
+  ASSERT_TRUE(stub().GetApplication(Context().get(), get, &fetched).ok());
+  EXPECT_EQ(fetched.user_id(), "alice");
+  EXPECT_EQ(fetched.campaign_id(), campaign.id());
+}
+
+TEST_F(ServiceDbTest, ListCampaignsPagesInIdOrder) {
+  std::vector<int64_t> ours;
+  for (int i = 0; i < 5; ++i) ours.push_back(CreateCampaign().id());
+  std::vector<int64_t> seen;
+  std::string token;
+  int pages = 0;
+  do {
+    v1::ListCampaignsRequest request;
+    request.set_page_size(2);
+    request.set_page_token(token);
+    v1::ListCampaignsResponse response;
+    ASSERT_TRUE(stub().ListCampaigns(Context().get(), request, &response).ok());
+    EXPECT_LE(response.campaigns_size(), 2);
+    for (const v1::Campaign& campaign : response.campaigns()) seen.push_back(campaign.id());
+    token = response.next_page_token();
+    ASSERT_LT(++pages, 100000);
+  } while (!token.empty());
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  EXPECT_EQ(std::adjacent_find(seen.begin(), seen.end()), seen.end());  // no repeats
+  for (int64_t id : ours) EXPECT_NE(std::find(seen.begin(), seen.end(), id), seen.end()) << id;
+
+  v1::ListCampaignsRequest bad;
+  bad.set_page_token("not a token");
+  v1::ListCampaignsResponse response;
+  EXPECT_EQ(stub().ListCampaigns(Context().get(), bad, &response).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ServiceDbTest, CloseRejectsPendingAndRefusesNewApplications) {
+  const v1::Campaign campaign = CreateCampaign();
+  const v1::Application pending = Apply(campaign.id());
+
+  v1::CloseCampaignRequest close;
+  close.set_campaign_id(campaign.id());
+  v1::Campaign closed;
+  ASSERT_TRUE(stub().CloseCampaign(Context().get(), close, &closed).ok());
+  EXPECT_EQ(closed.status(), v1::CAMPAIGN_STATUS_CLOSED);
+  EXPECT_TRUE(closed.has_close_time());
+  ASSERT_TRUE(stub().CloseCampaign(Context().get(), close, &closed).ok());  // idempotent
+
+  v1::GetApplicationRequest get;
+  get.set_application_id(pending.id());
+  v1::Application rejected;
+  ASSERT_TRUE(stub().GetApplication(Context().get(), get, &rejected).ok());
+  EXPECT_EQ(rejected.status(), v1::APPLICATION_STATUS_REJECTED);
+  EXPECT_EQ(rejected.reason(), "campaign_closed");
+
+  v1::ApplyRequest late;
+  late.set_campaign_id(campaign.id());
+  late.set_user_id("late");
+  v1::Application application;
+  EXPECT_EQ(stub().Apply(Context().get(), late, &application).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
+TEST_F(ServiceDbTest, CancelAndListApplications) {
+  const v1::Campaign campaign = CreateCampaign();
+  const v1::Application a = Apply(campaign.id());
+  const v1::Application b = Apply(campaign.id());
+  v1::CancelApplicationRequest cancel;
+  cancel.set_application_id(a.id());
+  v1::Application cancelled;
+  ASSERT_TRUE(stub().CancelApplication(Context().get(), cancel, &cancelled).ok());
+  EXPECT_EQ(cancelled.status(), v1::APPLICATION_STATUS_CANCELLED);
+
+  v1::ListApplicationsRequest list;
+  list.set_campaign_id(campaign.id());
+  list.set_status(v1::APPLICATION_STATUS_PENDING);
+  v1::ListApplicationsResponse response;
+  ASSERT_TRUE(stub().ListApplications(Context().get(), list, &response).ok());
+  ASSERT_EQ(response.applications_size(), 1);
+  EXPECT_EQ(response.applications(0).id(), b.id());
+}
+
+TEST_F(ServiceDbTest, QueueStatsDefaultsTheStallThreshold) {
+  const v1::Campaign campaign = CreateCampaign();
+  Apply(campaign.id());
+  v1::GetQueueStatsRequest request;  // stall_threshold unset: 30 s
+  v1::QueueStats stats;
+  ASSERT_TRUE(stub().GetQueueStats(Context().get(), request, &stats).ok());
+  EXPECT_GE(stats.pending(), 1);
+  bool found = false;
+  for (const v1::CampaignQueueStats& entry : stats.campaigns()) {
+    if (entry.campaign_id() != campaign.id()) continue;
+    found = true;
+    EXPECT_EQ(entry.pending(), 1);
+    EXPECT_FALSE(entry.stalled());  // just created: younger than 30 s
+  }
+  EXPECT_TRUE(found);
+
+  request.mutable_stall_threshold()->set_seconds(-1);
+  EXPECT_EQ(stub().GetQueueStats(Context().get(), request, &stats).error_code(),
+            grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+TEST_F(ServiceDbTest, WatchSendsCurrentStateThenTheDecisionAndEndsOk) {
+  const v1::Campaign campaign = CreateCampaign();
+  const v1::Application application = Apply(campaign.id());
+  auto context = Context();
+  v1::WatchApplicationRequest request;
+  request.set_application_id(application.id());
+  auto reader = stub().WatchApplication(context.get(), request);
+
+  v1::Application update;
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(update.status(), v1::APPLICATION_STATUS_PENDING);
+
+  // Let the watcher settle into its wait, so the update below must come
+  // through the notification, not the initial re-read.
+  std::this_thread::sleep_for(milliseconds(300));
+  const auto decided_at = steady_clock::now();
+  DecideByHand(application, "approved");
+  ASSERT_TRUE(reader->Read(&update));
+  const auto latency = steady_clock::now() - decided_at;
+  EXPECT_EQ(update.status(), v1::APPLICATION_STATUS_APPROVED);
+  // Well under the 1 s fallback: the notification woke the watcher.
+  EXPECT_LT(latency, milliseconds(700));
+  EXPECT_FALSE(reader->Read(&update));
+  const grpc::Status status = reader->Finish();
+  EXPECT_TRUE(status.ok()) << status.error_code() << " " << status.error_message();
+}
+
+TEST_F(ServiceDbTest, WatchTreatsWaitlistedAsNotFinal) {
+  const v1::Campaign campaign = CreateCampaign();
+  const v1::Application application = Apply(campaign.id());
+  auto context = Context();
+  v1::WatchApplicationRequest request;
+  request.set_application_id(application.id());
+  auto reader = stub().WatchApplication(context.get(), request);
+  v1::Application update;
+  ASSERT_TRUE(reader->Read(&update));
+
+  DecideByHand(application, "waitlisted");
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(update.status(), v1::APPLICATION_STATUS_WAITLISTED);
+  DecideByHand(application, "approved");
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(update.status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_FALSE(reader->Read(&update));
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(ServiceDbTest, WatchOfAFinalApplicationSendsOneMessage) {
+  const v1::Campaign campaign = CreateCampaign();
+  const v1::Application application = Apply(campaign.id());
+  v1::CancelApplicationRequest cancel;
+  cancel.set_application_id(application.id());
+  v1::Application cancelled;
+  ASSERT_TRUE(stub().CancelApplication(Context().get(), cancel, &cancelled).ok());
+
+  auto context = Context();
+  v1::WatchApplicationRequest request;
+  request.set_application_id(application.id());
+  auto reader = stub().WatchApplication(context.get(), request);
+  v1::Application update;
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_EQ(update.status(), v1::APPLICATION_STATUS_CANCELLED);
+  EXPECT_FALSE(reader->Read(&update));
+  EXPECT_TRUE(reader->Finish().ok());
+}
+
+TEST_F(ServiceDbTest, WatchEndsAtTheDeadline) {
+  const v1::Campaign campaign = CreateCampaign();
+  const v1::Application application = Apply(campaign.id());
+  auto context = Context(milliseconds(1500));
+  v1::WatchApplicationRequest request;
+  request.set_application_id(application.id());
+  const auto start = steady_clock::now();
+  auto reader = stub().WatchApplication(context.get(), request);
+  v1::Application update;
+  ASSERT_TRUE(reader->Read(&update));
+  EXPECT_FALSE(reader->Read(&update));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(steady_clock::now() - start, milliseconds(3000));
+}
+
+TEST_F(ServiceDbTest, WatchOfAnUnknownApplicationIsNotFound) {
+  auto context = Context();
+  v1::WatchApplicationRequest request;
+  request.set_application_id(int64_t{1} << 60);
+  auto reader = stub().WatchApplication(context.get(), request);
+  v1::Application update;
+  EXPECT_FALSE(reader->Read(&update));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(ServiceDbTest, HealthIsServingAndReflectionListsTheService) {
+  grpc::Channel* channel = stack_->channel.get();
+  auto whole = server_test::CheckHealth(channel, "");
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_EQ(*whole, "SERVING");
+  auto service = server_test::CheckHealth(channel, kServiceName);
+  ASSERT_TRUE(service.ok()) << service.status();
+  EXPECT_EQ(*service, "SERVING");
+
+  auto names = server_test::ListServicesByReflection(channel);
+  ASSERT_TRUE(names.ok()) << names.status();
+  EXPECT_NE(std::find(names->begin(), names->end(), kServiceName), names->end());
+  EXPECT_NE(std::find(names->begin(), names->end(), "grpc.health.v1.Health"), names->end());
+}
+
+// Shutdown order as in RunServer: draining health, listener stop (ends the
+// watches with UNAVAILABLE), then the server. Its own stack: it stops it.
+TEST_F(ServiceDbTest, StoppingTheListenerEndsWatchesPromptly) {
+  Stack own(DatabaseUrl());
+  const v1::Campaign campaign = CreateCampaign();
+  const v1::Application application = Apply(campaign.id());
+  auto context = Context();
+  v1::WatchApplicationRequest request;
+  request.set_application_id(application.id());
+  auto reader = own.stub->WatchApplication(context.get(), request);
+  v1::Application update;
+  ASSERT_TRUE(reader->Read(&update));
+
+  own.health->SetDraining();
+  EXPECT_EQ(*server_test::CheckHealth(own.channel.get(), ""), "NOT_SERVING");
+  const auto start = steady_clock::now();
+  own.listener.Stop();
+  own.listener.Stop();  // idempotent
+  EXPECT_FALSE(reader->Read(&update));
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_LT(steady_clock::now() - start, milliseconds(1500));
+}
+
+}  // namespace
+}  // namespace campaignq::server

@@ -1,0 +1,641 @@
+// db tier: store::CampaignStore over a db::ConnectionPool against real
+// PostgreSQL, one fresh migrated database per test.
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/db/connect.h"
+#include "common/db/migrator.h"
+#include "common/db/pg_status.h"
+#include "common/db/pool.h"
+#include "common/db/transaction.h"
+#include "common/store/campaign_store.h"
+#include "common/store/validation.h"
+#include "gtest/gtest.h"
+#include "statements.h"
+#include "support/test_postgres.h"
+#ifdef CAMPAIGNQ_HAVE_WORKER_LIBRARY
+#include "worker/batch.h"
+#endif
+
+namespace campaignq {
+namespace {
+
+using absl::StatusCode;
+
+// The value of an OK StatusOr; otherwise a test failure (the exception ends
+// the test; GoogleTest reports it).
+template <typename T>
+T Must(absl::StatusOr<T> result, const char* what = "") {
+  if (!result.ok()) {
+    ADD_FAILURE() << what << ": " << result.status();
+    throw std::runtime_error(result.status().ToString());
+  }
+  return *std::move(result);
+}
+
+std::unique_ptr<pqxx::connection> MustConnect(const std::string& url) {
+  return Must(db::Connect(url, {}), "connect");
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
+    url_ = testing::FreshDatabaseUrl(info->name());
+    sql_ = MustConnect(url_);
+    ASSERT_TRUE(db::Migrate(*sql_, db::MigrateMode::kAuto).ok());
+    db::PoolOptions options;
+    options.url = url_;
+    options.connect.application_name = "campaignq-store-test";
+    options.max_connections = 8;
+    pool_ = std::make_unique<db::ConnectionPool>(options);
+    store_ = std::make_unique<store::CampaignStore>(pool_.get());
+  }
+
+  v1::Campaign Create(const std::string& name, std::optional<int32_t> cap = std::nullopt,
+                      std::optional<bool> waitlist = std::nullopt) {
+    v1::CreateCampaignRequest request;
+    request.set_name(name);
+    if (cap) request.set_max_participants(*cap);
+    if (waitlist) request.set_waitlist(*waitlist);
+    return Must(store_->CreateCampaign(request), "CreateCampaign");
+  }
+
+  absl::StatusOr<v1::Application> TryApply(int64_t campaign_id, const std::string& user_id) {
+    v1::ApplyRequest request;
+    request.set_campaign_id(campaign_id);
+    request.set_user_id(user_id);
+    return store_->Apply(request);
+  }
+
+  v1::Application Apply(int64_t campaign_id, const std::string& user_id) {
+    return Must(TryApply(campaign_id, user_id), "Apply");
+  }
+
+  v1::Application Get(int64_t application_id) {
+    return Must(store_->GetApplication(application_id), "GetApplication");
+  }
+
+  v1::Campaign GetCampaign(int64_t campaign_id) {
+    return Must(store_->GetCampaign(campaign_id), "GetCampaign");
+  }
+
+  // Decides every pending application of the campaign the way a worker
+  // does: the worker library's DecideOneBatch restricted to this campaign
+  // (or, without it, the same named statements). Returns how many.
+  int DecideAll(int64_t campaign_id, int batch_size = 2) {
+    int decided = 0;
+    while (true) {
+#ifdef CAMPAIGNQ_HAVE_WORKER_LIBRARY
+      worker::BatchRequest request;
+      request.lock_mode = worker::LockMode::kBlocking;
+      request.batch_size = batch_size;
+      request.only_campaign = campaign_id;
+      const worker::BatchResult result = worker::DecideOneBatch(*sql_, request);
+      if (!result.status.ok()) {
+        ADD_FAILURE() << "DecideOneBatch: " << result.status;
+        throw std::runtime_error("DecideOneBatch failed");
+      }
+      const int n = static_cast<int>(result.decisions.size());
+#else
+      const int n = Must(db::InTransaction(*sql_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<int> {
+        db::Exec(txn, sql::kCampaignLock, campaign_id);
+        return static_cast<int>(db::Exec(txn, sql::kApplicationDecideBatch, campaign_id, batch_size).size());
+      }), "decide batch");
+#endif
+      if (n == 0) return decided;
+      decided += n;
+    }
+  }
+
+  int64_t Scalar(const std::string& query) {
+    pqxx::nontransaction txn(*sql_);
+    return txn.exec(query)[0][0].as<int64_t>();
+  }
+
+  int64_t CountApplications(int64_t campaign_id, const std::string& status = "") {
+    std::string query = absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ", campaign_id);
+    if (!status.empty()) absl::StrAppend(&query, " AND status = '", status, "'");
+    return Scalar(query);
+  }
+
+  // approved_count equals the approved rows and stays within the cap.
+  void ExpectSeatsConsistent(int64_t campaign_id) {
+    const v1::Campaign campaign = GetCampaign(campaign_id);
+    EXPECT_EQ(campaign.approved_count(), CountApplications(campaign_id, "approved"))
+        << "campaign " << campaign_id;
+    if (campaign.has_max_participants()) {
+      EXPECT_LE(campaign.approved_count(), campaign.max_participants());
+    }
+  }
+
+  std::string url_;
+  std::unique_ptr<pqxx::connection> sql_;  // for setup and direct checks
+  std::unique_ptr<db::ConnectionPool> pool_;
+  std::unique_ptr<store::CampaignStore> store_;
+};
+
+// --- campaigns -----------------------------------------------------------------
+
+TEST_F(StoreTest, CreateCampaignStoresDefaultsAndGetReadsItBack) {
+  const v1::Campaign unlimited = Create("unlimited");
+  EXPECT_GT(unlimited.id(), 0);
+  EXPECT_EQ(unlimited.name(), "unlimited");
+  EXPECT_FALSE(unlimited.has_max_participants());
+  EXPECT_TRUE(unlimited.waitlist());
+  EXPECT_EQ(unlimited.status(), v1::CAMPAIGN_STATUS_OPEN);
+  EXPECT_EQ(unlimited.approved_count(), 0);
+  EXPECT_GT(unlimited.create_time().seconds(), 0);
+  EXPECT_FALSE(unlimited.has_close_time() && unlimited.close_time().seconds() != 0);
+
+  const v1::Campaign capped = Create("capped", 3, false);
+  EXPECT_EQ(capped.max_participants(), 3);
+  EXPECT_FALSE(capped.waitlist());
+  const v1::Campaign read = GetCampaign(capped.id());
+  EXPECT_EQ(read.SerializeAsString(), capped.SerializeAsString());
+}
+
+TEST_F(StoreTest, CreateCampaignRejectsBadInputAndStoresNothing) {
+  struct Case {
+    std::string name;
+    std::optional<int32_t> cap;
+  };
+  const Case cases[] = {{"", std::nullopt},      {std::string(201, 'n'), 5}, {"bad\nname", 5},
+                        {"ok name", 0},          {"ok name", -1},            {"\x01", std::nullopt}};
+  for (const Case& c : cases) {
+    v1::CreateCampaignRequest request;
+    request.set_name(c.name);
+    if (c.cap) request.set_max_participants(*c.cap);
+    const auto result = store_->CreateCampaign(request);
+    EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument)
+        << "name '" << c.name << "' cap " << c.cap.value_or(-999) << ": " << result.status();
+  }
+  EXPECT_EQ(Scalar("SELECT count(*) FROM campaigns"), 0);
+}
+
+TEST_F(StoreTest, GetCampaignUnknownIsNotFoundAndBadIdInvalid) {
+  EXPECT_EQ(store_->GetCampaign(424242).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->GetCampaign(0).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->CloseCampaign(424242).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, ListCampaignsPagesWalkEveryRowExactlyOnce) {
+  std::vector<int64_t> created;
+  for (int i = 0; i < 6; ++i) created.push_back(Create(absl::StrCat("c", i)).id());
+  auto walk = [&](int page_size) {
+    std::vector<int64_t> seen;
+    std::string token;
+    int pages = 0;
+    do {
+      v1::ListCampaignsRequest request;
+      request.set_page_size(page_size);
+      request.set_page_token(token);
+      const auto page = Must(store_->ListCampaigns(request), "ListCampaigns");
+      EXPECT_LE(page.campaigns_size(), page_size == 0 ? store::kDefaultPageSize : page_size);
+      for (const auto& campaign : page.campaigns()) seen.push_back(campaign.id());
+      token = page.next_page_token();
+      if (++pages > 100) break;
+    } while (!token.empty());
+    return std::make_pair(seen, pages);
+  };
+  // An exact multiple of the page size: the last full page says "no more".
+  auto [seen, pages] = walk(3);
+  EXPECT_EQ(seen, created);
+  EXPECT_EQ(pages, 2);
+
+  created.push_back(Create("c6").id());
+  std::tie(seen, pages) = walk(3);
+  EXPECT_EQ(seen, created);
+  EXPECT_EQ(pages, 3);
+  std::tie(seen, pages) = walk(1);
+  EXPECT_EQ(seen, created);
+  std::tie(seen, pages) = walk(0);  // default page size: one page
+  EXPECT_EQ(seen, created);
+  EXPECT_EQ(pages, 1);
+
+  v1::ListCampaignsRequest bad;
+  bad.set_page_token("not-a-token");
+  EXPECT_EQ(store_->ListCampaigns(bad).status().code(), StatusCode::kInvalidArgument);
+  bad.set_page_token("");
+  bad.set_page_size(1001);
+  EXPECT_EQ(store_->ListCampaigns(bad).status().code(), StatusCode::kInvalidArgument);
+}
+
+// --- applying ------------------------------------------------------------------
+
+TEST_F(StoreTest, ApplyStoresAPendingApplication) {
+  const v1::Campaign campaign = Create("apply", 2);
+  const v1::Application application = Apply(campaign.id(), "alice");
+  EXPECT_GT(application.id(), 0);
+  EXPECT_EQ(application.campaign_id(), campaign.id());
+  EXPECT_EQ(application.user_id(), "alice");
+  EXPECT_EQ(application.status(), v1::APPLICATION_STATUS_PENDING);
+  EXPECT_EQ(application.reason(), "");
+  EXPECT_GT(application.create_time().seconds(), 0);
+  EXPECT_EQ(Get(application.id()).SerializeAsString(), application.SerializeAsString());
+  EXPECT_EQ(store_->GetApplication(987654).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, ApplyToUnknownCampaignIsNotFound) {
+  const auto result = TryApply(123456, "alice");
+  EXPECT_EQ(result.status().code(), StatusCode::kNotFound) << result.status();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM applications"), 0);
+  EXPECT_EQ(TryApply(0, "alice").status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, DuplicateApplyIsAlreadyExistsNamingTheExistingApplication) {
+  const v1::Campaign campaign = Create("dup", 5);
+  const v1::Application first = Apply(campaign.id(), "bob");
+  const auto again = TryApply(campaign.id(), "bob");
+  ASSERT_EQ(again.status().code(), StatusCode::kAlreadyExists) << again.status();
+  EXPECT_TRUE(absl::StrContains(again.status().message(), absl::StrCat("application ", first.id())))
+      << again.status();
+  EXPECT_EQ(CountApplications(campaign.id()), 1);
+  // Still ALREADY_EXISTS once decided; another campaign is another matter.
+  DecideAll(campaign.id());
+  EXPECT_EQ(TryApply(campaign.id(), "bob").status().code(), StatusCode::kAlreadyExists);
+  const v1::Campaign other = Create("other");
+  EXPECT_TRUE(TryApply(other.id(), "bob").ok());
+  EXPECT_EQ(CountApplications(campaign.id()), 1);
+}
+
+TEST_F(StoreTest, ConcurrentDuplicateAppliesStoreExactlyOneRow) {
+  const v1::Campaign campaign = Create("race", 100);
+  constexpr int kThreads = 8;
+  constexpr int kUsers = 20;
+  std::atomic<int> ok{0}, exists{0}, other{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&] {
+      // Every thread applies every user: all but one attempt per user lose.
+      for (int u = 0; u < kUsers; ++u) {
+        const auto result = TryApply(campaign.id(), absl::StrCat("user-", u));
+        if (result.ok()) {
+          ++ok;
+        } else if (result.status().code() == StatusCode::kAlreadyExists) {
+          ++exists;
+        } else {
+          ++other;
+          ADD_FAILURE() << result.status();
+        }
+      }
+    });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(ok.load(), kUsers);
+  EXPECT_EQ(exists.load(), kUsers * (kThreads - 1));
+  EXPECT_EQ(other.load(), 0);
+  EXPECT_EQ(CountApplications(campaign.id()), kUsers);
+}
+
+TEST_F(StoreTest, ApplyToClosedCampaignIsFailedPrecondition) {
+  const v1::Campaign campaign = Create("closed", 5);
+  Must(store_->CloseCampaign(campaign.id()), "CloseCampaign");
+  const auto result = TryApply(campaign.id(), "carol");
+  EXPECT_EQ(result.status().code(), StatusCode::kFailedPrecondition) << result.status();
+  EXPECT_EQ(CountApplications(campaign.id()), 0);
+}
+
+TEST_F(StoreTest, BadUserIdsAreInvalidAndNothingIsStored) {
+  const v1::Campaign campaign = Create("users");
+  for (const std::string& user_id :
+       {std::string(), std::string(129, 'u'), std::string("new\nline"), std::string("\x01"),
+        std::string("a\x7f"), std::string("\xff")}) {
+    const auto result = TryApply(campaign.id(), user_id);
+    EXPECT_EQ(result.status().code(), StatusCode::kInvalidArgument)
+        << "user_id of " << user_id.size() << " bytes: " << result.status();
+  }
+  EXPECT_EQ(CountApplications(campaign.id()), 0);
+  // The limits agree with the database's CHECK: 128 characters of two bytes.
+  std::string accented;
+  for (int i = 0; i < 128; ++i) accented += "\xc3\xa9";
+  EXPECT_EQ(Apply(campaign.id(), accented).user_id(), accented);
+  EXPECT_EQ(Apply(campaign.id(), std::string(128, 'u')).user_id(), std::string(128, 'u'));
+  EXPECT_EQ(CountApplications(campaign.id()), 2);
+}
+
+TEST_F(StoreTest, ListApplicationsPagesAndFilters) {
+  const v1::Campaign a = Create("a", 2);
+  const v1::Campaign b = Create("b");
+  std::vector<int64_t> a_ids, all_ids;
+  for (int i = 0; i < 5; ++i) {
+    a_ids.push_back(Apply(a.id(), absl::StrCat("a", i)).id());
+    all_ids.push_back(a_ids.back());
+    all_ids.push_back(Apply(b.id(), absl::StrCat("b", i)).id());
+  }
+  DecideAll(a.id());  // a0, a1 approved; a2..a4 waitlisted; b's stay pending
+
+  auto walk = [&](int64_t campaign_id, v1::ApplicationStatus status, int page_size) {
+    std::vector<int64_t> seen;
+    std::string token;
+    int pages = 0;
+    do {
+      v1::ListApplicationsRequest request;
+      request.set_campaign_id(campaign_id);
+      request.set_status(status);
+      request.set_page_size(page_size);
+      request.set_page_token(token);
+      const auto page = Must(store_->ListApplications(request), "ListApplications");
+      EXPECT_LE(page.applications_size(), page_size);
+      for (const auto& application : page.applications()) {
+        if (campaign_id != 0) EXPECT_EQ(application.campaign_id(), campaign_id);
+        if (status != v1::APPLICATION_STATUS_UNSPECIFIED) EXPECT_EQ(application.status(), status);
+        seen.push_back(application.id());
+      }
+      token = page.next_page_token();
+      if (++pages > 100) break;
+    } while (!token.empty());
+    return seen;
+  };
+  EXPECT_EQ(walk(0, v1::APPLICATION_STATUS_UNSPECIFIED, 3), all_ids);
+  EXPECT_EQ(walk(0, v1::APPLICATION_STATUS_UNSPECIFIED, 1), all_ids);
+  EXPECT_EQ(walk(a.id(), v1::APPLICATION_STATUS_UNSPECIFIED, 2), a_ids);
+  EXPECT_EQ(walk(a.id(), v1::APPLICATION_STATUS_APPROVED, 1),
+            std::vector<int64_t>(a_ids.begin(), a_ids.begin() + 2));
+  EXPECT_EQ(walk(0, v1::APPLICATION_STATUS_WAITLISTED, 2),
+            std::vector<int64_t>(a_ids.begin() + 2, a_ids.end()));
+  EXPECT_EQ(walk(b.id(), v1::APPLICATION_STATUS_PENDING, 2).size(), 5u);
+  EXPECT_TRUE(walk(b.id(), v1::APPLICATION_STATUS_APPROVED, 2).empty());
+
+  v1::ListApplicationsRequest bad;
+  bad.set_status(static_cast<v1::ApplicationStatus>(42));
+  EXPECT_EQ(store_->ListApplications(bad).status().code(), StatusCode::kInvalidArgument);
+  bad.Clear();
+  bad.set_campaign_id(-1);
+  EXPECT_EQ(store_->ListApplications(bad).status().code(), StatusCode::kInvalidArgument);
+  bad.Clear();
+  bad.set_page_token("zzz");
+  EXPECT_EQ(store_->ListApplications(bad).status().code(), StatusCode::kInvalidArgument);
+}
+
+// --- deciding, closing, cancelling ------------------------------------------
+
+TEST_F(StoreTest, WorkerDecisionsFillTheCapThenWaitlistOrReject) {
+  const v1::Campaign waitlisted = Create("with waitlist", 2, true);
+  const v1::Campaign rejecting = Create("no waitlist", 2, false);
+  std::vector<int64_t> w, r;
+  for (int i = 0; i < 5; ++i) {
+    w.push_back(Apply(waitlisted.id(), absl::StrCat("u", i)).id());
+    r.push_back(Apply(rejecting.id(), absl::StrCat("u", i)).id());
+  }
+  EXPECT_EQ(DecideAll(waitlisted.id()), 5);
+  EXPECT_EQ(DecideAll(rejecting.id()), 5);
+  for (int i = 0; i < 5; ++i) {
+    EXPECT_EQ(Get(w[i]).status(), i < 2 ? v1::APPLICATION_STATUS_APPROVED : v1::APPLICATION_STATUS_WAITLISTED);
+    const v1::Application rejected = Get(r[i]);
+    EXPECT_EQ(rejected.status(), i < 2 ? v1::APPLICATION_STATUS_APPROVED : v1::APPLICATION_STATUS_REJECTED);
+    EXPECT_EQ(rejected.reason(), i < 2 ? "" : "campaign_full");
+    EXPECT_GT(rejected.decide_time().seconds(), 0);
+  }
+  ExpectSeatsConsistent(waitlisted.id());
+  ExpectSeatsConsistent(rejecting.id());
+}
+
+TEST_F(StoreTest, CloseCampaignRejectsPendingAndWaitlistedAsCampaignClosed) {
+  const v1::Campaign campaign = Create("closing", 1, true);
+  const int64_t approved = Apply(campaign.id(), "u0").id();
+  const int64_t waitlisted1 = Apply(campaign.id(), "u1").id();
+  const int64_t waitlisted2 = Apply(campaign.id(), "u2").id();
+  DecideAll(campaign.id());
+  const int64_t pending = Apply(campaign.id(), "u3").id();
+  ASSERT_EQ(Get(waitlisted1).status(), v1::APPLICATION_STATUS_WAITLISTED);
+
+  const v1::Campaign closed = Must(store_->CloseCampaign(campaign.id()), "CloseCampaign");
+  EXPECT_EQ(closed.status(), v1::CAMPAIGN_STATUS_CLOSED);
+  EXPECT_GT(closed.close_time().seconds(), 0);
+  EXPECT_EQ(Get(approved).status(), v1::APPLICATION_STATUS_APPROVED);
+  for (int64_t id : {waitlisted1, waitlisted2, pending}) {
+    const v1::Application application = Get(id);
+    EXPECT_EQ(application.status(), v1::APPLICATION_STATUS_REJECTED) << id;
+    EXPECT_EQ(application.reason(), "campaign_closed") << id;
+    EXPECT_GT(application.decide_time().seconds(), 0) << id;
+  }
+  EXPECT_EQ(GetCampaign(campaign.id()).approved_count(), 1);
+  ExpectSeatsConsistent(campaign.id());
+  EXPECT_EQ(DecideAll(campaign.id()), 0);  // nothing left for a worker
+
+  // Idempotent: same close time, nothing changes.
+  const v1::Campaign again = Must(store_->CloseCampaign(campaign.id()), "CloseCampaign again");
+  EXPECT_EQ(again.SerializeAsString(), closed.SerializeAsString());
+  EXPECT_EQ(TryApply(campaign.id(), "u4").status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, CancellingAnApprovedApplicationPromotesTheOldestWaitlisted) {
+  const v1::Campaign campaign = Create("cancel", 2, true);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 5; ++i) ids.push_back(Apply(campaign.id(), absl::StrCat("u", i)).id());
+  DecideAll(campaign.id());  // u0 u1 approved; u2 u3 u4 waitlisted
+
+  const v1::Application cancelled = Must(store_->CancelApplication(ids[0]), "Cancel u0");
+  EXPECT_EQ(cancelled.status(), v1::APPLICATION_STATUS_CANCELLED);
+  EXPECT_EQ(cancelled.reason(), "");
+  EXPECT_EQ(Get(ids[2]).status(), v1::APPLICATION_STATUS_APPROVED);  // the oldest waitlisted
+  EXPECT_EQ(Get(ids[3]).status(), v1::APPLICATION_STATUS_WAITLISTED);
+  EXPECT_EQ(Get(ids[4]).status(), v1::APPLICATION_STATUS_WAITLISTED);
+  EXPECT_EQ(GetCampaign(campaign.id()).approved_count(), 2);
+  ExpectSeatsConsistent(campaign.id());
+
+  // Cancelling a waitlisted one frees no seat and promotes nobody.
+  EXPECT_EQ(Must(store_->CancelApplication(ids[3]), "Cancel u3").status(), v1::APPLICATION_STATUS_CANCELLED);
+  EXPECT_EQ(Get(ids[4]).status(), v1::APPLICATION_STATUS_WAITLISTED);
+  EXPECT_EQ(GetCampaign(campaign.id()).approved_count(), 2);
+
+  // The promoted one gives up its seat: u4 (now the oldest waitlisted) gets it.
+  Must(store_->CancelApplication(ids[2]), "Cancel u2");
+  EXPECT_EQ(Get(ids[4]).status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(GetCampaign(campaign.id()).approved_count(), 2);
+  ExpectSeatsConsistent(campaign.id());
+
+  // Waitlist empty: cancelling frees the seat and the count drops.
+  Must(store_->CancelApplication(ids[1]), "Cancel u1");
+  EXPECT_EQ(GetCampaign(campaign.id()).approved_count(), 1);
+  ExpectSeatsConsistent(campaign.id());
+  // ... and the next applicant takes it.
+  const int64_t late = Apply(campaign.id(), "late").id();
+  DecideAll(campaign.id());
+  EXPECT_EQ(Get(late).status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(GetCampaign(campaign.id()).approved_count(), 2);
+  ExpectSeatsConsistent(campaign.id());
+
+  // Cancelling a cancelled application returns it unchanged.
+  const v1::Application twice = Must(store_->CancelApplication(ids[0]), "Cancel u0 again");
+  EXPECT_EQ(twice.SerializeAsString(), Get(ids[0]).SerializeAsString());
+  EXPECT_EQ(twice.status(), v1::APPLICATION_STATUS_CANCELLED);
+}
+
+TEST_F(StoreTest, CancellingPendingTakesItOutOfTheQueue) {
+  const v1::Campaign campaign = Create("cancel pending", 1, true);
+  const int64_t first = Apply(campaign.id(), "first").id();
+  const int64_t second = Apply(campaign.id(), "second").id();
+  EXPECT_EQ(Must(store_->CancelApplication(first), "Cancel").status(), v1::APPLICATION_STATUS_CANCELLED);
+  EXPECT_EQ(DecideAll(campaign.id()), 1);
+  EXPECT_EQ(Get(first).status(), v1::APPLICATION_STATUS_CANCELLED);
+  EXPECT_EQ(Get(second).status(), v1::APPLICATION_STATUS_APPROVED);
+  ExpectSeatsConsistent(campaign.id());
+}
+
+TEST_F(StoreTest, CancellingRejectedIsFailedPreconditionAndUnknownNotFound) {
+  const v1::Campaign campaign = Create("full", 1, false);
+  Apply(campaign.id(), "in");
+  const int64_t out = Apply(campaign.id(), "out").id();
+  DecideAll(campaign.id());
+  ASSERT_EQ(Get(out).status(), v1::APPLICATION_STATUS_REJECTED);
+  EXPECT_EQ(store_->CancelApplication(out).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(Get(out).status(), v1::APPLICATION_STATUS_REJECTED);
+  EXPECT_EQ(store_->CancelApplication(555555).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(store_->CancelApplication(0).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, CancellingApprovedOfClosedCampaignPromotesNobody) {
+  const v1::Campaign campaign = Create("closed cancel", 1, true);
+  const int64_t approved = Apply(campaign.id(), "a").id();
+  const int64_t waitlisted = Apply(campaign.id(), "w").id();
+  DecideAll(campaign.id());
+  Must(store_->CloseCampaign(campaign.id()), "Close");
+  Must(store_->CancelApplication(approved), "Cancel");
+  EXPECT_EQ(Get(waitlisted).status(), v1::APPLICATION_STATUS_REJECTED);
+  EXPECT_EQ(GetCampaign(campaign.id()).approved_count(), 0);
+  ExpectSeatsConsistent(campaign.id());
+}
+
+// --- queue stats -------------------------------------------------------------------
+
+TEST_F(StoreTest, QueueStatsCountEveryStatus) {
+  const v1::Campaign decided = Create("decided", 1, true);
+  const v1::Campaign full = Create("full", 1, false);
+  const v1::Campaign waiting = Create("waiting");
+  const int64_t approved = Apply(decided.id(), "a").id();
+  Apply(decided.id(), "w1");
+  Apply(decided.id(), "w2");
+  Apply(full.id(), "a");
+  Apply(full.id(), "r");
+  for (int i = 0; i < 4; ++i) Apply(waiting.id(), absl::StrCat("p", i));
+  DecideAll(decided.id());
+  DecideAll(full.id());
+  Must(store_->CancelApplication(approved), "Cancel");  // promotes w1
+
+  const v1::QueueStats stats = Must(store_->GetQueueStats(std::chrono::hours(1)), "GetQueueStats");
+  EXPECT_EQ(stats.pending(), 4);
+  EXPECT_EQ(stats.waitlisted(), 1);
+  EXPECT_EQ(stats.approved(), 2);   // w1 (promoted), full's "a"
+  EXPECT_EQ(stats.rejected(), 1);   // full's "r"
+  EXPECT_EQ(stats.cancelled(), 1);
+  EXPECT_EQ(stats.failed(), 0);
+  EXPECT_EQ(stats.decided(), stats.approved() + stats.rejected() + stats.cancelled());
+  EXPECT_GE(stats.oldest_pending_age().seconds() * 1000000 + stats.oldest_pending_age().nanos() / 1000, 0);
+  std::map<int64_t, v1::CampaignQueueStats> by_id;
+  for (const auto& campaign : stats.campaigns()) by_id[campaign.campaign_id()] = campaign;
+  ASSERT_EQ(by_id.size(), 3u);
+  EXPECT_EQ(by_id[waiting.id()].pending(), 4);
+  EXPECT_EQ(by_id[decided.id()].waitlisted(), 1);
+  EXPECT_EQ(by_id[decided.id()].approved_count(), 1);
+  EXPECT_EQ(by_id[full.id()].pending(), 0);
+  EXPECT_TRUE(stats.stalled_campaign_ids().empty());  // nothing is an hour old
+
+  // With a one-microsecond threshold the never-decided campaign is stalled;
+  // the others have no pending work.
+  const v1::QueueStats strict = Must(store_->GetQueueStats(std::chrono::microseconds(1)), "GetQueueStats");
+  EXPECT_EQ(std::vector<int64_t>(strict.stalled_campaign_ids().begin(), strict.stalled_campaign_ids().end()),
+            std::vector<int64_t>{waiting.id()});
+
+  // Closed campaigns without pending work drop out of the per-campaign list.
+  Must(store_->CloseCampaign(full.id()), "Close");
+  const v1::QueueStats after = Must(store_->GetQueueStats(std::chrono::hours(1)), "GetQueueStats");
+  for (const auto& campaign : after.campaigns()) EXPECT_NE(campaign.campaign_id(), full.id());
+  EXPECT_EQ(store_->GetQueueStats(std::chrono::microseconds(0)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_TRUE(store_->Ping().ok());
+}
+
+// --- locking -------------------------------------------------------------------
+
+// The worker's campaign lock is FOR NO KEY UPDATE so that Applies, whose
+// foreign-key check takes FOR KEY SHARE on the campaign row, never wait for
+// a deciding worker. Proven with lock_timeout, not with timing: an insert
+// that had to wait would fail with 55P03.
+class CampaignLockTest : public StoreTest {
+ protected:
+  void SetUp() override {
+    StoreTest::SetUp();
+    campaign_id_ = Create("locked", 10).id();
+    applier_ = MustConnect(url_);
+    pqxx::nontransaction session(*applier_);
+    session.exec("SET lock_timeout = '200ms'");
+  }
+
+  // The store's ApplicationInsert on the second connection.
+  absl::StatusOr<bool> InsertOnSecondConnection(const std::string& user_id) {
+    return db::InTransaction(*applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<bool> {
+      pqxx::result rows = db::Exec(txn, sql::kApplicationInsert, campaign_id_, user_id);
+      return !rows[0][1].is_null();
+    });
+  }
+
+  int64_t campaign_id_ = 0;
+  std::unique_ptr<pqxx::connection> applier_;
+};
+
+TEST_F(CampaignLockTest, AppliesPassAWorkersNoKeyUpdateLock) {
+  pqxx::transaction<pqxx::read_committed> worker(*sql_);
+  ASSERT_EQ(db::Exec(worker, sql::kCampaignLock, campaign_id_).size(), 1u);  // FOR NO KEY UPDATE
+  const auto inserted = InsertOnSecondConnection("through");
+  ASSERT_TRUE(inserted.ok()) << inserted.status();
+  EXPECT_TRUE(*inserted);
+  worker.commit();
+  EXPECT_EQ(CountApplications(campaign_id_), 1);
+}
+
+TEST_F(CampaignLockTest, ForUpdateWouldMakeAppliesWait) {
+  {
+    pqxx::transaction<pqxx::read_committed> worker(*sql_);
+    worker.exec_params("SELECT status FROM campaigns WHERE id = $1 FOR UPDATE", campaign_id_);
+    const auto inserted = InsertOnSecondConnection("blocked");
+    EXPECT_EQ(inserted.status().code(), StatusCode::kAborted) << inserted.status();
+    EXPECT_EQ(db::SqlState(inserted.status()), db::kSqlstateLockNotAvailable) << inserted.status();
+    EXPECT_TRUE(db::IsTransient(inserted.status()));
+    worker.commit();
+  }
+  EXPECT_EQ(CountApplications(campaign_id_), 0);
+  // Released: the same insert goes through.
+  const auto retried = InsertOnSecondConnection("blocked");
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(*retried);
+}
+
+TEST_F(CampaignLockTest, WorkersExcludeEachOtherFromACampaign) {
+  Apply(campaign_id_, "someone");
+  pqxx::transaction<pqxx::read_committed> worker(*sql_);
+  ASSERT_EQ(db::Exec(worker, sql::kCampaignLock, campaign_id_).size(), 1u);
+  // A second worker: SKIP LOCKED finds nothing to claim, NOWAIT is refused.
+  auto claimed = db::InTransaction(*applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
+    return db::Exec(txn, sql::kCampaignClaimSkipLocked, std::string("{}")).size();
+  });
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_EQ(*claimed, 0u);
+  auto nowait = db::InTransaction(*applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
+    return db::Exec(txn, sql::kCampaignLockNowait, campaign_id_).size();
+  });
+  EXPECT_EQ(db::SqlState(nowait.status()), db::kSqlstateLockNotAvailable) << nowait.status();
+  worker.commit();
+  // Released: claimable again.
+  claimed = db::InTransaction(*applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
+    return db::Exec(txn, sql::kCampaignClaimSkipLocked, std::string("{}")).size();
+  });
+  ASSERT_TRUE(claimed.ok()) << claimed.status();
+  EXPECT_EQ(*claimed, 1u);
+}
+
+}  // namespace
+}  // namespace campaignq

@@ -1,0 +1,109 @@
+#include "support/stack.h"
+
+#include <signal.h>
+
+#include <chrono>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
+#include "gtest/gtest.h"
+#include "support/binaries.h"
+#include "support/poll.h"
+#include "support/test_postgres.h"
+
+namespace campaignq::testing {
+namespace {
+
+constexpr auto kStartTimeout = std::chrono::seconds(60);
+constexpr char kListeningPrefix[] = "campaignq-server listening on ";
+
+std::unique_ptr<Process> StartOrFail(ProcessOptions options) {
+  auto process = Process::Start(std::move(options));
+  if (!process.ok()) {
+    ADD_FAILURE() << process.status();
+    return nullptr;
+  }
+  return *std::move(process);
+}
+
+}  // namespace
+
+Stack::Stack(const std::string& hint) : dir_(hint), database_url_(FreshDatabaseUrl(hint)) {}
+
+Stack::~Stack() = default;
+
+void Stack::StartServer() {
+  // The first start takes any free port; restarts keep the port so that
+  // clients reconnect to the same address.
+  const std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
+  server_ = StartOrFail({kServerBinary,
+                         {"--database-url=" + database_url_, "--listen=" + listen,
+                          "--migrate=auto", "--shutdown-grace=5s"},
+                         {{"CAMPAIGNQ_LOG_LEVEL", "warning"}},
+                         dir_.File(absl::StrCat("server-", server_starts_++, ".log"))});
+  ASSERT_NE(server_, nullptr);
+  auto line = server_->WaitForLine(kListeningPrefix, Deadline(kStartTimeout));
+  ASSERT_TRUE(line.ok()) << line.status();
+  address_ = std::string(absl::StripPrefix(*line, kListeningPrefix));
+}
+
+void Stack::StopServer() {
+  ASSERT_NE(server_, nullptr);
+  ASSERT_TRUE(server_->Signal(SIGTERM).ok());
+  auto status = server_->Wait(Deadline(std::chrono::seconds(30)));
+  ASSERT_TRUE(status.ok()) << status.status();
+  EXPECT_TRUE(status->Success()) << "server ended with " << status->ToString() << "; "
+                                 << server_->Describe();
+  server_.reset();
+}
+
+int Stack::StartWorker(const WorkerFlags& flags) {
+  const int index = static_cast<int>(workers_.size());
+  auto worker = StartOrFail(
+      {kWorkerBinary,
+       {"--database-url=" + database_url_, "--lock-mode=" + flags.lock_mode,
+        absl::StrCat("--concurrency=", flags.concurrency),
+        absl::StrCat("--batch-size=", flags.batch_size), "--migrate=auto"},
+       {{"CAMPAIGNQ_LOG_LEVEL", "warning"}},
+       dir_.File(absl::StrCat("worker-", index, ".log"))});
+  if (worker == nullptr) return -1;
+  auto ready = worker->WaitForLine("campaignq-worker ready", Deadline(kStartTimeout));
+  EXPECT_TRUE(ready.ok()) << ready.status();
+  workers_.push_back(std::move(worker));
+  return index;
+}
+
+void Stack::KillWorker(int index, int signal) {
+  ASSERT_LT(index, static_cast<int>(workers_.size()));
+  ASSERT_NE(workers_[index], nullptr);
+  ASSERT_TRUE(workers_[index]->Signal(signal).ok());
+  auto status = workers_[index]->Wait(Deadline(std::chrono::seconds(30)));
+  ASSERT_TRUE(status.ok()) << status.status();
+  workers_[index].reset();
+}
+
+void Stack::StopWorkers() {
+  for (auto& worker : workers_) {
+    if (worker == nullptr) continue;
+    ASSERT_TRUE(worker->Signal(SIGTERM).ok());
+    auto status = worker->Wait(Deadline(std::chrono::seconds(30)));
+    ASSERT_TRUE(status.ok()) << status.status();
+    EXPECT_TRUE(status->Success()) << "worker ended with " << status->ToString() << "; "
+                                   << worker->Describe();
+    worker.reset();
+  }
+}
+
+int Stack::running_workers() {
+  int running = 0;
+  for (auto& worker : workers_) running += worker != nullptr && worker->Running() ? 1 : 0;
+  return running;
+}
+
+std::unique_ptr<v1::CampaignQueue::Stub> Stack::NewStub() {
+  return v1::CampaignQueue::NewStub(
+      grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+}
+
+}  // namespace campaignq::testing

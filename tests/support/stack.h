@@ -1,0 +1,61 @@
+#pragma once
+// A whole campaignq deployment for end-to-end tests: a fresh database, the
+// real campaignq-server on a free port, and any number of real
+// campaignq-worker processes, each of which can be killed and replaced.
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+
+#include "campaignq/v1/campaignq.grpc.pb.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+namespace campaignq::testing {
+
+struct WorkerFlags {
+  std::string lock_mode = "skip-locked";
+  int concurrency = 4;
+  int batch_size = 25;
+};
+
+class Stack {
+ public:
+  // Creates a fresh database named after `hint`; starts nothing yet.
+  explicit Stack(const std::string& hint);
+  ~Stack();  // SIGKILLs whatever still runs (Process destructors)
+
+  const std::string& database_url() const { return database_url_; }
+  const std::string& address() const { return address_; }  // host:port once started
+
+  // Starts campaignq-server (--migrate=auto) and waits for its listening
+  // line. Restarting reuses the same port. Fails the test on error.
+  void StartServer();
+  // SIGTERM, and expects exit 0.
+  void StopServer();
+
+  // Starts one more worker process (waits for its ready line); returns its
+  // index.
+  int StartWorker(const WorkerFlags& flags = {});
+  void KillWorker(int index, int signal);  // and reaps it
+  // SIGTERMs every running worker and expects each to exit 0.
+  void StopWorkers();
+  int running_workers();
+
+  // A stub on a fresh channel to the server.
+  std::unique_ptr<v1::CampaignQueue::Stub> NewStub();
+
+  const std::string& dir() const { return dir_.path(); }
+
+ private:
+  ScopedTestDir dir_;
+  std::string database_url_;
+  std::string address_;
+  int server_starts_ = 0;
+  std::unique_ptr<Process> server_;
+  std::vector<std::unique_ptr<Process>> workers_;
+};
+
+}  // namespace campaignq::testing

@@ -1,0 +1,292 @@
+#include "support/test_postgres.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <pqxx/pqxx>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "support/process.h"
+#include "support/temp_dir.h"
+
+#ifndef CAMPAIGNQ_POSTGRES_BIN_DIR
+#define CAMPAIGNQ_POSTGRES_BIN_DIR "/usr/lib/postgresql/15/bin"
+#endif
+
+extern char** environ;
+
+namespace campaignq::testing {
+namespace {
+
+[[noreturn]] void Die(const std::string& message) {
+  std::fprintf(stderr,
+               "\ncampaignq tests: FATAL: %s\n"
+               "  (db and e2e tests need PostgreSQL: set CAMPAIGNQ_TEST_DATABASE_URL or install "
+               "PostgreSQL 15 server binaries under %s; scripts/test does both)\n",
+               message.c_str(), CAMPAIGNQ_POSTGRES_BIN_DIR);
+  std::fflush(stderr);
+  std::abort();
+}
+
+std::string PgBin(const char* name) { return absl::StrCat(CAMPAIGNQ_POSTGRES_BIN_DIR, "/", name); }
+
+// PostgreSQL refuses to run as root: run its tools as `postgres` then.
+std::vector<std::string> AsPostgres(std::vector<std::string> command) {
+  if (::geteuid() != 0) return command;
+  std::vector<std::string> wrapped{"/usr/sbin/runuser", "-u", "postgres", "--"};
+  wrapped.insert(wrapped.end(), command.begin(), command.end());
+  return wrapped;
+}
+
+// Runs a command to completion with stdout+stderr appended to `log`; its
+// exit code (-1 if it could not start or was killed).
+int Run(const std::vector<std::string>& command, const std::string& log) {
+  std::vector<std::string> strings = command;
+  std::vector<char*> argv;
+  for (auto& s : strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid;
+  const int rc = posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) return -1;
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// A port that was free a moment ago: bind 127.0.0.1:0 and read it back.
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) Die(absl::StrCat("socket: ", std::strerror(errno)));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    Die(absl::StrCat("bind 127.0.0.1:0: ", std::strerror(errno)));
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+struct Cluster {
+  std::string url;
+  std::string dir;
+  pid_t watchdog = -1;
+  int watchdog_pipe = -1;  // write end; closing it stops the cluster
+};
+
+Cluster* g_cluster = nullptr;
+
+std::mutex g_databases_mutex;
+std::vector<std::string>* g_databases = new std::vector<std::string>();
+
+void StopCluster() {
+  if (g_cluster == nullptr || g_cluster->watchdog_pipe < 0) return;
+  ::close(g_cluster->watchdog_pipe);  // the watchdog stops and deletes it
+  g_cluster->watchdog_pipe = -1;
+  int status;
+  while (::waitpid(g_cluster->watchdog, &status, 0) < 0 && errno == EINTR) {
+  }
+}
+
+// A child that blocks reading a pipe whose only write end this process
+// holds (O_CLOEXEC, so no spawned server inherits it). When the read
+// returns (we closed it, exited or were killed), it stops the cluster and
+// removes its directory.
+void StartWatchdog(Cluster* cluster, const std::string& data_dir) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) Die(absl::StrCat("pipe2: ", std::strerror(errno)));
+  std::string stop;
+  for (const std::string& word :
+       AsPostgres({PgBin("pg_ctl"), "stop", "-D", data_dir, "-m", "immediate", "-w"})) {
+    absl::StrAppend(&stop, "'", word, "' ");
+  }
+  const std::string script = absl::StrCat("trap '' INT TERM HUP; read -r _ignored; ", stop,
+                                          ">/dev/null 2>&1; rm -rf '", cluster->dir, "'");
+  std::vector<std::string> strings{"/bin/sh", "-c", script};
+  std::vector<char*> argv;
+  for (auto& s : strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, fds[0], 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  // Its own process group: a Ctrl-C to the test's group does not stop it
+  // before it has cleaned up.
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  posix_spawnattr_setpgroup(&attr, 0);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+  pid_t pid;
+  const int rc = posix_spawn(&pid, "/bin/sh", &actions, &attr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  ::close(fds[0]);
+  if (rc != 0) Die(absl::StrCat("spawn watchdog: ", std::strerror(rc)));
+  cluster->watchdog = pid;
+  cluster->watchdog_pipe = fds[1];
+}
+
+void ChownToPostgres(const std::string& path) {
+  if (::geteuid() != 0) return;
+  const passwd* user = ::getpwnam("postgres");
+  if (user == nullptr) Die("running as root but there is no 'postgres' user to run PostgreSQL as");
+  if (::chown(path.c_str(), user->pw_uid, user->pw_gid) != 0) {
+    Die(absl::StrCat("chown ", path, ": ", std::strerror(errno)));
+  }
+}
+
+Cluster* StartCluster() {
+  for (const char* tool : {"initdb", "pg_ctl", "postgres"}) {
+    if (::access(PgBin(tool).c_str(), X_OK) != 0) Die(absl::StrCat(PgBin(tool), " not found"));
+  }
+  auto* cluster = new Cluster();
+  cluster->dir = MakeTestTempDir(absl::StrCat("postgres-", ::getpid()));
+  ::chmod(cluster->dir.c_str(), 0755);
+  ChownToPostgres(cluster->dir);
+  const std::string data_dir = cluster->dir + "/data";
+  const std::string log = cluster->dir + "/postgres.log";
+  // The log must be writable by postgres too.
+  ::close(::open(log.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666));
+  ChownToPostgres(log);
+
+  if (Run(AsPostgres({PgBin("initdb"), "-D", data_dir, "--auth=trust", "--username=postgres",
+                      "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"}),
+          log) != 0) {
+    Die(absl::StrCat("initdb failed; log ", log, ":\n", TailOfFile(log)));
+  }
+  // From here on, whatever happens, the watchdog removes the cluster.
+  StartWatchdog(cluster, data_dir);
+  g_cluster = cluster;
+  std::atexit(StopCluster);
+
+  for (int attempt = 1;; ++attempt) {
+    const int port = FreePort();
+    const std::string options = absl::StrCat(
+        "-c listen_addresses=127.0.0.1 -c port=", port, " -c unix_socket_directories=", cluster->dir,
+        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+        " -c shared_buffers=64MB");
+    if (Run(AsPostgres({PgBin("pg_ctl"), "start", "-D", data_dir, "-l", log, "-w", "-t", "60",
+                        "-o", options}),
+            log) == 0) {
+      cluster->url = absl::StrCat("postgresql://postgres@127.0.0.1:", port, "/postgres");
+      return cluster;
+    }
+    // Most likely another process took the port between our probe and the
+    // bind; try another one a few times.
+    if (attempt == 5) Die(absl::StrCat("pg_ctl start failed 5 times; log ", log, ":\n", TailOfFile(log)));
+  }
+}
+
+std::string QuoteIdentifier(const std::string& name) { return absl::StrCat("\"", name, "\""); }
+
+void DropDatabasesAtExit() {
+  const char* keep = std::getenv("CAMPAIGNQ_TEST_KEEP_DATABASES");
+  if (keep != nullptr && std::string(keep) == "1") return;
+  // A throwaway cluster is deleted whole.
+  if (g_cluster != nullptr) return;
+  std::vector<std::string> names;
+  {
+    std::lock_guard<std::mutex> lock(g_databases_mutex);
+    names = *g_databases;
+  }
+  if (names.empty()) return;
+  try {
+    pqxx::connection admin(TestServerUrl());
+    for (const std::string& name : names) {
+      pqxx::nontransaction txn(admin);
+      txn.exec(absl::StrCat("DROP DATABASE IF EXISTS ", QuoteIdentifier(name), " WITH (FORCE)"));
+    }
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "campaignq tests: could not drop test databases: %s\n", error.what());
+  }
+}
+
+}  // namespace
+
+std::string TestServerUrl() {
+  static std::once_flag once;
+  static std::string* url = nullptr;
+  std::call_once(once, [] {
+    const char* env = std::getenv("CAMPAIGNQ_TEST_DATABASE_URL");
+    if (env != nullptr && *env != '\0') {
+      url = new std::string(env);
+    } else {
+      url = new std::string(StartCluster()->url);
+    }
+  });
+  return *url;
+}
+
+std::string UrlWithDatabase(const std::string& url, const std::string& database) {
+  const bool uri = absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://");
+  if (!uri) return absl::StrCat(url, url.empty() ? "" : " ", "dbname=", database);
+  const size_t authority = url.find("://") + 3;
+  const size_t query = url.find('?', authority);
+  const size_t path = url.find('/', authority);
+  const std::string rest = query == std::string::npos ? "" : url.substr(query);
+  const size_t host_end =
+      (path != std::string::npos && (query == std::string::npos || path < query))
+          ? path
+          : (query == std::string::npos ? url.size() : query);
+  return absl::StrCat(url.substr(0, host_end), "/", database, rest);
+}
+
+std::string FreshDatabaseUrl(const std::string& name_hint) {
+  static std::atomic<int> counter{0};
+  static std::once_flag register_drop;
+  std::call_once(register_drop, [] {
+    TestServerUrl();  // its atexit (cluster stop) must run after the drop
+    std::atexit(DropDatabasesAtExit);
+  });
+  std::string hint;
+  for (char c : name_hint) {
+    hint.push_back(std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_');
+    if (hint.size() == 30) break;
+  }
+  const std::string name =
+      absl::StrCat("cq_", hint, "_", ::getpid(), "_", counter.fetch_add(1) + 1);
+  const std::string server = TestServerUrl();
+  try {
+    pqxx::connection admin(server);
+    pqxx::nontransaction txn(admin);
+    txn.exec(absl::StrCat("CREATE DATABASE ", QuoteIdentifier(name)));
+  } catch (const std::exception& error) {
+    Die(absl::StrCat("cannot create test database ", name, " on ", server, ": ", error.what()));
+  }
+  {
+    std::lock_guard<std::mutex> lock(g_databases_mutex);
+    g_databases->push_back(name);
+  }
+  return UrlWithDatabase(server, name);
+}
+
+}  // namespace campaignq::testing
