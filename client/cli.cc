@@ -8,8 +8,6 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
-#include "absl/flags/parse.h"
-#include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -51,83 +49,7 @@ ABSL_FLAG(absl::Duration, decide_timeout, absl::Seconds(120),
 namespace campaignq::client {
 namespace {
 
-// Flags Abseil handles itself, and --help, which we answer ourselves.
-bool IsBuiltinFlag(absl::string_view name) {
-  return name == "help" || name == "helpfull" || name == "helpshort" || name == "helppackage" ||
-         name == "version" || name == "only_check_args";
-}
-
-// absl::ParseCommandLine exits with status 1 on a bad flag; usage errors
-// must exit 2, so every flag is checked here first with the same rules
-// (--flag=value, --flag value, bare bool --flag / --noflag).
-bool CheckFlags(int argc, char** argv, std::string* error) {
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--") break;
-    if (!absl::StartsWith(arg, "-") || arg == "-") continue;
-    arg.remove_prefix(absl::StartsWith(arg, "--") ? 2 : 1);
-    std::optional<std::string> value;
-    if (size_t eq = arg.find('='); eq != absl::string_view::npos) {
-      value = std::string(arg.substr(eq + 1));
-      arg = arg.substr(0, eq);
-    }
-    if (IsBuiltinFlag(arg)) continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(arg);
-    if (flag == nullptr && absl::StartsWith(arg, "no")) {
-      absl::CommandLineFlag* negated = absl::FindCommandLineFlag(arg.substr(2));
-      if (negated != nullptr && negated->IsOfType<bool>() && !value) continue;
-    }
-    if (flag == nullptr) {
-      *error = absl::StrCat("unknown flag --", arg);
-      return false;
-    }
-    if (!value) {
-      if (flag->IsOfType<bool>()) continue;
-      if (i + 1 >= argc) {
-        *error = absl::StrCat("--", arg, " needs a value");
-        return false;
-      }
-      value = argv[++i];
-    }
-    std::string why;
-    if (!flag->ParseFrom(*value, &why)) {
-      *error = absl::StrCat("--", arg, "=", *value, ": ", why);
-      return false;
-    }
-  }
-  return true;
-}
-
-// Abseil flag names use '_'; the documented spelling uses '-'
-// (--rpc-timeout). Returns argv with every flag name's '-' turned into '_'.
-std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {
-  std::vector<std::string> out(argv, argv + argc);
-  for (int i = 1; i < argc; ++i) {
-    std::string& arg = out[i];
-    if (arg == "--") break;
-    if (arg.size() < 3 || arg[0] != '-') continue;
-    const size_t start = arg[1] == '-' ? 2 : 1;
-    const size_t end = std::min(arg.find('='), arg.size());
-    for (size_t k = start; k < end; ++k) {
-      if (arg[k] == '-') arg[k] = '_';
-    }
-  }
-  return out;
-}
-
-bool WantsHelp(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i) {
-    absl::string_view arg = argv[i];
-    if (arg == "--") break;
-    if (arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpfull" ||
-        arg == "--helpshort") {
-      return true;
-    }
-  }
-  return false;
-}
-
-CliOptions ReadFlags(const std::vector<char*>& positional) {
+CliOptions ReadFlags(const std::vector<std::string>& positional) {
   CliOptions o;
   o.server = absl::GetFlag(FLAGS_server);
   o.database_url = absl::GetFlag(FLAGS_database_url);
@@ -191,20 +113,14 @@ on stderr); 2 usage error; 3 storm found a broken invariant
 )";
 }
 
-int RunCli(int raw_argc, char** raw_argv) {
-  std::vector<std::string> normalized = NormalizeFlagNames(raw_argc, raw_argv);
-  std::vector<char*> argv_storage;
-  for (std::string& arg : normalized) argv_storage.push_back(arg.data());
-  argv_storage.push_back(nullptr);
-  const int argc = raw_argc;
-  char** argv = argv_storage.data();
-  if (WantsHelp(argc, argv)) {
+int RunCli(int argc, char** argv) {
+  absl::StatusOr<CommandLine> command_line = ParseCommandLine(argc, argv);
+  if (!command_line.ok()) return ReportUsageError(std::string(command_line.status().message()));
+  if (command_line->help) {
     std::cout << UsageText();
     return kExitOk;
   }
-  std::string error;
-  if (!CheckFlags(argc, argv, &error)) return ReportUsageError(error);
-  std::vector<char*> positional = absl::ParseCommandLine(argc, argv);
+  const std::vector<std::string>& positional = command_line->positional;
   if (positional.size() < 2) {
     std::cerr << UsageText();
     return kExitUsage;

@@ -7,8 +7,12 @@
 
 namespace campaignq::client {
 
-// Returns true for failures after which the same request may succeed:
-// UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED.
+// Returns true for failures after which the same Apply may be re-sent:
+// UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, RESOURCE_EXHAUSTED, and
+// CANCELLED and UNKNOWN (we never cancel our own calls, so CANCELLED comes
+// from a server shutting down; UNKNOWN from a commit whose outcome was
+// lost). Re-sending is safe because an Apply that did land answers
+// ALREADY_EXISTS with its id.
 bool IsTransient(grpc::StatusCode code);
 
 // Returns the wait before retry number `attempt` (1 = first retry):

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -43,9 +44,13 @@ void SetMinLogLevel(LogLevel level) { MinLevel().store(level); }
 bool LogEnabled(LogLevel level) { return level >= MinLevel().load(std::memory_order_relaxed); }
 
 void LogLine(LogLevel level, absl::string_view component, absl::string_view message) {
+  // One event, one line: libpq messages carry newlines and tabs.
+  std::string text(message);
+  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+  absl::StrReplaceAll({{"\n", " | "}, {"\t", " "}}, &text);
   const std::string line = absl::StrCat(
       absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ",
-      LevelName(level), " ", component, ": ", message, "\n");
+      LevelName(level), " ", component, ": ", text, "\n");
   // One fwrite per line: stdio locks the stream, so lines never interleave.
   std::fwrite(line.data(), 1, line.size(), stderr);
 }

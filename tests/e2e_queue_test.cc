@@ -49,6 +49,22 @@ std::vector<ApplyRecord> Applicants(const std::vector<int64_t>& campaigns, int a
   return records;
 }
 
+// Every Apply of a storm that has no reason to be refused is acknowledged;
+// a failure names the status codes the others ended with.
+void ExpectAllAcknowledged(const std::vector<ApplyRecord>& records) {
+  std::map<int, int> unacknowledged_by_code;
+  for (const ApplyRecord& record : records) {
+    if (!record.acknowledged) ++unacknowledged_by_code[record.last_code];
+  }
+  EXPECT_TRUE(unacknowledged_by_code.empty()) << [&] {
+    std::string text = "unacknowledged Applies by gRPC code:";
+    for (const auto& [code, count] : unacknowledged_by_code) {
+      absl::StrAppend(&text, " ", code, "=", count);
+    }
+    return text;
+  }();
+}
+
 void ExpectAllHold(const StormVerdict& verdict) {
   EXPECT_TRUE(verdict.violations.empty()) << absl::StrJoin(verdict.violations, "\n");
 }
@@ -66,7 +82,7 @@ TEST(EndToEnd, GuideTwentyApplicantsCapTen) {
   ASSERT_TRUE(WaitUntilNothingPending(stack.database_url(), Deadline(kDecideTimeout)));
   const StormVerdict verdict = VerifyStorm(stack.database_url(), records, /*expect_full=*/true);
   ExpectAllHold(verdict);
-  EXPECT_EQ(verdict.acknowledged, 20);
+  ExpectAllAcknowledged(records);
   EXPECT_EQ(verdict.approved_by_campaign.at(campaign), 10);
   stack.StopWorkers();
   stack.StopServer();
@@ -92,7 +108,7 @@ TEST_P(StormByLockMode, ExactlyCapApprovedEachDecidedOnceInArrivalOrder) {
   ASSERT_TRUE(WaitUntilNothingPending(stack.database_url(), Deadline(kDecideTimeout)));
   const StormVerdict verdict = VerifyStorm(stack.database_url(), records, /*expect_full=*/true);
   ExpectAllHold(verdict);
-  EXPECT_EQ(verdict.acknowledged, 4000);
+  ExpectAllAcknowledged(records);
   for (int64_t campaign : campaigns) EXPECT_EQ(verdict.approved_by_campaign.at(campaign), 100);
   stack.StopWorkers();
   stack.StopServer();
@@ -119,10 +135,10 @@ TEST(EndToEnd, KilledWorkersAndServerRestartLoseNothing) {
   // Batches of 1: many short transactions, so kills land mid-transaction.
   for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 1});
 
-  auto records = Applicants(campaigns, 1500);
+  auto records = Applicants(campaigns, 3000);
   std::atomic<bool> storm_done{false};
   std::thread storm([&] {
-    RunApplyStorm(records, 32, [&] { return stack.NewStub(); }, Deadline(seconds(150)));
+    RunApplyStorm(records, 16, [&] { return stack.NewStub(); }, Deadline(seconds(150)));
     storm_done = true;
   });
 
@@ -157,7 +173,7 @@ TEST(EndToEnd, KilledWorkersAndServerRestartLoseNothing) {
   ASSERT_TRUE(WaitUntilNothingPending(stack.database_url(), Deadline(kDecideTimeout)));
   const StormVerdict verdict = VerifyStorm(stack.database_url(), records, /*expect_full=*/true);
   ExpectAllHold(verdict);
-  EXPECT_EQ(verdict.acknowledged, 1500);
+  ExpectAllAcknowledged(records);
   stack.StopWorkers();
   stack.StopServer();
 }

@@ -32,7 +32,16 @@ ABSL_FLAG(int, max_attempts, 3,
 int main(int argc, char** argv) {
   campaignq::BlockTerminationSignals();
   absl::SetProgramUsageMessage("campaignq-worker [flags]: decides pending applications");
-  campaignq::ParseFlags(argc, argv);
+  auto command_line = campaignq::ParseCommandLine(argc, argv);
+  if (!command_line.ok()) {
+    std::fprintf(stderr, "campaignq-worker: %s (see --help)\n",
+                 std::string(command_line.status().message()).c_str());
+    return campaignq::kExitUsage;
+  }
+  if (command_line->help) {
+    std::printf("%s\n", absl::ProgramUsageMessage().data());
+    return 0;
+  }
 
   campaignq::worker::WorkerOptions options;
   options.database_url = absl::GetFlag(FLAGS_database_url);
@@ -45,7 +54,7 @@ int main(int argc, char** argv) {
   for (const absl::Status& status : {lock_mode.status(), migrate_mode.status()}) {
     if (!status.ok()) {
       std::fprintf(stderr, "campaignq-worker: %s\n", std::string(status.message()).c_str());
-      return 2;
+      return campaignq::kExitUsage;
     }
   }
   if (options.concurrency < 1 || options.batch_size < 1 || options.max_attempts < 1 ||
@@ -53,7 +62,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr,
                  "campaignq-worker: --concurrency, --batch-size, --max-attempts and "
                  "--poll-interval must be positive\n");
-    return 2;
+    return campaignq::kExitUsage;
   }
   options.lock_mode = *lock_mode;
 

@@ -1,32 +1,21 @@
 #include "worker/startup.h"
 
-#include <signal.h>
-
-#include <atomic>
 #include <cstdio>
-#include <thread>
 
 #include "common/db/startup.h"
+#include "common/flags.h"
 #include "common/log.h"
 #include "common/shutdown.h"
 
 namespace campaignq::worker {
 
 int WorkerProcess::Run() {
-  std::atomic<bool> signalled{false};
-  std::atomic<int> signal_number{0};
-  // The signal may arrive while the database is still coming up.
-  std::thread signal_waiter([&] {
-    signal_number = WaitForTerminationSignal();
-    signalled = true;
-  });
   const absl::Status schema = db::PrepareSchema(options_.database_url, options_.connect,
-                                                migrate_mode_, [&] { return signalled.load(); });
+                                                migrate_mode_);
+  if (schema.code() == absl::StatusCode::kCancelled) return 0;  // stopped while waiting
   if (!schema.ok()) {
     LogError("worker", "schema: ", schema.message());
-    if (!signalled) kill(getpid(), SIGTERM);  // wake the signal thread
-    signal_waiter.join();
-    return signalled && schema.code() == absl::StatusCode::kCancelled ? 0 : 2;
+    return kExitUsage;
   }
   WorkerPool pool(options_);
   pool.Start();
@@ -34,8 +23,8 @@ int WorkerProcess::Run() {
           options_.batch_size, " lock_mode=", LockModeName(options_.lock_mode));
   std::printf("campaignq-worker ready\n");
   std::fflush(stdout);
-  signal_waiter.join();
-  LogInfo("worker", "signal ", signal_number.load(), ": finishing current batches");
+  const int signal_number = WaitForTerminationSignal();
+  LogInfo("worker", "signal ", signal_number, ": finishing current batches");
   pool.Stop();
   const WorkerCounters& c = pool.counters();
   LogInfo("worker", "stopped: batches=", c.batches.load(), " approved=", c.approved.load(),

@@ -50,13 +50,24 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
 }
 
 void ConnectionPool::Release(std::unique_ptr<pqxx::connection> connection, bool discard) {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (discard) {
-    --open_;
-  } else {
-    idle_.push_back(std::move(connection));
+  std::vector<std::unique_ptr<pqxx::connection>> suspects;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (discard) {
+      --open_;
+      // A broken connection usually means the server restarted or a
+      // network path died: the idle ones are as suspect, and each would
+      // otherwise fail one request before being replaced.
+      open_ -= static_cast<int>(idle_.size());
+      suspects.swap(idle_);
+    } else {
+      idle_.push_back(std::move(connection));
+    }
   }
-  released_.notify_one();
+  released_.notify_all();
+  // Closed outside the lock: closing may wait on the network.
+  suspects.clear();
+  connection.reset();
 }
 
 }  // namespace campaignq::db

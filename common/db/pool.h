@@ -19,7 +19,8 @@ namespace campaignq::db {
 class ConnectionPool;
 
 // Exclusive use of one pooled connection; returns it on destruction. Call
-// Discard() after a connection-level failure so a fresh one replaces it.
+// Discard() after a connection-level failure: it is closed, and so are the
+// idle ones (likely broken by the same cause); fresh ones replace them.
 class PooledConnection {
  public:
   PooledConnection(ConnectionPool* pool, std::unique_ptr<pqxx::connection> connection);

@@ -2,31 +2,28 @@
 
 #include <algorithm>
 #include <chrono>
-#include <thread>
 
 #include "common/db/pg_status.h"
 #include "common/log.h"
+#include "common/shutdown.h"
 
 namespace campaignq::db {
 
 absl::Status PrepareSchema(const std::string& url, const ConnectOptions& options,
-                           MigrateMode mode, const std::function<bool()>& should_stop) {
-  std::chrono::milliseconds delay{100};
-  constexpr std::chrono::milliseconds kMaxDelay{5000};
-  constexpr std::chrono::milliseconds kSlice{100};
-  while (!should_stop()) {
+                           MigrateMode mode) {
+  std::chrono::milliseconds delay{250};
+  constexpr std::chrono::milliseconds kMaxDelay{10000};
+  for (int attempt = 1;; ++attempt) {
     auto connection = Connect(url, options);
     absl::Status status = connection.ok() ? Migrate(**connection, mode) : connection.status();
     if (status.ok() || !IsTransient(status)) return status;
-    LogWarning("startup", "database not ready (retrying in ", delay.count(), " ms): ",
-               status.message());
-    for (auto waited = std::chrono::milliseconds(0); waited < delay && !should_stop();
-         waited += kSlice) {
-      std::this_thread::sleep_for(kSlice);
+    LogWarning("startup", "database not ready (attempt ", attempt, "), retrying in ",
+               delay.count(), " ms: ", status.message());
+    if (SleepUnlessTerminated(delay)) {
+      return absl::CancelledError("stopped before the database was ready");
     }
     delay = std::min(delay * 2, kMaxDelay);
   }
-  return absl::CancelledError("stopped before the database was ready");
 }
 
 }  // namespace campaignq::db

@@ -1,7 +1,6 @@
 #pragma once
 // Schema preparation at process start, shared by server and worker.
 
-#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -10,11 +9,13 @@
 
 namespace campaignq::db {
 
-// Connects and runs Migrate(mode), waiting out an unreachable or
-// restarting database with capped backoff (each failure logged). Returns
-// OK, FAILED_PRECONDITION for a schema mismatch (fatal: do not start),
-// or CANCELLED once should_stop() turns true.
+// Connects and runs Migrate(mode). While the database is unreachable or
+// restarting (an orchestrator often starts us before PostgreSQL) it logs
+// and retries with capped backoff. Returns OK; FAILED_PRECONDITION for a
+// schema mismatch (fatal: do not start); INVALID_ARGUMENT for a malformed
+// URL; CANCELLED when SIGTERM/SIGINT arrived while waiting (the signals
+// must be blocked: BlockTerminationSignals()).
 absl::Status PrepareSchema(const std::string& url, const ConnectOptions& options,
-                           MigrateMode mode, const std::function<bool()>& should_stop);
+                           MigrateMode mode);
 
 }  // namespace campaignq::db

@@ -25,18 +25,25 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
 }
 
 // Runs `body` in one transaction on a pooled connection. A connection that
-// broke is discarded so the pool opens a fresh one next time.
+// broke is discarded so the pool opens a fresh one. After a database
+// restart every idle pooled connection is dead, and only a query finds out:
+// so a transaction that failed UNAVAILABLE runs once more on a fresh
+// connection. That is safe: UNAVAILABLE means it never reached COMMIT (a
+// commit whose outcome is unknown is UNKNOWN, never retried).
 template <typename Body>
 auto WithTransaction(db::ConnectionPool* pool, Body&& body)
     -> decltype(body(std::declval<ReadCommittedTransaction&>())) {
-  auto connection = pool->Acquire();
-  if (!connection.ok()) return connection.status();
-  auto result = InTransaction(**connection, std::forward<Body>(body));
-  const absl::StatusCode code = StatusOf(result).code();
-  if (code == absl::StatusCode::kUnavailable || code == absl::StatusCode::kUnknown) {
+  for (int attempt = 1;; ++attempt) {
+    auto connection = pool->Acquire();
+    if (!connection.ok()) return connection.status();
+    auto result = InTransaction(**connection, body);
+    const absl::StatusCode code = StatusOf(result).code();
+    if (code != absl::StatusCode::kUnavailable && code != absl::StatusCode::kUnknown) {
+      return result;
+    }
     connection->Discard();
+    if (code == absl::StatusCode::kUnknown || attempt == 2) return result;
   }
-  return result;
 }
 
 absl::Status CampaignNotFound(int64_t campaign_id) {

@@ -10,6 +10,10 @@ TEST(IsTransient, RetriesOnlyTransientCodes) {
   EXPECT_TRUE(IsTransient(grpc::StatusCode::UNAVAILABLE));
   EXPECT_TRUE(IsTransient(grpc::StatusCode::DEADLINE_EXCEEDED));
   EXPECT_TRUE(IsTransient(grpc::StatusCode::ABORTED));
+  EXPECT_TRUE(IsTransient(grpc::StatusCode::RESOURCE_EXHAUSTED));
+  EXPECT_TRUE(IsTransient(grpc::StatusCode::CANCELLED));
+  EXPECT_TRUE(IsTransient(grpc::StatusCode::UNKNOWN));
+  EXPECT_FALSE(IsTransient(grpc::StatusCode::NOT_FOUND));
   EXPECT_FALSE(IsTransient(grpc::StatusCode::ALREADY_EXISTS));
   EXPECT_FALSE(IsTransient(grpc::StatusCode::INVALID_ARGUMENT));
   EXPECT_FALSE(IsTransient(grpc::StatusCode::FAILED_PRECONDITION));

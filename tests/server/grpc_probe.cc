@@ -1,13 +1,13 @@
 #include "grpc_probe.h"
 
-#include <chrono>
-
 #include <google/protobuf/unknown_field_set.h>
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/impl/client_unary_call.h>
 #include <grpcpp/impl/rpc_method.h>
 #include <grpcpp/support/byte_buffer.h>
 #include <grpcpp/support/sync_stream.h>
+
+#include <chrono>
 
 #include "absl/strings/str_cat.h"
 

@@ -3,11 +3,11 @@
 // their generated stubs (Debian ships the libraries but not the stubs or
 // grpcurl): the messages are tiny and encoded by hand.
 
+#include <grpcpp/grpcpp.h>
+
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/statusor.h"
 

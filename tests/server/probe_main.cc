@@ -2,12 +2,12 @@
 // server, printed as text; exit status 0 on OK, else 10 + the gRPC code.
 // For checking a server by hand where grpcurl is not available.
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "grpc_probe.h"

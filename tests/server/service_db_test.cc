@@ -3,16 +3,16 @@
 // made by hand with SQL + pg_notify, as a worker would, so these tests need
 // no worker. Names are unique per run: the database may hold other data.
 
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <gtest/gtest.h>
-#include <grpcpp/grpcpp.h>
-#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "campaignq/v1/campaignq.grpc.pb.h"
@@ -108,8 +108,8 @@ class ServiceDbTest : public ::testing::Test {
 
   static std::string Unique(absl::string_view prefix) {
     static int counter = 0;
-    return absl::StrCat(prefix, "-", getpid(), "-",
-                        steady_clock::now().time_since_epoch().count(), "-", ++counter);
+    return absl::StrCat(prefix, "-", getpid(), "-", steady_clock::now().time_since_epoch().count(),
+                        "-", ++counter);
   }
 
   v1::Campaign CreateCampaign(std::optional<int32_t> cap = std::nullopt) {

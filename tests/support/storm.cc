@@ -10,15 +10,11 @@
 
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
+#include "client/retry.h"
 #include "support/poll.h"
 
 namespace campaignq::testing {
 namespace {
-
-bool IsTransient(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DEADLINE_EXCEEDED ||
-         code == grpc::StatusCode::ABORTED || code == grpc::StatusCode::UNKNOWN;
-}
 
 void ApplyWithRetries(ApplyRecord& record, v1::CampaignQueue::Stub& stub, SteadyTime give_up,
                       absl::BitGen& random) {
@@ -41,10 +37,10 @@ void ApplyWithRetries(ApplyRecord& record, v1::CampaignQueue::Stub& stub, Steady
       record.reply = now;
       return;
     }
-    if (!IsTransient(status.error_code()) || now >= give_up) return;
-    // Jittered backoff: a restarting server is hit by every thread at once.
-    std::this_thread::sleep_for(
-        std::chrono::milliseconds(absl::Uniform(random, 20, 20 << std::min(record.attempts, 5))));
+    if (!client::IsTransient(status.error_code()) || now >= give_up) return;
+    // Jittered: a restarting server is hit by every thread at once.
+    std::this_thread::sleep_for(absl::ToChronoMilliseconds(client::BackoffDelay(
+        record.attempts, absl::Milliseconds(20), absl::Seconds(1), absl::Uniform(random, 0.0, 1.0))));
   }
 }
 

@@ -30,8 +30,8 @@ struct ApplyRecord {
 };
 
 // Sends one Apply per record from `threads` threads, all released at once.
-// Transient failures (UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, UNKNOWN) are
-// retried on the same user id until `give_up`; ALREADY_EXISTS after a retry
+// Transient failures (client::IsTransient) are retried on the same user id,
+// with the CLI's jittered backoff, until `give_up`; ALREADY_EXISTS after a retry
 // counts as acknowledged. Other codes are recorded and not retried.
 // `stub_factory` gives each thread its own stub.
 void RunApplyStorm(std::vector<ApplyRecord>& records, int threads,

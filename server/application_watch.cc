@@ -1,0 +1,94 @@
+#include "server/application_watch.h"
+
+#include <google/protobuf/util/message_differencer.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "common/db/pg_status.h"
+#include "common/log.h"
+#include "server/status_mapping.h"
+
+namespace campaignq::server {
+namespace {
+
+using SteadyTime = std::chrono::steady_clock::time_point;
+
+// The call's deadline on the steady clock; "no deadline" stays infinite
+// instead of overflowing.
+SteadyTime SteadyDeadline(const grpc::ServerContext& context) {
+  const auto deadline = context.deadline();
+  if (deadline == std::chrono::system_clock::time_point::max()) return SteadyTime::max();
+  return std::chrono::steady_clock::now() + (deadline - std::chrono::system_clock::now());
+}
+
+bool Changed(const v1::Application& before, const v1::Application& after) {
+  return before.status() != after.status() || !google::protobuf::util::MessageDifferencer::Equals(
+                                                  before.update_time(), after.update_time());
+}
+
+}  // namespace
+
+bool IsFinalForWatch(v1::ApplicationStatus status) {
+  switch (status) {
+    case v1::APPLICATION_STATUS_APPROVED:
+    case v1::APPLICATION_STATUS_REJECTED:
+    case v1::APPLICATION_STATUS_CANCELLED:
+    case v1::APPLICATION_STATUS_FAILED:
+      return true;
+    default:
+      return false;
+  }
+}
+
+grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
+                              grpc::ServerContext* context, int64_t application_id,
+                              grpc::ServerWriterInterface<v1::Application>* writer) {
+  absl::StatusOr<v1::Application> first = store->GetApplication(application_id);
+  if (!first.ok()) return ToGrpcStatus(first.status());
+  v1::Application last = *std::move(first);
+  if (!writer->Write(last)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  if (IsFinalForWatch(last.status())) return grpc::Status::OK;
+
+  const SteadyTime deadline = SteadyDeadline(*context);
+  const int64_t campaign_id = last.campaign_id();
+  uint64_t generation = listener->Generation(campaign_id);
+  // A decision that landed between the first read and taking the
+  // generation would be missed until the fallback: re-read once at once.
+  bool reread_now = true;
+  while (true) {
+    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    if (listener->stopped()) {
+      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down; watch again");
+    }
+    const SteadyTime now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                          absl::StrCat("application ", application_id, " is not final yet"));
+    }
+    if (!reread_now) {
+      const SteadyTime wake =
+          deadline - now < kWatchFallbackInterval ? deadline : now + kWatchFallbackInterval;
+      generation = listener->WaitForChange(campaign_id, generation, wake);
+      if (listener->stopped() || context->IsCancelled()) continue;  // report it above
+    }
+    reread_now = false;
+
+    absl::StatusOr<v1::Application> current = store->GetApplication(application_id);
+    if (!current.ok()) {
+      if (db::IsTransient(current.status()) ||
+          current.status().code() == absl::StatusCode::kUnavailable) {
+        LogDebug("server", "watch re-read failed, retrying: ", current.status().ToString(),
+                 " application_id=", application_id);
+        continue;
+      }
+      return ToGrpcStatus(current.status());
+    }
+    if (!Changed(last, *current)) continue;
+    last = *std::move(current);
+    if (!writer->Write(last)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+    if (IsFinalForWatch(last.status())) return grpc::Status::OK;
+  }
+}
+
+}  // namespace campaignq::server

@@ -1,0 +1,61 @@
+#pragma once
+// campaignq.v1.CampaignQueue over the CampaignStore.
+//
+// Why the synchronous API: every handler makes blocking libpqxx calls (a
+// round trip per statement, a connect or a pool wait when the database is
+// slow). The sync API runs each call on a thread of gRPC's own pool, where
+// blocking is expected; a callback handler would block the reactor thread
+// that serves other calls. The cost is a thread per in-flight call, which
+// includes every open WatchApplication stream; the server bounds that pool
+// (see server_setup.h).
+//
+// Handlers only translate: the store validates, runs the transaction and
+// picks the status code; ToGrpcStatus maps it. The store reports every
+// database failure as a status, so no handler throws.
+
+#include <grpcpp/grpcpp.h>
+
+#include "campaignq/v1/campaignq.grpc.pb.h"
+#include "common/store/campaign_store.h"
+#include "server/decision_listener.h"
+
+namespace campaignq::server {
+
+class CampaignQueueService final : public v1::CampaignQueue::Service {
+ public:
+  // Both must outlive the service.
+  CampaignQueueService(store::CampaignStore* store, const DecisionListener* listener)
+      : store_(store), listener_(listener) {}
+
+  grpc::Status CreateCampaign(grpc::ServerContext* context,
+                              const v1::CreateCampaignRequest* request,
+                              v1::Campaign* response) override;
+  grpc::Status GetCampaign(grpc::ServerContext* context, const v1::GetCampaignRequest* request,
+                           v1::Campaign* response) override;
+  grpc::Status ListCampaigns(grpc::ServerContext* context, const v1::ListCampaignsRequest* request,
+                             v1::ListCampaignsResponse* response) override;
+  grpc::Status CloseCampaign(grpc::ServerContext* context, const v1::CloseCampaignRequest* request,
+                             v1::Campaign* response) override;
+  grpc::Status Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
+                     v1::Application* response) override;
+  grpc::Status GetApplication(grpc::ServerContext* context,
+                              const v1::GetApplicationRequest* request,
+                              v1::Application* response) override;
+  grpc::Status ListApplications(grpc::ServerContext* context,
+                                const v1::ListApplicationsRequest* request,
+                                v1::ListApplicationsResponse* response) override;
+  grpc::Status CancelApplication(grpc::ServerContext* context,
+                                 const v1::CancelApplicationRequest* request,
+                                 v1::Application* response) override;
+  grpc::Status WatchApplication(grpc::ServerContext* context,
+                                const v1::WatchApplicationRequest* request,
+                                grpc::ServerWriter<v1::Application>* writer) override;
+  grpc::Status GetQueueStats(grpc::ServerContext* context, const v1::GetQueueStatsRequest* request,
+                             v1::QueueStats* response) override;
+
+ private:
+  store::CampaignStore* store_;
+  const DecisionListener* listener_;
+};
+
+}  // namespace campaignq::server

@@ -1,0 +1,36 @@
+#pragma once
+// Assembles a grpc::Server the way campaignq serves: the service, the
+// standard health service (grpc.health.v1) and server reflection (so
+// `grpcurl -plaintext HOST:PORT list` works), on a bounded sync thread pool.
+// Shared by main and the in-process tests.
+
+#include <grpcpp/grpcpp.h>
+
+#include <memory>
+#include <string>
+
+namespace campaignq::server {
+
+// The service name health checks report on, besides "" (the whole server).
+inline constexpr char kServiceName[] = "campaignq.v1.CampaignQueue";
+
+struct ServerSetup {
+  // host:port; empty: no listening port (in-process channel only).
+  std::string listen;
+  // The sync server runs every in-flight call on its own thread, and a
+  // WatchApplication stream holds one for its whole life. Unbounded, a burst
+  // of calls (or of watchers) would create threads until memory runs out,
+  // all queueing for the --pool-size database connections anyway. With the
+  // bound, calls beyond it get RESOURCE_EXHAUSTED at once, which clients
+  // retry, instead of the whole process degrading.
+  int max_threads = 64;
+};
+
+// Builds and starts the server; nullptr when it cannot listen. `service`
+// must outlive the server. *selected_port is the port actually bound
+// (useful with port 0). All health statuses start NOT_SERVING: a
+// HealthMonitor decides when the server is healthy.
+std::unique_ptr<grpc::Server> BuildAndStartServer(const ServerSetup& setup, grpc::Service* service,
+                                                  int* selected_port);
+
+}  // namespace campaignq::server
