@@ -289,25 +289,5 @@ TEST(EndToEnd, DeterministicErrorFailsOnlyThatApplication) {
   stack.StopServer();
 }
 
-// The CLI's storm, black box: it exits 0 only when every invariant holds.
-TEST(EndToEnd, CliStormReportsAllInvariantsHeld) {
-  Stack stack("cli_storm");
-  stack.StartServer();
-  for (int i = 0; i < 2; ++i) stack.StartWorker();
-  auto cli = Process::Start({kClientBinary,
-                             {"--server=" + stack.address(), "storm", "--campaigns=5",
-                              "--applicants=500", "--cap=40", "--json"},
-                             {},
-                             stack.dir() + "/cli.log"});
-  ASSERT_TRUE(cli.ok()) << cli.status();
-  auto exit = (*cli)->Wait(Deadline(kDecideTimeout));
-  ASSERT_TRUE(exit.ok()) << exit.status();
-  EXPECT_TRUE(exit->Success()) << exit->ToString() << "\n"
-                               << absl::StrJoin((*cli)->StdoutLines(), "\n") << "\n"
-                               << (*cli)->Describe();
-  stack.StopWorkers();
-  stack.StopServer();
-}
-
 }  // namespace
 }  // namespace campaignq::testing

@@ -1,5 +1,5 @@
-// CampaignQueueService through an in-process channel, against the
-// PostgreSQL in CAMPAIGNQ_TEST_DATABASE_URL (migrated here). Decisions are
+// CampaignQueueService through an in-process channel, against a fresh
+// database on the test PostgreSQL (support/test_postgres.h; migrated here). Decisions are
 // made by hand with SQL + pg_notify, as a worker would, so these tests need
 // no worker. Names are unique per run: the database may hold other data.
 
@@ -21,6 +21,7 @@
 #include "common/db/pool.h"
 #include "common/store/campaign_store.h"
 #include "grpc_probe.h"
+#include "support/test_postgres.h"
 #include "server/campaign_queue_service.h"
 #include "server/decision_listener.h"
 #include "server/health_monitor.h"
@@ -32,7 +33,10 @@ namespace {
 using std::chrono::milliseconds;
 using std::chrono::steady_clock;
 
-const char* DatabaseUrl() { return std::getenv("CAMPAIGNQ_TEST_DATABASE_URL"); }
+const std::string& DatabaseUrl() {
+  static const std::string* url = new std::string(testing::FreshDatabaseUrl("service"));
+  return *url;
+}
 
 // One server per test binary: pool, store, listener, service, grpc server.
 struct Stack {
@@ -79,7 +83,6 @@ struct Stack {
 class ServiceDbTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    if (DatabaseUrl() == nullptr) return;
     auto connection = db::Connect(DatabaseUrl(), db::ConnectOptions());
     ASSERT_TRUE(connection.ok()) << connection.status();
     const absl::Status migrated = db::Migrate(**connection, db::MigrateMode::kAuto);
@@ -92,9 +95,6 @@ class ServiceDbTest : public ::testing::Test {
   }
 
   void SetUp() override {
-    ASSERT_NE(DatabaseUrl(), nullptr)
-        << "CAMPAIGNQ_TEST_DATABASE_URL is not set: these tests need a PostgreSQL database "
-           "(e.g. postgresql://postgres@127.0.0.1:5432/campaignq_test)";
     ASSERT_NE(stack_, nullptr);
   }
 

@@ -3,9 +3,15 @@
 #include <signal.h>
 
 #include <chrono>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "gtest/gtest.h"
 #include "support/binaries.h"
@@ -17,6 +23,21 @@ namespace {
 
 constexpr auto kStartTimeout = std::chrono::seconds(60);
 constexpr char kListeningPrefix[] = "campaignq-server listening on ";
+
+// Children get everything as flags: no CAMPAIGNQ_* setting leaks in from
+// the developer's shell.
+std::map<std::string, std::string> ChildEnvironment() {
+  return {{"CAMPAIGNQ_DATABASE_URL", ""}, {"CAMPAIGNQ_MIGRATE", ""},
+          {"CAMPAIGNQ_LISTEN", ""},       {"CAMPAIGNQ_SERVER", ""},
+          {"CAMPAIGNQ_LOG_LEVEL", "warning"}};
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
 
 std::unique_ptr<Process> StartOrFail(ProcessOptions options) {
   auto process = Process::Start(std::move(options));
@@ -40,7 +61,7 @@ void Stack::StartServer() {
   server_ = StartOrFail({kServerBinary,
                          {"--database-url=" + database_url_, "--listen=" + listen,
                           "--migrate=auto", "--shutdown-grace=5s"},
-                         {{"CAMPAIGNQ_LOG_LEVEL", "warning"}},
+                         ChildEnvironment(),
                          dir_.File(absl::StrCat("server-", server_starts_++, ".log"))});
   ASSERT_NE(server_, nullptr);
   auto line = server_->WaitForLine(kListeningPrefix, Deadline(kStartTimeout));
@@ -65,8 +86,7 @@ int Stack::StartWorker(const WorkerFlags& flags) {
        {"--database-url=" + database_url_, "--lock-mode=" + flags.lock_mode,
         absl::StrCat("--concurrency=", flags.concurrency),
         absl::StrCat("--batch-size=", flags.batch_size), "--migrate=auto"},
-       {{"CAMPAIGNQ_LOG_LEVEL", "warning"}},
-       dir_.File(absl::StrCat("worker-", index, ".log"))});
+       ChildEnvironment(), dir_.File(absl::StrCat("worker-", index, ".log"))});
   if (worker == nullptr) return -1;
   auto ready = worker->WaitForLine("campaignq-worker ready", Deadline(kStartTimeout));
   EXPECT_TRUE(ready.ok()) << ready.status();
@@ -104,6 +124,27 @@ int Stack::running_workers() {
 std::unique_ptr<v1::CampaignQueue::Stub> Stack::NewStub() {
   return v1::CampaignQueue::NewStub(
       grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+}
+
+ClientResult Stack::RunClient(std::vector<std::string> args, std::chrono::seconds timeout) {
+  args.insert(args.begin(), "--server=" + address_);
+  const std::string log = dir_.File(absl::StrCat("client-", client_runs_++, ".log"));
+  ClientResult result;
+  auto client = StartOrFail({kClientBinary, args, ChildEnvironment(), log});
+  if (client == nullptr) return result;
+  auto exit = client->Wait(Deadline(timeout));
+  EXPECT_TRUE(exit.ok()) << "campaignq " << absl::StrJoin(args, " ") << ": " << exit.status();
+  if (exit.ok()) result.exit = *exit;
+  auto lines = client->AllStdoutLines(Deadline(std::chrono::seconds(10)));
+  if (lines.ok()) result.stdout_text = absl::StrJoin(*lines, "\n");
+  result.stderr_text = ReadFile(log);
+  return result;
+}
+
+int64_t Stack::Scalar(const std::string& query) {
+  pqxx::connection connection(database_url_);
+  pqxx::nontransaction txn(connection);
+  return txn.exec(query)[0][0].as<int64_t>();
 }
 
 }  // namespace campaignq::testing

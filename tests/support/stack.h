@@ -3,6 +3,8 @@
 // real campaignq-server on a free port, and any number of real
 // campaignq-worker processes, each of which can be killed and replaced.
 
+#include <chrono>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -19,6 +21,13 @@ struct WorkerFlags {
   std::string lock_mode = "skip-locked";
   int concurrency = 4;
   int batch_size = 25;
+};
+
+// What a finished CLI run printed and how it ended.
+struct ClientResult {
+  ExitStatus exit;
+  std::string stdout_text;
+  std::string stderr_text;
 };
 
 class Stack {
@@ -47,6 +56,13 @@ class Stack {
   // A stub on a fresh channel to the server.
   std::unique_ptr<v1::CampaignQueue::Stub> NewStub();
 
+  // Runs the campaignq CLI with --server set, to completion.
+  ClientResult RunClient(std::vector<std::string> args,
+                         std::chrono::seconds timeout = std::chrono::seconds(300));
+
+  // The first column of the first row of `query` on the stack's database.
+  int64_t Scalar(const std::string& query);
+
   const std::string& dir() const { return dir_.path(); }
 
  private:
@@ -54,6 +70,7 @@ class Stack {
   std::string database_url_;
   std::string address_;
   int server_starts_ = 0;
+  int client_runs_ = 0;
   std::unique_ptr<Process> server_;
   std::vector<std::unique_ptr<Process>> workers_;
 };
