@@ -45,7 +45,7 @@ TEST(Statements, EveryQueryFileContributesStatements) {
 }
 
 TEST(Statements, GeneratedConstantsResolveToTheirText) {
-  EXPECT_TRUE(absl::StrContains(sql::StatementText(sql::kApplicationInsert), "INSERT INTO applications"));
+  EXPECT_TRUE(absl::StrContains(sql::StatementText(sql::kApplicationInsertBatch), "INSERT INTO applications"));
   EXPECT_TRUE(absl::StrContains(sql::StatementText(sql::kCampaignLock), "FOR NO KEY UPDATE"));
   EXPECT_TRUE(absl::StrContains(sql::StatementText(sql::kCampaignClaimSkipLocked), "SKIP LOCKED"));
   EXPECT_TRUE(absl::StrContains(sql::StatementText(sql::kCampaignLockNowait), "NOWAIT"));

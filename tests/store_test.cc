@@ -26,9 +26,8 @@
 #include "gtest/gtest.h"
 #include "statements.h"
 #include "support/test_postgres.h"
-#ifdef CAMPAIGNQ_HAVE_WORKER_LIBRARY
+#include "common/store/apply_batcher.h"
 #include "worker/batch.h"
-#endif
 
 namespace campaignq {
 namespace {
@@ -94,12 +93,11 @@ class StoreTest : public ::testing::Test {
   }
 
   // Decides every pending application of the campaign the way a worker
-  // does: the worker library's DecideOneBatch restricted to this campaign
-  // (or, without it, the same named statements). Returns how many.
+  // does: the worker library's DecideOneBatch restricted to this campaign.
+  // Returns how many.
   int DecideAll(int64_t campaign_id, int batch_size = 2) {
     int decided = 0;
     while (true) {
-#ifdef CAMPAIGNQ_HAVE_WORKER_LIBRARY
       worker::BatchRequest request;
       request.lock_mode = worker::LockMode::kBlocking;
       request.batch_size = batch_size;
@@ -110,12 +108,6 @@ class StoreTest : public ::testing::Test {
         throw std::runtime_error("DecideOneBatch failed");
       }
       const int n = static_cast<int>(result.decisions.size());
-#else
-      const int n = Must(db::InTransaction(*sql_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<int> {
-        db::Exec(txn, sql::kCampaignLock, campaign_id);
-        return static_cast<int>(db::Exec(txn, sql::kApplicationDecideBatch, campaign_id, batch_size).size());
-      }), "decide batch");
-#endif
       if (n == 0) return decided;
       decided += n;
     }
@@ -127,9 +119,12 @@ class StoreTest : public ::testing::Test {
   }
 
   int64_t CountApplications(int64_t campaign_id, const std::string& status = "") {
-    std::string query = absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ", campaign_id);
-    if (!status.empty()) absl::StrAppend(&query, " AND status = '", status, "'");
-    return Scalar(query);
+    pqxx::nontransaction txn(*sql_);
+    return txn
+        .exec_params("SELECT count(*) FROM applications "
+                     "WHERE campaign_id = $1 AND ($2 = '' OR status = $2)",
+                     campaign_id, status)[0][0]
+        .as<int64_t>();
   }
 
   // approved_count equals the approved rows and stays within the cap.
@@ -559,6 +554,105 @@ TEST_F(StoreTest, QueueStatsCountEveryStatus) {
   EXPECT_TRUE(store_->Ping().ok());
 }
 
+// --- group commit --------------------------------------------------------------
+
+// One batch holding a new Apply, a repeat of an earlier one, an unknown
+// campaign, a closed campaign and another new Apply: each gets its own
+// outcome, and only the two new ones are stored.
+TEST_F(StoreTest, GroupCommitEachApplyInABatchGetsItsOwnOutcome) {
+  const int64_t open = Create("open", 10).id();
+  const int64_t closed = Create("closed", 10).id();
+  ASSERT_TRUE(store_->CloseCampaign(closed).ok());
+  const v1::Application earlier = Apply(open, "earlier");
+
+  store::ApplyBatcher batcher(pool_.get(), store::ApplyBatcher::Options());
+  const auto outcomes = batcher.ApplyTogether(
+      {{open, "first"}, {open, "earlier"}, {987654, "nobody"}, {closed, "late"}, {open, "second"}});
+  ASSERT_EQ(outcomes.size(), 5u);
+  ASSERT_TRUE(outcomes[0].ok()) << outcomes[0].status();
+  EXPECT_EQ(outcomes[0]->user_id(), "first");
+  EXPECT_EQ(outcomes[0]->status(), v1::APPLICATION_STATUS_PENDING);
+  EXPECT_EQ(outcomes[1].status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(absl::StrContains(outcomes[1].status().message(),
+                                absl::StrCat("application ", earlier.id())))
+      << outcomes[1].status();
+  EXPECT_EQ(outcomes[2].status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(outcomes[3].status().code(), absl::StatusCode::kFailedPrecondition);
+  ASSERT_TRUE(outcomes[4].ok()) << outcomes[4].status();
+  EXPECT_EQ(outcomes[4]->user_id(), "second");
+  EXPECT_LT(outcomes[0]->id(), outcomes[4]->id());  // written in arrival order
+  EXPECT_EQ(CountApplications(open), 3);
+  EXPECT_EQ(CountApplications(closed), 0);
+}
+
+// An Apply that makes the batch statement itself fail (here a trigger
+// refuses it) fails alone: the batch falls back to one transaction each.
+TEST_F(StoreTest, GroupCommitAnErrorReachesOnlyTheApplyThatCausesIt) {
+  const int64_t campaign = Create("guarded", 10).id();
+  {
+    pqxx::work txn(*sql_);
+    txn.exec(R"sql(
+      CREATE FUNCTION test_refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.user_id = 'poison' THEN RAISE EXCEPTION 'poison refused'; END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_refuse_poison BEFORE INSERT ON applications
+        FOR EACH ROW EXECUTE FUNCTION test_refuse_poison();
+    )sql");
+    txn.commit();
+  }
+  store::ApplyBatcher batcher(pool_.get(), store::ApplyBatcher::Options());
+  const auto outcomes =
+      batcher.ApplyTogether({{campaign, "a"}, {campaign, "poison"}, {campaign, "b"}});
+  ASSERT_EQ(outcomes.size(), 3u);
+  EXPECT_TRUE(outcomes[0].ok()) << outcomes[0].status();
+  EXPECT_FALSE(outcomes[1].ok());
+  EXPECT_TRUE(absl::StrContains(outcomes[1].status().message(), "poison refused"))
+      << outcomes[1].status();
+  EXPECT_TRUE(outcomes[2].ok()) << outcomes[2].status();
+  EXPECT_EQ(CountApplications(campaign), 2);
+}
+
+// Many concurrent Applies, a third of them repeats of another caller's
+// user: every caller gets exactly one answer, exactly one row exists per
+// user, and every OK answer names the stored row.
+TEST_F(StoreTest, GroupCommitUnderConcurrencyStoresEachUserOnce) {
+  const int64_t campaign = Create("crowd", 1000).id();
+  constexpr int kCallers = 48;
+  constexpr int kPerCaller = 20;
+  std::vector<std::vector<absl::StatusOr<v1::Application>>> answers(kCallers);
+  std::vector<std::thread> callers;
+  for (int c = 0; c < kCallers; ++c) {
+    callers.emplace_back([&, c] {
+      for (int i = 0; i < kPerCaller; ++i) {
+        // Callers c and c+1 (c even) share their user ids: duplicates race.
+        const int owner = c - c % 2;
+        answers[c].push_back(TryApply(campaign, absl::StrCat("user-", owner, "-", i)));
+      }
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  std::map<std::string, int64_t> stored_ids;
+  for (const auto& row : pqxx::nontransaction(*sql_).exec_params(
+           "SELECT user_id, id FROM applications WHERE campaign_id = $1", campaign)) {
+    stored_ids[row[0].as<std::string>()] = row[1].as<int64_t>();
+  }
+  EXPECT_EQ(stored_ids.size(), static_cast<size_t>(kCallers / 2 * kPerCaller));
+  int ok = 0;
+  for (const auto& per_caller : answers) {
+    for (const auto& answer : per_caller) {
+      if (answer.ok()) {
+        ++ok;
+        EXPECT_EQ(stored_ids[answer->user_id()], answer->id());
+      } else {
+        EXPECT_EQ(answer.status().code(), absl::StatusCode::kAlreadyExists) << answer.status();
+      }
+    }
+  }
+  EXPECT_EQ(ok, kCallers / 2 * kPerCaller);  // one winner per user
+}
+
 // --- locking -------------------------------------------------------------------
 
 // The worker's campaign lock is FOR NO KEY UPDATE so that Applies, whose
@@ -575,11 +669,16 @@ class CampaignLockTest : public StoreTest {
     session.exec("SET lock_timeout = '200ms'");
   }
 
-  // The store's ApplicationInsert on the second connection.
+  // The store's Apply statement (one Apply in its first slot) on the
+  // second connection.
   absl::StatusOr<bool> InsertOnSecondConnection(const std::string& user_id) {
     return db::InTransaction(*applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<bool> {
-      pqxx::result rows = db::Exec(txn, sql::kApplicationInsert, campaign_id_, user_id);
-      return !rows[0][1].is_null();
+      std::vector<std::optional<std::string>> slots(32);
+      slots[0] = std::to_string(campaign_id_);
+      slots[1] = user_id;
+      pqxx::result rows = txn.exec_prepared(sql::kApplicationInsertBatch.name,
+                                            pqxx::prepare::make_dynamic_params(slots));
+      return !rows[0][2].is_null();
     });
   }
 

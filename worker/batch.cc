@@ -69,8 +69,8 @@ BatchResult DecideOneBatch(pqxx::connection_base& connection, const BatchRequest
     if (result.campaign_id == 0) return result;  // nothing to do; rolls back
     // Step 2, a new statement and so a new snapshot: it sees every decision
     // committed before our campaign lock was granted.
-    const int batch_size = request.only_campaign.has_value() ? 1 : request.batch_size;
-    pqxx::result decided = Exec(txn, sql::kApplicationDecideBatch, result.campaign_id, batch_size);
+    pqxx::result decided =
+        Exec(txn, sql::kApplicationDecideBatch, result.campaign_id, request.batch_size);
     for (const auto& row : decided) {
       result.decisions.push_back({row[0].as<int64_t>(), row[1].as<std::string>()});
     }

@@ -46,8 +46,7 @@ struct BatchRequest {
   // Campaigns to leave out (backing off); never claimed by this call.
   std::vector<int64_t> excluded_campaigns;
   // When set, claim this campaign only (waiting for its lock) instead of
-  // the fairest one: used to retry a failed campaign one application at a
-  // time.
+  // the fairest one: used to retry a failed campaign with batch_size 1.
   std::optional<int64_t> only_campaign;
 };
 

@@ -80,7 +80,7 @@ void WorkerPool::RunThread(int index) {
     while (!stopping_.load()) {
       BatchRequest request;
       request.lock_mode = options_.lock_mode;
-      request.batch_size = options_.batch_size;
+      request.batch_size = suspect.has_value() ? 1 : options_.batch_size;
       request.excluded_campaigns = cooldowns.Active(Clock::now());
       request.only_campaign = suspect;
       BatchResult result = DecideOneBatch(*connection, request);

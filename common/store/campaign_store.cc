@@ -1,5 +1,6 @@
 #include "common/store/campaign_store.h"
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -64,6 +65,21 @@ absl::StatusOr<std::string> LockCampaign(ReadCommittedTransaction& txn, int64_t 
 
 }  // namespace
 
+namespace {
+
+ApplyBatcher::Options BatcherOptionsFor(const db::ConnectionPool& pool) {
+  ApplyBatcher::Options options;
+  // Half the pool may be writing Apply batches; reads and the other writes
+  // keep the rest.
+  options.max_writers = std::max(1, pool.options().max_connections / 2);
+  return options;
+}
+
+}  // namespace
+
+CampaignStore::CampaignStore(db::ConnectionPool* pool)
+    : pool_(pool), apply_batcher_(pool, BatcherOptionsFor(*pool)) {}
+
 absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(
     const v1::CreateCampaignRequest& request) {
   RETURN_IF_ERROR(ValidateCampaignName(request.name()));
@@ -120,27 +136,7 @@ absl::StatusOr<v1::Campaign> CampaignStore::CloseCampaign(int64_t campaign_id) {
 absl::StatusOr<v1::Application> CampaignStore::Apply(const v1::ApplyRequest& request) {
   RETURN_IF_ERROR(ValidateId(request.campaign_id(), "campaign_id"));
   RETURN_IF_ERROR(ValidateUserId(request.user_id()));
-  return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
-        pqxx::result rows = Exec(txn, sql::kApplicationInsert, request.campaign_id(), request.user_id());
-        if (rows.empty()) return CampaignNotFound(request.campaign_id());
-        const pqxx::row& row = rows[0];
-        if (!row[1].is_null()) return ApplicationFromRow(row, 1);
-        // Nothing inserted: the user already applied, or the campaign is
-        // closed. An existing application wins, so that a retried Apply
-        // always learns its id.
-        pqxx::result existing =
-            Exec(txn, sql::kApplicationGetByUser, request.campaign_id(), request.user_id());
-        if (!existing.empty()) {
-          const v1::Application application = ApplicationFromRow(existing[0]);
-          return absl::AlreadyExistsError(absl::StrCat(
-              "user '", request.user_id(), "' already applied to campaign ",
-              request.campaign_id(), ": application ", application.id(), " is ",
-              ApplicationStatusWord(application.status())));
-        }
-        return absl::FailedPreconditionError(absl::StrCat(
-            "campaign ", request.campaign_id(), " is closed and takes no new applications"));
-      });
+  return apply_batcher_.Apply(request.campaign_id(), request.user_id());
 }
 
 absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t application_id) {

@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "campaignq/v1/campaignq.pb.h"
 #include "common/db/pool.h"
+#include "common/store/apply_batcher.h"
 
 namespace campaignq::store {
 
@@ -22,7 +23,7 @@ inline constexpr char kDecidedChannel[] = "campaignq_decided";   // payload: cam
 class CampaignStore {
  public:
   // `pool` must outlive the store.
-  explicit CampaignStore(db::ConnectionPool* pool) : pool_(pool) {}
+  explicit CampaignStore(db::ConnectionPool* pool);
 
   absl::StatusOr<v1::Campaign> CreateCampaign(const v1::CreateCampaignRequest& request);
   // NOT_FOUND for an unknown id.
@@ -34,7 +35,8 @@ class CampaignStore {
 
   // Stores a pending application once it is durable. NOT_FOUND (unknown
   // campaign), FAILED_PRECONDITION (closed), ALREADY_EXISTS (the message
-  // names the existing application's id and status).
+  // names the existing application's id and status). Concurrent Applies
+  // are committed together (ApplyBatcher); each still gets its own outcome.
   absl::StatusOr<v1::Application> Apply(const v1::ApplyRequest& request);
   absl::StatusOr<v1::Application> GetApplication(int64_t application_id);
   absl::StatusOr<v1::ListApplicationsResponse> ListApplications(
@@ -51,6 +53,7 @@ class CampaignStore {
 
  private:
   db::ConnectionPool* pool_;
+  ApplyBatcher apply_batcher_;
 };
 
 }  // namespace campaignq::store

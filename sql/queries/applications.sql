@@ -2,27 +2,54 @@
 -- application_row.cc reads them: id, campaign_id, user_id, status, reason,
 -- last_error, attempts, created_at, decided_at, updated_at (microseconds).
 
--- name: ApplicationInsert
--- $1 campaign id, $2 user id. One statement, so the campaign check and the
--- insert see one snapshot. Returns one row: the campaign's status (NULL: no
--- such campaign), then the new application's columns, all NULL when nothing
--- was inserted (campaign closed, or the user already applied). A Close that
--- commits after this snapshot cannot stop the insert; workers reject such a
--- late application under the campaign lock. The NOTIFY wakes idle workers at
--- commit.
-WITH target AS (
-    SELECT id, status FROM campaigns WHERE id = $1
+-- name: ApplicationInsertBatch
+-- Group commit: up to 16 Applies in one statement ($1/$2 the first one's
+-- campaign id and user id, $3/$4 the second's, ...; unused slots NULL),
+-- several of these in one transaction, one COMMIT (one WAL flush) for all.
+-- Each Apply keeps its own outcome: one row per slot in input order, with
+-- the campaign's status (NULL: no such campaign) and the inserted row (all
+-- NULL when the campaign is closed or the user already applied): nothing
+-- here raises an error for one bad Apply, so none can fail the others.
+-- The caller never puts the same (campaign, user) twice into one batch.
+WITH input (position, campaign_id, user_id) AS (
+    VALUES
+        (1, $1::bigint, $2::text),
+        (2, $3::bigint, $4::text),
+        (3, $5::bigint, $6::text),
+        (4, $7::bigint, $8::text),
+        (5, $9::bigint, $10::text),
+        (6, $11::bigint, $12::text),
+        (7, $13::bigint, $14::text),
+        (8, $15::bigint, $16::text),
+        (9, $17::bigint, $18::text),
+        (10, $19::bigint, $20::text),
+        (11, $21::bigint, $22::text),
+        (12, $23::bigint, $24::text),
+        (13, $25::bigint, $26::text),
+        (14, $27::bigint, $28::text),
+        (15, $29::bigint, $30::text),
+        (16, $31::bigint, $32::text)
+), wanted AS (
+    SELECT i.position, i.campaign_id, i.user_id, c.status AS campaign_status
+    FROM input i LEFT JOIN campaigns c ON c.id = i.campaign_id
+    WHERE i.campaign_id IS NOT NULL
 ), inserted AS (
     INSERT INTO applications (campaign_id, user_id)
-    SELECT id, $2 FROM target WHERE status = 'open'
+    SELECT campaign_id, user_id FROM wanted WHERE campaign_status = 'open'
+    ORDER BY position
     ON CONFLICT (campaign_id, user_id) DO NOTHING
     RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
-              campaignq_micros(created_at), campaignq_micros(decided_at),
-              campaignq_micros(updated_at),
+              campaignq_micros(created_at) AS created_micros,
+              campaignq_micros(decided_at) AS decided_micros,
+              campaignq_micros(updated_at) AS updated_micros,
               pg_notify('campaignq_pending', campaign_id::text)
 )
-SELECT target.status, inserted.*
-FROM target LEFT JOIN inserted ON true;
+SELECT w.position, w.campaign_status,
+       ins.id, ins.campaign_id, ins.user_id, ins.status, ins.reason, ins.last_error,
+       ins.attempts, ins.created_micros, ins.decided_micros, ins.updated_micros
+FROM wanted w
+LEFT JOIN inserted ins ON ins.campaign_id = w.campaign_id AND ins.user_id = w.user_id
+ORDER BY w.position;
 
 -- name: ApplicationGet
 SELECT id, campaign_id, user_id, status, reason, last_error, attempts,

@@ -1,0 +1,117 @@
+#include "common/store/apply_batcher.h"
+
+#include <optional>
+#include <set>
+#include <utility>
+
+#include <pqxx/pqxx>
+
+#include "common/db/transaction.h"
+#include "common/store/apply_outcome.h"
+#include "common/store/rows.h"
+#include "statements.h"
+
+namespace campaignq::store {
+namespace {
+
+// Slots of one ApplicationInsertBatch statement (sql/queries/applications.sql).
+constexpr int kSlotsPerStatement = 16;
+
+}  // namespace
+
+ApplyBatcher::ApplyBatcher(db::ConnectionPool* pool, Options options)
+    : pool_(pool), options_(options) {}
+
+absl::StatusOr<v1::Application> ApplyBatcher::Apply(int64_t campaign_id,
+                                                    const std::string& user_id) {
+  Request request{campaign_id, user_id};
+  std::unique_lock<std::mutex> lock(mutex_);
+  queue_.push_back(&request);
+  // Leader/follower: whoever finds work queued and a writer slot free writes
+  // the next batch (its own request or others'); everyone else waits.
+  while (!request.done) {
+    if (!queue_.empty() && writers_ < options_.max_writers) {
+      std::vector<Request*> batch = TakeBatch();
+      ++writers_;
+      lock.unlock();
+      Write(batch);
+      lock.lock();
+      --writers_;
+      for (Request* written : batch) written->done = true;
+      changed_.notify_all();
+    } else {
+      changed_.wait(lock);
+    }
+  }
+  return std::move(request.result);
+}
+
+std::vector<absl::StatusOr<v1::Application>> ApplyBatcher::ApplyTogether(
+    const std::vector<Applicant>& applicants) {
+  std::vector<Request> requests;
+  requests.reserve(applicants.size());
+  for (const Applicant& applicant : applicants) {
+    requests.push_back({applicant.campaign_id, applicant.user_id});
+  }
+  std::vector<Request*> batch;
+  for (Request& request : requests) batch.push_back(&request);
+  Write(batch);
+  std::vector<absl::StatusOr<v1::Application>> outcomes;
+  for (Request& request : requests) outcomes.push_back(std::move(request.result));
+  return outcomes;
+}
+
+std::vector<ApplyBatcher::Request*> ApplyBatcher::TakeBatch() {
+  std::vector<Request*> batch;
+  std::set<std::pair<int64_t, std::string>> keys;
+  for (auto it = queue_.begin(); it != queue_.end() &&
+                                 static_cast<int>(batch.size()) < options_.max_batch;) {
+    if (keys.insert({(*it)->campaign_id, (*it)->user_id}).second) {
+      batch.push_back(*it);
+      it = queue_.erase(it);
+    } else {
+      ++it;  // a repeat of a key in this batch: next batch, where it sees the first
+    }
+  }
+  return batch;
+}
+
+void ApplyBatcher::Write(const std::vector<Request*>& batch) {
+  absl::Status status = WriteTogether(batch);
+  if (status.ok()) return;
+  if (batch.size() == 1) {
+    batch[0]->result = status;
+    return;
+  }
+  // The batch transaction failed: write each Apply alone, so that an error
+  // reaches only the Apply that causes it.
+  for (Request* request : batch) Write({request});
+}
+
+absl::Status ApplyBatcher::WriteTogether(const std::vector<Request*>& batch) {
+  auto connection = pool_->Acquire();
+  if (!connection.ok()) return connection.status();
+  absl::Status status = db::InTransaction(**connection, [&](db::ReadCommittedTransaction& txn) {
+    for (size_t first = 0; first < batch.size(); first += kSlotsPerStatement) {
+      std::vector<std::optional<std::string>> params(2 * kSlotsPerStatement);
+      for (size_t i = first; i < batch.size() && i < first + kSlotsPerStatement; ++i) {
+        params[2 * (i - first)] = std::to_string(batch[i]->campaign_id);
+        params[2 * (i - first) + 1] = batch[i]->user_id;
+      }
+      pqxx::result rows = txn.exec_prepared(sql::kApplicationInsertBatch.name,
+                                            pqxx::prepare::make_dynamic_params(params));
+      for (const auto& row : rows) {
+        Request* request = batch[first + row[0].as<size_t>() - 1];
+        request->result = ApplyOutcome(txn, request->campaign_id, request->user_id, row);
+      }
+    }
+    return absl::OkStatus();
+  });
+  if (status.code() == absl::StatusCode::kUnavailable ||
+      status.code() == absl::StatusCode::kUnknown) {
+    connection->Discard();
+  }
+  return status;
+}
+
+}  // namespace campaignq::store

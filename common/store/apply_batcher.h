@@ -1,0 +1,82 @@
+#pragma once
+// Group commit for Apply: concurrent Applies share one transaction, so that
+// one COMMIT (one WAL flush) makes a whole batch durable.
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "campaignq/v1/campaignq.pb.h"
+#include "common/db/pool.h"
+
+namespace campaignq::store {
+
+// Apply(campaign, user) blocks until its application is committed, like a
+// transaction of its own, but callers that arrive while a batch is being
+// written are written together in the next one. No timer: a lone caller
+// is written at once, so batching costs no latency when load is light.
+//
+// Each caller gets its own outcome: a batch statement never fails because
+// of one bad Apply (unknown campaign, closed campaign and duplicates are
+// rows of the result, not errors). If a batch transaction fails anyway, its
+// Applies are retried one per transaction, so an error reaches only the
+// Apply that causes it. The same (campaign, user) never goes twice into one
+// batch: the later one waits for the next, and then sees the first.
+class ApplyBatcher {
+ public:
+  struct Options {
+    int max_batch = 64;  // Applies per transaction
+    int max_writers = 4; // batches being written at once (connections used)
+  };
+
+  // `pool` must outlive the batcher.
+  ApplyBatcher(db::ConnectionPool* pool, Options options);
+  ApplyBatcher(const ApplyBatcher&) = delete;
+  ApplyBatcher& operator=(const ApplyBatcher&) = delete;
+
+  // The stored pending application once durable; NOT_FOUND, FAILED_PRECONDITION
+  // (closed) or ALREADY_EXISTS as CampaignStore::Apply documents; UNAVAILABLE
+  // or ABORTED for database trouble. Inputs must be validated already.
+  absl::StatusOr<v1::Application> Apply(int64_t campaign_id, const std::string& user_id);
+
+  struct Applicant {
+    int64_t campaign_id;
+    std::string user_id;
+  };
+  // Writes these Applies as one batch, now: one transaction, or one per
+  // Apply if that fails. Outcomes in input order, each as Apply() would
+  // return it. The (campaign, user) pairs must be distinct. Apply() uses it
+  // for the batches it forms; tests use it to choose a batch's content.
+  std::vector<absl::StatusOr<v1::Application>> ApplyTogether(
+      const std::vector<Applicant>& applicants);
+
+ private:
+  struct Request {
+    int64_t campaign_id;
+    std::string user_id;
+    bool done = false;
+    absl::StatusOr<v1::Application> result = absl::UnknownError("not written");
+  };
+
+  // Takes up to max_batch queued requests with distinct (campaign, user).
+  std::vector<Request*> TakeBatch() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
+  // Writes a batch, falling back to one transaction per Apply if the
+  // batch transaction fails; sets every request's result.
+  void Write(const std::vector<Request*>& batch);
+  // One transaction for the whole batch; sets the results when it commits.
+  absl::Status WriteTogether(const std::vector<Request*>& batch);
+
+  db::ConnectionPool* const pool_;
+  const Options options_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<Request*> queue_ ABSL_GUARDED_BY(mutex_);
+  int writers_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+}  // namespace campaignq::store

@@ -1,0 +1,34 @@
+#include "common/store/apply_outcome.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/db/transaction.h"
+#include "common/store/rows.h"
+#include "common/store/validation.h"
+#include "statements.h"
+
+namespace campaignq::store {
+namespace {
+
+constexpr int kCampaignStatusColumn = 1;
+constexpr int kApplicationColumns = 2;
+
+}  // namespace
+
+absl::StatusOr<v1::Application> ApplyOutcome(pqxx::transaction_base& txn, int64_t campaign_id,
+                                             const std::string& user_id, const pqxx::row& row) {
+  if (row[kCampaignStatusColumn].is_null()) {
+    return absl::NotFoundError(absl::StrCat("campaign ", campaign_id, " does not exist"));
+  }
+  if (!row[kApplicationColumns].is_null()) return ApplicationFromRow(row, kApplicationColumns);
+  pqxx::result existing = db::Exec(txn, sql::kApplicationGetByUser, campaign_id, user_id);
+  if (!existing.empty()) {
+    const v1::Application application = ApplicationFromRow(existing[0]);
+    return absl::AlreadyExistsError(absl::StrCat(
+        "user '", user_id, "' already applied to campaign ", campaign_id, ": application ",
+        application.id(), " is ", ApplicationStatusWord(application.status())));
+  }
+  return absl::FailedPreconditionError(
+      absl::StrCat("campaign ", campaign_id, " is closed and takes no new applications"));
+}
+
+}  // namespace campaignq::store
