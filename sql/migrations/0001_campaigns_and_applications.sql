@@ -78,9 +78,9 @@ WITH RECURSIVE pending_campaign (campaign_id) AS (
 )
 SELECT p.campaign_id,
        (SELECT a.id FROM applications a
-        WHERE a.status = 'pending' AND a.campaign_id = p.campaign_id
-        -- campaign_id first: the order of the partial index, so the planner
-        -- never walks the primary key instead.
+        -- BETWEEN, not =, and campaign_id in the ORDER BY: see "Index
+        -- choice" in sql/queries/queue.sql.
+        WHERE a.status = 'pending' AND a.campaign_id BETWEEN p.campaign_id AND p.campaign_id
         ORDER BY a.campaign_id, a.id LIMIT 1) AS head_id
 FROM pending_campaign p
 WHERE p.campaign_id IS NOT NULL;

@@ -94,8 +94,10 @@ RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
 UPDATE applications
 SET status = 'approved', updated_at = clock_timestamp()
 WHERE id = (SELECT id FROM applications
-            WHERE campaign_id = $1 AND status = 'waitlisted'
-            ORDER BY id LIMIT 1 FOR UPDATE)
+            -- BETWEEN: the waitlisted partial index, never a primary-key
+            -- walk (see "Index choice" in queue.sql).
+            WHERE campaign_id BETWEEN $1 AND $1 AND status = 'waitlisted'
+            ORDER BY campaign_id, id LIMIT 1 FOR UPDATE)
   AND status = 'waitlisted'
 RETURNING id;
 
