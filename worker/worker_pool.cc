@@ -83,6 +83,10 @@ void WorkerPool::RunThread(int index) {
       request.batch_size = suspect.has_value() ? 1 : options_.batch_size;
       request.excluded_campaigns = cooldowns.Active(Clock::now());
       request.only_campaign = suspect;
+      // Counted before the claim: a NOTIFY for work the claim's snapshot
+      // missed must end the idle wait below at once, whenever libpqxx
+      // happens to consume it.
+      const int64_t wake_ups_before_claim = wake_ups->received();
       BatchResult result = DecideOneBatch(*connection, request);
 
       if (result.status.ok()) {
@@ -100,10 +104,10 @@ void WorkerPool::RunThread(int index) {
         }
         // No work this worker may take: sleep until a NOTIFY or the poll
         // interval, in short slices so that Stop() is prompt.
-        const int64_t seen = wake_ups->received();
         try {
           for (auto until = Clock::now() + options_.poll_interval;
-               Clock::now() < until && !stopping_.load() && wake_ups->received() == seen;) {
+               Clock::now() < until && !stopping_.load() &&
+               wake_ups->received() == wake_ups_before_claim;) {
             const auto slice = std::min<Clock::duration>(kStopCheckInterval, until - Clock::now());
             const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(slice).count();
             connection->await_notification(micros / 1000000, micros % 1000000);
