@@ -55,6 +55,7 @@ int RunServer(const ServerOptions& options) {
     return kExitUsage;
   }
   LogInfo(kComponent, "database schema ready");
+  if (options.migrate_only) return kExitOk;
 
   db::ConnectionPool pool(
       PoolFor(options, "campaignq-server", options.pool_size, std::chrono::milliseconds(5000)));

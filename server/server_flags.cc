@@ -16,6 +16,9 @@ ABSL_FLAG(std::string, listen, campaignq::EnvOr("CAMPAIGNQ_LISTEN", "127.0.0.1:5
 ABSL_FLAG(std::string, migrate, campaignq::EnvOr("CAMPAIGNQ_MIGRATE", "auto"),
           "auto: apply pending schema migrations; verify: refuse to start unless the schema "
           "matches; off: do nothing (env CAMPAIGNQ_MIGRATE)");
+ABSL_FLAG(bool, migrate_only, false,
+          "apply (--migrate=auto) or check (--migrate=verify) the schema, then exit 0 "
+          "without serving: the one-shot migrate step of a deployment");
 ABSL_FLAG(int, pool_size, 16, "maximum PostgreSQL connections for request handlers");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls may take to finish");
@@ -44,6 +47,10 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv) {
   absl::StatusOr<db::MigrateMode> migrate = db::ParseMigrateMode(absl::GetFlag(FLAGS_migrate));
   if (!migrate.ok()) return migrate.status();
   options.migrate = *migrate;
+  options.migrate_only = absl::GetFlag(FLAGS_migrate_only);
+  if (options.migrate_only && options.migrate == db::MigrateMode::kOff) {
+    return absl::InvalidArgumentError("--migrate-only needs --migrate=auto or --migrate=verify");
+  }
   options.pool_size = absl::GetFlag(FLAGS_pool_size);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);

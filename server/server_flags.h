@@ -14,6 +14,9 @@ struct ServerOptions {
   std::string database_url;
   std::string listen;  // host:port; port 0 picks a free port
   db::MigrateMode migrate = db::MigrateMode::kAuto;
+  // Apply (or verify) the schema, then exit 0: the one-shot migrate step of
+  // a deployment.
+  bool migrate_only = false;
   int pool_size = 16;
   absl::Duration shutdown_grace = absl::Seconds(10);
   int max_threads = 64;

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "common/db/migrator.h"
 #include "gtest/gtest.h"
 #include "support/binaries.h"
 #include "support/poll.h"
@@ -134,6 +135,26 @@ TEST(Cli, ServerRefusesAnUnmigratedDatabaseInVerifyMode) {
   ASSERT_TRUE(exit.ok()) << exit.status();
   EXPECT_EQ(exit->ToString(), "exit 2");
   EXPECT_TRUE((*server)->StdoutLines().empty());
+}
+
+// The one-shot migrate step of a deployment: apply, exit 0 without serving;
+// afterwards verify passes.
+TEST(Cli, ServerMigrateOnlyAppliesTheSchemaAndExits) {
+  Stack stack("cli_migrate_only");
+  for (const char* mode : {"--migrate=auto", "--migrate=verify"}) {
+    auto server = Process::Start({kServerBinary,
+                                  {"--database-url=" + stack.database_url(),
+                                   "--listen=127.0.0.1:0", mode, "--migrate-only"},
+                                  {{"CAMPAIGNQ_DATABASE_URL", ""}},
+                                  stack.dir() + "/migrate.log"});
+    ASSERT_TRUE(server.ok()) << server.status();
+    auto exit = (*server)->Wait(Deadline(60s));
+    ASSERT_TRUE(exit.ok()) << exit.status();
+    EXPECT_EQ(exit->ToString(), "exit 0") << mode << ": " << (*server)->Describe();
+    EXPECT_TRUE((*server)->StdoutLines().empty()) << mode;
+  }
+  EXPECT_EQ(stack.Scalar("SELECT count(*) FROM schema_migrations"),
+            static_cast<int64_t>(db::EmbeddedMigrations().size()));
 }
 
 }  // namespace
