@@ -10,6 +10,7 @@
 #include "common/db/pool.h"
 #include "common/db/startup.h"
 #include "common/log.h"
+#include "common/metrics/http_exporter.h"
 #include "common/shutdown.h"
 #include "common/store/campaign_store.h"
 #include "server/campaign_queue_service.h"
@@ -73,10 +74,39 @@ int RunServer(const ServerOptions& options) {
   DecisionListener listener(listener_options);
   listener.Start();
 
+  metrics::Registry registry;
+  // Queue gauges read through the health connection: a scrape must not
+  // wait behind request traffic for a pooled connection.
+  registry.AddGauge("campaignq_queue_pending", "applications waiting for a decision",
+                    [&health_store](double* value) {
+                      auto depth = health_store.GetQueueDepth();
+                      if (depth.ok()) *value = static_cast<double>(depth->pending);
+                      return depth.ok();
+                    });
+  registry.AddGauge("campaignq_queue_oldest_pending_age_seconds",
+                    "age of the oldest pending application", [&health_store](double* value) {
+                      auto depth = health_store.GetQueueDepth();
+                      if (depth.ok()) *value = depth->oldest_pending_age_seconds;
+                      return depth.ok();
+                    });
+  metrics::HttpExporter exporter(&registry);
+  if (!options.metrics_listen.empty()) {
+    absl::StatusOr<int> metrics_port = exporter.Start(options.metrics_listen);
+    if (!metrics_port.ok()) {
+      LogError(kComponent, metrics_port.status().message());
+      listener.Stop();
+      return kExitFailure;
+    }
+    const std::string metrics_address = AnnouncedAddress(options.metrics_listen, *metrics_port);
+    LogInfo(kComponent, "metrics on http://", metrics_address, "/metrics");
+    std::printf("campaignq-server metrics on %s\n", metrics_address.c_str());
+  }
+
   CampaignQueueService service(&store, &listener);
   ServerSetup setup;
   setup.listen = options.listen;
   setup.max_threads = options.max_threads;
+  setup.metrics = &registry;
   int port = 0;
   std::unique_ptr<grpc::Server> server = BuildAndStartServer(setup, &service, &port);
   if (server == nullptr || port == 0) {
@@ -109,6 +139,7 @@ int RunServer(const ServerOptions& options) {
                    absl::ToChronoMilliseconds(options.shutdown_grace));
   server->Wait();
   health.Stop();
+  exporter.Stop();
   LogInfo(kComponent, "stopped");
   return kExitOk;
 }

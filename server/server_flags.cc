@@ -19,6 +19,9 @@ ABSL_FLAG(std::string, migrate, campaignq::EnvOr("CAMPAIGNQ_MIGRATE", "auto"),
 ABSL_FLAG(bool, migrate_only, false,
           "apply (--migrate=auto) or check (--migrate=verify) the schema, then exit 0 "
           "without serving: the one-shot migrate step of a deployment");
+ABSL_FLAG(std::string, metrics_listen, campaignq::EnvOr("CAMPAIGNQ_METRICS_LISTEN", ""),
+          "host:port to serve Prometheus metrics on (GET /metrics); empty: off "
+          "(env CAMPAIGNQ_METRICS_LISTEN)");
 ABSL_FLAG(int, pool_size, 16, "maximum PostgreSQL connections for request handlers");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls may take to finish");
@@ -48,6 +51,7 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv) {
   if (!migrate.ok()) return migrate.status();
   options.migrate = *migrate;
   options.migrate_only = absl::GetFlag(FLAGS_migrate_only);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   if (options.migrate_only && options.migrate == db::MigrateMode::kOff) {
     return absl::InvalidArgumentError("--migrate-only needs --migrate=auto or --migrate=verify");
   }

@@ -17,6 +17,8 @@ struct ServerOptions {
   // Apply (or verify) the schema, then exit 0: the one-shot migrate step of
   // a deployment.
   bool migrate_only = false;
+  // host:port for GET /metrics (Prometheus); empty: no metrics endpoint.
+  std::string metrics_listen;
   int pool_size = 16;
   absl::Duration shutdown_grace = absl::Seconds(10);
   int max_threads = 64;

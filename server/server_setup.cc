@@ -4,6 +4,8 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 
+#include "server/request_metrics.h"
+
 namespace campaignq::server {
 
 std::unique_ptr<grpc::Server> BuildAndStartServer(const ServerSetup& setup, grpc::Service* service,
@@ -24,6 +26,9 @@ std::unique_ptr<grpc::Server> BuildAndStartServer(const ServerSetup& setup, grpc
   grpc::ResourceQuota quota("campaignq-server");
   quota.SetMaxThreads(setup.max_threads);
   builder.SetResourceQuota(quota);
+  if (setup.metrics != nullptr) {
+    builder.experimental().SetInterceptorCreators(RequestMetricsInterceptors(setup.metrics));
+  }
   builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return nullptr;

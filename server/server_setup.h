@@ -9,6 +9,8 @@
 #include <memory>
 #include <string>
 
+#include "common/metrics/metrics.h"
+
 namespace campaignq::server {
 
 // The service name health checks report on, besides "" (the whole server).
@@ -23,7 +25,9 @@ struct ServerSetup {
   // all queueing for the --pool-size database connections anyway. With the
   // bound, calls beyond it get RESOURCE_EXHAUSTED at once, which clients
   // retry, instead of the whole process degrading.
-  int max_threads = 64;
+  int max_threads = 512;
+  // Metrics of every call (request_metrics.h); nullptr: none.
+  metrics::Registry* metrics = nullptr;
 };
 
 // Builds and starts the server; nullptr when it cannot listen. `service`

@@ -1,5 +1,6 @@
 #include "worker/batch.h"
 
+#include <chrono>
 #include <exception>
 
 #include "absl/strings/str_cat.h"
@@ -63,6 +64,7 @@ std::string BigintArrayLiteral(const std::vector<int64_t>& values) {
 
 BatchResult DecideOneBatch(pqxx::connection_base& connection, const BatchRequest& request) {
   BatchResult result;
+  const auto start = std::chrono::steady_clock::now();
   try {
     ReadCommittedTransaction txn(connection);
     result.campaign_id = ClaimCampaign(txn, request, &result.campaign_id);
@@ -72,7 +74,8 @@ BatchResult DecideOneBatch(pqxx::connection_base& connection, const BatchRequest
     pqxx::result decided =
         Exec(txn, sql::kApplicationDecideBatch, result.campaign_id, request.batch_size);
     for (const auto& row : decided) {
-      result.decisions.push_back({row[0].as<int64_t>(), row[1].as<std::string>()});
+      result.decisions.push_back(
+          {row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<int64_t>()});
     }
     if (!result.decisions.empty()) {
       Exec(txn, sql::kQueueNotifyDecided, std::to_string(result.campaign_id));
@@ -82,6 +85,8 @@ BatchResult DecideOneBatch(pqxx::connection_base& connection, const BatchRequest
     result.decisions.clear();
     result.status = db::StatusFromException(error);
   }
+  result.transaction_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   return result;
 }
 

@@ -26,7 +26,8 @@ const char* LockModeName(LockMode mode);
 
 struct Decision {
   int64_t application_id;
-  std::string status;  // approved, waitlisted or rejected
+  std::string status;     // approved, waitlisted or rejected
+  int64_t waited_micros;  // from its Apply to this decision
 };
 
 struct BatchResult {
@@ -38,6 +39,8 @@ struct BatchResult {
   int64_t campaign_id = 0;
   // In id order; empty if the campaign's pending rows were already gone.
   std::vector<Decision> decisions;
+  // BEGIN to COMMIT (or to the error).
+  double transaction_seconds = 0;
 };
 
 struct BatchRequest {

@@ -19,6 +19,9 @@ ABSL_FLAG(std::string, database_url,
 ABSL_FLAG(std::string, migrate, campaignq::EnvOr("CAMPAIGNQ_MIGRATE", "auto"),
           "auto: apply pending migrations at start; verify: refuse to start on a schema "
           "mismatch; off (env CAMPAIGNQ_MIGRATE)");
+ABSL_FLAG(std::string, metrics_listen, campaignq::EnvOr("CAMPAIGNQ_METRICS_LISTEN", ""),
+          "host:port to serve Prometheus metrics on (GET /metrics); empty: off "
+          "(env CAMPAIGNQ_METRICS_LISTEN)");
 ABSL_FLAG(int, concurrency, 4, "worker threads, one database connection each");
 ABSL_FLAG(int, batch_size, 100, "applications decided per transaction, at most");
 ABSL_FLAG(std::string, lock_mode, "skip-locked",
@@ -66,6 +69,7 @@ int main(int argc, char** argv) {
   }
   options.lock_mode = *lock_mode;
 
-  campaignq::worker::WorkerProcess process(options, *migrate_mode);
+  campaignq::worker::WorkerProcess process(options, *migrate_mode,
+                                           absl::GetFlag(FLAGS_metrics_listen));
   return process.Run();
 }

@@ -4,7 +4,9 @@
 
 #include "common/db/startup.h"
 #include "common/flags.h"
+#include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/metrics/http_exporter.h"
 #include "common/shutdown.h"
 
 namespace campaignq::worker {
@@ -17,7 +19,21 @@ int WorkerProcess::Run() {
     LogError("worker", "schema: ", schema.message());
     return kExitUsage;
   }
-  WorkerPool pool(options_);
+  metrics::Registry registry;
+  WorkerMetrics metrics(&registry);
+  metrics::HttpExporter exporter(&registry);
+  if (!metrics_listen_.empty()) {
+    absl::StatusOr<int> port = exporter.Start(metrics_listen_);
+    if (!port.ok()) {
+      LogError("worker", port.status().message());
+      return 1;
+    }
+    const std::string address =
+        absl::StrCat(metrics_listen_.substr(0, metrics_listen_.rfind(':')), ":", *port);
+    LogInfo("worker", "metrics on http://", address, "/metrics");
+    std::printf("campaignq-worker metrics on %s\n", address.c_str());
+  }
+  WorkerPool pool(options_, &metrics);
   pool.Start();
   LogInfo("worker", "started: concurrency=", options_.concurrency, " batch_size=",
           options_.batch_size, " lock_mode=", LockModeName(options_.lock_mode));
@@ -26,11 +42,11 @@ int WorkerProcess::Run() {
   const int signal_number = WaitForTerminationSignal();
   LogInfo("worker", "signal ", signal_number, ": finishing current batches");
   pool.Stop();
-  const WorkerCounters& c = pool.counters();
-  LogInfo("worker", "stopped: batches=", c.batches.load(), " approved=", c.approved.load(),
-          " waitlisted=", c.waitlisted.load(), " rejected=", c.rejected.load(),
-          " failed=", c.failed.load(), " transient_errors=", c.transient_errors.load(),
-          " lock_refusals=", c.lock_refusals.load());
+  exporter.Stop();
+  LogInfo("worker", "stopped: batches=", metrics.batches(), " approved=",
+          metrics.decided("approved"), " waitlisted=", metrics.decided("waitlisted"),
+          " rejected=", metrics.decided("rejected"), " failed=", metrics.failed(),
+          " retries=", metrics.retries());
   return 0;
 }
 

@@ -1,6 +1,8 @@
 #pragma once
 // The worker process's life: migrate, run the pool, drain on SIGTERM.
 
+#include <string>
+
 #include "common/db/migrator.h"
 #include "worker/worker_pool.h"
 
@@ -8,8 +10,11 @@ namespace campaignq::worker {
 
 class WorkerProcess {
  public:
-  WorkerProcess(WorkerOptions options, db::MigrateMode migrate_mode)
-      : options_(std::move(options)), migrate_mode_(migrate_mode) {}
+  // metrics_listen: host:port for GET /metrics; empty: no endpoint.
+  WorkerProcess(WorkerOptions options, db::MigrateMode migrate_mode, std::string metrics_listen)
+      : options_(std::move(options)),
+        migrate_mode_(migrate_mode),
+        metrics_listen_(std::move(metrics_listen)) {}
 
   // Applies or verifies the schema (waiting for the database to come up),
   // prints "campaignq-worker ready" on stdout, works until SIGTERM/SIGINT,
@@ -21,6 +26,7 @@ class WorkerProcess {
  private:
   const WorkerOptions options_;
   const db::MigrateMode migrate_mode_;
+  const std::string metrics_listen_;
 };
 
 }  // namespace campaignq::worker

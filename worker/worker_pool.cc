@@ -29,7 +29,8 @@ constexpr std::chrono::milliseconds kStopCheckInterval{200};
 
 }  // namespace
 
-WorkerPool::WorkerPool(WorkerOptions options) : options_(std::move(options)) {}
+WorkerPool::WorkerPool(WorkerOptions options, WorkerMetrics* metrics)
+    : options_(std::move(options)), metrics_(metrics) {}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
@@ -93,12 +94,7 @@ void WorkerPool::RunThread(int index) {
         if (suspect.has_value()) suspect.reset();
         if (result.campaign_id != 0) {
           cooldowns.Succeeded(result.campaign_id);
-          counters_.batches.fetch_add(1);
-          for (const Decision& decision : result.decisions) {
-            if (decision.status == "approved") counters_.approved.fetch_add(1);
-            if (decision.status == "waitlisted") counters_.waitlisted.fetch_add(1);
-            if (decision.status == "rejected") counters_.rejected.fetch_add(1);
-          }
+          metrics_->RecordBatch(result);
           LogDebug(name, "decided ", result.decisions.size(), " campaign_id=", result.campaign_id);
           continue;  // there may be more: claim again at once
         }
@@ -121,8 +117,7 @@ void WorkerPool::RunThread(int index) {
 
       const std::string sqlstate = db::SqlState(result.status);
       if (db::IsTransient(result.status)) {
-        counters_.transient_errors.fetch_add(1);
-        if (sqlstate == db::kSqlstateLockNotAvailable) counters_.lock_refusals.fetch_add(1);
+        metrics_->RecordRetry(sqlstate);
         if (result.campaign_id != 0) cooldowns.Failed(result.campaign_id, Clock::now());
         if (result.status.code() == absl::StatusCode::kUnavailable || !connection->is_open()) {
           LogWarning(name, "database connection lost: ", result.status.message());
@@ -138,7 +133,6 @@ void WorkerPool::RunThread(int index) {
         LogWarning(name, "commit outcome unknown, reconnecting: ", result.status.message());
         break;
       }
-      counters_.deterministic_errors.fetch_add(1);
       LogError(name, "deciding campaign_id=", result.campaign_id,
                " failed: ", result.status.message());
       if (!suspect.has_value()) {
@@ -147,7 +141,7 @@ void WorkerPool::RunThread(int index) {
       }
       auto recorded = RecordHeadFailure(*connection, *suspect, std::string(result.status.message()),
                                         options_.max_attempts);
-      if (recorded.ok() && *recorded == "failed") counters_.failed.fetch_add(1);
+      if (recorded.ok() && *recorded == "failed") metrics_->RecordFailed();
       if (!recorded.ok()) {
         LogError(name, "could not record the failure: ", recorded.status().message());
         cooldowns.Failed(*suspect, Clock::now());

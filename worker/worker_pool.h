@@ -12,6 +12,7 @@
 #include "common/db/connect.h"
 #include "worker/backoff.h"
 #include "worker/batch.h"
+#include "worker/worker_metrics.h"
 
 namespace campaignq::worker {
 
@@ -30,21 +31,10 @@ struct WorkerOptions {
   db::ConnectOptions connect{"campaignq-worker"};
 };
 
-// Totals across threads; read at any time.
-struct WorkerCounters {
-  std::atomic<int64_t> batches{0};
-  std::atomic<int64_t> approved{0};
-  std::atomic<int64_t> waitlisted{0};
-  std::atomic<int64_t> rejected{0};
-  std::atomic<int64_t> failed{0};
-  std::atomic<int64_t> transient_errors{0};   // retried: 40001, 40P01, 55P03, lost connection
-  std::atomic<int64_t> lock_refusals{0};      // 55P03 in nowait mode
-  std::atomic<int64_t> deterministic_errors{0};
-};
-
 class WorkerPool {
  public:
-  explicit WorkerPool(WorkerOptions options);
+  // `metrics` must outlive the pool.
+  WorkerPool(WorkerOptions options, WorkerMetrics* metrics);
   WorkerPool(const WorkerPool&) = delete;
   WorkerPool& operator=(const WorkerPool&) = delete;
   ~WorkerPool();  // Stop()s
@@ -55,13 +45,11 @@ class WorkerPool {
   // them. Never interrupts a transaction. Idempotent.
   void Stop();
 
-  const WorkerCounters& counters() const { return counters_; }
-
  private:
   void RunThread(int index);
 
   const WorkerOptions options_;
-  WorkerCounters counters_;
+  WorkerMetrics* const metrics_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
 };

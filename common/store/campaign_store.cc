@@ -246,6 +246,16 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
   });
 }
 
+absl::StatusOr<CampaignStore::QueueDepth> CampaignStore::GetQueueDepth() {
+  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<QueueDepth> {
+    const pqxx::row row = Exec(txn, sql::kQueueDepth)[0];
+    QueueDepth depth;
+    depth.pending = row[0].as<int64_t>();
+    depth.oldest_pending_age_seconds = row[1].is_null() ? 0 : row[1].as<int64_t>() / 1e6;
+    return depth;
+  });
+}
+
 absl::Status CampaignStore::Ping() {
   return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::Status {
     Exec(txn, sql::kQueueOldestPendingMicros);

@@ -48,6 +48,13 @@ class CampaignStore {
 
   absl::StatusOr<v1::QueueStats> GetQueueStats(std::chrono::microseconds stall_threshold);
 
+  struct QueueDepth {
+    int64_t pending = 0;
+    double oldest_pending_age_seconds = 0;
+  };
+  // Cheap enough for every metrics scrape (the pending partial index).
+  absl::StatusOr<QueueDepth> GetQueueDepth();
+
   // A round trip to the database: OK or UNAVAILABLE. For health checks.
   absl::Status Ping();
 

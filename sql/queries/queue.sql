@@ -52,7 +52,8 @@ SELECT id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE NOWAIT;
 -- remain, then waitlisted (or rejected as campaign_full without a waitlist);
 -- everything rejected as campaign_closed once closed. Each UPDATE is guarded
 -- by status = 'pending', and approved_count grows by the rows actually
--- approved. Returns one row per decided application.
+-- approved. Returns one row per decided application: id, status, and how
+-- long it waited from Apply to this decision (microseconds).
 WITH campaign AS (
     SELECT max_participants, approved_count, waitlist, status
     FROM campaigns WHERE id = $1
@@ -83,7 +84,8 @@ WITH campaign AS (
         decided_at = clock_timestamp(), updated_at = clock_timestamp()
     FROM verdicts v
     WHERE a.id = v.id AND a.status = 'pending'
-    RETURNING a.id, a.status
+    RETURNING a.id, a.status,
+              campaignq_micros(a.decided_at) - campaignq_micros(a.created_at) AS waited_micros
 ), counted AS (
     UPDATE campaigns
     SET approved_count = approved_count
@@ -92,7 +94,7 @@ WITH campaign AS (
     WHERE id = $1
     RETURNING approved_count
 )
-SELECT d.id, d.status FROM decided d, counted ORDER BY d.id;
+SELECT d.id, d.status, d.waited_micros FROM decided d, counted ORDER BY d.id;
 
 -- name: ApplicationRecordFailure
 -- A deterministic error while deciding application $1 (pending): count the
@@ -148,3 +150,10 @@ GROUP BY c.id
 HAVING c.status = 'open' OR count(*) FILTER (WHERE a.status = 'pending') > 0
 ORDER BY c.id
 LIMIT 1000;
+
+-- name: QueueDepth
+-- For the metrics gauges: pending applications and the age of the oldest
+-- (microseconds; NULL when none). Reads only the pending partial index.
+SELECT count(*),
+       campaignq_micros(clock_timestamp()) - campaignq_micros(min(created_at))
+FROM applications WHERE status = 'pending';

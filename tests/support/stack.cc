@@ -54,13 +54,14 @@ Stack::Stack(const std::string& hint) : dir_(hint), database_url_(FreshDatabaseU
 
 Stack::~Stack() = default;
 
-void Stack::StartServer() {
+void Stack::StartServer(const std::vector<std::string>& extra_args) {
   // The first start takes any free port; restarts keep the port so that
   // clients reconnect to the same address.
   const std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
-  server_ = StartOrFail({kServerBinary,
-                         {"--database-url=" + database_url_, "--listen=" + listen,
-                          "--migrate=auto", "--shutdown-grace=5s"},
+  std::vector<std::string> args{"--database-url=" + database_url_, "--listen=" + listen,
+                                "--migrate=auto", "--shutdown-grace=5s"};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  server_ = StartOrFail({kServerBinary, args,
                          ChildEnvironment(),
                          dir_.File(absl::StrCat("server-", server_starts_++, ".log"))});
   ASSERT_NE(server_, nullptr);
@@ -81,11 +82,13 @@ void Stack::StopServer() {
 
 int Stack::StartWorker(const WorkerFlags& flags) {
   const int index = static_cast<int>(workers_.size());
+  std::vector<std::string> args{"--database-url=" + database_url_,
+                                "--lock-mode=" + flags.lock_mode,
+                                absl::StrCat("--concurrency=", flags.concurrency),
+                                absl::StrCat("--batch-size=", flags.batch_size), "--migrate=auto"};
+  args.insert(args.end(), flags.extra_args.begin(), flags.extra_args.end());
   auto worker = StartOrFail(
-      {kWorkerBinary,
-       {"--database-url=" + database_url_, "--lock-mode=" + flags.lock_mode,
-        absl::StrCat("--concurrency=", flags.concurrency),
-        absl::StrCat("--batch-size=", flags.batch_size), "--migrate=auto"},
+      {kWorkerBinary, args,
        ChildEnvironment(), dir_.File(absl::StrCat("worker-", index, ".log"))});
   if (worker == nullptr) return -1;
   auto ready = worker->WaitForLine("campaignq-worker ready", Deadline(kStartTimeout));

@@ -18,9 +18,16 @@
 namespace campaignq::testing {
 
 struct WorkerFlags {
-  std::string lock_mode = "skip-locked";
-  int concurrency = 4;
-  int batch_size = 25;
+  WorkerFlags(std::string lock_mode = "skip-locked", int concurrency = 4, int batch_size = 25,
+              std::vector<std::string> extra_args = {})
+      : lock_mode(std::move(lock_mode)),
+        concurrency(concurrency),
+        batch_size(batch_size),
+        extra_args(std::move(extra_args)) {}
+  std::string lock_mode;
+  int concurrency;
+  int batch_size;
+  std::vector<std::string> extra_args;
 };
 
 // What a finished CLI run printed and how it ended.
@@ -41,7 +48,7 @@ class Stack {
 
   // Starts campaignq-server (--migrate=auto) and waits for its listening
   // line. Restarting reuses the same port. Fails the test on error.
-  void StartServer();
+  void StartServer(const std::vector<std::string>& extra_args = {});
   // SIGTERM, and expects exit 0.
   void StopServer();
 
@@ -52,6 +59,10 @@ class Stack {
   // SIGTERMs every running worker and expects each to exit 0.
   void StopWorkers();
   int running_workers();
+
+  // The running processes (nullptr when stopped), e.g. to read their lines.
+  Process* server() { return server_.get(); }
+  Process* worker(int index) { return workers_.at(index).get(); }
 
   // A stub on a fresh channel to the server.
   std::unique_ptr<v1::CampaignQueue::Stub> NewStub();

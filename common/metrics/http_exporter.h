@@ -1,0 +1,36 @@
+#pragma once
+// Serves a Registry's metrics over HTTP (GET /metrics) for Prometheus.
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "common/metrics/metrics.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace campaignq::metrics {
+
+class HttpExporter {
+ public:
+  explicit HttpExporter(Registry* registry);  // registry must outlive this
+  ~HttpExporter();                            // Stop()s
+  HttpExporter(const HttpExporter&) = delete;
+  HttpExporter& operator=(const HttpExporter&) = delete;
+
+  // Listens on "host:port" (port 0: any free one) and serves in a thread.
+  // Returns the bound port; INVALID_ARGUMENT for a malformed address,
+  // UNAVAILABLE when it cannot bind.
+  absl::StatusOr<int> Start(const std::string& listen);
+  void Stop();  // idempotent
+
+ private:
+  Registry* registry_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;
+};
+
+}  // namespace campaignq::metrics

@@ -1,0 +1,51 @@
+#include "worker/worker_metrics.h"
+
+namespace campaignq::worker {
+
+WorkerMetrics::WorkerMetrics(metrics::Registry* registry)
+    : decisions_(registry->AddCounter("campaignq_decisions_total",
+                                      "applications decided, by outcome", {"outcome"})),
+      retries_(registry->AddCounter("campaignq_retries_total",
+                                    "transient errors retried (never counted against an "
+                                    "application), by SQLSTATE",
+                                    {"sqlstate"})),
+      retries_total_(registry->AddCounter("campaignq_retries_all_total",
+                                          "transient errors retried, all SQLSTATEs")
+                         .With({})),
+      batches_(registry->AddCounter("campaignq_batches_total", "committed claim batches")
+                   .With({})),
+      failed_(registry->AddCounter("campaignq_failed_total",
+                                   "applications marked failed after deterministic errors")
+                  .With({})),
+      batch_size_(registry
+                      ->AddHistogram("campaignq_claim_batch_size",
+                                     "applications decided per committed batch",
+                                     metrics::SizeBuckets())
+                      .With({})),
+      wait_(registry
+                ->AddHistogram("campaignq_enqueue_to_decision_seconds",
+                               "from an application's Apply to its decision",
+                               metrics::LatencyBuckets())
+                .With({})),
+      transaction_(registry
+                       ->AddHistogram("campaignq_transaction_duration_seconds",
+                                      "claim-and-decide transaction, BEGIN to COMMIT",
+                                      metrics::LatencyBuckets())
+                       .With({})) {}
+
+void WorkerMetrics::RecordBatch(const BatchResult& result) {
+  batches_.Increment();
+  batch_size_.Observe(static_cast<double>(result.decisions.size()));
+  transaction_.Observe(result.transaction_seconds);
+  for (const Decision& decision : result.decisions) {
+    decisions_.With({decision.status}).Increment();
+    wait_.Observe(static_cast<double>(decision.waited_micros) / 1e6);
+  }
+}
+
+void WorkerMetrics::RecordRetry(const std::string& sqlstate) {
+  retries_.With({sqlstate.empty() ? "connection" : sqlstate}).Increment();
+  retries_total_.Increment();
+}
+
+}  // namespace campaignq::worker
