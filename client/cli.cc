@@ -17,13 +17,13 @@
 #include "client/rpc.h"
 #include "client/storm.h"
 #include "common/flags.h"
+#include "lab/command.h"
 
 ABSL_FLAG(std::string, server, campaignq::EnvOr("CAMPAIGNQ_SERVER", "127.0.0.1:50051"),
           "HOST:PORT of the campaignq server (env CAMPAIGNQ_SERVER)");
 ABSL_FLAG(std::string, database_url,
           campaignq::EnvOr("CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl),
-          "PostgreSQL URL (env CAMPAIGNQ_DATABASE_URL); reserved for future subcommands, "
-          "no current command uses it");
+          "PostgreSQL URL (env CAMPAIGNQ_DATABASE_URL); used by the lab command");
 ABSL_FLAG(bool, json, false, "print protobuf messages (and the storm summary) as JSON");
 ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(10), "deadline of each RPC");
 ABSL_FLAG(std::string, name, "", "campaign name (create-campaign)");
@@ -99,6 +99,10 @@ commands:
   storm --campaigns=M --applicants=N --cap=C [--waitlist=true] [--concurrency=64]
         [--decide-timeout=120s]   concurrent Apply load on M fresh campaigns, then
                                   check cap, fill, counters, decisions and FCFS
+  lab [--scenario=A,B] [--strategy=X,Y] [--clients=N] [--iterations=N] [--cap=N]
+      [--seed=N] [--html=FILE] [--database-url=URL]
+                                  the race lab: every concurrency pattern against
+                                  PostgreSQL, side by side, measured
 
 global flags:
   --server=HOST:PORT    default $CAMPAIGNQ_SERVER or 127.0.0.1:50051
@@ -106,10 +110,11 @@ global flags:
                         one object with every page; storm prints a JSON summary
   --rpc-timeout=10s     deadline of each RPC (watch and health use --timeout)
   --database-url=URL    default $CAMPAIGNQ_DATABASE_URL or the local default;
-                        reserved for future subcommands, unused by these ones
+                        used by lab only
 
 exit codes: 0 ok; 1 RPC error, timeout or not serving (error: <CODE>: <message>
-on stderr); 2 usage error; 3 storm found a broken invariant
+on stderr); 2 usage error; 3 storm found a broken invariant, or a lab row
+was not as expected (an unsafe strategy held or a safe one broke)
 )";
 }
 
@@ -136,6 +141,7 @@ int RunCli(int argc, char** argv) {
   }
 
   if (command == "storm") return RunStorm(options);
+  if (command == "lab") return lab::RunLabCommand({options.database_url, options.json, options.cap});
   std::shared_ptr<grpc::Channel> channel = MakeChannel(options.server);
   if (command == "health") return RunHealth(channel, options);
 

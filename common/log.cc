@@ -5,7 +5,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 
@@ -20,6 +23,51 @@ LogLevel LevelFromEnvironment() {
   if (level == "warning") return LogLevel::kWarning;
   if (level == "error") return LogLevel::kError;
   return LogLevel::kInfo;
+}
+
+bool JsonFromEnvironment() {
+  const char* value = std::getenv("CAMPAIGNQ_LOG_FORMAT");
+  return value != nullptr && std::string(value) == "json";
+}
+
+std::string JsonString(absl::string_view text) {
+  std::string out = "\"";
+  for (unsigned char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20) {
+          out += absl::StrFormat("\\u%04x", c);
+        } else {
+          out.push_back(static_cast<char>(c));
+        }
+    }
+  }
+  return out + "\"";
+}
+
+// {"time":..,"level":..,"component":..,"message":..} plus every key=value
+// token of the message whose key is an identifier.
+std::string JsonLine(absl::string_view time, const char* level, absl::string_view component,
+                     absl::string_view message) {
+  std::string line = absl::StrCat("{\"time\":", JsonString(time), ",\"level\":",
+                                  JsonString(level), ",\"component\":", JsonString(component),
+                                  ",\"message\":", JsonString(message));
+  for (absl::string_view token : absl::StrSplit(message, ' ', absl::SkipEmpty())) {
+    const size_t equals = token.find('=');
+    if (equals == absl::string_view::npos || equals == 0) continue;
+    const absl::string_view key = token.substr(0, equals);
+    bool identifier = true;
+    for (char c : key) identifier &= absl::ascii_isalnum(c) || c == '_';
+    if (!identifier || key == "time" || key == "level" || key == "component" || key == "message") {
+      continue;
+    }
+    absl::StrAppend(&line, ",", JsonString(key), ":", JsonString(token.substr(equals + 1)));
+  }
+  return line + "}\n";
 }
 
 std::atomic<LogLevel>& MinLevel() {
@@ -48,9 +96,12 @@ void LogLine(LogLevel level, absl::string_view component, absl::string_view mess
   std::string text(message);
   while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
   absl::StrReplaceAll({{"\n", " | "}, {"\t", " "}}, &text);
-  const std::string line = absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()), " ",
-      LevelName(level), " ", component, ": ", text, "\n");
+  static const bool json = JsonFromEnvironment();
+  const std::string time =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  const std::string line =
+      json ? JsonLine(time, LevelName(level), component, text)
+           : absl::StrCat(time, " ", LevelName(level), " ", component, ": ", text, "\n");
   // One fwrite per line: stdio locks the stream, so lines never interleave.
   std::fwrite(line.data(), 1, line.size(), stderr);
 }

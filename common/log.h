@@ -1,6 +1,10 @@
 #pragma once
 // One line per event on stderr: time, level, component, message, and
-// key=value fields (application and campaign ids), so logs grep well.
+// key=value fields (application and campaign ids), so logs grep well. With
+// CAMPAIGNQ_LOG_FORMAT=json each line is a JSON object instead, the
+// key=value fields of the message lifted into its own members
+// ({"time":...,"level":"INFO","component":"worker","message":"...",
+// "campaign_id":"12"}), for log pipelines.
 
 #include <string>
 #include "absl/strings/string_view.h"

@@ -12,8 +12,8 @@ namespace {
 constexpr char kSqlstatePayload[] = "campaignq/sqlstate";
 
 absl::StatusCode CodeForSqlstate(const std::string& state) {
-  if (state == kSqlstateSerializationFailure || state == kSqlstateDeadlockDetected ||
-      state == kSqlstateLockNotAvailable || state == "57014" /* query_canceled */) {
+  if (absl::StartsWith(state, "40") || state == kSqlstateLockNotAvailable ||
+      state == "57014" /* query_canceled */) {
     return absl::StatusCode::kAborted;
   }
   if (state == kSqlstateUniqueViolation) return absl::StatusCode::kAlreadyExists;
@@ -39,6 +39,19 @@ absl::Status WithSqlstate(absl::StatusCode code, const std::string& message,
 }  // namespace
 
 absl::Status StatusFromException(const std::exception& error) {
+  // libpqxx 6.4 throws its class-40 exceptions (serialization failure,
+  // deadlock) without the SQLSTATE and not as sql_error: recover the state
+  // from the type, or a deadlock would look like a deterministic error.
+  if (const auto* rollback = dynamic_cast<const pqxx::transaction_rollback*>(&error)) {
+    const char* state = "40000";
+    if (dynamic_cast<const pqxx::serialization_failure*>(rollback) != nullptr) state = "40001";
+    if (dynamic_cast<const pqxx::deadlock_detected*>(rollback) != nullptr) state = "40P01";
+    if (dynamic_cast<const pqxx::statement_completion_unknown*>(rollback) != nullptr) {
+      return WithSqlstate(absl::StatusCode::kUnknown,
+                          absl::StrCat("statement outcome unknown: ", rollback->what()), "40003");
+    }
+    return WithSqlstate(absl::StatusCode::kAborted, rollback->what(), state);
+  }
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
     const std::string& state = sql->sqlstate();
     std::string message = sql->what();

@@ -262,11 +262,6 @@ std::string UrlWithDatabase(const std::string& url, const std::string& database)
 
 std::string FreshDatabaseUrl(const std::string& name_hint) {
   static std::atomic<int> counter{0};
-  static std::once_flag register_drop;
-  std::call_once(register_drop, [] {
-    TestServerUrl();  // its atexit (cluster stop) must run after the drop
-    std::atexit(DropDatabasesAtExit);
-  });
   std::string hint;
   for (char c : name_hint) {
     hint.push_back(std::isalnum(static_cast<unsigned char>(c)) ? std::tolower(c) : '_');
@@ -286,6 +281,11 @@ std::string FreshDatabaseUrl(const std::string& name_hint) {
     std::lock_guard<std::mutex> lock(g_databases_mutex);
     g_databases->push_back(name);
   }
+  // Registered after the first connection: atexit handlers run in reverse
+  // order with the destructors of statics, so the drop runs before
+  // libpqxx's own statics (its encoding table) and the cluster's stop.
+  static std::once_flag register_drop;
+  std::call_once(register_drop, [] { std::atexit(DropDatabasesAtExit); });
   return UrlWithDatabase(server, name);
 }
 

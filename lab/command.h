@@ -1,0 +1,21 @@
+#pragma once
+// `campaignq lab`: the CLI entry point of the race lab.
+
+#include <string>
+
+namespace campaignq::lab {
+
+// What the CLI's global flags contribute.
+struct LabCommandInputs {
+  std::string database_url;
+  bool json = false;
+  int cap = 0;  // --cap; 0: the scenario default
+};
+
+// Reads the lab's own flags (--scenario, --strategy, --clients,
+// --iterations, --seed, --html), runs the lab and prints the table (or
+// JSON). Exit codes: 0 every row as expected (unsafe broke, safe held);
+// 1 database error; 2 usage error; 3 some row not as expected.
+int RunLabCommand(const LabCommandInputs& inputs);
+
+}  // namespace campaignq::lab

@@ -1,0 +1,89 @@
+// db tier: real PostgreSQL errors become the statuses the retry logic
+// relies on (common/db/pg_status.h). libpqxx 6.4 throws serialization
+// failures and deadlocks without a SQLSTATE; they must still be ABORTED
+// (transient) with the right state, or a worker would fail applications
+// over a conflict.
+
+#include <future>
+#include <memory>
+#include <string>
+
+#include <pqxx/pqxx>
+
+#include "common/db/pg_status.h"
+#include "gtest/gtest.h"
+#include "support/test_postgres.h"
+
+namespace campaignq {
+namespace {
+
+class PgStatusTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ = testing::FreshDatabaseUrl("pg_status");
+    pqxx::connection setup(url_);
+    pqxx::work txn(setup);
+    txn.exec("CREATE TABLE rows (id int PRIMARY KEY, n int NOT NULL)");
+    txn.exec("INSERT INTO rows VALUES (1, 0), (2, 0)");
+    txn.commit();
+  }
+
+  // Runs `statement` in `txn`; the status its failure maps to (OK if none).
+  static absl::Status Try(pqxx::transaction_base& txn, const std::string& statement) {
+    try {
+      txn.exec(statement);
+      return absl::OkStatus();
+    } catch (const std::exception& error) {
+      return db::StatusFromException(error);
+    }
+  }
+
+  std::string url_;
+};
+
+TEST_F(PgStatusTest, SerializationFailureIsTransient40001) {
+  pqxx::connection first(url_), second(url_);
+  pqxx::transaction<pqxx::serializable> reader(first);
+  reader.exec("SELECT n FROM rows WHERE id = 1");  // takes the snapshot
+  {
+    pqxx::work writer(second);
+    writer.exec("UPDATE rows SET n = n + 1 WHERE id = 1");
+    writer.commit();
+  }
+  const absl::Status status = Try(reader, "UPDATE rows SET n = n + 1 WHERE id = 1");
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted) << status;
+  EXPECT_EQ(db::SqlState(status), db::kSqlstateSerializationFailure);
+  EXPECT_TRUE(db::IsTransient(status));
+}
+
+TEST_F(PgStatusTest, DeadlockIsTransient40P01) {
+  pqxx::connection first(url_), second(url_);
+  pqxx::work one(first), two(second);
+  one.exec("SET LOCAL deadlock_timeout = '100ms'");
+  two.exec("SET LOCAL deadlock_timeout = '100ms'");
+  one.exec("UPDATE rows SET n = 1 WHERE id = 1");
+  two.exec("UPDATE rows SET n = 2 WHERE id = 2");
+  // Opposite orders: whichever waits longest is chosen as the victim.
+  auto one_result = std::async(std::launch::async,
+                               [&] { return Try(one, "UPDATE rows SET n = 1 WHERE id = 2"); });
+  const absl::Status two_status = Try(two, "UPDATE rows SET n = 2 WHERE id = 1");
+  if (!two_status.ok()) two.abort();  // lets the survivor proceed
+  const absl::Status one_status = one_result.get();
+  const absl::Status& victim = one_status.ok() ? two_status : one_status;
+  EXPECT_NE(one_status.ok(), two_status.ok()) << one_status << " / " << two_status;
+  EXPECT_EQ(victim.code(), absl::StatusCode::kAborted) << victim;
+  EXPECT_EQ(db::SqlState(victim), db::kSqlstateDeadlockDetected);
+  EXPECT_TRUE(db::IsTransient(victim));
+}
+
+TEST_F(PgStatusTest, UniqueViolationIsAlreadyExists) {
+  pqxx::connection connection(url_);
+  pqxx::work txn(connection);
+  const absl::Status status = Try(txn, "INSERT INTO rows VALUES (1, 0)");
+  EXPECT_EQ(status.code(), absl::StatusCode::kAlreadyExists) << status;
+  EXPECT_EQ(db::SqlState(status), db::kSqlstateUniqueViolation);
+  EXPECT_FALSE(db::IsTransient(status));
+}
+
+}  // namespace
+}  // namespace campaignq
