@@ -79,6 +79,11 @@ std::string EnvOr(const char* name, const std::string& fallback) {
   return value != nullptr && *value != '\0' ? std::string(value) : fallback;
 }
 
+bool EnvFlag(const char* name) {
+  const std::string value = EnvOr(name, "");
+  return value == "1" || value == "true" || value == "yes";
+}
+
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
   std::vector<std::string> normalized = NormalizeFlagNames(argc, argv);
   CommandLine result;

@@ -16,6 +16,9 @@ std::string EnvOr(const char* name, const std::string& fallback);
 inline constexpr char kDefaultDatabaseUrl[] =
     "postgresql://campaignq@127.0.0.1:55432/campaignq";
 
+// True when environment variable `name` is "1", "true" or "yes".
+bool EnvFlag(const char* name);
+
 // Exit code for a usage error (bad flag, bad value), in every binary.
 inline constexpr int kExitUsage = 2;
 

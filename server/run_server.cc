@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/db/pool.h"
+#include "common/db/transaction.h"
 #include "common/db/startup.h"
 #include "common/log.h"
 #include "common/metrics/http_exporter.h"
@@ -41,6 +42,7 @@ db::PoolOptions PoolFor(const ServerOptions& options, const char* application_na
 }  // namespace
 
 int RunServer(const ServerOptions& options) {
+  db::SetPoolerSafeMode(options.pooler_mode);
   LogInfo(kComponent, "starting: listen=", options.listen, " pool_size=", options.pool_size,
           " max_threads=", options.max_threads);
   db::ConnectOptions migrate_connect;
@@ -72,7 +74,9 @@ int RunServer(const ServerOptions& options) {
   listener_options.database_url = options.database_url;
   listener_options.connect.application_name = "campaignq-server-listener";
   DecisionListener listener(listener_options);
-  listener.Start();
+  // LISTEN cannot work through a transaction pooler; watches then fall
+  // back to re-reading every kWatchFallbackInterval.
+  if (!options.pooler_mode) listener.Start();
 
   metrics::Registry registry;
   // Queue gauges read through the health connection: a scrape must not

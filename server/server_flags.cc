@@ -22,6 +22,9 @@ ABSL_FLAG(bool, migrate_only, false,
 ABSL_FLAG(std::string, metrics_listen, campaignq::EnvOr("CAMPAIGNQ_METRICS_LISTEN", ""),
           "host:port to serve Prometheus metrics on (GET /metrics); empty: off "
           "(env CAMPAIGNQ_METRICS_LISTEN)");
+ABSL_FLAG(bool, pooler_mode, campaignq::EnvFlag("CAMPAIGNQ_POOLER_MODE"),
+          "PgBouncer transaction pooling: no prepared statements, no session settings, "
+          "polling instead of LISTEN (env CAMPAIGNQ_POOLER_MODE=1)");
 ABSL_FLAG(int, pool_size, 16, "maximum PostgreSQL connections for request handlers");
 ABSL_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
           "on SIGTERM, how long in-flight calls may take to finish");
@@ -52,6 +55,7 @@ absl::StatusOr<ServerOptions> ParseServerFlags(int argc, char** argv) {
   options.migrate = *migrate;
   options.migrate_only = absl::GetFlag(FLAGS_migrate_only);
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  options.pooler_mode = absl::GetFlag(FLAGS_pooler_mode);
   if (options.migrate_only && options.migrate == db::MigrateMode::kOff) {
     return absl::InvalidArgumentError("--migrate-only needs --migrate=auto or --migrate=verify");
   }

@@ -19,6 +19,9 @@ struct ServerOptions {
   bool migrate_only = false;
   // host:port for GET /metrics (Prometheus); empty: no metrics endpoint.
   std::string metrics_listen;
+  // Through PgBouncer in transaction pooling (db::SetPoolerSafeMode); watches
+  // then re-read every second instead of waiting for NOTIFY.
+  bool pooler_mode = false;
   int pool_size = 16;
   absl::Duration shutdown_grace = absl::Seconds(10);
   int max_threads = 64;

@@ -7,6 +7,7 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/usage.h"
 #include "absl/time/time.h"
+#include "common/db/transaction.h"
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/shutdown.h"
@@ -22,6 +23,9 @@ ABSL_FLAG(std::string, migrate, campaignq::EnvOr("CAMPAIGNQ_MIGRATE", "auto"),
 ABSL_FLAG(std::string, metrics_listen, campaignq::EnvOr("CAMPAIGNQ_METRICS_LISTEN", ""),
           "host:port to serve Prometheus metrics on (GET /metrics); empty: off "
           "(env CAMPAIGNQ_METRICS_LISTEN)");
+ABSL_FLAG(bool, pooler_mode, campaignq::EnvFlag("CAMPAIGNQ_POOLER_MODE"),
+          "PgBouncer transaction pooling: no prepared statements, no session settings, "
+          "polling instead of LISTEN (env CAMPAIGNQ_POOLER_MODE=1)");
 ABSL_FLAG(int, concurrency, 4, "worker threads, one database connection each");
 ABSL_FLAG(int, batch_size, 100, "applications decided per transaction, at most");
 ABSL_FLAG(std::string, lock_mode, "skip-locked",
@@ -68,6 +72,7 @@ int main(int argc, char** argv) {
     return campaignq::kExitUsage;
   }
   options.lock_mode = *lock_mode;
+  campaignq::db::SetPoolerSafeMode(absl::GetFlag(FLAGS_pooler_mode));
 
   campaignq::worker::WorkerProcess process(options, *migrate_mode,
                                            absl::GetFlag(FLAGS_metrics_listen));

@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 
 #include "common/db/pg_status.h"
+#include "common/db/transaction.h"
 #include "common/log.h"
 #include "common/store/campaign_store.h"
 
@@ -26,6 +27,8 @@ class WakeUps : public pqxx::notification_receiver {
 
 // How long a thread blocks in one wait, so that Stop() is noticed promptly.
 constexpr std::chrono::milliseconds kStopCheckInterval{200};
+// The longest idle wait in pooler-safe mode, where no NOTIFY can wake us.
+constexpr std::chrono::milliseconds kPoolerPollInterval{100};
 
 }  // namespace
 
@@ -67,13 +70,21 @@ void WorkerPool::RunThread(int index) {
     }
     connect_failures = 0;
     std::unique_ptr<pqxx::connection> connection = *std::move(connected);
+    // Through a transaction pooler LISTEN cannot work (the server session
+    // changes under us): poll instead, at most kPoolerPollInterval apart.
     std::unique_ptr<WakeUps> wake_ups;
-    try {
-      wake_ups = std::make_unique<WakeUps>(*connection, store::kPendingChannel);
-    } catch (const std::exception& error) {
-      LogWarning(name, "LISTEN failed: ", error.what());
-      continue;
+    if (!db::PoolerSafeMode()) {
+      try {
+        wake_ups = std::make_unique<WakeUps>(*connection, store::kPendingChannel);
+      } catch (const std::exception& error) {
+        LogWarning(name, "LISTEN failed: ", error.what());
+        continue;
+      }
     }
+    const auto idle_wait = wake_ups != nullptr
+                               ? options_.poll_interval
+                               : std::min<std::chrono::milliseconds>(options_.poll_interval,
+                                                                     kPoolerPollInterval);
     // A campaign whose batch failed deterministically is retried one
     // application at a time, so the failure lands on the right one.
     std::optional<int64_t> suspect;
@@ -87,7 +98,7 @@ void WorkerPool::RunThread(int index) {
       // Counted before the claim: a NOTIFY for work the claim's snapshot
       // missed must end the idle wait below at once, whenever libpqxx
       // happens to consume it.
-      const int64_t wake_ups_before_claim = wake_ups->received();
+      const int64_t wake_ups_before_claim = wake_ups != nullptr ? wake_ups->received() : 0;
       BatchResult result = DecideOneBatch(*connection, request);
 
       if (result.status.ok()) {
@@ -101,10 +112,14 @@ void WorkerPool::RunThread(int index) {
         // No work this worker may take: sleep until a NOTIFY or the poll
         // interval, in short slices so that Stop() is prompt.
         try {
-          for (auto until = Clock::now() + options_.poll_interval;
+          for (auto until = Clock::now() + idle_wait;
                Clock::now() < until && !stopping_.load() &&
-               wake_ups->received() == wake_ups_before_claim;) {
+               (wake_ups == nullptr || wake_ups->received() == wake_ups_before_claim);) {
             const auto slice = std::min<Clock::duration>(kStopCheckInterval, until - Clock::now());
+            if (wake_ups == nullptr) {
+              std::this_thread::sleep_for(slice);
+              continue;
+            }
             const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(slice).count();
             connection->await_notification(micros / 1000000, micros % 1000000);
           }

@@ -17,9 +17,20 @@ namespace campaignq::db {
 // ISOLATION LEVEL READ COMMITTED), whatever the server's default is.
 using ReadCommittedTransaction = pqxx::transaction<pqxx::read_committed>;
 
-// Runs a named statement prepared on the connection (see Connect()).
+// Pooler-safe mode, for PgBouncer in transaction pooling: no prepared
+// statements (a server connection may change between transactions) and no
+// session state. Process-wide; set once at start, before any connection.
+void SetPoolerSafeMode(bool enabled);
+bool PoolerSafeMode();
+
+// Runs a named statement: prepared on the connection (see Connect()), or in
+// pooler-safe mode sent with its parameters as an unnamed statement.
+// Parameters are always parameters, never spliced into the text.
 template <typename... Args>
 pqxx::result Exec(pqxx::transaction_base& txn, sql::Statement statement, Args&&... args) {
+  if (PoolerSafeMode()) {
+    return txn.exec_params(sql::StatementText(statement), std::forward<Args>(args)...);
+  }
   return txn.exec_prepared(statement.name, std::forward<Args>(args)...);
 }
 

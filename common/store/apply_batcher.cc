@@ -98,8 +98,8 @@ absl::Status ApplyBatcher::WriteTogether(const std::vector<Request*>& batch) {
         params[2 * (i - first)] = std::to_string(batch[i]->campaign_id);
         params[2 * (i - first) + 1] = batch[i]->user_id;
       }
-      pqxx::result rows = txn.exec_prepared(sql::kApplicationInsertBatch.name,
-                                            pqxx::prepare::make_dynamic_params(params));
+      pqxx::result rows = db::Exec(txn, sql::kApplicationInsertBatch,
+                                   pqxx::prepare::make_dynamic_params(params));
       for (const auto& row : rows) {
         Request* request = batch[first + row[0].as<size_t>() - 1];
         request->result = ApplyOutcome(txn, request->campaign_id, request->user_id, row);

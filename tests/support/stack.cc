@@ -50,7 +50,8 @@ std::unique_ptr<Process> StartOrFail(ProcessOptions options) {
 
 }  // namespace
 
-Stack::Stack(const std::string& hint) : dir_(hint), database_url_(FreshDatabaseUrl(hint)) {}
+Stack::Stack(const std::string& hint)
+    : dir_(hint), database_url_(FreshDatabaseUrl(hint)), process_database_url_(database_url_) {}
 
 Stack::~Stack() = default;
 
@@ -58,7 +59,7 @@ void Stack::StartServer(const std::vector<std::string>& extra_args) {
   // The first start takes any free port; restarts keep the port so that
   // clients reconnect to the same address.
   const std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
-  std::vector<std::string> args{"--database-url=" + database_url_, "--listen=" + listen,
+  std::vector<std::string> args{"--database-url=" + process_database_url_, "--listen=" + listen,
                                 "--migrate=auto", "--shutdown-grace=5s"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   server_ = StartOrFail({kServerBinary, args,
@@ -82,7 +83,7 @@ void Stack::StopServer() {
 
 int Stack::StartWorker(const WorkerFlags& flags) {
   const int index = static_cast<int>(workers_.size());
-  std::vector<std::string> args{"--database-url=" + database_url_,
+  std::vector<std::string> args{"--database-url=" + process_database_url_,
                                 "--lock-mode=" + flags.lock_mode,
                                 absl::StrCat("--concurrency=", flags.concurrency),
                                 absl::StrCat("--batch-size=", flags.batch_size), "--migrate=auto"};

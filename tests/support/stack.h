@@ -46,6 +46,10 @@ class Stack {
   const std::string& database_url() const { return database_url_; }
   const std::string& address() const { return address_; }  // host:port once started
 
+  // The URL the server and workers get (default: database_url()), e.g. the
+  // same database through PgBouncer. Checks still read database_url().
+  void set_process_database_url(std::string url) { process_database_url_ = std::move(url); }
+
   // Starts campaignq-server (--migrate=auto) and waits for its listening
   // line. Restarting reuses the same port. Fails the test on error.
   void StartServer(const std::vector<std::string>& extra_args = {});
@@ -79,6 +83,7 @@ class Stack {
  private:
   ScopedTestDir dir_;
   std::string database_url_;
+  std::string process_database_url_;
   std::string address_;
   int server_starts_ = 0;
   int client_runs_ = 0;
