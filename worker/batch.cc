@@ -27,6 +27,7 @@ int64_t ClaimCampaign(ReadCommittedTransaction& txn, const BatchRequest& request
   const std::string excluded = BigintArrayLiteral(request.excluded_campaigns);
   if (request.lock_mode == LockMode::kSkipLocked) {
     pqxx::result claimed = Exec(txn, sql::kCampaignClaimSkipLocked, excluded);
+    if (claimed.empty()) claimed = Exec(txn, sql::kCampaignClaimSkipLockedAnywhere, excluded);
     return claimed.empty() ? 0 : claimed[0][0].as<int64_t>();
   }
   pqxx::result candidate = Exec(txn, sql::kCampaignNextWithPending, excluded);

@@ -49,6 +49,12 @@ CREATE TABLE applications (
 CREATE INDEX applications_pending_by_campaign
     ON applications (campaign_id, id) WHERE status = 'pending';
 
+-- The oldest pending applications across all campaigns: the claim looks at
+-- the campaigns owning the oldest few hundred first (CampaignClaimSkipLocked),
+-- so its cost does not grow with the number of campaigns that have work.
+CREATE INDEX applications_pending_by_id
+    ON applications (id) WHERE status = 'pending';
+
 -- Promotion from the waitlist takes the oldest waitlisted application.
 CREATE INDEX applications_waitlisted_by_campaign
     ON applications (campaign_id, id) WHERE status = 'waitlisted';

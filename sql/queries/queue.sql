@@ -2,8 +2,9 @@
 -- COMMITTED transaction:
 --   1. Lock one campaign with pending work, the one whose oldest pending
 --      application is oldest (fair across campaigns): CampaignClaimSkipLocked
---      in one statement, or CampaignNextWithPending then CampaignLockNowait
---      (nowait mode) or CampaignLock (blocking mode, kept to compare).
+--      (and, rarely, CampaignClaimSkipLockedAnywhere), or
+--      CampaignNextWithPending then CampaignLockNowait (nowait mode) or
+--      CampaignLock (blocking mode, kept to compare).
 --   2. ApplicationDecideBatch: in a new statement, so with a fresh snapshot
 --      that sees every decision committed before our lock was granted, lock
 --      the campaign's oldest pending applications in id order and decide them.
@@ -24,7 +25,28 @@
 
 -- name: CampaignClaimSkipLocked
 -- $1 campaign ids to leave out (bigint[] text form; '{}' for none).
--- Campaigns other workers hold are skipped, never waited for.
+-- Campaigns other workers hold are skipped, never waited for. Looks only at
+-- the campaigns owning the 512 oldest pending applications: among those,
+-- the unlocked one with the oldest head is the fairest campaign overall
+-- (any other campaign's head is younger than all 512). So the claim costs
+-- the same with 20 campaigns or 10,000. When every campaign in that window
+-- is held or left out, CampaignClaimSkipLockedAnywhere looks at all.
+WITH window_heads AS (
+    SELECT campaign_id, min(id) AS head_id
+    FROM (SELECT campaign_id, id FROM applications
+          WHERE status = 'pending' ORDER BY id LIMIT 512) oldest
+    GROUP BY campaign_id
+)
+SELECT c.id
+FROM window_heads h JOIN campaigns c ON c.id = h.campaign_id
+WHERE c.id <> ALL ($1::bigint[])
+ORDER BY h.head_id
+LIMIT 1
+FOR NO KEY UPDATE OF c SKIP LOCKED;
+
+-- name: CampaignClaimSkipLockedAnywhere
+-- The same claim over every campaign with pending work (one index probe
+-- per campaign, campaign_queue_heads).
 SELECT c.id
 FROM campaign_queue_heads h JOIN campaigns c ON c.id = h.campaign_id
 WHERE c.id <> ALL ($1::bigint[])
