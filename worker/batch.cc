@@ -24,7 +24,7 @@ int64_t ClaimCampaign(ReadCommittedTransaction& txn, const BatchRequest& request
     *attempted = *request.only_campaign;
     return Exec(txn, sql::kCampaignLock, *request.only_campaign).empty() ? 0 : *attempted;
   }
-  const std::string excluded = BigintArrayLiteral(request.excluded_campaigns);
+  const std::string excluded = db::BigintArrayLiteral(request.excluded_campaigns);
   if (request.lock_mode == LockMode::kSkipLocked) {
     pqxx::result claimed = Exec(txn, sql::kCampaignClaimSkipLocked, excluded);
     if (claimed.empty()) claimed = Exec(txn, sql::kCampaignClaimSkipLockedAnywhere, excluded);
@@ -57,10 +57,6 @@ const char* LockModeName(LockMode mode) {
     case LockMode::kBlocking: return "blocking";
   }
   return "?";
-}
-
-std::string BigintArrayLiteral(const std::vector<int64_t>& values) {
-  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
 }
 
 BatchResult DecideOneBatch(pqxx::connection_base& connection, const BatchRequest& request) {

@@ -69,8 +69,4 @@ absl::StatusOr<std::string> RecordHeadFailure(pqxx::connection_base& connection,
                                               int64_t campaign_id, const std::string& error,
                                               int max_attempts);
 
-// "{1,2,3}": the text form of a bigint[] parameter. Only ever built from
-// integers, never from user input.
-std::string BigintArrayLiteral(const std::vector<int64_t>& values);
-
 }  // namespace campaignq::worker

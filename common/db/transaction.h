@@ -2,12 +2,17 @@
 // Running short transactions and named statements.
 
 #include <exception>
+#include <cstdint>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include <pqxx/pqxx>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "common/db/pg_status.h"
 #include "common/sql/statement.h"
 
@@ -22,6 +27,12 @@ using ReadCommittedTransaction = pqxx::transaction<pqxx::read_committed>;
 // session state. Process-wide; set once at start, before any connection.
 void SetPoolerSafeMode(bool enabled);
 bool PoolerSafeMode();
+
+// "{1,2,3}": the text form of a bigint[] parameter. Only ever built from
+// integers (ids), never from user input.
+inline std::string BigintArrayLiteral(const std::vector<int64_t>& values) {
+  return absl::StrCat("{", absl::StrJoin(values, ","), "}");
+}
 
 // Runs a named statement: prepared on the connection (see Connect()), or in
 // pooler-safe mode sent with its parameters as an unnamed statement.

@@ -20,15 +20,19 @@ constexpr int kSlotsPerStatement = 16;
 }  // namespace
 
 ApplyBatcher::ApplyBatcher(db::ConnectionPool* pool, Options options)
-    : pool_(pool), options_(options) {}
+    : pool_(pool), options_(options), notifier_(pool) {}
+
+ApplyBatcher::~ApplyBatcher() = default;
 
 absl::StatusOr<v1::Application> ApplyBatcher::Apply(int64_t campaign_id,
                                                     const std::string& user_id) {
-  Request request{campaign_id, user_id};
+  Request request(campaign_id, user_id);
   std::unique_lock<std::mutex> lock(mutex_);
   queue_.push_back(&request);
   // Leader/follower: whoever finds work queued and a writer slot free writes
-  // the next batch (its own request or others'); everyone else waits.
+  // the next batch (its own request or others'); everyone else sleeps on
+  // its own condition variable until its batch is written or it is asked
+  // to write the next one.
   while (!request.done) {
     if (!queue_.empty() && writers_ < options_.max_writers) {
       std::vector<Request*> batch = TakeBatch();
@@ -37,10 +41,14 @@ absl::StatusOr<v1::Application> ApplyBatcher::Apply(int64_t campaign_id,
       Write(batch);
       lock.lock();
       --writers_;
-      for (Request* written : batch) written->done = true;
-      changed_.notify_all();
+      for (Request* written : batch) {
+        written->done = true;
+        written->wake.notify_one();
+      }
+      // The slot is free again: hand the next batch to a queued caller.
+      if (!queue_.empty()) queue_.front()->wake.notify_one();
     } else {
-      changed_.wait(lock);
+      request.wake.wait(lock);
     }
   }
   return std::move(request.result);
@@ -48,10 +56,9 @@ absl::StatusOr<v1::Application> ApplyBatcher::Apply(int64_t campaign_id,
 
 std::vector<absl::StatusOr<v1::Application>> ApplyBatcher::ApplyTogether(
     const std::vector<Applicant>& applicants) {
-  std::vector<Request> requests;
-  requests.reserve(applicants.size());
+  std::deque<Request> requests;  // Request is not movable (condition variable)
   for (const Applicant& applicant : applicants) {
-    requests.push_back({applicant.campaign_id, applicant.user_id});
+    requests.emplace_back(applicant.campaign_id, applicant.user_id);
   }
   std::vector<Request*> batch;
   for (Request& request : requests) batch.push_back(&request);
@@ -110,6 +117,12 @@ absl::Status ApplyBatcher::WriteTogether(const std::vector<Request*>& batch) {
   if (status.code() == absl::StatusCode::kUnavailable ||
       status.code() == absl::StatusCode::kUnknown) {
     connection->Discard();
+  }
+  if (status.ok()) {
+    // Committed: now wake the workers (a side effect after commit).
+    for (const Request* request : batch) {
+      if (request->result.ok()) notifier_.CampaignHasWork(request->campaign_id);
+    }
   }
   return status;
 }

@@ -13,6 +13,7 @@
 #include "absl/status/statusor.h"
 #include "campaignq/v1/campaignq.pb.h"
 #include "common/db/pool.h"
+#include "common/store/pending_notifier.h"
 
 namespace campaignq::store {
 
@@ -36,6 +37,7 @@ class ApplyBatcher {
 
   // `pool` must outlive the batcher.
   ApplyBatcher(db::ConnectionPool* pool, Options options);
+  ~ApplyBatcher();
   ApplyBatcher(const ApplyBatcher&) = delete;
   ApplyBatcher& operator=(const ApplyBatcher&) = delete;
 
@@ -57,10 +59,15 @@ class ApplyBatcher {
 
  private:
   struct Request {
+    Request(int64_t campaign_id, std::string user_id)
+        : campaign_id(campaign_id), user_id(std::move(user_id)) {}
     int64_t campaign_id;
     std::string user_id;
     bool done = false;
     absl::StatusOr<v1::Application> result = absl::UnknownError("not written");
+    // Each waiter has its own, so that a finished batch wakes exactly its
+    // own callers and the next writer, not every waiting thread.
+    std::condition_variable wake;
   };
 
   // Takes up to max_batch queued requests with distinct (campaign, user).
@@ -73,8 +80,8 @@ class ApplyBatcher {
 
   db::ConnectionPool* const pool_;
   const Options options_;
+  PendingNotifier notifier_;
   std::mutex mutex_;
-  std::condition_variable changed_;
   std::deque<Request*> queue_ ABSL_GUARDED_BY(mutex_);
   int writers_ ABSL_GUARDED_BY(mutex_) = 0;
 };

@@ -69,9 +69,11 @@ namespace {
 
 ApplyBatcher::Options BatcherOptionsFor(const db::ConnectionPool& pool) {
   ApplyBatcher::Options options;
-  // Half the pool may be writing Apply batches; reads and the other writes
-  // keep the rest.
-  options.max_writers = std::max(1, pool.options().max_connections / 2);
+  // Two batches in flight: while one commits, the next one fills. More
+  // writers make smaller batches and more transactions: measured with 64
+  // callers, 8 writers gave ~4 Applies per transaction and 3,200 Applies/s,
+  // 2 writers ~16 and 3,900/s (fsync on, 2 cores shared with the callers).
+  options.max_writers = std::min(2, pool.options().max_connections);
   return options;
 }
 

@@ -10,6 +10,7 @@
 -- the campaign's status (NULL: no such campaign) and the inserted row (all
 -- NULL when the campaign is closed or the user already applied): nothing
 -- here raises an error for one bad Apply, so none can fail the others.
+-- No NOTIFY here: PendingNotifier wakes the workers after the commit.
 -- The caller never puts the same (campaign, user) twice into one batch.
 WITH input (position, campaign_id, user_id) AS (
     VALUES
@@ -41,8 +42,7 @@ WITH input (position, campaign_id, user_id) AS (
     RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
               campaignq_micros(created_at) AS created_micros,
               campaignq_micros(decided_at) AS decided_micros,
-              campaignq_micros(updated_at) AS updated_micros,
-              pg_notify('campaignq_pending', campaign_id::text)
+              campaignq_micros(updated_at) AS updated_micros
 )
 SELECT w.position, w.campaign_status,
        ins.id, ins.campaign_id, ins.user_id, ins.status, ins.reason, ins.last_error,

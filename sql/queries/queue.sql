@@ -137,6 +137,15 @@ SELECT id FROM applications
 WHERE campaign_id BETWEEN $1 AND $1 AND status = 'pending'  -- see "Index choice"
 ORDER BY campaign_id, id LIMIT 1;
 
+-- name: QueueNotifyPending
+-- $1 campaign ids (bigint[] text form, built from ids only). Wakes idle
+-- workers after Applies committed; sent by one thread, coalesced, with
+-- synchronous_commit off (a wake-up is a hint: workers also poll). See
+-- common/store/pending_notifier.h for why not inside the Apply transaction.
+SELECT set_config('synchronous_commit', 'off', true),
+       pg_notify('campaignq_pending', campaign_id::text)
+FROM unnest($1::bigint[]) AS campaign_id;
+
 -- name: QueueNotifyDecided
 -- One notification per decided batch (NOTIFY takes a global lock at commit,
 -- so never one per row). Payload: the campaign id; watchers re-read.
