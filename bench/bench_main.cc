@@ -1,0 +1,632 @@
+// campaignq-bench: drives campaignq's own binaries through the shared
+// workloads (../shared/bench/WORKLOADS.md) and prints one RESULT line per
+// run. bench/run calls it; see bench/RESULTS.md for what each number means.
+//
+//   campaignq-bench migrate --db URL --worker BIN --logdir DIR
+//   campaignq-bench drain   --db URL --worker BIN --logdir DIR --label L --run R
+//                           --campaigns M --cap C(0: none) --apps N --dist interleaved|zipf
+//                           --procs P --threads T --batch B [--expect-approved K]
+//   campaignq-bench apply   --db URL --server BIN --logdir DIR --label L --run R
+//                           --callers 64 --seconds 10 --campaigns 20
+//   campaignq-bench latency --db URL --server BIN --worker BIN --logdir DIR --label L --run R
+//                           --rate 500 --seconds 20 --procs P --threads T --batch B --campaigns 20
+//   campaignq-bench report  --results FILE --floor CSV --json OUT --svg OUT
+
+#include <signal.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <pqxx/pqxx>
+
+#include "campaignq/v1/campaignq.grpc.pb.h"
+#include "procs.h"
+
+namespace bench {
+int Report(const std::map<std::string, std::string>& flags);  // report.cc
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using namespace std::chrono_literals;
+namespace v1 = campaignq::v1;
+
+using Flags = std::map<std::string, std::string>;
+using namespace bench;
+
+std::string Get(const Flags& f, const std::string& k, const std::string& def = "") {
+  auto it = f.find(k);
+  if (it != f.end()) return it->second;
+  if (def.empty()) throw std::runtime_error("missing --" + k);
+  return def;
+}
+long GetInt(const Flags& f, const std::string& k, long def) {
+  return std::stol(Get(f, k, std::to_string(def)));
+}
+
+int64_t NowMicros() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+// One RESULT line: label, run, ok, then key=value pairs in insertion order.
+class Result {
+ public:
+  Result(std::string label, long run) {
+    Add("label", label);
+    Add("run", std::to_string(run));
+  }
+  void Add(const std::string& k, const std::string& v) { kv_.emplace_back(k, v); }
+  void Add(const std::string& k, double v) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.6g", v);
+    Add(k, std::string(buf));
+  }
+  void Print(bool ok, const std::string& error) {
+    std::ostringstream out;
+    out << "RESULT ok=" << (ok ? 1 : 0);
+    for (auto& [k, v] : kv_) out << ' ' << k << '=' << v;
+    if (!error.empty()) {
+      std::string e = error;
+      std::replace(e.begin(), e.end(), ' ', '_');
+      std::replace(e.begin(), e.end(), '\n', '_');
+      out << " error=" << e;
+    }
+    std::cout << out.str() << std::endl;
+  }
+
+ private:
+  std::vector<std::pair<std::string, std::string>> kv_;
+};
+
+pid_t Postmaster(pqxx::connection& c) {
+  pqxx::nontransaction n(c);
+  pid_t backend = n.exec("SELECT pg_backend_pid()")[0][0].as<int>();
+  return ParentPid(backend);
+}
+
+void Exec(pqxx::connection& c, const std::string& sql) {
+  pqxx::nontransaction n(c);
+  n.exec(sql);
+}
+
+long Count(pqxx::connection& c, const std::string& sql) {
+  pqxx::nontransaction n(c);
+  return n.exec(sql)[0][0].as<long>();
+}
+
+std::vector<std::unique_ptr<Child>> StartWorkers(const Flags& f, long procs, long threads,
+                                                 const std::string& tag) {
+  std::vector<std::unique_ptr<Child>> workers;
+  for (long i = 0; i < procs; ++i) {
+    workers.push_back(std::make_unique<Child>(
+        Get(f, "worker"),
+        std::vector<std::string>{"--database-url=" + Get(f, "db"), "--migrate=off",
+                                 "--concurrency=" + std::to_string(threads),
+                                 "--batch-size=" + Get(f, "batch", "500"),
+                                 "--poll-interval=" + Get(f, "poll-interval", "2s")},
+        Get(f, "logdir") + "/" + tag + "-worker" + std::to_string(i) + ".log"));
+  }
+  return workers;
+}
+
+void StopAll(std::vector<std::unique_ptr<Child>>& children) {
+  for (auto& c : children) c->Signal(SIGTERM);
+  for (auto& c : children) c->Wait(15s);
+}
+
+// --- seeding and verification ----------------------------------------------
+
+// Empties campaignq's tables and seeds M campaigns and N pending applications
+// (interleaved: application i on campaign ((i-1) mod M)+1; zipf: campaign
+// drawn Zipf(s=1), cap = half of its applications). Returns the campaigns'
+// caps by id (0: none).
+void Seed(pqxx::connection& c, long campaigns, long cap, long apps, const std::string& dist) {
+  Exec(c, "TRUNCATE applications, campaigns RESTART IDENTITY");
+  if (dist == "interleaved") {
+    Exec(c, "INSERT INTO campaigns (id, name, max_participants, waitlist) OVERRIDING SYSTEM VALUE "
+            "SELECT g, 'bench-' || g, " +
+                (cap > 0 ? std::to_string(cap) : std::string("NULL")) +
+                ", false FROM generate_series(1, " + std::to_string(campaigns) + ") g");
+    Exec(c, "INSERT INTO applications (campaign_id, user_id) SELECT ((g - 1) % " +
+                std::to_string(campaigns) + ") + 1, g::text FROM generate_series(1, " +
+                std::to_string(apps) + ") g ORDER BY g");
+  } else if (dist == "zipf") {
+    std::vector<double> cdf(campaigns);
+    double sum = 0;
+    for (long k = 0; k < campaigns; ++k) cdf[k] = (sum += 1.0 / static_cast<double>(k + 1));
+    std::mt19937_64 rng(42);
+    std::uniform_real_distribution<double> u(0, sum);
+    std::vector<long> per(campaigns, 0);
+    std::string list = "{";
+    for (long i = 0; i < apps; ++i) {
+      long k = std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin();
+      if (k >= campaigns) k = campaigns - 1;
+      per[k]++;
+      if (i) list += ',';
+      list += std::to_string(k + 1);
+    }
+    list += '}';
+    std::string caps = "{";
+    for (long k = 0; k < campaigns; ++k) {
+      if (k) caps += ',';
+      caps += std::to_string(std::max(1L, per[k] / 2));
+    }
+    caps += '}';
+    pqxx::work w(c);
+    w.exec_params(
+        "INSERT INTO campaigns (id, name, max_participants, waitlist) OVERRIDING SYSTEM VALUE "
+        "SELECT k, 'bench-' || k, cap, false FROM unnest($1::int[]) WITH ORDINALITY AS t(cap, k)",
+        caps);
+    w.exec_params(
+        "INSERT INTO applications (campaign_id, user_id) "
+        "SELECT cid, i::text FROM unnest($1::bigint[]) WITH ORDINALITY AS t(cid, i) ORDER BY i",
+        list);
+    w.commit();
+  } else {
+    throw std::runtime_error("unknown --dist " + dist);
+  }
+  Exec(c, "VACUUM ANALYZE campaigns");
+  Exec(c, "VACUUM ANALYZE applications");
+  Exec(c, "CHECKPOINT");
+}
+
+// The invariants after a drain; empty when all hold. Every campaign has
+// exactly min(cap, applications) approved, the rest rejected campaign_full,
+// approved_count equals the approved rows, no approved application has a
+// larger id than a rejected one of its campaign (all were pending before the
+// workers started, so id order is arrival order), nothing pending.
+std::string Verify(pqxx::connection& c, long expect_total, long expect_approved,
+                   long* approved_out) {
+  pqxx::nontransaction n(c);
+  auto r = n.exec(R"(
+    WITH per AS (
+      SELECT c.id, c.max_participants AS cap, c.approved_count,
+             count(a.id) AS total,
+             count(a.id) FILTER (WHERE a.status = 'approved') AS appr,
+             count(a.id) FILTER (WHERE a.status = 'rejected' AND a.reason = 'campaign_full') AS rej,
+             max(a.id) FILTER (WHERE a.status = 'approved') AS last_appr,
+             min(a.id) FILTER (WHERE a.status = 'rejected') AS first_rej
+      FROM campaigns c LEFT JOIN applications a ON a.campaign_id = c.id
+      GROUP BY c.id)
+    SELECT (SELECT count(*) FROM applications WHERE status = 'pending'),
+           coalesce(sum(total), 0), coalesce(sum(appr), 0), coalesce(sum(rej), 0),
+           count(*) FILTER (WHERE cap IS NOT NULL AND appr > cap),
+           count(*) FILTER (WHERE appr <> approved_count),
+           count(*) FILTER (WHERE appr <> CASE WHEN cap IS NULL THEN total ELSE least(cap, total) END),
+           count(*) FILTER (WHERE appr + rej <> total),
+           count(*) FILTER (WHERE last_appr > first_rej)
+    FROM per)")[0];
+  long pending = r[0].as<long>(), total = r[1].as<long>(), appr = r[2].as<long>(),
+       rej = r[3].as<long>(), over = r[4].as<long>(), mismatch = r[5].as<long>(),
+       fill = r[6].as<long>(), other = r[7].as<long>(), fcfs = r[8].as<long>();
+  if (approved_out) *approved_out = appr;
+  std::ostringstream e;
+  if (pending) e << pending << " pending; ";
+  if (expect_total >= 0 && total != expect_total) e << total << " applications, expected " << expect_total << "; ";
+  if (over) e << over << " campaigns over cap; ";
+  if (mismatch) e << mismatch << " campaigns with approved_count != approved rows; ";
+  if (fill) e << fill << " campaigns not filled to min(cap, applications); ";
+  if (other) e << other << " campaigns with statuses other than approved/rejected(campaign_full); ";
+  if (fcfs) e << fcfs << " campaigns approving a later id than one they rejected; ";
+  if (expect_approved >= 0 && appr != expect_approved)
+    e << appr << " approved, expected " << expect_approved << " (rejected " << rej << "); ";
+  return e.str();
+}
+
+// --- commands -----------------------------------------------------------------
+
+int Migrate(const Flags& f) {
+  Child w(Get(f, "worker"),
+          {"--database-url=" + Get(f, "db"), "--migrate=auto", "--concurrency=1"},
+          Get(f, "logdir") + "/migrate-worker.log");
+  w.WaitForLine("campaignq-worker ready", 60s);
+  w.Signal(SIGTERM);
+  w.Wait(15s);
+  return 0;
+}
+
+// W1 / W2 / W2-hot / scaling: seed, CHECKPOINT, t0, start workers, poll
+// every 20 ms until nothing is pending (t1), verify.
+int Drain(const Flags& f) {
+  Result res(Get(f, "label"), GetInt(f, "run", 1));
+  long campaigns = GetInt(f, "campaigns", 20), cap = GetInt(f, "cap", 0),
+       apps = GetInt(f, "apps", 20000), procs = GetInt(f, "procs", 2),
+       threads = GetInt(f, "threads", 4);
+  std::string dist = Get(f, "dist", "interleaved");
+  res.Add("apps", std::to_string(apps));
+  res.Add("campaigns", std::to_string(campaigns));
+  res.Add("procs", std::to_string(procs));
+  res.Add("threads", std::to_string(threads));
+  res.Add("batch", Get(f, "batch", "500"));
+  pqxx::connection c(Get(f, "db"));
+  auto seed_start = Clock::now();
+  Seed(c, campaigns, cap, apps, dist);
+  res.Add("seed_s", Seconds(Clock::now() - seed_start));
+  pid_t pm = Postmaster(c);
+  double pg0 = ClusterCpuSeconds(pm);
+
+  auto t0 = Clock::now();
+  auto workers = StartWorkers(f, procs, threads, Get(f, "label") + "-r" + Get(f, "run", "1"));
+  auto deadline = t0 + std::chrono::seconds(GetInt(f, "timeout", 600));
+  Clock::time_point t1;
+  for (;;) {
+    if (Count(c, "SELECT count(*) FROM applications WHERE status = 'pending'") == 0) {
+      t1 = Clock::now();
+      break;
+    }
+    for (auto& w : workers) {
+      if (w->Exited()) {
+        res.Print(false, "a worker exited while applications were pending (log " + w->log() + ")");
+        StopAll(workers);
+        return 1;
+      }
+    }
+    if (Clock::now() > deadline) {
+      res.Print(false, "timeout: applications still pending");
+      StopAll(workers);
+      return 1;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  double secs = Seconds(t1 - t0);
+  double worker_cpu = 0;
+  long worker_rss = 0;
+  for (auto& w : workers) {
+    worker_cpu += ProcessCpuSeconds(w->pid());
+    worker_rss = std::max(worker_rss, PeakRssKib(w->pid()));
+  }
+  double pg_cpu = ClusterCpuSeconds(pm) - pg0;
+  StopAll(workers);
+  long approved = 0;
+  std::string error = Verify(c, apps, GetInt(f, "expect-approved", -1), &approved);
+  res.Add("approved", std::to_string(approved));
+  res.Add("seconds", secs);
+  res.Add("value", apps / secs);
+  res.Add("unit", "decisions/s");
+  res.Add("worker_rss_kib", std::to_string(worker_rss));
+  res.Add("worker_cpu_ms_per_1k", worker_cpu * 1000 / (apps / 1000.0));
+  res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (apps / 1000.0));
+  res.Print(error.empty(), error);
+  return error.empty() ? 0 : 1;
+}
+
+struct Server {
+  std::unique_ptr<Child> child;
+  std::string address;
+};
+
+Server StartServer(const Flags& f, const std::string& tag) {
+  Server s;
+  s.child = std::make_unique<Child>(
+      Get(f, "server"),
+      std::vector<std::string>{"--database-url=" + Get(f, "db"), "--migrate=off",
+                               "--listen=127.0.0.1:0"},
+      Get(f, "logdir") + "/" + tag + "-server.log");
+  std::string line = s.child->WaitForLine("campaignq-server listening on ", 60s);
+  s.address = line.substr(std::string("campaignq-server listening on ").size());
+  return s;
+}
+
+std::vector<std::unique_ptr<v1::CampaignQueue::Stub>> Stubs(const std::string& address, long n) {
+  std::vector<std::unique_ptr<v1::CampaignQueue::Stub>> stubs;
+  for (long i = 0; i < n; ++i) {
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one TCP connection per channel
+    stubs.push_back(v1::CampaignQueue::NewStub(
+        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
+  }
+  return stubs;
+}
+
+void CreateCampaigns(v1::CampaignQueue::Stub& stub, long n) {
+  for (long i = 0; i < n; ++i) {
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
+    v1::CreateCampaignRequest req;
+    req.set_name("bench-" + std::to_string(i + 1));
+    req.set_waitlist(false);  // uncapped: max_participants unset
+    v1::Campaign out;
+    auto st = stub.CreateCampaign(&ctx, req, &out);
+    if (!st.ok()) throw std::runtime_error("CreateCampaign: " + st.error_message());
+  }
+}
+
+// Apply throughput: C callers (one channel per 8) Apply distinct users to M
+// uncapped campaigns for a fixed time; no workers run. Every OK reply must be
+// a committed row.
+int Apply(const Flags& f) {
+  Result res(Get(f, "label"), GetInt(f, "run", 1));
+  long callers = GetInt(f, "callers", 64), campaigns = GetInt(f, "campaigns", 20);
+  double seconds = std::stod(Get(f, "seconds", "10"));
+  pqxx::connection c(Get(f, "db"));
+  Exec(c, "TRUNCATE applications, campaigns RESTART IDENTITY");
+  Server server = StartServer(f, Get(f, "label") + "-r" + Get(f, "run", "1"));
+  auto stubs = Stubs(server.address, (callers + 7) / 8);
+  CreateCampaigns(*stubs[0], campaigns);
+  Exec(c, "CHECKPOINT");
+  pid_t pm = Postmaster(c);
+  double pg0 = ClusterCpuSeconds(pm), sv0 = ProcessCpuSeconds(server.child->pid());
+  std::atomic<long> ok{0}, failed{0};
+  std::mutex err_mu;
+  std::string first_error;
+  auto start = Clock::now();
+  auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::thread> threads;
+  for (long t = 0; t < callers; ++t) {
+    threads.emplace_back([&, t] {
+      auto& stub = *stubs[t / 8];
+      for (long i = 0; Clock::now() < end; ++i) {
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+        v1::ApplyRequest req;
+        req.set_campaign_id((t + i) % campaigns + 1);
+        req.set_user_id("c" + std::to_string(t) + "-" + std::to_string(i));
+        v1::Application out;
+        auto st = stub.Apply(&ctx, req, &out);
+        if (st.ok()) {
+          ok++;
+        } else {
+          failed++;
+          std::lock_guard<std::mutex> l(err_mu);
+          if (first_error.empty()) first_error = std::to_string(st.error_code()) + ":" + st.error_message();
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double secs = Seconds(Clock::now() - start);
+  double server_cpu = ProcessCpuSeconds(server.child->pid()) - sv0;
+  double pg_cpu = ClusterCpuSeconds(pm) - pg0;
+  long server_rss = PeakRssKib(server.child->pid());
+  server.child->Signal(SIGTERM);
+  server.child->Wait(20s);
+  long rows = Count(c, "SELECT count(*) FROM applications");
+  std::string error;
+  if (failed) error = std::to_string(failed.load()) + " Applies failed, first " + first_error;
+  if (rows != ok) error += " rows " + std::to_string(rows) + " != OK replies " + std::to_string(ok.load());
+  res.Add("callers", std::to_string(callers));
+  res.Add("applies", std::to_string(ok.load()));
+  res.Add("seconds", secs);
+  res.Add("value", ok / secs);
+  res.Add("unit", "applies/s");
+  res.Add("server_rss_kib", std::to_string(server_rss));
+  res.Add("server_cpu_ms_per_1k", server_cpu * 1000 / (ok / 1000.0));
+  res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (ok / 1000.0));
+  res.Print(error.empty(), error);
+  return error.empty() ? 0 : 1;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(std::ceil(p / 100.0 * v.size())) ;
+  return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
+}
+
+// W3: workers idle first; Applies open-loop at --rate for --seconds; a
+// watcher LISTENs on campaignq_decided and, on each notification, reads which
+// applications are now decided (committed): its clock after the read is the
+// "observed" time. Latency = observed - time just before the Apply call;
+// also decided_at (clock_timestamp() inside the deciding transaction) - send.
+int Latency(const Flags& f) {
+  Result res(Get(f, "label"), GetInt(f, "run", 1));
+  long campaigns = GetInt(f, "campaigns", 20), procs = GetInt(f, "procs", 2),
+       threads = GetInt(f, "threads", 4);
+  double rate = std::stod(Get(f, "rate", "500")), seconds = std::stod(Get(f, "seconds", "20"));
+  long total = static_cast<long>(rate * seconds);
+  std::string tag = Get(f, "label") + "-r" + Get(f, "run", "1");
+  pqxx::connection c(Get(f, "db"));
+  Exec(c, "TRUNCATE applications, campaigns RESTART IDENTITY");
+  Server server = StartServer(f, tag);
+  auto stubs = Stubs(server.address, 8);
+  CreateCampaigns(*stubs[0], campaigns);
+  auto workers = StartWorkers(f, procs, threads, tag);
+  for (auto& w : workers) w->WaitForLine("campaignq-worker ready", 60s);
+  Exec(c, "CHECKPOINT");
+
+  // Idle: 2 s with nothing to do.
+  pid_t pm = Postmaster(c);
+  auto cpu_of_workers = [&] {
+    double s = 0;
+    for (auto& w : workers) s += ProcessCpuSeconds(w->pid());
+    return s;
+  };
+  double idle_w0 = cpu_of_workers(), idle_s0 = ProcessCpuSeconds(server.child->pid());
+  auto idle_start = Clock::now();
+  std::this_thread::sleep_for(2s);
+  double idle_secs = Seconds(Clock::now() - idle_start);
+  res.Add("idle_worker_cpu_pct", (cpu_of_workers() - idle_w0) / idle_secs * 100);
+  res.Add("idle_server_cpu_pct", (ProcessCpuSeconds(server.child->pid()) - idle_s0) / idle_secs * 100);
+
+  // The watcher.
+  std::atomic<bool> stop_watch{false};
+  std::vector<int64_t> observed(total + 2, 0);
+  std::atomic<long> observed_count{0};
+  std::thread watcher([&] {
+    pqxx::connection wc(Get(f, "db"));
+    struct Receiver : pqxx::notification_receiver {
+      using pqxx::notification_receiver::notification_receiver;
+      int got = 0;
+      void operator()(const std::string&, int) override { got++; }
+    } receiver(wc, "campaignq_decided");
+    long low = 1;
+    while (!stop_watch) {
+      wc.await_notification(0, 50000);
+      if (receiver.got == 0) continue;
+      receiver.got = 0;
+      pqxx::nontransaction n(wc);
+      auto rows = n.exec_params("SELECT id FROM applications WHERE id >= $1 AND status <> 'pending'", low);
+      int64_t now = NowMicros();
+      for (const auto& row : rows) {
+        long id = row[0].as<long>();
+        if (id >= static_cast<long>(observed.size())) continue;
+        if (observed[id] == 0) {
+          observed[id] = now;
+          observed_count++;
+        }
+      }
+      while (low < static_cast<long>(observed.size()) && observed[low] != 0) ++low;
+    }
+  });
+
+  double w0 = cpu_of_workers(), s0 = ProcessCpuSeconds(server.child->pid()), pg0 = ClusterCpuSeconds(pm);
+  std::vector<int64_t> send_us(total), app_id(total, 0);
+  std::vector<double> late_ms(total, 0);
+  std::atomic<long> next{0}, failed{0};
+  std::string first_error;
+  std::mutex err_mu;
+  auto start = Clock::now() + 100ms;
+  auto interval = std::chrono::duration<double>(1.0 / rate);
+  std::vector<std::thread> senders;
+  for (int t = 0; t < 64; ++t) {
+    senders.emplace_back([&, t] {
+      auto& stub = *stubs[t % stubs.size()];
+      for (;;) {
+        long k = next++;
+        if (k >= total) return;
+        auto at = start + std::chrono::duration_cast<Clock::duration>(interval * k);
+        std::this_thread::sleep_until(at);
+        late_ms[k] = Seconds(Clock::now() - at) * 1000;
+        grpc::ClientContext ctx;
+        ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+        v1::ApplyRequest req;
+        req.set_campaign_id(k % campaigns + 1);
+        req.set_user_id("w3-" + std::to_string(k));
+        v1::Application out;
+        send_us[k] = NowMicros();
+        auto st = stub.Apply(&ctx, req, &out);
+        if (st.ok()) {
+          app_id[k] = out.id();
+        } else {
+          failed++;
+          std::lock_guard<std::mutex> l(err_mu);
+          if (first_error.empty()) first_error = st.error_message();
+        }
+      }
+    });
+  }
+  for (auto& t : senders) t.join();
+  double send_secs = Seconds(Clock::now() - start);
+  auto deadline = Clock::now() + 60s;
+  while (Count(c, "SELECT count(*) FROM applications WHERE status = 'pending'") > 0 &&
+         Clock::now() < deadline)
+    std::this_thread::sleep_for(20ms);
+  auto watch_deadline = Clock::now() + 5s;
+  while (observed_count < total - failed && Clock::now() < watch_deadline)
+    std::this_thread::sleep_for(10ms);
+  stop_watch = true;
+  watcher.join();
+  double worker_cpu = cpu_of_workers() - w0,
+         server_cpu = ProcessCpuSeconds(server.child->pid()) - s0,
+         pg_cpu = ClusterCpuSeconds(pm) - pg0;
+  long worker_rss = 0;
+  for (auto& w : workers) worker_rss = std::max(worker_rss, PeakRssKib(w->pid()));
+  long server_rss = PeakRssKib(server.child->pid());
+  StopAll(workers);
+  server.child->Signal(SIGTERM);
+  server.child->Wait(20s);
+
+  std::map<long, int64_t> decided;
+  {
+    pqxx::nontransaction n(c);
+    for (const auto& row : n.exec("SELECT id, campaignq_micros(decided_at) FROM applications "
+                                  "WHERE status = 'approved'"))
+      decided[row[0].as<long>()] = row[1].as<int64_t>();
+  }
+  std::string error = Verify(c, total - failed, total - failed, nullptr);
+  if (failed) error += std::to_string(failed.load()) + " Applies failed: " + first_error + "; ";
+  std::vector<double> lat_obs, lat_dec;
+  long missing = 0, late = 0;
+  for (long k = 0; k < total; ++k) {
+    if (late_ms[k] > 1.0) late++;
+    if (app_id[k] == 0) continue;
+    auto it = decided.find(app_id[k]);
+    if (it == decided.end()) { missing++; continue; }
+    lat_dec.push_back((it->second - send_us[k]) / 1000.0);
+    if (app_id[k] < static_cast<long>(observed.size()) && observed[app_id[k]] != 0)
+      lat_obs.push_back((observed[app_id[k]] - send_us[k]) / 1000.0);
+    else
+      missing++;
+  }
+  if (missing) error += std::to_string(missing) + " decisions not observed; ";
+  long n = total - failed;
+  res.Add("apps", std::to_string(total));
+  res.Add("rate_target", rate);
+  res.Add("rate_achieved", total / send_secs);
+  res.Add("issued_late_1ms", std::to_string(late));
+  res.Add("p50_ms", Percentile(lat_obs, 50));
+  res.Add("p95_ms", Percentile(lat_obs, 95));
+  res.Add("p99_ms", Percentile(lat_obs, 99));
+  res.Add("max_ms", Percentile(lat_obs, 100));
+  res.Add("decided_p50_ms", Percentile(lat_dec, 50));
+  res.Add("decided_p99_ms", Percentile(lat_dec, 99));
+  res.Add("value", Percentile(lat_obs, 50));
+  res.Add("unit", "ms_p50");
+  res.Add("worker_rss_kib", std::to_string(worker_rss));
+  res.Add("server_rss_kib", std::to_string(server_rss));
+  res.Add("worker_cpu_ms_per_1k", worker_cpu * 1000 / (n / 1000.0));
+  res.Add("server_cpu_ms_per_1k", server_cpu * 1000 / (n / 1000.0));
+  res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (n / 1000.0));
+  res.Print(error.empty(), error);
+  return error.empty() ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: campaignq-bench migrate|drain|apply|latency|report --flag=value ...\n");
+    return 2;
+  }
+  std::string cmd = argv[1];
+  Flags flags;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a.rfind("--", 0) != 0) {
+      std::fprintf(stderr, "campaignq-bench: unexpected argument %s\n", a.c_str());
+      return 2;
+    }
+    auto eq = a.find('=');
+    if (eq != std::string::npos) {
+      flags[a.substr(2, eq - 2)] = a.substr(eq + 1);
+    } else if (i + 1 < argc) {
+      flags[a.substr(2)] = argv[++i];
+    } else {
+      flags[a.substr(2)] = "1";
+    }
+  }
+  try {
+    if (cmd == "migrate") return Migrate(flags);
+    if (cmd == "drain") return Drain(flags);
+    if (cmd == "apply") return Apply(flags);
+    if (cmd == "latency") return Latency(flags);
+    if (cmd == "report") return bench::Report(flags);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "campaignq-bench %s: %s\n", cmd.c_str(), e.what());
+    std::cout << "RESULT ok=0 label=" << flags["label"] << " run=" << flags["run"]
+              << " error=exception" << std::endl;
+    return 1;
+  }
+  std::fprintf(stderr, "campaignq-bench: unknown command %s\n", cmd.c_str());
+  return 2;
+}
