@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
+#include "common/json_text.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
@@ -30,32 +31,13 @@ bool JsonFromEnvironment() {
   return value != nullptr && std::string(value) == "json";
 }
 
-std::string JsonString(absl::string_view text) {
-  std::string out = "\"";
-  for (unsigned char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  return out + "\"";
-}
-
 // {"time":..,"level":..,"component":..,"message":..} plus every key=value
 // token of the message whose key is an identifier.
 std::string JsonLine(absl::string_view time, const char* level, absl::string_view component,
                      absl::string_view message) {
-  std::string line = absl::StrCat("{\"time\":", JsonString(time), ",\"level\":",
-                                  JsonString(level), ",\"component\":", JsonString(component),
-                                  ",\"message\":", JsonString(message));
+  std::string line = absl::StrCat("{\"time\":", JsonQuoted(time), ",\"level\":",
+                                  JsonQuoted(level), ",\"component\":", JsonQuoted(component),
+                                  ",\"message\":", JsonQuoted(message));
   for (absl::string_view token : absl::StrSplit(message, ' ', absl::SkipEmpty())) {
     const size_t equals = token.find('=');
     if (equals == absl::string_view::npos || equals == 0) continue;
@@ -65,7 +47,7 @@ std::string JsonLine(absl::string_view time, const char* level, absl::string_vie
     if (!identifier || key == "time" || key == "level" || key == "component" || key == "message") {
       continue;
     }
-    absl::StrAppend(&line, ",", JsonString(key), ":", JsonString(token.substr(equals + 1)));
+    absl::StrAppend(&line, ",", JsonQuoted(key), ":", JsonQuoted(token.substr(equals + 1)));
   }
   return line + "}\n";
 }

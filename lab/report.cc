@@ -1,5 +1,7 @@
 #include "lab/report.h"
 
+#include "common/json_text.h"
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -59,44 +61,23 @@ std::string FormatTable(const LabReport& report) {
   return out;
 }
 
-std::string JsonEscape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += absl::StrFormat("\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out;
-}
-
 namespace {
-
-std::string JsonString(const std::string& text) { return absl::StrCat("\"", JsonEscape(text), "\""); }
 
 std::string JsonCounts(const std::map<std::string, int64_t>& counts) {
   std::vector<std::string> parts;
-  for (const auto& [name, value] : counts) parts.push_back(absl::StrCat(JsonString(name), ":", value));
+  for (const auto& [name, value] : counts) parts.push_back(absl::StrCat(JsonQuoted(name), ":", value));
   return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
 }
 
 std::string JsonMessages(const std::map<std::string, std::string>& messages) {
   std::vector<std::string> parts;
-  for (const auto& [name, text] : messages) parts.push_back(absl::StrCat(JsonString(name), ":", JsonString(text)));
+  for (const auto& [name, text] : messages) parts.push_back(absl::StrCat(JsonQuoted(name), ":", JsonQuoted(text)));
   return absl::StrCat("{", absl::StrJoin(parts, ","), "}");
 }
 
 std::string JsonResult(const StrategyResult& r) {
   return absl::StrCat(
-      "{\"strategy\":", JsonString(r.strategy), ",\"unsafe\":", r.unsafe ? "true" : "false",
+      "{\"strategy\":", JsonQuoted(r.strategy), ",\"unsafe\":", r.unsafe ? "true" : "false",
       ",\"clients\":", r.clients, ",\"attempts\":", r.attempts, ",\"succeeded\":", r.succeeded,
       ",\"violations\":", r.violations, ",\"retries\":", r.retries, ",\"lock_waits\":", r.lock_waits,
       ",\"barrier_timeouts\":", r.barrier_timeouts, ",\"errors\":", JsonCounts(r.errors),
@@ -104,9 +85,9 @@ std::string JsonResult(const StrategyResult& r) {
       ",\"seconds\":", absl::StrFormat("%.4f", r.seconds),
       ",\"throughput\":", absl::StrFormat("%.1f", r.throughput),
       ",\"p50_ms\":", absl::StrFormat("%.3f", r.p50_ms), ",\"p99_ms\":", absl::StrFormat("%.3f", r.p99_ms),
-      ",\"end_state\":", JsonString(r.end_state), ",\"expected\":", r.expected, ",\"actual\":", r.actual,
-      ",\"extra\":", JsonCounts(r.extra), ",\"note\":", JsonString(r.note),
-      ",\"verdict\":", JsonString(Verdict(r)), ",\"as_expected\":", AsExpected(r) ? "true" : "false", "}");
+      ",\"end_state\":", JsonQuoted(r.end_state), ",\"expected\":", r.expected, ",\"actual\":", r.actual,
+      ",\"extra\":", JsonCounts(r.extra), ",\"note\":", JsonQuoted(r.note),
+      ",\"verdict\":", JsonQuoted(Verdict(r)), ",\"as_expected\":", AsExpected(r) ? "true" : "false", "}");
 }
 
 }  // namespace
@@ -115,11 +96,11 @@ std::string FormatJson(const LabReport& report) {
   std::vector<std::string> scenarios;
   for (const ScenarioReport& s : report.scenarios) {
     std::vector<std::string> notes, results;
-    for (const std::string& note : s.notes) notes.push_back(JsonString(note));
+    for (const std::string& note : s.notes) notes.push_back(JsonQuoted(note));
     for (const StrategyResult& r : s.results) results.push_back(JsonResult(r));
     scenarios.push_back(absl::StrCat(
-        "{\"name\":", JsonString(s.name), ",\"title\":", JsonString(s.title),
-        ",\"violation_label\":", JsonString(s.violation_label), ",\"seconds\":",
+        "{\"name\":", JsonQuoted(s.name), ",\"title\":", JsonQuoted(s.title),
+        ",\"violation_label\":", JsonQuoted(s.violation_label), ",\"seconds\":",
         absl::StrFormat("%.3f", s.seconds), ",\"notes\":[", absl::StrJoin(notes, ","),
         "],\"results\":[", absl::StrJoin(results, ","), "]}"));
   }

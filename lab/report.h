@@ -19,7 +19,5 @@ std::string FormatErrors(const std::map<std::string, int64_t>& errors);
 // The verdict column: "BROKE (expected)", "holds", "VIOLATED", "did not break".
 std::string Verdict(const StrategyResult& result);
 
-// Escapes a string for a JSON string literal (without the quotes).
-std::string JsonEscape(const std::string& text);
 
 }  // namespace campaignq::lab

@@ -1,6 +1,7 @@
 #include "worker/worker_pool.h"
 
 #include <memory>
+#include <stdexcept>
 #include <utility>
 
 #include <pqxx/pqxx>
@@ -13,18 +14,6 @@
 namespace campaignq::worker {
 namespace {
 
-// Counts NOTIFYs on the channel; the loop only needs "something arrived".
-class WakeUps : public pqxx::notification_receiver {
- public:
-  WakeUps(pqxx::connection_base& connection, const std::string& channel)
-      : pqxx::notification_receiver(connection, channel) {}
-  void operator()(const std::string&, int) override { ++received_; }
-  int64_t received() const { return received_; }
-
- private:
-  int64_t received_ = 0;
-};
-
 // How long a thread blocks in one wait, so that Stop() is noticed promptly.
 constexpr std::chrono::milliseconds kStopCheckInterval{200};
 // The longest idle wait in pooler-safe mode, where no NOTIFY can wake us.
@@ -33,7 +22,7 @@ constexpr std::chrono::milliseconds kPoolerPollInterval{100};
 }  // namespace
 
 WorkerPool::WorkerPool(WorkerOptions options, WorkerMetrics* metrics)
-    : options_(std::move(options)), metrics_(metrics) {}
+    : options_(std::move(options)), metrics_(metrics), wake_(options_.concurrency) {}
 
 WorkerPool::~WorkerPool() { Stop(); }
 
@@ -41,12 +30,57 @@ void WorkerPool::Start() {
   for (int i = 0; i < options_.concurrency; ++i) {
     threads_.emplace_back([this, i] { RunThread(i); });
   }
+  if (!db::PoolerSafeMode()) threads_.emplace_back([this] { RunListener(); });
 }
 
 void WorkerPool::Stop() {
   stopping_.store(true);
+  wake_.Interrupt();
   for (std::thread& thread : threads_) {
     if (thread.joinable()) thread.join();
+  }
+}
+
+namespace {
+
+class PostOnNotify : public pqxx::notification_receiver {
+ public:
+  PostOnNotify(pqxx::connection_base& connection, WakeSignal* wake)
+      : pqxx::notification_receiver(connection, store::kPendingChannel), wake_(wake) {}
+  void operator()(const std::string&, int) override { wake_->Post(); }
+
+ private:
+  WakeSignal* wake_;
+};
+
+}  // namespace
+
+void WorkerPool::RunListener() {
+  absl::BitGen random;
+  int failures = 0;
+  while (!stopping_.load()) {
+    try {
+      auto connected = db::Connect(options_.database_url, options_.connect);
+      if (!connected.ok()) throw std::runtime_error(std::string(connected.status().message()));
+      std::unique_ptr<pqxx::connection> connection = *std::move(connected);
+      PostOnNotify receiver(*connection, &wake_);
+      failures = 0;
+      // Notifications may have been missed while (re)connecting.
+      wake_.Post();
+      while (!stopping_.load()) {
+        const auto micros =
+            std::chrono::duration_cast<std::chrono::microseconds>(kStopCheckInterval).count();
+        connection->await_notification(micros / 1000000, micros % 1000000);
+        if (!connection->is_open()) throw std::runtime_error("connection closed");
+      }
+    } catch (const std::exception& error) {
+      const auto delay = JitteredDelay(options_.reconnect_backoff, failures++, random);
+      LogWarning("listener", "LISTEN connection lost (retrying in ", delay.count(),
+                 " ms): ", error.what());
+      for (auto until = Clock::now() + delay; Clock::now() < until && !stopping_.load();) {
+        std::this_thread::sleep_for(std::min<Clock::duration>(kStopCheckInterval, until - Clock::now()));
+      }
+    }
   }
 }
 
@@ -70,21 +104,11 @@ void WorkerPool::RunThread(int index) {
     }
     connect_failures = 0;
     std::unique_ptr<pqxx::connection> connection = *std::move(connected);
-    // Through a transaction pooler LISTEN cannot work (the server session
-    // changes under us): poll instead, at most kPoolerPollInterval apart.
-    std::unique_ptr<WakeUps> wake_ups;
-    if (!db::PoolerSafeMode()) {
-      try {
-        wake_ups = std::make_unique<WakeUps>(*connection, store::kPendingChannel);
-      } catch (const std::exception& error) {
-        LogWarning(name, "LISTEN failed: ", error.what());
-        continue;
-      }
-    }
-    const auto idle_wait = wake_ups != nullptr
-                               ? options_.poll_interval
-                               : std::min<std::chrono::milliseconds>(options_.poll_interval,
-                                                                     kPoolerPollInterval);
+    // Through a transaction pooler no NOTIFY arrives: poll more often.
+    const auto idle_wait = db::PoolerSafeMode()
+                               ? std::min<std::chrono::milliseconds>(options_.poll_interval,
+                                                                     kPoolerPollInterval)
+                               : options_.poll_interval;
     // A campaign whose batch failed deterministically is retried one
     // application at a time, so the failure lands on the right one.
     std::optional<int64_t> suspect;
@@ -95,10 +119,6 @@ void WorkerPool::RunThread(int index) {
       request.batch_size = suspect.has_value() ? 1 : options_.batch_size;
       request.excluded_campaigns = cooldowns.Active(Clock::now());
       request.only_campaign = suspect;
-      // Counted before the claim: a NOTIFY for work the claim's snapshot
-      // missed must end the idle wait below at once, whenever libpqxx
-      // happens to consume it.
-      const int64_t wake_ups_before_claim = wake_ups != nullptr ? wake_ups->received() : 0;
       BatchResult result = DecideOneBatch(*connection, request);
 
       if (result.status.ok()) {
@@ -107,26 +127,14 @@ void WorkerPool::RunThread(int index) {
           cooldowns.Succeeded(result.campaign_id);
           metrics_->RecordBatch(result);
           LogDebug(name, "decided ", result.decisions.size(), " campaign_id=", result.campaign_id);
+          // A full batch suggests a backlog: bring one more idle thread in.
+          if (static_cast<int>(result.decisions.size()) == request.batch_size) wake_.Post();
           continue;  // there may be more: claim again at once
         }
-        // No work this worker may take: sleep until a NOTIFY or the poll
-        // interval, in short slices so that Stop() is prompt.
-        try {
-          for (auto until = Clock::now() + idle_wait;
-               Clock::now() < until && !stopping_.load() &&
-               (wake_ups == nullptr || wake_ups->received() == wake_ups_before_claim);) {
-            const auto slice = std::min<Clock::duration>(kStopCheckInterval, until - Clock::now());
-            if (wake_ups == nullptr) {
-              std::this_thread::sleep_for(slice);
-              continue;
-            }
-            const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(slice).count();
-            connection->await_notification(micros / 1000000, micros % 1000000);
-          }
-        } catch (const std::exception& error) {
-          LogWarning(name, "lost the connection while idle: ", error.what());
-          break;
-        }
+        // No work this worker may take: sleep until a wake-up (NOTIFY via
+        // the listener) or the poll interval. A wake-up posted while this
+        // thread was claiming is still there: nothing is missed.
+        wake_.Wait(idle_wait);
         continue;
       }
 

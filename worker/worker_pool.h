@@ -12,6 +12,7 @@
 #include "common/db/connect.h"
 #include "worker/backoff.h"
 #include "worker/batch.h"
+#include "worker/wake_signal.h"
 #include "worker/worker_metrics.h"
 
 namespace campaignq::worker {
@@ -21,7 +22,8 @@ struct WorkerOptions {
   int concurrency = 4;  // threads, one connection each
   int batch_size = 100;
   LockMode lock_mode = LockMode::kSkipLocked;
-  // With no work, a thread sleeps until a NOTIFY on campaignq_pending, or
+  // With no work, a thread sleeps until a NOTIFY on campaignq_pending (one
+  // listener per process hands them to idle threads one at a time), or
   // this long at most (the polling fallback for lost notifications).
   std::chrono::milliseconds poll_interval{2000};
   // Deterministic errors an application may cause before it is failed.
@@ -47,10 +49,14 @@ class WorkerPool {
 
  private:
   void RunThread(int index);
+  // LISTENs on campaignq_pending on its own connection and posts one
+  // wake-up per NOTIFY (not started in pooler-safe mode).
+  void RunListener();
 
   const WorkerOptions options_;
   WorkerMetrics* const metrics_;
   std::atomic<bool> stopping_{false};
+  WakeSignal wake_;
   std::vector<std::thread> threads_;
 };
 

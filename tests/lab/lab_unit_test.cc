@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "common/json_text.h"
 #include "gtest/gtest.h"
 #include "lab/barrier.h"
 #include "lab/html_report.h"
