@@ -19,7 +19,7 @@ inline constexpr int kExitInvariantBroken = 3;  // storm only
 
 struct CliOptions {
   std::string server;
-  std::string database_url;  // reserved for future subcommands
+  std::string database_url;  // the lab's PostgreSQL (campaignq lab)
   bool json = false;
   absl::Duration rpc_timeout = absl::Seconds(10);
 
