@@ -15,7 +15,7 @@
 #include "lab_statements.h"
 #include "common/db/pool.h"
 #include "common/store/campaign_store.h"
-#include "worker/batch.h"
+#include "common/queue/claim.h"
 
 namespace campaignq::lab {
 namespace {
@@ -184,12 +184,12 @@ absl::StatusOr<ClientsRun> RunQueue(ScenarioSchema& schema, int clients, int ite
       --appliers_left;
       return;
     }
-    worker::BatchRequest request;
-    request.lock_mode = worker::LockMode::kSkipLocked;
+    queue::BatchRequest request;
+    request.lock_mode = queue::LockMode::kSkipLocked;
     request.batch_size = kQueueBatchSize;
     while (true) {
       const bool appliers_done = appliers_left.load() == 0;
-      worker::BatchResult batch = worker::DecideOneBatch(connection, request);
+      queue::BatchResult batch = queue::ClaimProtocol(&connection).DecideBatch(request);
       if (!batch.status.ok()) {
         const std::string state = db::SqlState(batch.status);
         tally.Error(state.empty() ? "other" : state, std::string(batch.status.message()));
@@ -228,7 +228,7 @@ absl::StatusOr<ScenarioReport> RunCampaignOverflow(const LabOptions& options, Sc
   }
   report.notes.push_back(absl::StrCat(
       "queue: the real migrations and store Apply (CampaignStore, pooled) from ", clients, " clients, decided by ",
-      kQueueWorkers, " in-process worker threads (own connections) running worker::DecideOneBatch "
+      kQueueWorkers, " in-process worker threads (own connections) running queue::ClaimProtocol "
       "with FOR NO KEY UPDATE SKIP LOCKED, batch size ", kQueueBatchSize,
       "; its FCFS is checked by real time (an Apply that returned before another was sent), "
       "the others' by id (ids are taken under their lock)"));

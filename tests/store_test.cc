@@ -27,7 +27,7 @@
 #include "statements.h"
 #include "support/test_postgres.h"
 #include "common/store/apply_batcher.h"
-#include "worker/batch.h"
+#include "common/queue/claim.h"
 
 namespace campaignq {
 namespace {
@@ -93,19 +93,19 @@ class StoreTest : public ::testing::Test {
   }
 
   // Decides every pending application of the campaign the way a worker
-  // does: the worker library's DecideOneBatch restricted to this campaign.
+  // does: the claim protocol (queue::ClaimProtocol) restricted to this campaign.
   // Returns how many.
   int DecideAll(int64_t campaign_id, int batch_size = 2) {
     int decided = 0;
     while (true) {
-      worker::BatchRequest request;
-      request.lock_mode = worker::LockMode::kBlocking;
+      queue::BatchRequest request;
+      request.lock_mode = queue::LockMode::kBlocking;
       request.batch_size = batch_size;
       request.only_campaign = campaign_id;
-      const worker::BatchResult result = worker::DecideOneBatch(*sql_, request);
+      const queue::BatchResult result = queue::ClaimProtocol(sql_.get()).DecideBatch(request);
       if (!result.status.ok()) {
-        ADD_FAILURE() << "DecideOneBatch: " << result.status;
-        throw std::runtime_error("DecideOneBatch failed");
+        ADD_FAILURE() << "DecideBatch: " << result.status;
+        throw std::runtime_error("DecideBatch failed");
       }
       const int n = static_cast<int>(result.decisions.size());
       if (n == 0) return decided;

@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   options.batch_size = absl::GetFlag(FLAGS_batch_size);
   options.max_attempts = absl::GetFlag(FLAGS_max_attempts);
   options.poll_interval = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_poll_interval));
-  auto lock_mode = campaignq::worker::ParseLockMode(absl::GetFlag(FLAGS_lock_mode));
+  auto lock_mode = campaignq::queue::ParseLockMode(absl::GetFlag(FLAGS_lock_mode));
   auto migrate_mode = campaignq::db::ParseMigrateMode(absl::GetFlag(FLAGS_migrate));
   for (const absl::Status& status : {lock_mode.status(), migrate_mode.status()}) {
     if (!status.ok()) {

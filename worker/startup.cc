@@ -36,7 +36,7 @@ int WorkerProcess::Run() {
   WorkerPool pool(options_, &metrics);
   pool.Start();
   LogInfo("worker", "started: concurrency=", options_.concurrency, " batch_size=",
-          options_.batch_size, " lock_mode=", LockModeName(options_.lock_mode));
+          options_.batch_size, " lock_mode=", queue::LockModeName(options_.lock_mode));
   std::printf("campaignq-worker ready\n");
   std::fflush(stdout);
   const int signal_number = WaitForTerminationSignal();

@@ -33,11 +33,11 @@ WorkerMetrics::WorkerMetrics(metrics::Registry* registry)
                                       metrics::LatencyBuckets())
                        .With({})) {}
 
-void WorkerMetrics::RecordBatch(const BatchResult& result) {
+void WorkerMetrics::RecordBatch(const queue::BatchResult& result) {
   batches_.Increment();
   batch_size_.Observe(static_cast<double>(result.decisions.size()));
   transaction_.Observe(result.transaction_seconds);
-  for (const Decision& decision : result.decisions) {
+  for (const queue::Decision& decision : result.decisions) {
     decisions_.With({decision.status}).Increment();
     wait_.Observe(static_cast<double>(decision.waited_micros) / 1e6);
   }

@@ -2,7 +2,7 @@
 // What a worker process counts and measures, for logs and for Prometheus.
 
 #include "common/metrics/metrics.h"
-#include "worker/batch.h"
+#include "common/queue/claim.h"
 
 namespace campaignq::worker {
 
@@ -13,7 +13,7 @@ class WorkerMetrics {
 
   // One committed batch: decisions by outcome, batch size, each
   // application's wait from Apply to decision, transaction duration.
-  void RecordBatch(const BatchResult& result);
+  void RecordBatch(const queue::BatchResult& result);
   // A transient error that will be retried, by SQLSTATE ("connection" when
   // the connection was lost without one).
   void RecordRetry(const std::string& sqlstate);

@@ -110,16 +110,19 @@ void WorkerPool::RunThread(int index) {
                                                                      kPoolerPollInterval)
                                : options_.poll_interval;
     // A campaign whose batch failed deterministically is retried one
-    // application at a time, so the failure lands on the right one.
+    // application at a time (its head, isolated), so that a failure is
+    // charged to exactly the application that caused it.
     std::optional<int64_t> suspect;
+    queue::ClaimProtocol claim(connection.get());
 
     while (!stopping_.load()) {
-      BatchRequest request;
+      queue::BatchRequest request;
       request.lock_mode = options_.lock_mode;
       request.batch_size = suspect.has_value() ? 1 : options_.batch_size;
       request.excluded_campaigns = cooldowns.Active(Clock::now());
       request.only_campaign = suspect;
-      BatchResult result = DecideOneBatch(*connection, request);
+      request.isolate_head = suspect.has_value();
+      queue::BatchResult result = claim.DecideBatch(request);
 
       if (result.status.ok()) {
         if (suspect.has_value()) suspect.reset();
@@ -158,12 +161,13 @@ void WorkerPool::RunThread(int index) {
       }
       LogError(name, "deciding campaign_id=", result.campaign_id,
                " failed: ", result.status.message());
-      if (!suspect.has_value()) {
+      if (!suspect.has_value() || result.isolated_application == 0) {
         suspect = result.campaign_id;
         continue;
       }
-      auto recorded = RecordHeadFailure(*connection, *suspect, std::string(result.status.message()),
-                                        options_.max_attempts);
+      auto recorded = claim.RecordFailure(*suspect, result.isolated_application,
+                                          std::string(result.status.message()),
+                                          options_.max_attempts);
       if (recorded.ok() && *recorded == "failed") metrics_->RecordFailed();
       if (!recorded.ok()) {
         LogError(name, "could not record the failure: ", recorded.status().message());

@@ -11,7 +11,7 @@
 
 #include "common/db/connect.h"
 #include "worker/backoff.h"
-#include "worker/batch.h"
+#include "common/queue/claim.h"
 #include "worker/wake_signal.h"
 #include "worker/worker_metrics.h"
 
@@ -21,7 +21,7 @@ struct WorkerOptions {
   std::string database_url;
   int concurrency = 4;  // threads, one connection each
   int batch_size = 100;
-  LockMode lock_mode = LockMode::kSkipLocked;
+  queue::LockMode lock_mode = queue::LockMode::kSkipLocked;
   // With no work, a thread sleeps until a NOTIFY on campaignq_pending (one
   // listener per process hands them to idle threads one at a time), or
   // this long at most (the polling fallback for lost notifications).

@@ -69,7 +69,9 @@ LIMIT 1;
 SELECT id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE NOWAIT;
 
 -- name: ApplicationDecideBatch
--- $1 the campaign this transaction holds, $2 batch size. Decides up to $2
+-- $1 the campaign this transaction holds, $2 batch size, $3 one application
+-- to decide alone (0: any; an isolated retry after a deterministic error,
+-- so that the error is known to be about that application). Decides up to $2
 -- of its oldest pending applications in id order: approved while seats
 -- remain, then waitlisted (or rejected as campaign_full without a waitlist);
 -- everything rejected as campaign_closed once closed. Each UPDATE is guarded
@@ -82,6 +84,7 @@ WITH campaign AS (
 ), picked AS (
     SELECT id FROM applications
     WHERE campaign_id BETWEEN $1 AND $1 AND status = 'pending'  -- see "Index choice"
+      AND ($3::bigint = 0 OR id = $3)
     ORDER BY campaign_id, id
     LIMIT $2
     FOR UPDATE
@@ -119,7 +122,8 @@ WITH campaign AS (
 SELECT d.id, d.status, d.waited_micros FROM decided d, counted ORDER BY d.id;
 
 -- name: ApplicationRecordFailure
--- A deterministic error while deciding application $1 (pending): count the
+-- A deterministic error while deciding application $1 alone (pending; the
+-- caller holds its campaign's lock): count the
 -- attempt and keep $2 as last_error; after $3 attempts it is failed, out of
 -- the queue and out of the cap and FCFS counts.
 UPDATE applications
@@ -131,8 +135,8 @@ WHERE id = $1 AND status = 'pending'
 RETURNING status;
 
 -- name: ApplicationHeadOfCampaign
--- The campaign's oldest pending application: the one a failing batch of
--- size 1 was about.
+-- The campaign's oldest pending application: the one an isolated batch
+-- decides alone ($3 of ApplicationDecideBatch).
 SELECT id FROM applications
 WHERE campaign_id BETWEEN $1 AND $1 AND status = 'pending'  -- see "Index choice"
 ORDER BY campaign_id, id LIMIT 1;

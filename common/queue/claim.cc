@@ -1,4 +1,4 @@
-#include "worker/batch.h"
+#include "common/queue/claim.h"
 
 #include <chrono>
 #include <exception>
@@ -9,7 +9,7 @@
 #include "common/db/transaction.h"
 #include "statements.h"
 
-namespace campaignq::worker {
+namespace campaignq::queue {
 namespace {
 
 using db::Exec;
@@ -59,17 +59,23 @@ const char* LockModeName(LockMode mode) {
   return "?";
 }
 
-BatchResult DecideOneBatch(pqxx::connection_base& connection, const BatchRequest& request) {
+BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
   BatchResult result;
   const auto start = std::chrono::steady_clock::now();
   try {
-    ReadCommittedTransaction txn(connection);
+    ReadCommittedTransaction txn(connection_);
     result.campaign_id = ClaimCampaign(txn, request, &result.campaign_id);
     if (result.campaign_id == 0) return result;  // nothing to do; rolls back
+    int64_t only_application = 0;  // 0: any of the campaign's pending rows
+    if (request.isolate_head) {
+      pqxx::result head = Exec(txn, sql::kApplicationHeadOfCampaign, result.campaign_id);
+      if (head.empty()) return result;
+      only_application = result.isolated_application = head[0][0].as<int64_t>();
+    }
     // Step 2, a new statement and so a new snapshot: it sees every decision
     // committed before our campaign lock was granted.
-    pqxx::result decided =
-        Exec(txn, sql::kApplicationDecideBatch, result.campaign_id, request.batch_size);
+    pqxx::result decided = Exec(txn, sql::kApplicationDecideBatch, result.campaign_id,
+                                request.batch_size, only_application);
     for (const auto& row : decided) {
       result.decisions.push_back(
           {row[0].as<int64_t>(), row[1].as<std::string>(), row[2].as<int64_t>()});
@@ -87,17 +93,16 @@ BatchResult DecideOneBatch(pqxx::connection_base& connection, const BatchRequest
   return result;
 }
 
-absl::StatusOr<std::string> RecordHeadFailure(pqxx::connection_base& connection,
-                                              int64_t campaign_id, const std::string& error,
-                                              int max_attempts) {
-  return db::InTransaction(connection, [&](ReadCommittedTransaction& txn)
-                                           -> absl::StatusOr<std::string> {
-    // The campaign lock first, as everywhere: the head cannot change under us.
+absl::StatusOr<std::string> ClaimProtocol::RecordFailure(int64_t campaign_id,
+                                                         int64_t application_id,
+                                                         const std::string& error,
+                                                         int max_attempts) {
+  return db::InTransaction(connection_, [&](ReadCommittedTransaction& txn)
+                                            -> absl::StatusOr<std::string> {
+    // The campaign lock first, as everywhere (lock order).
     if (Exec(txn, sql::kCampaignLock, campaign_id).empty()) return std::string();
-    pqxx::result head = Exec(txn, sql::kApplicationHeadOfCampaign, campaign_id);
-    if (head.empty()) return std::string();
-    pqxx::result updated = Exec(txn, sql::kApplicationRecordFailure, head[0][0].as<int64_t>(),
-                                error, max_attempts);
+    pqxx::result updated =
+        Exec(txn, sql::kApplicationRecordFailure, application_id, error, max_attempts);
     if (updated.empty()) return std::string();
     const std::string status = updated[0][0].as<std::string>();
     if (status == "failed") Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
@@ -105,4 +110,4 @@ absl::StatusOr<std::string> RecordHeadFailure(pqxx::connection_base& connection,
   });
 }
 
-}  // namespace campaignq::worker
+}  // namespace campaignq::queue
