@@ -21,7 +21,7 @@ constexpr int kDefaultIterations = 10;
 constexpr char kLabDeadlockTimeout[] = "50ms";
 
 // True when this session may lower deadlock_timeout (superuser).
-bool LowerDeadlockTimeout(pqxx::connection& connection) {
+bool LowerDeadlockTimeout(db::Connection& connection) {
   try {
     pqxx::nontransaction session(connection);
     Run(session, sql::kLabSetConfig, "deadlock_timeout", kLabDeadlockTimeout);
@@ -66,7 +66,7 @@ absl::StatusOr<ScenarioReport> RunDeadlock(const LabOptions& options, ScenarioSc
       locked.push_back(std::make_unique<CountingBarrier>(2));
     }
     const bool unsafe = strategy == "two-orders";
-    auto run = RunClients(schema, clients, [&](int client, pqxx::connection& connection, Tally& tally) {
+    auto run = RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
       LowerDeadlockTimeout(connection);
       const int pair = client / 2;
       const int row = pair + 1;

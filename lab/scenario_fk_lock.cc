@@ -40,7 +40,7 @@ absl::StatusOr<ScenarioReport> RunFkLock(const LabOptions& options, ScenarioSche
     const campaignq::sql::Statement lock =
         strategy == "for-update" ? sql::kLabOverflowLockForUpdate : sql::kLabOverflowLockNoKey;
     std::atomic<int> appliers_left{appliers};
-    auto run = RunClients(schema, clients, [&](int client, pqxx::connection& connection, Tally& tally) {
+    auto run = RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
       if (client == 0) {
         while (appliers_left.load() > 0) {
           db::ReadCommittedTransaction txn(connection);

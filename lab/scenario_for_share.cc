@@ -21,7 +21,7 @@ constexpr int kRows = 4;
 constexpr int kStartBalance = 100;
 
 // Moves one unit between two rows, in id order (writers never deadlock).
-void Transfer(pqxx::connection& connection, int from, int to) {
+void Transfer(db::Connection& connection, int from, int to) {
   db::ReadCommittedTransaction txn(connection);
   const int low = std::min(from, to), high = std::max(from, to);
   Run(txn, sql::kLabShareAdd, low, low == from ? -1 : 1);
@@ -57,7 +57,7 @@ absl::StatusOr<ScenarioReport> RunForShare(const LabOptions& options, ScenarioSc
       transferred.push_back(std::make_unique<CountingBarrier>(2));
     }
     std::atomic<int> readers_left{pairs};
-    auto run = RunClients(schema, pairs * 2, [&](int client, pqxx::connection& connection, Tally& tally) {
+    auto run = RunClients(schema, pairs * 2, [&](int client, db::Connection& connection, Tally& tally) {
       const int pair = client / 2;
       if (client % 2 == 1) {  // writer
         std::mt19937 random(static_cast<uint32_t>(options.seed * 7919 + client));

@@ -42,7 +42,7 @@ absl::StatusOr<ScenarioReport> RunLockDuration(const LabOptions& options, Scenar
     Admin(schema, sql::kLabCounterReset);
     AdminScript(schema, sql::kLabOutboxTruncate);
     const bool outbox = strategy == "outbox";
-    auto run = RunClients(schema, clients, [&](int client, pqxx::connection& connection, Tally& tally) {
+    auto run = RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
       RetryPolicy policy;
       for (int i = 0; i < iterations; ++i) {
         RunOperation(tally, policy, [&] {

@@ -16,7 +16,7 @@ constexpr int kDefaultClients = 8;
 constexpr int kDefaultIterations = 40;
 
 // One increment under `strategy`. `barrier` is set for "unsafe" only.
-Step Increment(const std::string& strategy, pqxx::connection& connection, Tally& tally,
+Step Increment(const std::string& strategy, db::Connection& connection, Tally& tally,
                CountingBarrier* barrier) {
   if (strategy == "unsafe") {
     // Read and write in separate autocommit statements: no lock is held at
@@ -77,7 +77,7 @@ absl::StatusOr<ScenarioReport> RunLostUpdate(const LabOptions& options, Scenario
     auto barrier = std::make_unique<CountingBarrier>(clients);
     RetryPolicy policy;
     if (strategy == "serializable") policy.retry_on = {db::kSqlstateSerializationFailure};
-    auto run = RunClients(schema, clients, [&](int, pqxx::connection& connection, Tally& tally) {
+    auto run = RunClients(schema, clients, [&](int, db::Connection& connection, Tally& tally) {
       for (int i = 0; i < iterations; ++i) {
         if (!RunOperation(tally, policy, [&] {
               return Increment(strategy, connection, tally, barrier.get());

@@ -29,7 +29,7 @@ constexpr int kQueueBatchSize = 5;
 std::string UserId(int client, int i) { return absl::StrCat("user-", client, "-", i); }
 
 // Locked strategies: lock the campaign row, take a seat if one is left.
-Step ApplyLocked(campaignq::sql::Statement lock, pqxx::connection& connection, Tally& tally,
+Step ApplyLocked(campaignq::sql::Statement lock, db::Connection& connection, Tally& tally,
                  const std::string& user) {
   db::ReadCommittedTransaction txn(connection);
   pqxx::result campaign = TimedLock(tally, [&] { return Run(txn, lock); });
@@ -40,7 +40,7 @@ Step ApplyLocked(campaignq::sql::Statement lock, pqxx::connection& connection, T
   return Step::kDone;
 }
 
-Step Apply(const std::string& strategy, pqxx::connection& connection, Tally& tally,
+Step Apply(const std::string& strategy, db::Connection& connection, Tally& tally,
            CountingBarrier* barrier, const std::string& user) {
   if (strategy == "unsafe") {
     // The guide's check-then-insert, autocommit: no lock at the barrier.
@@ -157,7 +157,7 @@ absl::StatusOr<ClientsRun> RunQueue(ScenarioSchema& schema, int clients, int ite
   *campaign_id = campaign->id();
   std::atomic<int> appliers_left{clients};
   const int64_t id = *campaign_id;
-  return RunClients(schema, clients + kQueueWorkers, [&](int client, pqxx::connection& connection,
+  return RunClients(schema, clients + kQueueWorkers, [&](int client, db::Connection& connection,
                                                           Tally& tally) {
     if (client < clients) {
       // Appliers use the store (its pool), not their own connection.
@@ -272,7 +272,7 @@ absl::StatusOr<ScenarioReport> RunCampaignOverflow(const LabOptions& options, Sc
         policy.backoff = true;
       }
       if (strategy == "serializable") policy.retry_on = {db::kSqlstateSerializationFailure};
-      auto run = RunClients(schema, clients, [&](int client, pqxx::connection& connection, Tally& tally) {
+      auto run = RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
         for (int i = 0; i < iterations; ++i) {
           const std::string user = UserId(client, i);
           if (!RunOperation(tally, policy, [&] {

@@ -24,7 +24,7 @@ constexpr std::chrono::microseconds kJobWork{1000};
 // (all peek; then all process; then all check what is left), so every
 // worker of a round takes the same job, every run. No lock is held at
 // either barrier.
-void DrainUnsafe(pqxx::connection& connection, Tally& tally, int worker, CountingBarrier& peeked,
+void DrainUnsafe(db::Connection& connection, Tally& tally, int worker, CountingBarrier& peeked,
                  CountingBarrier& processed) {
   while (true) {
     const Clock::time_point start = Clock::now();
@@ -43,7 +43,7 @@ void DrainUnsafe(pqxx::connection& connection, Tally& tally, int worker, Countin
   }
 }
 
-void DrainLocked(const std::string& strategy, pqxx::connection& connection, Tally& tally,
+void DrainLocked(const std::string& strategy, db::Connection& connection, Tally& tally,
                  int worker) {
   const campaignq::sql::Statement claim = strategy == "for-update"    ? sql::kLabJobsClaimForUpdate
                                           : strategy == "skip-locked" ? sql::kLabJobsClaimSkipLocked
@@ -121,7 +121,7 @@ absl::StatusOr<ScenarioReport> RunQueueClaim(const LabOptions& options, Scenario
     Admin(schema, sql::kLabJobsSeed, jobs);
     auto peeked = std::make_unique<CountingBarrier>(workers);
     auto processed = std::make_unique<CountingBarrier>(workers);
-    auto run = RunClients(schema, workers, [&](int worker, pqxx::connection& connection, Tally& tally) {
+    auto run = RunClients(schema, workers, [&](int worker, db::Connection& connection, Tally& tally) {
       if (strategy == "unsafe") {
         try {
           DrainUnsafe(connection, tally, worker, *peeked, *processed);

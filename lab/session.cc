@@ -57,7 +57,7 @@ std::string SqlStateOf(const std::exception& error) {
   return state.empty() ? "other" : state;
 }
 
-absl::StatusOr<std::unique_ptr<pqxx::connection>> OpenLabConnection(const std::string& url,
+absl::StatusOr<std::unique_ptr<db::Connection>> OpenLabConnection(const std::string& url,
                                                                    const std::string& schema) {
   db::ConnectOptions options;
   options.application_name = "campaignq-lab";
@@ -105,8 +105,8 @@ absl::StatusOr<std::unique_ptr<ScenarioSchema>> ScenarioSchema::Create(const std
 }
 
 ScenarioSchema::ScenarioSchema(std::string url, std::string name,
-                               std::unique_ptr<pqxx::connection> admin,
-                               std::unique_ptr<pqxx::connection> owner)
+                               std::unique_ptr<db::Connection> admin,
+                               std::unique_ptr<db::Connection> owner)
     : url_(std::move(url)), name_(std::move(name)), admin_(std::move(admin)), owner_(std::move(owner)) {}
 
 ScenarioSchema::~ScenarioSchema() {
@@ -128,7 +128,7 @@ void AdminScript(ScenarioSchema& schema, Statement statement) {
 
 absl::StatusOr<ClientsRun> RunClients(const ScenarioSchema& schema, int clients,
                                       const ClientBody& body) {
-  std::vector<std::unique_ptr<pqxx::connection>> connections;
+  std::vector<std::unique_ptr<db::Connection>> connections;
   for (int i = 0; i < clients; ++i) {
     auto connection = OpenLabConnection(schema.url(), schema.name());
     if (!connection.ok()) return connection.status();

@@ -13,6 +13,7 @@
 #include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"
+#include "common/db/connect.h"
 #include "common/sql/statement.h"
 #include "lab/result.h"
 
@@ -43,7 +44,7 @@ std::string SqlStateOf(const std::exception& error);
 // search_path set to the schema, lab statements registered, and lock_timeout
 // and statement_timeout as a safety net so that no blocking strategy can
 // hang a run.
-absl::StatusOr<std::unique_ptr<pqxx::connection>> OpenLabConnection(const std::string& url,
+absl::StatusOr<std::unique_ptr<db::Connection>> OpenLabConnection(const std::string& url,
                                                                    const std::string& schema);
 
 // A fresh schema for one scenario, dropped (CASCADE) on destruction.
@@ -59,15 +60,15 @@ class ScenarioSchema {
   const std::string& url() const { return url_; }
   const std::string& name() const { return name_; }
   // Setup, resets and end-state queries; search_path is the schema.
-  pqxx::connection& admin() { return *admin_; }
+  db::Connection& admin() { return *admin_; }
 
  private:
-  ScenarioSchema(std::string url, std::string name, std::unique_ptr<pqxx::connection> admin,
-                 std::unique_ptr<pqxx::connection> owner);
+  ScenarioSchema(std::string url, std::string name, std::unique_ptr<db::Connection> admin,
+                 std::unique_ptr<db::Connection> owner);
   std::string url_;
   std::string name_;
-  std::unique_ptr<pqxx::connection> admin_;
-  std::unique_ptr<pqxx::connection> owner_;  // holds the pg_temp helpers
+  std::unique_ptr<db::Connection> admin_;
+  std::unique_ptr<db::Connection> owner_;  // holds the pg_temp helpers
 };
 
 // Runs a script or a statement in its own transaction on the admin connection.
@@ -83,7 +84,7 @@ pqxx::result Admin(ScenarioSchema& schema, campaignq::sql::Statement statement, 
 // body(client index, its own connection, its tally) runs on `clients`
 // threads. Connections are opened first; the clock starts when every thread
 // is ready and stops when the last one returns.
-using ClientBody = std::function<void(int client, pqxx::connection& connection, Tally& tally)>;
+using ClientBody = std::function<void(int client, db::Connection& connection, Tally& tally)>;
 struct ClientsRun {
   Tally tally;
   double seconds = 0;

@@ -34,6 +34,7 @@ db::PoolOptions PoolFor(const ServerOptions& options, const char* application_na
   db::PoolOptions pool;
   pool.url = options.database_url;
   pool.connect.application_name = application_name;
+  pool.connect.pooler_safe = options.pooler_mode;
   pool.max_connections = max_connections;
   pool.acquire_timeout = acquire_timeout;
   return pool;
@@ -42,11 +43,11 @@ db::PoolOptions PoolFor(const ServerOptions& options, const char* application_na
 }  // namespace
 
 int RunServer(const ServerOptions& options) {
-  db::SetPoolerSafeMode(options.pooler_mode);
   LogInfo(kComponent, "starting: listen=", options.listen, " pool_size=", options.pool_size,
           " max_threads=", options.max_threads);
   db::ConnectOptions migrate_connect;
   migrate_connect.application_name = "campaignq-server-migrate";
+  migrate_connect.pooler_safe = options.pooler_mode;
   if (absl::Status status = db::PrepareSchema(options.database_url, migrate_connect, options.migrate);
       !status.ok()) {
     if (status.code() == absl::StatusCode::kCancelled) {

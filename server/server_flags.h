@@ -19,7 +19,7 @@ struct ServerOptions {
   bool migrate_only = false;
   // host:port for GET /metrics (Prometheus); empty: no metrics endpoint.
   std::string metrics_listen;
-  // Through PgBouncer in transaction pooling (db::SetPoolerSafeMode); watches
+  // Through PgBouncer in transaction pooling (db::ConnectOptions::pooler_safe); watches
   // then re-read every second instead of waiting for NOTIFY.
   bool pooler_mode = false;
   int pool_size = 16;

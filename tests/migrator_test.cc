@@ -19,7 +19,7 @@ namespace {
 
 using testing::FreshDatabaseUrl;
 
-std::unique_ptr<pqxx::connection> MustConnect(const std::string& url) {
+std::unique_ptr<db::Connection> MustConnect(const std::string& url) {
   auto connection = db::Connect(url, {});
   EXPECT_TRUE(connection.ok()) << connection.status();
   if (!connection.ok()) std::abort();
@@ -66,7 +66,7 @@ TEST(Migrator, TenProcessesMigratingAtOnceAllSucceedAndApplyEachVersionOnce) {
   const std::string url = FreshDatabaseUrl("migrate_concurrent");
   constexpr int kThreads = 10;
   // Connect first, so the threads race in Migrate and not in connecting.
-  std::vector<std::unique_ptr<pqxx::connection>> connections;
+  std::vector<std::unique_ptr<db::Connection>> connections;
   for (int i = 0; i < kThreads; ++i) connections.push_back(MustConnect(url));
   StartLine start(kThreads);
   std::vector<absl::Status> results(kThreads);

@@ -205,15 +205,48 @@ TEST(ApplicationStatusWords, RoundTrip) {
 
 // --- connection helpers -----------------------------------------------------
 
-TEST(WithConnectionLiveness, AddsKeepalivesOnlyWhereMissing) {
-  const std::string uri = db::WithConnectionLiveness("postgresql://u@h:5432/d");
-  EXPECT_TRUE(absl::StartsWith(uri, "postgresql://u@h:5432/d?keepalives=1&")) << uri;
-  EXPECT_TRUE(absl::StrContains(uri, "tcp_user_timeout=")) << uri;
-  const std::string with_query = db::WithConnectionLiveness("postgresql://h/d?sslmode=disable&connect_timeout=9");
-  EXPECT_TRUE(absl::StrContains(with_query, "?sslmode=disable&connect_timeout=9&")) << with_query;
-  EXPECT_FALSE(absl::StrContains(with_query, "connect_timeout=5")) << with_query;
-  const std::string keywords = db::WithConnectionLiveness("host=h dbname=d");
-  EXPECT_TRUE(absl::StartsWith(keywords, "host=h dbname=d keepalives=1 ")) << keywords;
+TEST(ConnectionString, AddsLivenessAndSessionSettingsOnlyWhereMissing) {
+  db::ConnectOptions options;
+  options.application_name = "probe";
+  options.idle_in_transaction_timeout_ms = 1234;
+  const auto uri = db::ConnectionString("postgresql://u:secret@h:5432/d", options);
+  ASSERT_TRUE(uri.ok()) << uri.status();
+  EXPECT_TRUE(absl::StrContains(*uri, "host='h'")) << *uri;
+  EXPECT_TRUE(absl::StrContains(*uri, "keepalives='1'")) << *uri;
+  EXPECT_TRUE(absl::StrContains(*uri, "tcp_user_timeout='10000'")) << *uri;
+  EXPECT_TRUE(absl::StrContains(*uri, "application_name='probe'")) << *uri;
+  // In the startup packet, so that libpqxx's silent reconnect keeps it.
+  EXPECT_TRUE(absl::StrContains(*uri, "options='-c idle_in_transaction_session_timeout=1234'"))
+      << *uri;
+
+  const auto own = db::ConnectionString(
+      "postgresql://h/d?connect_timeout=9&application_name=mine&options=-c%20work_mem%3D8MB",
+      options);
+  ASSERT_TRUE(own.ok()) << own.status();
+  EXPECT_TRUE(absl::StrContains(*own, "connect_timeout='9'")) << *own;
+  EXPECT_TRUE(absl::StrContains(*own, "application_name='mine'")) << *own;
+  EXPECT_TRUE(absl::StrContains(
+      *own, "options='-c work_mem=8MB -c idle_in_transaction_session_timeout=1234'"))
+      << *own;
+
+  const auto keywords = db::ConnectionString("host=h1,h2 port=1,2 dbname='it\\'s'", options);
+  ASSERT_TRUE(keywords.ok()) << keywords.status();
+  EXPECT_TRUE(absl::StrContains(*keywords, "host='h1,h2'")) << *keywords;
+  EXPECT_TRUE(absl::StrContains(*keywords, "dbname='it\\'s'")) << *keywords;
+}
+
+TEST(ConnectionString, PoolerSafeSendsNoStartupOptions) {
+  db::ConnectOptions options;
+  options.pooler_safe = true;
+  const auto conninfo = db::ConnectionString("postgresql://h/d", options);
+  ASSERT_TRUE(conninfo.ok()) << conninfo.status();
+  EXPECT_FALSE(absl::StrContains(*conninfo, "options=")) << *conninfo;
+}
+
+TEST(ConnectionString, MalformedUrlIsInvalidArgumentWithoutTheUrl) {
+  const auto conninfo = db::ConnectionString("postgresql://u:hunter2@h/d?no_such_setting=1", {});
+  EXPECT_EQ(conninfo.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_FALSE(absl::StrContains(conninfo.status().message(), "hunter2")) << conninfo.status();
 }
 
 TEST(UrlWithDatabase, ReplacesTheDatabase) {

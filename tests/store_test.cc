@@ -45,7 +45,7 @@ T Must(absl::StatusOr<T> result, const char* what = "") {
   return *std::move(result);
 }
 
-std::unique_ptr<pqxx::connection> MustConnect(const std::string& url) {
+std::unique_ptr<db::Connection> MustConnect(const std::string& url) {
   return Must(db::Connect(url, {}), "connect");
 }
 
@@ -138,7 +138,7 @@ class StoreTest : public ::testing::Test {
   }
 
   std::string url_;
-  std::unique_ptr<pqxx::connection> sql_;  // for setup and direct checks
+  std::unique_ptr<db::Connection> sql_;  // for setup and direct checks
   std::unique_ptr<db::ConnectionPool> pool_;
   std::unique_ptr<store::CampaignStore> store_;
 };
@@ -683,11 +683,11 @@ class CampaignLockTest : public StoreTest {
   }
 
   int64_t campaign_id_ = 0;
-  std::unique_ptr<pqxx::connection> applier_;
+  std::unique_ptr<db::Connection> applier_;
 };
 
 TEST_F(CampaignLockTest, AppliesPassAWorkersNoKeyUpdateLock) {
-  pqxx::transaction<pqxx::read_committed> worker(*sql_);
+  db::ReadCommittedTransaction worker(*sql_);
   ASSERT_EQ(db::Exec(worker, sql::kCampaignLock, campaign_id_).size(), 1u);  // FOR NO KEY UPDATE
   const auto inserted = InsertOnSecondConnection("through");
   ASSERT_TRUE(inserted.ok()) << inserted.status();
@@ -698,7 +698,7 @@ TEST_F(CampaignLockTest, AppliesPassAWorkersNoKeyUpdateLock) {
 
 TEST_F(CampaignLockTest, ForUpdateWouldMakeAppliesWait) {
   {
-    pqxx::transaction<pqxx::read_committed> worker(*sql_);
+    db::ReadCommittedTransaction worker(*sql_);
     worker.exec_params("SELECT status FROM campaigns WHERE id = $1 FOR UPDATE", campaign_id_);
     const auto inserted = InsertOnSecondConnection("blocked");
     EXPECT_EQ(inserted.status().code(), StatusCode::kAborted) << inserted.status();
@@ -715,7 +715,7 @@ TEST_F(CampaignLockTest, ForUpdateWouldMakeAppliesWait) {
 
 TEST_F(CampaignLockTest, WorkersExcludeEachOtherFromACampaign) {
   Apply(campaign_id_, "someone");
-  pqxx::transaction<pqxx::read_committed> worker(*sql_);
+  db::ReadCommittedTransaction worker(*sql_);
   ASSERT_EQ(db::Exec(worker, sql::kCampaignLock, campaign_id_).size(), 1u);
   // A second worker: SKIP LOCKED finds nothing to claim, NOWAIT is refused.
   auto claimed = db::InTransaction(*applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {

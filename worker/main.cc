@@ -72,7 +72,7 @@ int main(int argc, char** argv) {
     return campaignq::kExitUsage;
   }
   options.lock_mode = *lock_mode;
-  campaignq::db::SetPoolerSafeMode(absl::GetFlag(FLAGS_pooler_mode));
+  options.connect.pooler_safe = absl::GetFlag(FLAGS_pooler_mode);
 
   campaignq::worker::WorkerProcess process(options, *migrate_mode,
                                            absl::GetFlag(FLAGS_metrics_listen));

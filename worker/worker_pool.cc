@@ -30,7 +30,7 @@ void WorkerPool::Start() {
   for (int i = 0; i < options_.concurrency; ++i) {
     threads_.emplace_back([this, i] { RunThread(i); });
   }
-  if (!db::PoolerSafeMode()) threads_.emplace_back([this] { RunListener(); });
+  if (!options_.connect.pooler_safe) threads_.emplace_back([this] { RunListener(); });
 }
 
 void WorkerPool::Stop() {
@@ -62,7 +62,7 @@ void WorkerPool::RunListener() {
     try {
       auto connected = db::Connect(options_.database_url, options_.connect);
       if (!connected.ok()) throw std::runtime_error(std::string(connected.status().message()));
-      std::unique_ptr<pqxx::connection> connection = *std::move(connected);
+      std::unique_ptr<db::Connection> connection = *std::move(connected);
       PostOnNotify receiver(*connection, &wake_);
       failures = 0;
       // Notifications may have been missed while (re)connecting.
@@ -103,9 +103,9 @@ void WorkerPool::RunThread(int index) {
       continue;
     }
     connect_failures = 0;
-    std::unique_ptr<pqxx::connection> connection = *std::move(connected);
+    std::unique_ptr<db::Connection> connection = *std::move(connected);
     // Through a transaction pooler no NOTIFY arrives: poll more often.
-    const auto idle_wait = db::PoolerSafeMode()
+    const auto idle_wait = options_.connect.pooler_safe
                                ? std::min<std::chrono::milliseconds>(options_.poll_interval,
                                                                      kPoolerPollInterval)
                                : options_.poll_interval;

@@ -1,79 +1,84 @@
 #include "common/db/connect.h"
 
-#include <atomic>
 #include <exception>
+#include <map>
 #include <utility>
 
+#include <libpq-fe.h>
 #include <pqxx/pqxx>
 
-#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "common/db/pg_status.h"
-#include "common/db/transaction.h"
 #include "common/sql/statement.h"
-#include "statements.h"
 
 namespace campaignq::db {
 namespace {
 
-constexpr std::pair<const char*, const char*> kLivenessSettings[] = {
-    {"keepalives", "1"},
-    {"keepalives_idle", "5"},
-    {"keepalives_interval", "2"},
-    {"keepalives_count", "3"},
-    {"tcp_user_timeout", "10000"},
-    {"connect_timeout", "5"},
+constexpr std::pair<const char*, const char*> kLivenessDefaults[] = {
+    {"keepalives", "1"},          {"keepalives_idle", "5"},       {"keepalives_interval", "2"},
+    {"keepalives_count", "3"},    {"tcp_user_timeout", "10000"}, {"connect_timeout", "5"},
 };
 
-bool IsUri(const std::string& url) {
-  return absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://");
+// A conninfo value quoted for the key='value' form.
+std::string Quoted(const std::string& value) {
+  std::string quoted = "'";
+  for (char c : value) {
+    if (c == '\'' || c == '\\') quoted += '\\';
+    quoted += c;
+  }
+  return quoted + "'";
 }
-
-std::atomic<bool> pooler_safe_mode{false};
 
 }  // namespace
 
-void SetPoolerSafeMode(bool enabled) { pooler_safe_mode.store(enabled); }
-
-bool PoolerSafeMode() { return pooler_safe_mode.load(std::memory_order_relaxed); }
-
-std::string WithConnectionLiveness(const std::string& url) {
-  std::string result = url;
-  const bool uri = IsUri(url);
-  for (const auto& [key, value] : kLivenessSettings) {
-    if (absl::StrContains(url, absl::StrCat(key, "="))) continue;
-    if (uri) {
-      absl::StrAppend(&result, absl::StrContains(result, "?") ? "&" : "?", key, "=", value);
-    } else {
-      absl::StrAppend(&result, result.empty() ? "" : " ", key, "=", value);
-    }
+absl::StatusOr<std::string> ConnectionString(const std::string& url,
+                                             const ConnectOptions& options) {
+  char* error = nullptr;
+  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
+  if (parsed == nullptr) {
+    // libpq's message names the bad part, never the whole string.
+    std::string why = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
+    return absl::InvalidArgumentError(absl::StrCat("bad database URL: ", why));
   }
-  return result;
+  std::map<std::string, std::string> settings;
+  for (PQconninfoOption* option = parsed; option->keyword != nullptr; ++option) {
+    if (option->val != nullptr) settings[option->keyword] = option->val;
+  }
+  PQconninfoFree(parsed);
+
+  for (const auto& [key, value] : kLivenessDefaults) settings.emplace(key, value);
+  settings.emplace("application_name", options.application_name);
+  if (!options.pooler_safe) {
+    std::string& startup = settings["options"];
+    absl::StrAppend(&startup, startup.empty() ? "" : " ",
+                    "-c idle_in_transaction_session_timeout=",
+                    options.idle_in_transaction_timeout_ms);
+  }
+  std::string conninfo;
+  for (const auto& [key, value] : settings) {
+    absl::StrAppend(&conninfo, conninfo.empty() ? "" : " ", key, "=", Quoted(value));
+  }
+  return conninfo;
 }
 
-absl::StatusOr<std::unique_ptr<pqxx::connection>> Connect(const std::string& url,
-                                                          const ConnectOptions& options) {
+absl::StatusOr<std::unique_ptr<Connection>> Connect(const std::string& url,
+                                                    const ConnectOptions& options) {
+  absl::StatusOr<std::string> conninfo = ConnectionString(url, options);
+  if (!conninfo.ok()) return conninfo.status();
   try {
-    auto connection = std::make_unique<pqxx::connection>(WithConnectionLiveness(url));
-    // Through a transaction pooler, session settings would land on whichever
-    // server connection this one borrows, and prepared statements vanish
-    // with it: set both on the pooler's side instead (see README, Deploy).
-    if (!PoolerSafeMode()) {
+    auto connection = std::make_unique<Connection>(*conninfo, options.pooler_safe);
+    // Through a transaction pooler prepared statements vanish with the
+    // server connection they were made on: Exec sends the text instead.
+    if (!options.pooler_safe) {
       for (const auto& [name, text] : sql::AllStatements()) connection->prepare(name, text);
-      pqxx::nontransaction session(*connection);
-      Exec(session, sql::kSessionConfigure, options.application_name,
-           std::to_string(options.idle_in_transaction_timeout_ms));
-      session.commit();
     }
     return connection;
   } catch (const pqxx::broken_connection& error) {
     return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", error.what()));
   } catch (const std::exception& error) {
-    absl::Status status = StatusFromException(error);
-    if (status.code() == absl::StatusCode::kInternal) {
-      return absl::InvalidArgumentError(absl::StrCat("bad database URL: ", error.what()));
-    }
-    return status;
+    return StatusFromException(error);
   }
 }
 

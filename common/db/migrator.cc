@@ -107,7 +107,7 @@ const std::vector<Migration>& EmbeddedMigrations() {
   return *migrations;
 }
 
-absl::Status Migrate(pqxx::connection_base& connection, MigrateMode mode) {
+absl::Status Migrate(Connection& connection, MigrateMode mode) {
   if (mode == MigrateMode::kOff) return absl::OkStatus();
   return InTransaction(connection, [&](ReadCommittedTransaction& txn) -> absl::Status {
     if (mode == MigrateMode::kVerify) {

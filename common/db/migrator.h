@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <pqxx/connection>
+#include "common/db/connect.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -37,6 +37,6 @@ const std::vector<Migration>& EmbeddedMigrations();
 // start at once. Then (and for kVerify) checks that the recorded versions
 // and checksums equal the embedded ones: FAILED_PRECONDITION names the
 // first difference (pending, unknown newer version, edited migration).
-absl::Status Migrate(pqxx::connection_base& connection, MigrateMode mode);
+absl::Status Migrate(Connection& connection, MigrateMode mode);
 
 }  // namespace campaignq::db

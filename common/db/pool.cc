@@ -7,7 +7,7 @@
 namespace campaignq::db {
 
 PooledConnection::PooledConnection(ConnectionPool* pool,
-                                   std::unique_ptr<pqxx::connection> connection)
+                                   std::unique_ptr<Connection> connection)
     : pool_(pool), connection_(std::move(connection)) {}
 
 PooledConnection::PooledConnection(PooledConnection&& other) noexcept
@@ -49,8 +49,8 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
   return PooledConnection(this, *std::move(connection));
 }
 
-void ConnectionPool::Release(std::unique_ptr<pqxx::connection> connection, bool discard) {
-  std::vector<std::unique_ptr<pqxx::connection>> suspects;
+void ConnectionPool::Release(std::unique_ptr<Connection> connection, bool discard) {
+  std::vector<std::unique_ptr<Connection>> suspects;
   {
     std::lock_guard<std::mutex> lock(mutex_);
     if (discard) {

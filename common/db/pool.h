@@ -23,19 +23,19 @@ class ConnectionPool;
 // idle ones (likely broken by the same cause); fresh ones replace them.
 class PooledConnection {
  public:
-  PooledConnection(ConnectionPool* pool, std::unique_ptr<pqxx::connection> connection);
+  PooledConnection(ConnectionPool* pool, std::unique_ptr<Connection> connection);
   PooledConnection(PooledConnection&& other) noexcept;
   PooledConnection& operator=(PooledConnection&&) = delete;
   PooledConnection(const PooledConnection&) = delete;
   ~PooledConnection();
 
-  pqxx::connection& operator*() { return *connection_; }
-  pqxx::connection* operator->() { return connection_.get(); }
+  Connection& operator*() { return *connection_; }
+  Connection* operator->() { return connection_.get(); }
   void Discard() { discard_ = true; }
 
  private:
   ConnectionPool* pool_;
-  std::unique_ptr<pqxx::connection> connection_;
+  std::unique_ptr<Connection> connection_;
   bool discard_ = false;
 };
 
@@ -62,12 +62,12 @@ class ConnectionPool {
 
  private:
   friend class PooledConnection;
-  void Release(std::unique_ptr<pqxx::connection> connection, bool discard);
+  void Release(std::unique_ptr<Connection> connection, bool discard);
 
   const PoolOptions options_;
   std::mutex mutex_;
   std::condition_variable released_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_ ABSL_GUARDED_BY(mutex_);
+  std::vector<std::unique_ptr<Connection>> idle_ ABSL_GUARDED_BY(mutex_);
   int open_ ABSL_GUARDED_BY(mutex_) = 0;  // idle + lent out + being opened
 };
 

@@ -13,20 +13,35 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "common/db/connect.h"
 #include "common/db/pg_status.h"
 #include "common/sql/statement.h"
 
 namespace campaignq::db {
 
-// Every campaignq transaction says its isolation level out loud (BEGIN
-// ISOLATION LEVEL READ COMMITTED), whatever the server's default is.
-using ReadCommittedTransaction = pqxx::transaction<pqxx::read_committed>;
+// Every campaignq transaction: BEGIN; SET TRANSACTION ISOLATION LEVEL READ
+// COMMITTED, in one round trip. libpqxx's own transaction<read_committed>
+// sends a bare BEGIN, which takes the role's or database's default: under
+// `default_transaction_isolation = serializable` the claim's step 2 would
+// no longer see a fresh snapshot, and contended claims, Close and Cancel
+// would turn into 40001 storms. Remembers whether its connection is
+// pooler-safe, which decides how Exec runs statements.
+class ReadCommittedTransaction : public pqxx::internal::basic_transaction {
+ public:
+  explicit ReadCommittedTransaction(Connection& connection)
+      : pqxx::internal::namedclass("ReadCommittedTransaction", ""),
+        // Not spelled "READ COMMITTED": libpqxx drops exactly that spelling.
+        pqxx::internal::basic_transaction(connection, "read committed", pqxx::read_write),
+        pooler_safe_(connection.pooler_safe()) {
+    Begin();
+  }
+  ~ReadCommittedTransaction() noexcept override { End(); }
 
-// Pooler-safe mode, for PgBouncer in transaction pooling: no prepared
-// statements (a server connection may change between transactions) and no
-// session state. Process-wide; set once at start, before any connection.
-void SetPoolerSafeMode(bool enabled);
-bool PoolerSafeMode();
+  bool pooler_safe() const { return pooler_safe_; }
+
+ private:
+  const bool pooler_safe_;
+};
 
 // "{1,2,3}": the text form of a bigint[] parameter. Only ever built from
 // integers (ids), never from user input.
@@ -34,12 +49,12 @@ inline std::string BigintArrayLiteral(const std::vector<int64_t>& values) {
   return absl::StrCat("{", absl::StrJoin(values, ","), "}");
 }
 
-// Runs a named statement: prepared on the connection (see Connect()), or in
-// pooler-safe mode sent with its parameters as an unnamed statement.
+// Runs a named statement: prepared on the connection (see Connect()), or on
+// a pooler-safe connection sent with its parameters as an unnamed statement.
 // Parameters are always parameters, never spliced into the text.
 template <typename... Args>
-pqxx::result Exec(pqxx::transaction_base& txn, sql::Statement statement, Args&&... args) {
-  if (PoolerSafeMode()) {
+pqxx::result Exec(ReadCommittedTransaction& txn, sql::Statement statement, Args&&... args) {
+  if (txn.pooler_safe()) {
     return txn.exec_params(sql::StatementText(statement), std::forward<Args>(args)...);
   }
   return txn.exec_prepared(statement.name, std::forward<Args>(args)...);
@@ -51,7 +66,7 @@ pqxx::result Exec(pqxx::transaction_base& txn, sql::Statement statement, Args&&.
 // A commit whose outcome is unknown (connection lost during COMMIT) is
 // UNKNOWN: never retry it blindly.
 template <typename Body>
-auto InTransaction(pqxx::connection_base& connection, Body&& body)
+auto InTransaction(Connection& connection, Body&& body)
     -> decltype(body(std::declval<ReadCommittedTransaction&>())) {
   using Result = decltype(body(std::declval<ReadCommittedTransaction&>()));
   try {

@@ -27,10 +27,10 @@
 #include <string>
 #include <vector>
 
-#include <pqxx/connection_base>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/db/connect.h"
 
 namespace campaignq::queue {
 
@@ -84,7 +84,7 @@ struct BatchResult {
 // `connection` must outlive this object. Never throws.
 class ClaimProtocol {
  public:
-  explicit ClaimProtocol(pqxx::connection_base* connection) : connection_(*connection) {}
+  explicit ClaimProtocol(db::Connection* connection) : connection_(*connection) {}
 
   // Runs steps 1-3 above once. A connection that broke is left for the
   // caller to replace (status UNAVAILABLE, or UNKNOWN when COMMIT's outcome
@@ -101,7 +101,7 @@ class ClaimProtocol {
                                             const std::string& error, int max_attempts);
 
  private:
-  pqxx::connection_base& connection_;
+  db::Connection& connection_;
 };
 
 }  // namespace campaignq::queue

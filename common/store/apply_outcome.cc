@@ -14,7 +14,7 @@ constexpr int kApplicationColumns = 2;
 
 }  // namespace
 
-absl::StatusOr<v1::Application> ApplyOutcome(pqxx::transaction_base& txn, int64_t campaign_id,
+absl::StatusOr<v1::Application> ApplyOutcome(db::ReadCommittedTransaction& txn, int64_t campaign_id,
                                              const std::string& user_id, const pqxx::row& row) {
   if (row[kCampaignStatusColumn].is_null()) {
     return absl::NotFoundError(absl::StrCat("campaign ", campaign_id, " does not exist"));

@@ -5,7 +5,7 @@
 #include <string>
 
 #include <pqxx/row>
-#include <pqxx/transaction_base>
+#include "common/db/transaction.h"
 
 #include "absl/status/statusor.h"
 #include "campaignq/v1/campaignq.pb.h"
@@ -18,7 +18,7 @@ namespace campaignq::store {
 // naming the existing application (looked up in `txn`) when the user had
 // applied; FAILED_PRECONDITION when the campaign is closed. An existing
 // application wins over "closed", so that a retried Apply learns its id.
-absl::StatusOr<v1::Application> ApplyOutcome(pqxx::transaction_base& txn, int64_t campaign_id,
+absl::StatusOr<v1::Application> ApplyOutcome(db::ReadCommittedTransaction& txn, int64_t campaign_id,
                                              const std::string& user_id, const pqxx::row& row);
 
 }  // namespace campaignq::store
