@@ -1,6 +1,7 @@
 // db tier: db::Migrate against real PostgreSQL.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -11,6 +12,8 @@
 #include "absl/strings/match.h"
 #include "common/db/connect.h"
 #include "common/db/migrator.h"
+#include "common/sql/statement.h"
+#include "statements.h"
 #include "gtest/gtest.h"
 #include "support/test_postgres.h"
 
@@ -61,6 +64,43 @@ class StartLine {
   std::condition_variable go_;
   int remaining_;
 };
+
+// A verify started while a migrate step is running (here: an open
+// transaction that holds the migration lock and has applied everything but
+// not committed yet) waits for it and then passes, instead of reporting
+// "not applied" and exiting in the middle of a rollout.
+TEST(Migrator, VerifyWaitsForAMigrateInProgress) {
+  const std::string url = FreshDatabaseUrl("migrate_verify_waits");
+  auto migrating = MustConnect(url);
+  pqxx::work migration(*migrating);
+  migration.exec(sql::StatementText(sql::kMigrationLock));
+  migration.exec(sql::StatementText(sql::kMigrationCreateTable));
+  for (const db::Migration& applied : db::EmbeddedMigrations()) {
+    migration.exec(applied.sql);
+    migration.exec_params(sql::StatementText(sql::kMigrationRecord), applied.version,
+                          applied.name, applied.checksum);
+  }
+
+  auto verifying = MustConnect(url);
+  const int verifier_pid = verifying->backendpid();
+  absl::Status verified;
+  std::thread verifier([&] { verified = db::Migrate(*verifying, db::MigrateMode::kVerify); });
+  // Proceed once the verifier is seen waiting for the lock (observed, not
+  // slept on), then let the migration commit.
+  auto observer = MustConnect(url);
+  bool waiting = false;
+  for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+       !waiting && std::chrono::steady_clock::now() < deadline;) {
+    pqxx::nontransaction look(*observer);
+    waiting = look.exec_params("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+                               verifier_pid)[0][0]
+                  .as<bool>(false);
+  }
+  EXPECT_TRUE(waiting) << "verify did not wait for the migration lock";
+  migration.commit();
+  verifier.join();
+  EXPECT_TRUE(verified.ok()) << verified;
+}
 
 TEST(Migrator, TenProcessesMigratingAtOnceAllSucceedAndApplyEachVersionOnce) {
   const std::string url = FreshDatabaseUrl("migrate_concurrent");

@@ -85,5 +85,65 @@ TEST_F(PgStatusTest, UniqueViolationIsAlreadyExists) {
   EXPECT_FALSE(db::IsTransient(status));
 }
 
+// Resource faults of the database (disk full, out of memory, I/O) and
+// internal errors are never charged to the application being decided: a
+// short fault would otherwise fail innocent applications one after another.
+// Errors about the rows themselves (a trigger's RAISE, a constraint) are.
+TEST_F(PgStatusTest, OnlyErrorsAboutTheRowsAreChargeableToAnApplication) {
+  pqxx::connection connection(url_);
+  for (const char* state : {"53100", "53200", "58030", "XX000", "57014", "55P03", "42P01"}) {
+    pqxx::work txn(connection);
+    const absl::Status status = Try(
+        txn, std::string("DO $$ BEGIN RAISE EXCEPTION 'fault' USING ERRCODE = '") + state +
+                 "'; END $$");
+    EXPECT_EQ(db::SqlState(status), state);
+    EXPECT_FALSE(db::IsChargeableToApplication(status)) << status;
+  }
+  for (const char* state : {"P0001", "22012", "23514"}) {
+    pqxx::work txn(connection);
+    const absl::Status status = Try(
+        txn, std::string("DO $$ BEGIN RAISE EXCEPTION 'bad row' USING ERRCODE = '") + state +
+                 "'; END $$");
+    EXPECT_TRUE(db::IsChargeableToApplication(status)) << status;
+    EXPECT_FALSE(db::IsTransient(status)) << status;
+  }
+}
+
+TEST_F(PgStatusTest, ResourceFaultsAreUnavailableButKeepTheSession) {
+  pqxx::connection connection(url_);
+  for (const char* state : {"53100", "53200", "58030"}) {
+    pqxx::work txn(connection);
+    const absl::Status status = Try(
+        txn, std::string("DO $$ BEGIN RAISE EXCEPTION 'fault' USING ERRCODE = '") + state +
+                 "'; END $$");
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+    EXPECT_TRUE(db::IsTransient(status));
+    EXPECT_FALSE(db::IsConnectionLost(status)) << status;
+  }
+  pqxx::work txn(connection);
+  const absl::Status read_only = Try(
+      txn, "DO $$ BEGIN RAISE EXCEPTION 'standby' USING ERRCODE = '25006'; END $$");
+  EXPECT_TRUE(db::IsConnectionLost(read_only)) << read_only;
+}
+
+// A statement_timeout is ABORTED (retried, never charged), like a lock
+// refused: the worker shrinks its batch instead.
+TEST_F(PgStatusTest, StatementTimeoutIsAbortedWithItsState) {
+  pqxx::connection connection(url_);
+  pqxx::work txn(connection);
+  txn.exec("SET LOCAL statement_timeout = '10ms'");
+  const absl::Status status = Try(txn, "SELECT pg_sleep(1)");
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted) << status;
+  EXPECT_EQ(db::SqlState(status), db::kSqlstateQueryCanceled);
+}
+
+// libpqxx throws a bare pqxx::failure when it cannot reset a broken
+// connection: that is the database being away, UNAVAILABLE, not INTERNAL.
+TEST(PgStatus, BareLibpqxxFailureIsUnavailable) {
+  const absl::Status status = db::StatusFromException(pqxx::failure("could not reset"));
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_TRUE(db::IsConnectionLost(status));
+}
+
 }  // namespace
 }  // namespace campaignq

@@ -614,6 +614,68 @@ TEST_F(StoreTest, GroupCommitAnErrorReachesOnlyTheApplyThatCausesIt) {
   EXPECT_EQ(CountApplications(campaign), 2);
 }
 
+// A batch whose COMMIT outcome is lost (the session dies during COMMIT: here
+// a deferred trigger terminates its own backend, once) answers UNKNOWN to
+// every Apply in it and reruns none of them: a rerun could answer
+// ALREADY_EXISTS or a false "not committed" for a row that is stored.
+TEST_F(StoreTest, GroupCommitWithALostCommitAnswersUnknownAndRerunsNothing) {
+  const int64_t campaign = Create("in-doubt", 10).id();
+  {
+    pqxx::work txn(*sql_);
+    txn.exec(R"sql(
+      CREATE SEQUENCE test_commit_kills;
+      CREATE FUNCTION test_kill_at_commit() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        -- nextval is not rolled back: only the first commit dies.
+        IF nextval('test_commit_kills') = 1 THEN
+          PERFORM pg_terminate_backend(pg_backend_pid());
+          PERFORM pg_sleep(5);  -- the termination lands here
+        END IF;
+        RETURN NULL;
+      END $$;
+      CREATE CONSTRAINT TRIGGER test_kill_at_commit AFTER INSERT ON applications
+        DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION test_kill_at_commit();
+    )sql");
+    txn.commit();
+  }
+  store::ApplyBatcher batcher(pool_.get(), store::ApplyBatcher::Options());
+  const auto outcomes = batcher.ApplyTogether({{campaign, "a"}, {campaign, "b"}, {campaign, "c"}});
+  ASSERT_EQ(outcomes.size(), 3u);
+  for (const auto& outcome : outcomes) {
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kUnknown) << outcome.status();
+  }
+  EXPECT_EQ(Scalar("SELECT nextval('test_commit_kills')"), 2) << "a rerun was attempted";
+  EXPECT_EQ(CountApplications(campaign), 0);  // the killed COMMIT did not happen
+}
+
+// A transient failure of the whole batch (here a serialization failure
+// raised by a trigger) reaches every caller as is, for them to retry; the
+// batch is not rewritten one Apply at a time (each would wait out the same
+// fault in turn).
+TEST_F(StoreTest, GroupCommitATransientBatchFailureIsNotRewrittenApplyByApply) {
+  const int64_t campaign = Create("transient", 10).id();
+  {
+    pqxx::work txn(*sql_);
+    txn.exec(R"sql(
+      CREATE SEQUENCE test_inserts_seen;
+      CREATE FUNCTION test_transient() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM nextval('test_inserts_seen');
+        RAISE EXCEPTION 'try again' USING ERRCODE = '40001';
+      END $$;
+      CREATE TRIGGER test_transient BEFORE INSERT ON applications
+        FOR EACH ROW EXECUTE FUNCTION test_transient();
+    )sql");
+    txn.commit();
+  }
+  store::ApplyBatcher batcher(pool_.get(), store::ApplyBatcher::Options());
+  const auto outcomes = batcher.ApplyTogether({{campaign, "a"}, {campaign, "b"}, {campaign, "c"}});
+  for (const auto& outcome : outcomes) {
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << outcome.status();
+  }
+  EXPECT_EQ(Scalar("SELECT nextval('test_inserts_seen')"), 2) << "rewritten Apply by Apply";
+}
+
 // Many concurrent Applies, a third of them repeats of another caller's
 // user: every caller gets exactly one answer, exactly one row exists per
 // user, and every OK answer names the stored row.
@@ -651,6 +713,55 @@ TEST_F(StoreTest, GroupCommitUnderConcurrencyStoresEachUserOnce) {
     }
   }
   EXPECT_EQ(ok, kCallers / 2 * kPerCaller);  // one winner per user
+}
+
+// --- deterministic failures ----------------------------------------------------
+
+// A deterministic error is charged to exactly the application an isolated
+// batch tried, never to whatever is the campaign's head when the failure is
+// recorded: here the poison application is cancelled in between, and the
+// innocent one behind it is not charged.
+TEST_F(StoreTest, AFailureIsChargedOnlyToTheApplicationThatFailed) {
+  const int64_t campaign = Create("poisoned", 10).id();
+  {
+    pqxx::work txn(*sql_);
+    txn.exec(R"sql(
+      CREATE FUNCTION test_poison() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.user_id = 'poison' AND NEW.status <> 'cancelled' THEN
+          RAISE EXCEPTION 'poison row';
+        END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_poison BEFORE UPDATE ON applications
+        FOR EACH ROW EXECUTE FUNCTION test_poison();
+    )sql");
+    txn.commit();
+  }
+  const v1::Application poison = Apply(campaign, "poison");
+  const v1::Application innocent = Apply(campaign, "innocent");
+
+  queue::ClaimProtocol claim(sql_.get());
+  queue::BatchRequest isolated;
+  isolated.lock_mode = queue::LockMode::kBlocking;
+  isolated.batch_size = 1;
+  isolated.only_campaign = campaign;
+  isolated.isolate_head = true;
+  const queue::BatchResult failed = claim.DecideBatch(isolated);
+  ASSERT_FALSE(failed.status.ok());
+  EXPECT_TRUE(db::IsChargeableToApplication(failed.status)) << failed.status;
+  EXPECT_EQ(failed.isolated_application, poison.id());
+
+  ASSERT_TRUE(store_->CancelApplication(poison.id()).ok());
+  const auto recorded = claim.RecordFailure(campaign, failed.isolated_application,
+                                            std::string(failed.status.message()), 1);
+  ASSERT_TRUE(recorded.ok()) << recorded.status();
+  EXPECT_EQ(*recorded, "");  // no longer pending: nothing charged
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT attempts FROM applications WHERE id = ", innocent.id())),
+            0);
+  EXPECT_EQ(Get(innocent.id()).status(), v1::APPLICATION_STATUS_PENDING);
+  EXPECT_EQ(DecideAll(campaign), 1);
+  EXPECT_EQ(Get(innocent.id()).status(), v1::APPLICATION_STATUS_APPROVED);
 }
 
 // --- locking -------------------------------------------------------------------

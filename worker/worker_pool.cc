@@ -18,6 +18,8 @@ namespace {
 constexpr std::chrono::milliseconds kStopCheckInterval{200};
 // The longest idle wait in pooler-safe mode, where no NOTIFY can wake us.
 constexpr std::chrono::milliseconds kPoolerPollInterval{100};
+// Successful batches after which a shrunken batch size doubles again.
+constexpr int kSuccessesToGrow = 16;
 
 }  // namespace
 
@@ -97,9 +99,7 @@ void WorkerPool::RunThread(int index) {
       const auto delay = JitteredDelay(options_.reconnect_backoff, connect_failures++, random);
       LogWarning(name, "cannot connect (retrying in ", delay.count(), " ms): ",
                  connected.status().message());
-      for (auto until = Clock::now() + delay; Clock::now() < until && !stopping_.load();) {
-        std::this_thread::sleep_for(std::min<Clock::duration>(kStopCheckInterval, until - Clock::now()));
-      }
+      PauseUnlessStopping(delay);
       continue;
     }
     connect_failures = 0;
@@ -114,17 +114,30 @@ void WorkerPool::RunThread(int index) {
     // charged to exactly the application that caused it.
     std::optional<int64_t> suspect;
     queue::ClaimProtocol claim(connection.get());
+    // Shrinks when batches time out (a role's statement_timeout or
+    // lock_timeout shorter than a full batch takes) and grows back after
+    // a run of successes, so that such a batch is not retried forever.
+    int batch_size = options_.batch_size;
+    int successes_since_shrink = 0;
+    // Consecutive transient failures that no campaign can be blamed for
+    // (the claim statement itself failed): backed off here, not hot-looped.
+    int unattributed_failures = 0;
 
     while (!stopping_.load()) {
       queue::BatchRequest request;
       request.lock_mode = options_.lock_mode;
-      request.batch_size = suspect.has_value() ? 1 : options_.batch_size;
+      request.batch_size = suspect.has_value() ? 1 : batch_size;
       request.excluded_campaigns = cooldowns.Active(Clock::now());
       request.only_campaign = suspect;
       request.isolate_head = suspect.has_value();
       queue::BatchResult result = claim.DecideBatch(request);
 
       if (result.status.ok()) {
+        unattributed_failures = 0;
+        if (batch_size < options_.batch_size && ++successes_since_shrink >= kSuccessesToGrow) {
+          batch_size = std::min(options_.batch_size, batch_size * 2);
+          successes_since_shrink = 0;
+        }
         if (suspect.has_value()) suspect.reset();
         if (result.campaign_id != 0) {
           cooldowns.Succeeded(result.campaign_id);
@@ -142,22 +155,40 @@ void WorkerPool::RunThread(int index) {
       }
 
       const std::string sqlstate = db::SqlState(result.status);
-      if (db::IsTransient(result.status)) {
-        metrics_->RecordRetry(sqlstate);
-        if (result.campaign_id != 0) cooldowns.Failed(result.campaign_id, Clock::now());
-        if (result.status.code() == absl::StatusCode::kUnavailable || !connection->is_open()) {
-          LogWarning(name, "database connection lost: ", result.status.message());
-          break;  // reconnect
-        }
-        LogDebug(name, "transient error, backing off campaign_id=", result.campaign_id, ": ",
-                 result.status.message());
-        continue;
-      }
       if (result.status.code() == absl::StatusCode::kUnknown) {
         // The COMMIT's outcome is unknown: the decisions either all landed
         // or none did; the status guards make a retry safe either way.
         LogWarning(name, "commit outcome unknown, reconnecting: ", result.status.message());
         break;
+      }
+      if (db::IsConnectionLost(result.status) || !connection->is_open()) {
+        metrics_->RecordRetry(sqlstate);
+        LogWarning(name, "database connection lost: ", result.status.message());
+        break;  // reconnect (to the new primary after a failover)
+      }
+      if (!db::IsChargeableToApplication(result.status)) {
+        // Transient (lock refused, deadlock, timeout) or a fault of the
+        // database rather than of an application (out of memory, disk
+        // full, I/O, internal error): retry later, charge nobody.
+        metrics_->RecordRetry(sqlstate);
+        if (sqlstate == db::kSqlstateQueryCanceled || sqlstate == db::kSqlstateLockNotAvailable) {
+          if (request.batch_size > 1) {
+            batch_size = std::max(1, request.batch_size / 2);
+            successes_since_shrink = 0;
+            LogWarning(name, "batch timed out, deciding at most ", batch_size, " at a time");
+          }
+        }
+        if (!db::IsTransient(result.status)) {
+          LogError(name, "deciding campaign_id=", result.campaign_id,
+                   " failed (not charged to any application): ", result.status.message());
+        }
+        if (result.campaign_id != 0) {
+          cooldowns.Failed(result.campaign_id, Clock::now());
+        } else {
+          PauseUnlessStopping(
+              JitteredDelay(options_.campaign_backoff, unattributed_failures++, random));
+        }
+        continue;
       }
       LogError(name, "deciding campaign_id=", result.campaign_id,
                " failed: ", result.status.message());
@@ -175,6 +206,12 @@ void WorkerPool::RunThread(int index) {
         suspect.reset();
       }
     }
+  }
+}
+
+void WorkerPool::PauseUnlessStopping(Clock::duration delay) {
+  for (auto until = Clock::now() + delay; Clock::now() < until && !stopping_.load();) {
+    std::this_thread::sleep_for(std::min<Clock::duration>(kStopCheckInterval, until - Clock::now()));
   }
 }
 

@@ -49,6 +49,8 @@ class WorkerPool {
 
  private:
   void RunThread(int index);
+  // Sleeps for `delay`, or less when Stop() is called meanwhile.
+  void PauseUnlessStopping(Clock::duration delay);
   // LISTENs on campaignq_pending on its own connection and posts one
   // wake-up per NOTIFY (not started in pooler-safe mode).
   void RunListener();

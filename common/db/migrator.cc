@@ -111,6 +111,7 @@ absl::Status Migrate(Connection& connection, MigrateMode mode) {
   if (mode == MigrateMode::kOff) return absl::OkStatus();
   return InTransaction(connection, [&](ReadCommittedTransaction& txn) -> absl::Status {
     if (mode == MigrateMode::kVerify) {
+      txn.exec(sql::StatementText(sql::kMigrationLockShared));
       if (!txn.exec(sql::StatementText(sql::kMigrationTableExists))[0][0].as<bool>()) {
         return absl::FailedPreconditionError(
             "the database has no campaignq schema; run the migrate step (--migrate=auto) first");

@@ -13,14 +13,17 @@ constexpr char kSqlstatePayload[] = "campaignq/sqlstate";
 
 absl::StatusCode CodeForSqlstate(const std::string& state) {
   if (absl::StartsWith(state, "40") || state == kSqlstateLockNotAvailable ||
-      state == "57014" /* query_canceled */) {
+      state == kSqlstateQueryCanceled) {
     return absl::StatusCode::kAborted;
   }
   if (state == kSqlstateUniqueViolation) return absl::StatusCode::kAlreadyExists;
   // Class 08 connection exceptions; 57P01-57P03 admin/crash shutdown, cannot
-  // connect now; 53300 too many connections.
-  if (absl::StartsWith(state, "08") || state == "57P01" || state == "57P02" ||
-      state == "57P03" || state == "53300") {
+  // connect now; class 53 insufficient resources (disk full, out of memory,
+  // too many connections); class 58 system errors (I/O); 25006 a read-only
+  // transaction (we reached a standby, e.g. right after a failover).
+  if (absl::StartsWith(state, "08") || absl::StartsWith(state, "57P") ||
+      absl::StartsWith(state, "53") || absl::StartsWith(state, "58") ||
+      state == kSqlstateReadOnlyTransaction) {
     return absl::StatusCode::kUnavailable;
   }
   if (absl::StartsWith(state, "23") || absl::StartsWith(state, "22")) {
@@ -65,12 +68,37 @@ absl::Status StatusFromException(const std::exception& error) {
   if (dynamic_cast<const pqxx::broken_connection*>(&error) != nullptr) {
     return absl::UnavailableError(absl::StrCat("database unreachable: ", error.what()));
   }
+  // Any other libpqxx failure without a SQLSTATE is about the connection
+  // itself (e.g. a failed reset() after the server went away): retryable,
+  // not an internal error of ours.
+  if (dynamic_cast<const pqxx::failure*>(&error) != nullptr) {
+    return absl::UnavailableError(absl::StrCat("database connection failed: ", error.what()));
+  }
   return absl::InternalError(absl::StrCat("database error: ", error.what()));
 }
 
 std::string SqlState(const absl::Status& status) {
   auto payload = status.GetPayload(kSqlstatePayload);
   return payload.has_value() ? std::string(*payload) : std::string();
+}
+
+bool IsChargeableToApplication(const absl::Status& status) {
+  const std::string state = SqlState(status);
+  if (state.size() != 5) return false;
+  const std::string error_class = state.substr(0, 2);
+  // 09 triggered action, 22 data exception, 23 integrity constraint,
+  // 27 triggered data change, 2F/38/39 routine exceptions, 44 WITH CHECK
+  // OPTION, P0 PL/pgSQL RAISE: each is about the rows a statement touched.
+  for (const char* data_class : {"09", "22", "23", "27", "2F", "38", "39", "44", "P0"}) {
+    if (error_class == data_class) return true;
+  }
+  return false;
+}
+
+bool IsConnectionLost(const absl::Status& status) {
+  if (status.code() != absl::StatusCode::kUnavailable) return false;
+  const std::string state = SqlState(status);
+  return !absl::StartsWith(state, "53") && !absl::StartsWith(state, "58");
 }
 
 bool IsTransient(const absl::Status& status) {

@@ -6,6 +6,7 @@
 
 #include <pqxx/pqxx>
 
+#include "common/db/pg_status.h"
 #include "common/db/transaction.h"
 #include "common/store/apply_outcome.h"
 #include "common/store/rows.h"
@@ -86,12 +87,21 @@ std::vector<ApplyBatcher::Request*> ApplyBatcher::TakeBatch() {
 void ApplyBatcher::Write(const std::vector<Request*>& batch) {
   absl::Status status = WriteTogether(batch);
   if (status.ok()) return;
-  if (batch.size() == 1) {
-    batch[0]->result = status;
+  // Fall back to writing each Apply alone only when the batch is known not
+  // to have committed AND the error may be about one Apply in it (a trigger,
+  // a constraint), so that the error reaches only the Apply that causes it.
+  // Never after UNKNOWN (COMMIT's outcome lost: the rows may be there, and a
+  // rerun would answer ALREADY_EXISTS or a false "not committed"), and not
+  // after a transient error (connection lost, timeout, lock or
+  // serialization failure): that is the database's state, every Apply would
+  // wait out the same fault one after another, and the callers retry.
+  const bool per_apply_error = status.code() != absl::StatusCode::kUnknown &&
+                               !db::IsTransient(status) &&
+                               status.code() != absl::StatusCode::kResourceExhausted;
+  if (batch.size() == 1 || !per_apply_error) {
+    for (Request* request : batch) request->result = status;
     return;
   }
-  // The batch transaction failed: write each Apply alone, so that an error
-  // reaches only the Apply that causes it.
   for (Request* request : batch) Write({request});
 }
 

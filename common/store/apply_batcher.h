@@ -43,7 +43,10 @@ class ApplyBatcher {
 
   // The stored pending application once durable; NOT_FOUND, FAILED_PRECONDITION
   // (closed) or ALREADY_EXISTS as CampaignStore::Apply documents; UNAVAILABLE
-  // or ABORTED for database trouble. Inputs must be validated already.
+  // or ABORTED for database trouble before COMMIT (nothing was stored:
+  // retry); UNKNOWN when the connection was lost during COMMIT (it may be
+  // stored: a retry answers ALREADY_EXISTS naming it). Inputs must be
+  // validated already.
   absl::StatusOr<v1::Application> Apply(int64_t campaign_id, const std::string& user_id);
 
   struct Applicant {
@@ -51,7 +54,8 @@ class ApplyBatcher {
     std::string user_id;
   };
   // Writes these Applies as one batch, now: one transaction, or one per
-  // Apply if that fails. Outcomes in input order, each as Apply() would
+  // Apply if that fails with an error that may be about one Apply (see
+  // Write() for which). Outcomes in input order, each as Apply() would
   // return it. The (campaign, user) pairs must be distinct. Apply() uses it
   // for the batches it forms; tests use it to choose a batch's content.
   std::vector<absl::StatusOr<v1::Application>> ApplyTogether(
