@@ -34,6 +34,17 @@
 extern char** environ;
 
 namespace campaignq::testing {
+
+struct Cluster {
+  std::string url;
+  std::string dir;
+  std::string data_dir;
+  std::string log;
+  std::string options;  // postgres -c settings, the port among them
+  pid_t watchdog = -1;
+  int watchdog_pipe = -1;  // write end; closing it stops the cluster
+};
+
 namespace {
 
 [[noreturn]] void Die(const std::string& message) {
@@ -95,26 +106,23 @@ int FreePort() {
   return ntohs(address.sin_port);
 }
 
-struct Cluster {
-  std::string url;
-  std::string dir;
-  pid_t watchdog = -1;
-  int watchdog_pipe = -1;  // write end; closing it stops the cluster
-};
 
 Cluster* g_cluster = nullptr;
+
+// Closes the watchdog's pipe: it stops the cluster and deletes its directory.
+void DisposeCluster(Cluster* cluster) {
+  if (cluster == nullptr || cluster->watchdog_pipe < 0) return;
+  ::close(cluster->watchdog_pipe);
+  cluster->watchdog_pipe = -1;
+  int status;
+  while (::waitpid(cluster->watchdog, &status, 0) < 0 && errno == EINTR) {
+  }
+}
 
 std::mutex g_databases_mutex;
 std::vector<std::string>* g_databases = new std::vector<std::string>();
 
-void StopCluster() {
-  if (g_cluster == nullptr || g_cluster->watchdog_pipe < 0) return;
-  ::close(g_cluster->watchdog_pipe);  // the watchdog stops and deletes it
-  g_cluster->watchdog_pipe = -1;
-  int status;
-  while (::waitpid(g_cluster->watchdog, &status, 0) < 0 && errno == EINTR) {
-  }
-}
+void StopCluster() { DisposeCluster(g_cluster); }
 
 // A child that blocks reading a pipe whose only write end this process
 // holds (O_CLOEXEC, so no spawned server inherits it). When the read
@@ -164,7 +172,14 @@ void ChownToPostgres(const std::string& path) {
   }
 }
 
-Cluster* StartCluster() {
+bool StartPostgres(const Cluster& cluster) {
+  return Run(AsPostgres({PgBin("pg_ctl"), "start", "-D", cluster.data_dir, "-l", cluster.log, "-w",
+                         "-t", "60", "-o", cluster.options}),
+             cluster.log) == 0;
+}
+
+// initdb, the watchdog, and a first start on a free port.
+Cluster* CreateCluster() {
   for (const char* tool : {"initdb", "pg_ctl", "postgres"}) {
     if (::access(PgBin(tool).c_str(), X_OK) != 0) Die(absl::StrCat(PgBin(tool), " not found"));
   }
@@ -172,8 +187,8 @@ Cluster* StartCluster() {
   cluster->dir = MakeTestTempDir(absl::StrCat("postgres-", ::getpid()));
   ::chmod(cluster->dir.c_str(), 0755);
   ChownToPostgres(cluster->dir);
-  const std::string data_dir = cluster->dir + "/data";
-  const std::string log = cluster->dir + "/postgres.log";
+  const std::string data_dir = cluster->data_dir = cluster->dir + "/data";
+  const std::string log = cluster->log = cluster->dir + "/postgres.log";
   // The log must be writable by postgres too.
   ::close(::open(log.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0666));
   ChownToPostgres(log);
@@ -185,18 +200,14 @@ Cluster* StartCluster() {
   }
   // From here on, whatever happens, the watchdog removes the cluster.
   StartWatchdog(cluster, data_dir);
-  g_cluster = cluster;
-  std::atexit(StopCluster);
 
   for (int attempt = 1;; ++attempt) {
     const int port = FreePort();
-    const std::string options = absl::StrCat(
+    cluster->options = absl::StrCat(
         "-c listen_addresses=127.0.0.1 -c port=", port, " -c unix_socket_directories=", cluster->dir,
         " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
         " -c shared_buffers=64MB");
-    if (Run(AsPostgres({PgBin("pg_ctl"), "start", "-D", data_dir, "-l", log, "-w", "-t", "60",
-                        "-o", options}),
-            log) == 0) {
+    if (StartPostgres(*cluster)) {
       cluster->url = absl::StrCat("postgresql://postgres@127.0.0.1:", port, "/postgres");
       return cluster;
     }
@@ -240,7 +251,9 @@ std::string TestServerUrl() {
     if (env != nullptr && *env != '\0') {
       url = new std::string(env);
     } else {
-      url = new std::string(StartCluster()->url);
+      g_cluster = CreateCluster();
+      std::atexit(StopCluster);
+      url = new std::string(g_cluster->url);
     }
   });
   return *url;
@@ -287,6 +300,28 @@ std::string FreshDatabaseUrl(const std::string& name_hint) {
   static std::once_flag register_drop;
   std::call_once(register_drop, [] { std::atexit(DropDatabasesAtExit); });
   return UrlWithDatabase(server, name);
+}
+
+OwnPostgres::OwnPostgres() : cluster_(CreateCluster()) {}
+
+OwnPostgres::~OwnPostgres() {
+  DisposeCluster(cluster_);
+  delete cluster_;
+}
+
+const std::string& OwnPostgres::url() const { return cluster_->url; }
+
+void OwnPostgres::StopImmediately() {
+  if (Run(AsPostgres({PgBin("pg_ctl"), "stop", "-D", cluster_->data_dir, "-m", "immediate", "-w"}),
+          cluster_->log) != 0) {
+    Die(absl::StrCat("pg_ctl stop -m immediate failed; log ", cluster_->log));
+  }
+}
+
+void OwnPostgres::Start() {
+  if (!StartPostgres(*cluster_)) {
+    Die(absl::StrCat("pg_ctl start failed; log ", cluster_->log, ":\n", TailOfFile(cluster_->log)));
+  }
 }
 
 }  // namespace campaignq::testing

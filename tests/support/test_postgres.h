@@ -24,4 +24,30 @@ std::string FreshDatabaseUrl(const std::string& name_hint);
 // `url` with its database replaced by `database` (URI or key=value form).
 std::string UrlWithDatabase(const std::string& url, const std::string& database);
 
+struct Cluster;
+
+// A PostgreSQL 15 cluster of the test's own, apart from the shared test
+// server, for fault tests that stop and restart it. Started (as the
+// `postgres` user when root) on a free port by the constructor; stopped and
+// deleted by the destructor, or by a watchdog if the process dies. Aborts
+// the process on failure, like the rest of this file.
+class OwnPostgres {
+ public:
+  OwnPostgres();
+  ~OwnPostgres();
+  OwnPostgres(const OwnPostgres&) = delete;
+  OwnPostgres& operator=(const OwnPostgres&) = delete;
+
+  // The superuser URL of its `postgres` database.
+  const std::string& url() const;
+  // pg_ctl stop -m immediate: every backend dies at once, as in a crash;
+  // the next Start() runs crash recovery.
+  void StopImmediately();
+  // Starts it again on the same port.
+  void Start();
+
+ private:
+  Cluster* cluster_;
+};
+
 }  // namespace campaignq::testing
