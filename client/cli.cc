@@ -24,8 +24,9 @@
 // CAMPAIGNQ_DATABASE_URL; a command's own flags (--campaign, --user, ...)
 // deliberately read no environment, so that a variable meant for another
 // binary (CAMPAIGNQ_CONCURRENCY for the worker) never changes a command.
-CAMPAIGNQ_FLAG(std::string, server, "127.0.0.1:50051", "HOST:PORT of the campaignq server");
-CAMPAIGNQ_FLAG(std::string, database_url, campaignq::kDefaultDatabaseUrl,
+CAMPAIGNQ_FLAG(std::string, server, "CAMPAIGNQ_SERVER", "127.0.0.1:50051",
+               "HOST:PORT of the campaignq server");
+CAMPAIGNQ_FLAG(std::string, database_url, "CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl,
                "PostgreSQL URL; used by the lab command");
 ABSL_FLAG(bool, json, false, "print protobuf messages (and the storm summary) as JSON");
 ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(10), "deadline of each RPC");
@@ -149,7 +150,9 @@ int RunCli(int argc, char** argv) {
   }
 
   if (command == "storm") return RunStorm(options);
-  if (command == "lab") return lab::RunLabCommand({options.database_url, options.json, options.cap});
+  if (command == "lab") {
+    return lab::RunLabCommand({options.database_url, options.json, options.cap});
+  }
   std::shared_ptr<grpc::Channel> channel = MakeChannel(options.server);
   if (command == "health") return RunHealth(channel, options);
 

@@ -16,9 +16,9 @@ namespace campaignq {
 namespace {
 
 // Leaked: read by static initialisers of other translation units.
-std::vector<std::string>& EnvFlagRegistry() {
-  static auto* names = new std::vector<std::string>();
-  return *names;
+std::vector<EnvFlag>& EnvFlagRegistry() {
+  static auto* flags = new std::vector<EnvFlag>();
+  return *flags;
 }
 
 bool IsHelp(absl::string_view arg) {
@@ -31,14 +31,13 @@ bool IsVersion(absl::string_view arg) { return arg == "--version" || arg == "-ve
 std::string Identifier(absl::string_view name) { return absl::StrReplaceAll(name, {{"-", "_"}}); }
 
 absl::Status ApplyEnvironment() {
-  for (const std::string& name : EnvFlagRegistry()) {
-    const std::string variable = FlagEnvVariable(name);
-    const std::string value = EnvOr(variable.c_str(), "");
+  for (const EnvFlag& env_flag : EnvFlagRegistry()) {
+    const std::string value = EnvOr(env_flag.env_variable.c_str(), "");
     if (value.empty()) continue;
-    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+    absl::CommandLineFlag* flag = absl::FindCommandLineFlag(env_flag.name);
     std::string why;
     if (flag == nullptr || !flag->ParseFrom(value, &why)) {
-      return absl::InvalidArgumentError(absl::StrCat(variable, "=", value, ": ", why));
+      return absl::InvalidArgumentError(absl::StrCat(env_flag.env_variable, "=", value, ": ", why));
     }
   }
   return absl::OkStatus();
@@ -108,8 +107,8 @@ std::string Wrapped(absl::string_view text, absl::string_view indent, size_t wid
 
 namespace flags_internal {
 
-bool RegisterEnvFlag(const char* name) {
-  EnvFlagRegistry().emplace_back(name);
+bool RegisterEnvFlag(const char* name, const char* env_variable) {
+  EnvFlagRegistry().push_back({name, env_variable});
   return true;
 }
 
@@ -124,10 +123,11 @@ std::string FlagEnvVariable(absl::string_view flag_name) {
   return absl::StrCat("CAMPAIGNQ_", absl::AsciiStrToUpper(Identifier(flag_name)));
 }
 
-std::vector<std::string> EnvFlagNames() {
-  std::vector<std::string> names = EnvFlagRegistry();
-  std::sort(names.begin(), names.end());
-  return names;
+std::vector<EnvFlag> EnvFlags() {
+  std::vector<EnvFlag> flags = EnvFlagRegistry();
+  std::sort(flags.begin(), flags.end(),
+            [](const EnvFlag& a, const EnvFlag& b) { return a.name < b.name; });
+  return flags;
 }
 
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
@@ -149,13 +149,13 @@ std::string FlagHelp() {
   std::string out =
       "flags (--flag-name or --flag_name; each may instead be set by the environment variable "
       "shown, which a flag on the command line overrides):\n";
-  for (const std::string& name : EnvFlagNames()) {
-    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(name);
+  for (const EnvFlag& env_flag : EnvFlags()) {
+    const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(env_flag.name);
     if (flag == nullptr) continue;
-    absl::StrAppend(&out, "  --", absl::StrReplaceAll(name, {{"_", "-"}}), "\n");
+    absl::StrAppend(&out, "  --", absl::StrReplaceAll(env_flag.name, {{"_", "-"}}), "\n");
     out += Wrapped(flag->Help(), "      ", 100);
-    absl::StrAppend(&out, "      env ", FlagEnvVariable(name), ", default \"",
-                    flag->DefaultValue(), "\"\n");
+    absl::StrAppend(&out, "      env ", env_flag.env_variable, ", default \"", flag->DefaultValue(),
+                    "\"\n");
   }
   absl::StrAppend(&out,
                   "  --help     print this and exit 0\n"

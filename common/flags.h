@@ -16,42 +16,47 @@
 #define CAMPAIGNQ_VERSION "0.3.0"
 #endif
 
-// CAMPAIGNQ_FLAG(Type, name, default, help): the Abseil flag --name (also
-// spelled --na-me) that, when not given on the command line, takes its
-// value from the environment variable CAMPAIGNQ_NAME (upper-cased name; an
-// empty variable counts as unset), else `default`. ParseCommandLine applies
-// the environment; FlagHelp lists the flag with both. Use at global scope,
-// once per flag in the whole program.
-#define CAMPAIGNQ_FLAG(Type, name, default_value, help)            \
-  ABSL_FLAG(Type, name, default_value, help);                      \
-  [[maybe_unused]] static const bool campaignq_env_flag_##name##_ = \
-      ::campaignq::flags_internal::RegisterEnvFlag(#name)
+// CAMPAIGNQ_FLAG(Type, name, "CAMPAIGNQ_NAME", default, help): the Abseil
+// flag --name (also spelled --na-me) that, when not given on the command
+// line, takes its value from the environment variable CAMPAIGNQ_NAME (an
+// empty variable counts as unset), else `default`. The variable must be
+// FlagEnvVariable(name) (tests check it); it is spelled out so that it can
+// be found in the source and in the binary (scripts/container-test looks
+// there). ParseCommandLine applies the environment; FlagHelp lists the flag
+// with both. Use at global scope, once per flag in the whole program.
+#define CAMPAIGNQ_FLAG(Type, name, env_variable, default_value, help) \
+  ABSL_FLAG(Type, name, default_value, help);                         \
+  [[maybe_unused]] static const bool campaignq_env_flag_##name##_ =   \
+      ::campaignq::flags_internal::RegisterEnvFlag(#name, env_variable)
 
 namespace campaignq {
 
 namespace flags_internal {
 // Called by CAMPAIGNQ_FLAG during static initialisation.
-bool RegisterEnvFlag(const char* name);
+bool RegisterEnvFlag(const char* name, const char* env_variable);
 }  // namespace flags_internal
 
 // The local default when neither --database-url nor CAMPAIGNQ_DATABASE_URL
 // is given: the PostgreSQL that scripts/run-service starts.
-inline constexpr char kDefaultDatabaseUrl[] =
-    "postgresql://campaignq@127.0.0.1:55432/campaignq";
+inline constexpr char kDefaultDatabaseUrl[] = "postgresql://campaignq@127.0.0.1:55432/campaignq";
 
 // The value of environment variable `name`, or `fallback` when unset/empty.
 std::string EnvOr(const char* name, const std::string& fallback);
 
-// The environment variable of flag `flag_name` ("pool_size" or "pool-size"
-// -> "CAMPAIGNQ_POOL_SIZE").
+// The environment variable flag `flag_name` must have ("pool_size" or
+// "pool-size" -> "CAMPAIGNQ_POOL_SIZE").
 std::string FlagEnvVariable(absl::string_view flag_name);
 
-// The names of every CAMPAIGNQ_FLAG linked into this program, sorted.
-std::vector<std::string> EnvFlagNames();
+struct EnvFlag {
+  std::string name;          // Abseil's: "pool_size"
+  std::string env_variable;  // "CAMPAIGNQ_POOL_SIZE"
+};
+// Every CAMPAIGNQ_FLAG linked into this program, sorted by name.
+std::vector<EnvFlag> EnvFlags();
 
 struct CommandLine {
-  bool help = false;     // --help, -h or --helpfull was given
-  bool version = false;  // --version was given
+  bool help = false;                    // --help, -h or --helpfull was given
+  bool version = false;                 // --version was given
   std::vector<std::string> positional;  // argv[0] first
 };
 

@@ -8,14 +8,15 @@
 #include "common/flags.h"
 #include "common/log.h"
 
-CAMPAIGNQ_FLAG(std::string, database_url, campaignq::kDefaultDatabaseUrl, "PostgreSQL URL");
-CAMPAIGNQ_FLAG(std::string, migrate, "auto",
+CAMPAIGNQ_FLAG(std::string, database_url, "CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl,
+               "PostgreSQL URL");
+CAMPAIGNQ_FLAG(std::string, migrate, "CAMPAIGNQ_MIGRATE", "auto",
                "auto: apply pending schema migrations at start; verify: refuse to start unless the "
                "schema matches; off: do nothing");
-CAMPAIGNQ_FLAG(std::string, metrics_listen, "",
+CAMPAIGNQ_FLAG(std::string, metrics_listen, "CAMPAIGNQ_METRICS_LISTEN", "",
                "host:port to serve Prometheus metrics on (GET /metrics); port 0 picks a free one; "
                "empty: off");
-CAMPAIGNQ_FLAG(bool, pooler_mode, false,
+CAMPAIGNQ_FLAG(bool, pooler_mode, "CAMPAIGNQ_POOLER_MODE", false,
                "PgBouncer transaction pooling: no prepared statements, no session settings, "
                "polling instead of LISTEN");
 

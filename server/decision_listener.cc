@@ -21,7 +21,8 @@ db::NotificationListenerOptions ListenOn(DecisionListenerOptions options) {
 
 DecisionListener::DecisionListener(DecisionListenerOptions options)
     : notifications_(
-          ListenOn(std::move(options)), [this](absl::string_view payload) { OnNotification(payload); },
+          ListenOn(std::move(options)),
+          [this](absl::string_view payload) { OnNotification(payload); },
           // Decisions made while we were not listening were never seen.
           [this](uint64_t /*generation*/) { BumpAll(); }) {}
 
@@ -66,8 +67,7 @@ uint64_t DecisionListener::WaitForChange(int64_t campaign_id, uint64_t seen,
 void DecisionListener::OnNotification(absl::string_view payload) {
   int64_t campaign_id = 0;
   if (!absl::SimpleAtoi(payload, &campaign_id)) {
-    LogWarning("listener", "unexpected notification payload '", payload,
-               "'; waking every watcher");
+    LogWarning("listener", "unexpected notification payload '", payload, "'; waking every watcher");
     BumpAll();
     return;
   }

@@ -4,9 +4,9 @@
 // counters that WatchApplication handlers wait on.
 //
 // One listener per server, holding ONE dedicated connection (a
-// db::NotificationListener, which reconnects when it breaks). Watchers never touch that connection; they
-// only wait on a condition variable, so any number of them costs no extra
-// database sessions.
+// db::NotificationListener, which reconnects when it breaks). Watchers
+// never touch that connection; they only wait on a condition variable, so
+// any number of them costs no extra database sessions.
 //
 // A notification can be lost (the listener reconnecting, PostgreSQL
 // restarting). Watchers therefore also re-read on a timeout (see

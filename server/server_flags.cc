@@ -3,15 +3,16 @@
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
 
-CAMPAIGNQ_FLAG(std::string, listen, "127.0.0.1:50051",
+CAMPAIGNQ_FLAG(std::string, listen, "CAMPAIGNQ_LISTEN", "127.0.0.1:50051",
                "host:port to serve gRPC on; port 0 picks a free one");
-CAMPAIGNQ_FLAG(bool, migrate_only, false,
+CAMPAIGNQ_FLAG(bool, migrate_only, "CAMPAIGNQ_MIGRATE_ONLY", false,
                "apply (--migrate=auto) or check (--migrate=verify) the schema, then exit 0 "
                "without serving: the one-shot migrate step of a deployment");
-CAMPAIGNQ_FLAG(int, pool_size, 16, "maximum PostgreSQL connections for request handlers");
-CAMPAIGNQ_FLAG(absl::Duration, shutdown_grace, absl::Seconds(10),
+CAMPAIGNQ_FLAG(int, pool_size, "CAMPAIGNQ_POOL_SIZE", 16,
+               "maximum PostgreSQL connections for request handlers");
+CAMPAIGNQ_FLAG(absl::Duration, shutdown_grace, "CAMPAIGNQ_SHUTDOWN_GRACE", absl::Seconds(10),
                "on SIGTERM, how long in-flight calls may take to finish");
-CAMPAIGNQ_FLAG(int, max_threads, 512,
+CAMPAIGNQ_FLAG(int, max_threads, "CAMPAIGNQ_MAX_THREADS", 512,
                "bound on gRPC's sync handler threads; each in-flight call (watches included) "
                "holds one, and a call beyond the bound is refused with RESOURCE_EXHAUSTED. Calls "
                "wait for one of --pool-size connections, so threads are cheap waiters here");

@@ -57,8 +57,8 @@ struct ServerStack::Running {
         // pool a burst of slow calls would hold every connection and the
         // server would report NOT_SERVING for being busy, not for losing its
         // database.
-        health_pool(PoolFor(options, "campaignq-server-health", 1,
-                            std::chrono::milliseconds(2000))),
+        health_pool(
+            PoolFor(options, "campaignq-server-health", 1, std::chrono::milliseconds(2000))),
         health_store(&health_pool),
         listener(ListenerFor(options)),
         exporter(&registry),
@@ -149,9 +149,9 @@ absl::StatusOr<int> ServerStack::StartLocked() {
     metrics_address_.clear();
     return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen));
   }
-  r.health = std::make_unique<HealthMonitor>(r.server->GetHealthCheckService(),
-                                             [health_store] { return health_store->Ping(); },
-                                             std::vector<std::string>{"", kServiceName});
+  r.health = std::make_unique<HealthMonitor>(
+      r.server->GetHealthCheckService(), [health_store] { return health_store->Ping(); },
+      std::vector<std::string>{"", kServiceName});
   r.health->Start();
   address_ = BoundAddress(options_.listen, port);
   LogInfo(kComponent, "listening on ", address_);

@@ -5,14 +5,16 @@
 #include "absl/time/time.h"
 #include "common/flags.h"
 
-CAMPAIGNQ_FLAG(int, concurrency, 4, "worker threads, one database connection each");
-CAMPAIGNQ_FLAG(int, batch_size, 100, "applications decided per transaction, at most");
-CAMPAIGNQ_FLAG(std::string, lock_mode, "skip-locked",
+CAMPAIGNQ_FLAG(int, concurrency, "CAMPAIGNQ_CONCURRENCY", 4,
+               "worker threads, one database connection each");
+CAMPAIGNQ_FLAG(int, batch_size, "CAMPAIGNQ_BATCH_SIZE", 100,
+               "applications decided per transaction, at most");
+CAMPAIGNQ_FLAG(std::string, lock_mode, "CAMPAIGNQ_LOCK_MODE", "skip-locked",
                "how to lock a campaign: skip-locked (never wait), nowait (fail fast, back off), "
                "blocking (wait in line; for comparison)");
-CAMPAIGNQ_FLAG(absl::Duration, poll_interval, absl::Seconds(2),
+CAMPAIGNQ_FLAG(absl::Duration, poll_interval, "CAMPAIGNQ_POLL_INTERVAL", absl::Seconds(2),
                "longest idle wait without a NOTIFY before looking for work again");
-CAMPAIGNQ_FLAG(int, max_attempts, 3,
+CAMPAIGNQ_FLAG(int, max_attempts, "CAMPAIGNQ_MAX_ATTEMPTS", 3,
                "deterministic errors an application may cause before it is marked failed");
 
 namespace campaignq::worker {

@@ -53,10 +53,10 @@ class NotificationListener {
 
   // Progress so far; every field only grows.
   struct Counters {
-    uint64_t connects = 0;          // successful LISTENs (== the last generation)
-    uint64_t connection_losses = 0; // a LISTENing connection broke
-    uint64_t connect_failures = 0;  // attempts that could not connect or LISTEN
-    uint64_t notifications = 0;     // delivered to on_notification
+    uint64_t connects = 0;           // successful LISTENs (== the last generation)
+    uint64_t connection_losses = 0;  // a LISTENing connection broke
+    uint64_t connect_failures = 0;   // attempts that could not connect or LISTEN
+    uint64_t notifications = 0;      // delivered to on_notification
   };
 
   NotificationListener(NotificationListenerOptions options, NotificationCallback on_notification,

@@ -30,12 +30,15 @@ inline void ExpectEveryFlagListedWithEnvAndDefault() {
     ASSERT_NE(at, std::string::npos) << help;
     const size_t next = help.find("\n  --", at + entry.size());
     const std::string block = help.substr(at, next - at);
-    EXPECT_TRUE(absl::StrContains(block, absl::StrCat("env ", FlagEnvVariable(name))))
-        << block;
+    EXPECT_TRUE(absl::StrContains(block, absl::StrCat("env ", FlagEnvVariable(name)))) << block;
     EXPECT_TRUE(absl::StrContains(block, absl::StrCat("default \"", flag->DefaultValue(), "\"")))
         << block;
   }
   EXPECT_GT(checked, 0);
+  // Each variable is the one its name implies.
+  for (const EnvFlag& flag : EnvFlags()) {
+    EXPECT_EQ(flag.env_variable, FlagEnvVariable(flag.name));
+  }
 }
 
 // argv for ParseCommandLine from string literals.

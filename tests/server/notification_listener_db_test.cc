@@ -5,8 +5,6 @@
 // whose DecisionListener is one of its two users, until tests/ has a
 // db/ directory.)
 
-#include "common/db/notification_listener.h"
-
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -16,6 +14,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "common/db/notification_listener.h"
 #include "support/test_postgres.h"
 
 namespace campaignq::db {
@@ -145,11 +144,13 @@ TEST_F(NotificationListenerTest, PoolerSafeModeStartsNothing) {
   Seen seen;
   NotificationListenerOptions options = Options();
   options.connect.pooler_safe = true;
-  NotificationListener listener(options, [](absl::string_view) {}, [](uint64_t) {});
+  NotificationListener listener(
+      options, [](absl::string_view) {}, [](uint64_t) {});
   listener.Start();
   EXPECT_FALSE(listener.running());
-  EXPECT_FALSE(listener.WaitUntil([](const Counters& c) { return c.connects + c.connect_failures > 0; },
-                                  std::chrono::steady_clock::now()));
+  EXPECT_FALSE(
+      listener.WaitUntil([](const Counters& c) { return c.connects + c.connect_failures > 0; },
+                         std::chrono::steady_clock::now()));
 }
 
 }  // namespace

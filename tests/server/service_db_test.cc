@@ -81,9 +81,7 @@ class ServiceDbTest : public ::testing::Test {
     stack_ = nullptr;
   }
 
-  void SetUp() override {
-    ASSERT_NE(stack_, nullptr);
-  }
+  void SetUp() override { ASSERT_NE(stack_, nullptr); }
 
   v1::CampaignQueue::Stub& stub() { return *stack_->stub; }
 
@@ -320,8 +318,8 @@ TEST_F(ServiceDbTest, TheDecisionNotificationWakesTheListener) {
   // when it does: wait for one change first, so the next is the NOTIFY.
   uint64_t generation = listener.Generation(campaign.id());
   DecideByHand(application, "waitlisted");
-  generation =
-      listener.WaitForChange(campaign.id(), generation, steady_clock::now() + std::chrono::seconds(30));
+  generation = listener.WaitForChange(campaign.id(), generation,
+                                      steady_clock::now() + std::chrono::seconds(30));
   DecideByHand(application, "approved");
   EXPECT_NE(listener.WaitForChange(campaign.id(), generation,
                                    steady_clock::now() + std::chrono::seconds(30)),

@@ -44,8 +44,11 @@ TEST_F(WorkerFlagsTest, EveryWorkerFlagReadsItsVariable) {
 
 TEST_F(WorkerFlagsTest, NonPositiveValuesAndUnknownLockModesAreRefused) {
   for (std::initializer_list<std::string> invalid :
-       {std::initializer_list<std::string>{"w", "--concurrency=0"}, {"w", "--batch-size=-1"},
-        {"w", "--max-attempts=0"}, {"w", "--poll-interval=0s"}, {"w", "--lock-mode=optimistic"}}) {
+       {std::initializer_list<std::string>{"w", "--concurrency=0"},
+        {"w", "--batch-size=-1"},
+        {"w", "--max-attempts=0"},
+        {"w", "--poll-interval=0s"},
+        {"w", "--lock-mode=optimistic"}}) {
     absl::FlagSaver saver;
     Argv args(invalid);
     ASSERT_TRUE(ParseCommandLine(args.argc(), args.argv()).ok());
@@ -55,9 +58,9 @@ TEST_F(WorkerFlagsTest, NonPositiveValuesAndUnknownLockModesAreRefused) {
 
 TEST_F(WorkerFlagsTest, HelpListsEveryFlagWithItsVariableAndDefault) {
   flags_test::ExpectEveryFlagListedWithEnvAndDefault();
-  for (const char* name : {"database_url", "migrate", "metrics_listen", "pooler_mode",
-                           "concurrency", "batch_size", "lock_mode", "poll_interval",
-                           "max_attempts"}) {
+  for (const char* name :
+       {"database_url", "migrate", "metrics_listen", "pooler_mode", "concurrency", "batch_size",
+        "lock_mode", "poll_interval", "max_attempts"}) {
     EXPECT_NE(absl::FindCommandLineFlag(name), nullptr) << name;
   }
 }

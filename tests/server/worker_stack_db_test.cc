@@ -2,11 +2,10 @@
 // starts the pool, Stop is idempotent and fine without Start. (Lives with
 // the server's tests until tests/ has a worker directory.)
 
-#include "worker/worker_stack.h"
-
 #include <gtest/gtest.h>
 
 #include "support/test_postgres.h"
+#include "worker/worker_stack.h"
 
 namespace campaignq::worker {
 namespace {
