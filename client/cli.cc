@@ -16,14 +16,18 @@
 #include "client/options.h"
 #include "client/rpc.h"
 #include "client/storm.h"
+#include "common/exit_codes.h"
 #include "common/flags.h"
 #include "lab/command.h"
 
-ABSL_FLAG(std::string, server, campaignq::EnvOr("CAMPAIGNQ_SERVER", "127.0.0.1:50051"),
-          "HOST:PORT of the campaignq server (env CAMPAIGNQ_SERVER)");
-ABSL_FLAG(std::string, database_url,
-          campaignq::EnvOr("CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl),
-          "PostgreSQL URL (env CAMPAIGNQ_DATABASE_URL); used by the lab command");
+// The two global flags a deployment configures read CAMPAIGNQ_SERVER and
+// CAMPAIGNQ_DATABASE_URL; a command's own flags (--campaign, --user, ...)
+// deliberately read no environment, so that a variable meant for another
+// binary (CAMPAIGNQ_CONCURRENCY for the worker) never changes a command.
+CAMPAIGNQ_FLAG(std::string, server, "CAMPAIGNQ_SERVER", "127.0.0.1:50051",
+               "HOST:PORT of the campaignq server");
+CAMPAIGNQ_FLAG(std::string, database_url, "CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl,
+               "PostgreSQL URL; used by the lab command");
 ABSL_FLAG(bool, json, false, "print protobuf messages (and the storm summary) as JSON");
 ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(10), "deadline of each RPC");
 ABSL_FLAG(std::string, name, "", "campaign name (create-campaign)");
@@ -111,6 +115,7 @@ global flags:
   --rpc-timeout=10s     deadline of each RPC (watch and health use --timeout)
   --database-url=URL    default $CAMPAIGNQ_DATABASE_URL or the local default;
                         used by lab only
+  --version             print the version and exit
 
 exit codes: 0 ok; 1 RPC error, timeout or not serving (error: <CODE>: <message>
 on stderr); 2 usage error; 3 storm found a broken invariant, or a lab row
@@ -123,6 +128,10 @@ int RunCli(int argc, char** argv) {
   if (!command_line.ok()) return ReportUsageError(std::string(command_line.status().message()));
   if (command_line->help) {
     std::cout << UsageText();
+    return kExitOk;
+  }
+  if (command_line->version) {
+    std::cout << VersionLine("campaignq") << "\n";
     return kExitOk;
   }
   const std::vector<std::string>& positional = command_line->positional;
@@ -141,7 +150,9 @@ int RunCli(int argc, char** argv) {
   }
 
   if (command == "storm") return RunStorm(options);
-  if (command == "lab") return lab::RunLabCommand({options.database_url, options.json, options.cap});
+  if (command == "lab") {
+    return lab::RunLabCommand({options.database_url, options.json, options.cap});
+  }
   std::shared_ptr<grpc::Channel> channel = MakeChannel(options.server);
   if (command == "health") return RunHealth(channel, options);
 

@@ -8,8 +8,9 @@ namespace campaignq::client {
 // Returns the --help text.
 std::string UsageText();
 
-// Parses flags, runs the command, and returns the process exit code (see
-// options.h): 0 ok, 1 RPC failure, 2 usage error, 3 storm invariant broken.
+// Parses flags, runs the command, and returns the process exit code
+// (common/exit_codes.h): 0 ok, 1 RPC failure, 2 usage error, 3 storm
+// invariant broken. --version prints "campaignq <version>".
 int RunCli(int argc, char** argv);
 
 }  // namespace campaignq::client

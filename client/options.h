@@ -8,14 +8,9 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/exit_codes.h"  // kExitOk, kExitFailure, kExitUsage, kExitInvariantBroken
 
 namespace campaignq::client {
-
-// Process exit codes.
-inline constexpr int kExitOk = 0;
-inline constexpr int kExitFailure = 1;  // RPC error, timeout, NOT SERVING
-inline constexpr int kExitUsage = 2;
-inline constexpr int kExitInvariantBroken = 3;  // storm only
 
 struct CliOptions {
   std::string server;

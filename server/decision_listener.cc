@@ -1,9 +1,5 @@
 #include "server/decision_listener.h"
 
-#include <algorithm>
-#include <exception>
-#include <memory>
-#include <pqxx/pqxx>
 #include <utility>
 
 #include "absl/strings/numbers.h"
@@ -13,41 +9,35 @@
 namespace campaignq::server {
 namespace {
 
-constexpr char kComponent[] = "listener";
-
-class Receiver final : public pqxx::notification_receiver {
- public:
-  Receiver(pqxx::connection_base& connection, DecisionListener* listener)
-      : pqxx::notification_receiver(connection, store::kDecidedChannel), listener_(listener) {}
-
-  void operator()(const std::string& payload, int /*backend_pid*/) override {
-    listener_->OnNotification(payload);
-  }
-
- private:
-  DecisionListener* listener_;
-};
+db::NotificationListenerOptions ListenOn(DecisionListenerOptions options) {
+  db::NotificationListenerOptions listener;
+  listener.database_url = std::move(options.database_url);
+  listener.connect = std::move(options.connect);
+  listener.channel = store::kDecidedChannel;
+  return listener;
+}
 
 }  // namespace
 
 DecisionListener::DecisionListener(DecisionListenerOptions options)
-    : options_(std::move(options)) {}
+    : notifications_(
+          ListenOn(std::move(options)),
+          [this](absl::string_view payload) { OnNotification(payload); },
+          // Decisions made while we were not listening were never seen.
+          [this](uint64_t /*generation*/) { BumpAll(); }) {}
 
 DecisionListener::~DecisionListener() { Stop(); }
 
-void DecisionListener::Start() {
-  thread_ = std::thread([this] { Run(); });
-}
+void DecisionListener::Start() { notifications_.Start(); }
 
 void DecisionListener::Stop() {
-  std::call_once(stop_once_, [this] {
-    {
-      std::lock_guard<std::mutex> lock(mutex_);
-      stopping_ = true;
-    }
-    changed_.notify_all();
-    if (thread_.joinable()) thread_.join();
-  });
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  // Watchers first: they must not wait for the listening thread to end.
+  changed_.notify_all();
+  notifications_.Stop();
 }
 
 bool DecisionListener::stopped() const {
@@ -77,7 +67,7 @@ uint64_t DecisionListener::WaitForChange(int64_t campaign_id, uint64_t seen,
 void DecisionListener::OnNotification(absl::string_view payload) {
   int64_t campaign_id = 0;
   if (!absl::SimpleAtoi(payload, &campaign_id)) {
-    LogWarning(kComponent, "unexpected notification payload '", payload, "'; waking every watcher");
+    LogWarning("listener", "unexpected notification payload '", payload, "'; waking every watcher");
     BumpAll();
     return;
   }
@@ -96,49 +86,6 @@ void DecisionListener::BumpAll() {
     ++epoch_;
   }
   changed_.notify_all();
-}
-
-bool DecisionListener::SleepUnlessStopping(std::chrono::milliseconds duration) {
-  std::unique_lock<std::mutex> lock(mutex_);
-  return !changed_.wait_for(lock, duration, [this] { return stopping_; });
-}
-
-void DecisionListener::Run() {
-  std::chrono::milliseconds backoff = options_.min_backoff;
-  while (!stopped()) {
-    ListenOnce(&backoff);
-    if (stopped()) break;
-    LogInfo(kComponent, "reconnecting in ", backoff.count(), " ms");
-    if (!SleepUnlessStopping(backoff)) break;
-    backoff = std::min(backoff * 2, options_.max_backoff);
-  }
-  LogInfo(kComponent, "stopped");
-}
-
-void DecisionListener::ListenOnce(std::chrono::milliseconds* backoff) {
-  auto connection = db::Connect(options_.database_url, options_.connect);
-  if (!connection.ok()) {
-    LogWarning(kComponent, "cannot connect: ", connection.status().ToString());
-    return;
-  }
-  try {
-    // Declared after the connection, so destroyed (UNLISTEN) before it.
-    Receiver receiver(**connection, this);
-    LogInfo(kComponent, "listening on ", store::kDecidedChannel);
-    *backoff = options_.min_backoff;
-    // Decisions made while we were not listening were never seen.
-    BumpAll();
-    const long poll_us = static_cast<long>(
-        std::chrono::duration_cast<std::chrono::microseconds>(options_.poll_interval).count());
-    while (!stopped()) {
-      // libpqxx 6 silently reports "no notifications" on a closed
-      // connection; check, or a dead session would look like a quiet one.
-      if (!(*connection)->is_open()) throw pqxx::broken_connection("listener connection closed");
-      (*connection)->await_notification(poll_us / 1000000, poll_us % 1000000);
-    }
-  } catch (const std::exception& error) {
-    LogWarning(kComponent, "connection lost: ", error.what());
-  }
 }
 
 }  // namespace campaignq::server

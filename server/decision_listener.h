@@ -3,11 +3,10 @@
 // decided batch, per cancel and per close) into per-campaign generation
 // counters that WatchApplication handlers wait on.
 //
-// One listener per server, holding ONE dedicated connection: LISTEN needs a
-// session that stays open and outside any transaction, which a pooled
-// connection cannot promise. Watchers never touch that connection; they
-// only wait on a condition variable, so any number of them costs no extra
-// database sessions.
+// One listener per server, holding ONE dedicated connection (a
+// db::NotificationListener, which reconnects when it breaks). Watchers
+// never touch that connection; they only wait on a condition variable, so
+// any number of them costs no extra database sessions.
 //
 // A notification can be lost (the listener reconnecting, PostgreSQL
 // restarting). Watchers therefore also re-read on a timeout (see
@@ -19,24 +18,21 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
-#include <thread>
 #include <unordered_map>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
 #include "common/db/connect.h"
+#include "common/db/notification_listener.h"
 
 namespace campaignq::server {
 
 struct DecisionListenerOptions {
   std::string database_url;
-  // Shown in pg_stat_activity; set application_name to tell it apart.
+  // Shown in pg_stat_activity; set application_name to tell it apart. In
+  // pooler-safe mode nothing listens (db::NotificationListener): watches
+  // then rely on their re-read timeout alone.
   db::ConnectOptions connect;
-  // How long one await_notification() blocks: bounds how long Stop() waits.
-  std::chrono::milliseconds poll_interval{200};
-  // Reconnect backoff: doubles from min to max after each failure.
-  std::chrono::milliseconds min_backoff{100};
-  std::chrono::milliseconds max_backoff{5000};
 };
 
 class DecisionListener {
@@ -46,9 +42,8 @@ class DecisionListener {
   DecisionListener& operator=(const DecisionListener&) = delete;
   ~DecisionListener();  // Stop()s.
 
-  // Starts the listening thread; returns at once (the first connect happens
-  // in the background, so a database outage never blocks server start).
-  // Call at most once.
+  // Starts listening in the background and returns at once (a database
+  // outage never blocks server start). Idempotent.
   void Start();
   // Stops listening, closes the connection and wakes every waiter. After
   // Stop(), WaitForChange returns at once and stopped() is true, which ends
@@ -66,16 +61,14 @@ class DecisionListener {
   // For the notification receiver (and tests): a notification arrived.
   void OnNotification(absl::string_view payload);
 
+  // The LISTEN connection underneath, e.g. for tests to wait until it
+  // listens (counters().connects > 0).
+  const db::NotificationListener& connection() const { return notifications_; }
+
  private:
-  void Run();
-  // One connection's lifetime: returns when it breaks or Stop() is called.
-  void ListenOnce(std::chrono::milliseconds* backoff);
-  // Waits `duration` unless Stop() is called first; false when stopping.
-  bool SleepUnlessStopping(std::chrono::milliseconds duration);
   void BumpAll();
   uint64_t GenerationLocked(int64_t campaign_id) const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
-  const DecisionListenerOptions options_;
   mutable std::mutex mutex_;
   mutable std::condition_variable changed_;
   // Per campaign: notifications seen. Entries are never erased; one per
@@ -85,8 +78,9 @@ class DecisionListener {
   // generation of every campaign at once.
   uint64_t epoch_ ABSL_GUARDED_BY(mutex_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
-  std::once_flag stop_once_;
-  std::thread thread_;
+  // Declared last: its thread calls back into the members above, so it is
+  // destroyed (stopped) first.
+  db::NotificationListener notifications_;
 };
 
 }  // namespace campaignq::server

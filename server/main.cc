@@ -1,27 +1,38 @@
-// campaignq-server: the gRPC front of campaignq. See server/run_server.h.
+// campaignq-server: the gRPC front of campaignq. See server/server_stack.h.
 
 #include <cstdio>
-#include <string>
 
-#include "absl/flags/usage.h"
-#include "common/flags.h"
+#include "absl/status/statusor.h"
+#include "common/exit_codes.h"
+#include "common/log.h"
+#include "common/process_flags.h"
 #include "common/shutdown.h"
-#include "server/run_server.h"
 #include "server/server_flags.h"
+#include "server/server_stack.h"
 
 int main(int argc, char** argv) {
+  namespace server = campaignq::server;
   // First, so every thread started later inherits the blocked mask and the
   // signals reach only WaitForTerminationSignal / SleepUnlessTerminated.
   campaignq::BlockTerminationSignals();
-  absl::SetProgramUsageMessage(
-      "campaignq-server [flags]: the campaignq gRPC service (flags may be spelled "
-      "--flag-name or --flag_name)");
-  absl::StatusOr<campaignq::server::ServerOptions> options =
-      campaignq::server::ParseServerFlags(argc, argv);
-  if (!options.ok()) {
-    std::fprintf(stderr, "campaignq-server: %s (see --help)\n",
-                 std::string(options.status().message()).c_str());
-    return campaignq::kExitUsage;
+  if (auto exit_code = campaignq::ParseFlagsOrExit(argc, argv, server::kProgram, server::kUsage)) {
+    return *exit_code;
   }
-  return campaignq::server::RunServer(*options);
+  absl::StatusOr<server::ServerOptions> options = server::ReadServerFlags();
+  if (!options.ok()) return campaignq::ReportUsageError(server::kProgram, options.status());
+
+  server::ServerStack stack(*options);
+  absl::StatusOr<int> port = stack.Start();
+  if (!port.ok()) return campaignq::ExitCodeForStartFailure(server::kProgram, port.status());
+  if (options->migrate_only) return campaignq::kExitOk;
+  // Tests and scripts read these lines to learn the ports (port 0).
+  if (!stack.metrics_address().empty()) {
+    std::printf("campaignq-server metrics on %s\n", stack.metrics_address().c_str());
+  }
+  std::printf("campaignq-server listening on %s\n", stack.address().c_str());
+  std::fflush(stdout);
+
+  campaignq::LogInfo("server", "signal ", campaignq::WaitForTerminationSignal(), ": stopping");
+  stack.Stop();
+  return campaignq::kExitOk;
 }

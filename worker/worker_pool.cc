@@ -32,7 +32,15 @@ void WorkerPool::Start() {
   for (int i = 0; i < options_.concurrency; ++i) {
     threads_.emplace_back([this, i] { RunThread(i); });
   }
-  if (!options_.connect.pooler_safe) threads_.emplace_back([this] { RunListener(); });
+  db::NotificationListenerOptions listen;
+  listen.database_url = options_.database_url;
+  listen.connect = options_.connect;
+  listen.channel = store::kPendingChannel;
+  listen.reconnect_backoff = options_.reconnect_backoff;
+  listener_ = std::make_unique<db::NotificationListener>(
+      std::move(listen), [this](absl::string_view) { wake_.Post(); },
+      [this](uint64_t) { wake_.Post(); });
+  listener_->Start();
 }
 
 void WorkerPool::Stop() {
@@ -41,49 +49,7 @@ void WorkerPool::Stop() {
   for (std::thread& thread : threads_) {
     if (thread.joinable()) thread.join();
   }
-}
-
-namespace {
-
-class PostOnNotify : public pqxx::notification_receiver {
- public:
-  PostOnNotify(pqxx::connection_base& connection, WakeSignal* wake)
-      : pqxx::notification_receiver(connection, store::kPendingChannel), wake_(wake) {}
-  void operator()(const std::string&, int) override { wake_->Post(); }
-
- private:
-  WakeSignal* wake_;
-};
-
-}  // namespace
-
-void WorkerPool::RunListener() {
-  absl::BitGen random;
-  int failures = 0;
-  while (!stopping_.load()) {
-    try {
-      auto connected = db::Connect(options_.database_url, options_.connect);
-      if (!connected.ok()) throw std::runtime_error(std::string(connected.status().message()));
-      std::unique_ptr<db::Connection> connection = *std::move(connected);
-      PostOnNotify receiver(*connection, &wake_);
-      failures = 0;
-      // Notifications may have been missed while (re)connecting.
-      wake_.Post();
-      while (!stopping_.load()) {
-        const auto micros =
-            std::chrono::duration_cast<std::chrono::microseconds>(kStopCheckInterval).count();
-        connection->await_notification(micros / 1000000, micros % 1000000);
-        if (!connection->is_open()) throw std::runtime_error("connection closed");
-      }
-    } catch (const std::exception& error) {
-      const auto delay = JitteredDelay(options_.reconnect_backoff, failures++, random);
-      LogWarning("listener", "LISTEN connection lost (retrying in ", delay.count(),
-                 " ms): ", error.what());
-      for (auto until = Clock::now() + delay; Clock::now() < until && !stopping_.load();) {
-        std::this_thread::sleep_for(std::min<Clock::duration>(kStopCheckInterval, until - Clock::now()));
-      }
-    }
-  }
+  if (listener_ != nullptr) listener_->Stop();
 }
 
 void WorkerPool::RunThread(int index) {

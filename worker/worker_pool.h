@@ -6,10 +6,12 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <memory>
 #include <thread>
 #include <vector>
 
 #include "common/db/connect.h"
+#include "common/db/notification_listener.h"
 #include "worker/backoff.h"
 #include "common/queue/claim.h"
 #include "worker/wake_signal.h"
@@ -51,15 +53,16 @@ class WorkerPool {
   void RunThread(int index);
   // Sleeps for `delay`, or less when Stop() is called meanwhile.
   void PauseUnlessStopping(Clock::duration delay);
-  // LISTENs on campaignq_pending on its own connection and posts one
-  // wake-up per NOTIFY (not started in pooler-safe mode).
-  void RunListener();
 
   const WorkerOptions options_;
   WorkerMetrics* const metrics_;
   std::atomic<bool> stopping_{false};
   WakeSignal wake_;
   std::vector<std::thread> threads_;
+  // LISTENs on campaignq_pending on its own connection and posts one
+  // wake-up per NOTIFY, and one per (re)connect (notifications may have
+  // been missed meanwhile). Starts nothing in pooler-safe mode.
+  std::unique_ptr<db::NotificationListener> listener_;
 };
 
 }  // namespace campaignq::worker

@@ -1,7 +1,9 @@
-// CampaignQueueService through an in-process channel, against a fresh
-// database on the test PostgreSQL (support/test_postgres.h; migrated here). Decisions are
-// made by hand with SQL + pg_notify, as a worker would, so these tests need
-// no worker. Names are unique per run: the database may hold other data.
+// The server as the binary runs it (ServerStack: it migrates the database,
+// binds a free port) through an in-process channel, against a fresh
+// database on the test PostgreSQL (support/test_postgres.h); and the
+// stack's own life (Start/Drain/Stop). Decisions are made by hand with SQL
+// + pg_notify, as a worker would, so these tests need no worker. Names are
+// unique per run: the database may hold other data.
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
@@ -18,14 +20,13 @@
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "common/db/connect.h"
 #include "common/db/migrator.h"
-#include "common/db/pool.h"
-#include "common/store/campaign_store.h"
+#include "common/exit_codes.h"
+#include "common/process_flags.h"
 #include "grpc_probe.h"
-#include "support/test_postgres.h"
-#include "server/campaign_queue_service.h"
 #include "server/decision_listener.h"
-#include "server/health_monitor.h"
 #include "server/server_setup.h"
+#include "server/server_stack.h"
+#include "support/test_postgres.h"
 
 namespace campaignq::server {
 namespace {
@@ -38,44 +39,30 @@ const std::string& DatabaseUrl() {
   return *url;
 }
 
-// One server per test binary: pool, store, listener, service, grpc server.
-struct Stack {
-  explicit Stack(const std::string& url)
-      : pool([&] {
-          db::PoolOptions options;
-          options.url = url;
-          options.max_connections = 4;
-          return options;
-        }()),
-        store(&pool),
-        listener([&] {
-          DecisionListenerOptions options;
-          options.database_url = url;
-          return options;
-        }()),
-        service(&store, &listener) {
-    listener.Start();
-    int port = 0;
-    server = BuildAndStartServer(ServerSetup{}, &service, &port);
-    health = std::make_unique<HealthMonitor>(
-        server->GetHealthCheckService(), [this] { return store.Ping(); },
-        std::vector<std::string>{"", kServiceName}, milliseconds(200));
-    health->Start();
-    channel = server->InProcessChannel(grpc::ChannelArguments());
+ServerOptions TestServerOptions(const std::string& url) {
+  ServerOptions options;
+  options.process.database_url = url;
+  options.listen = "127.0.0.1:0";
+  options.pool_size = 4;
+  options.shutdown_grace = absl::Seconds(5);
+  return options;
+}
+
+// The server as campaignq-server runs it (ServerStack, which also migrates
+// the database), called through an in-process channel.
+struct Served {
+  Served() : stack(TestServerOptions(DatabaseUrl())) {}
+  // False (with the test failed) when the stack cannot start.
+  bool Start() {
+    absl::StatusOr<int> port = stack.Start();
+    EXPECT_TRUE(port.ok()) << port.status();
+    if (!port.ok()) return false;
+    channel = stack.grpc_server()->InProcessChannel(grpc::ChannelArguments());
     stub = v1::CampaignQueue::NewStub(channel);
-  }
-  ~Stack() {
-    health->Stop();
-    listener.Stop();
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    return true;
   }
 
-  db::ConnectionPool pool;
-  store::CampaignStore store;
-  DecisionListener listener;
-  CampaignQueueService service;
-  std::unique_ptr<grpc::Server> server;
-  std::unique_ptr<HealthMonitor> health;
+  ServerStack stack;  // declared first: stopped after the channel is gone
   std::shared_ptr<grpc::Channel> channel;
   std::unique_ptr<v1::CampaignQueue::Stub> stub;
 };
@@ -83,20 +70,18 @@ struct Stack {
 class ServiceDbTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto connection = db::Connect(DatabaseUrl(), db::ConnectOptions());
-    ASSERT_TRUE(connection.ok()) << connection.status();
-    const absl::Status migrated = db::Migrate(**connection, db::MigrateMode::kAuto);
-    ASSERT_TRUE(migrated.ok()) << migrated;
-    stack_ = new Stack(DatabaseUrl());
+    stack_ = new Served();
+    if (!stack_->Start()) {
+      delete stack_;
+      stack_ = nullptr;
+    }
   }
   static void TearDownTestSuite() {
     delete stack_;
     stack_ = nullptr;
   }
 
-  void SetUp() override {
-    ASSERT_NE(stack_, nullptr);
-  }
+  void SetUp() override { ASSERT_NE(stack_, nullptr); }
 
   v1::CampaignQueue::Stub& stub() { return *stack_->stub; }
 
@@ -145,10 +130,10 @@ class ServiceDbTest : public ::testing::Test {
     txn.commit();
   }
 
-  static Stack* stack_;
+  static Served* stack_;
 };
 
-Stack* ServiceDbTest::stack_ = nullptr;
+Served* ServiceDbTest::stack_ = nullptr;
 
 TEST_F(ServiceDbTest, CreateAndGetCampaign) {
   const v1::Campaign created = CreateCampaign(3);
@@ -328,13 +313,13 @@ TEST_F(ServiceDbTest, WatchSendsCurrentStateThenTheDecisionAndEndsOk) {
 TEST_F(ServiceDbTest, TheDecisionNotificationWakesTheListener) {
   const v1::Campaign campaign = CreateCampaign(/*cap=*/5);
   const v1::Application application = Apply(campaign.id());
-  const DecisionListener& listener = stack_->listener;
+  const DecisionListener& listener = *stack_->stack.listener();
   // The listener connects in the background and bumps every generation
   // when it does: wait for one change first, so the next is the NOTIFY.
   uint64_t generation = listener.Generation(campaign.id());
   DecideByHand(application, "waitlisted");
-  generation =
-      listener.WaitForChange(campaign.id(), generation, steady_clock::now() + std::chrono::seconds(30));
+  generation = listener.WaitForChange(campaign.id(), generation,
+                                      steady_clock::now() + std::chrono::seconds(30));
   DecideByHand(application, "approved");
   EXPECT_NE(listener.WaitForChange(campaign.id(), generation,
                                    steady_clock::now() + std::chrono::seconds(30)),
@@ -420,10 +405,11 @@ TEST_F(ServiceDbTest, HealthIsServingAndReflectionListsTheService) {
   EXPECT_NE(std::find(names->begin(), names->end(), "grpc.health.v1.Health"), names->end());
 }
 
-// Shutdown order as in RunServer: draining health, listener stop (ends the
-// watches with UNAVAILABLE), then the server. Its own stack: it stops it.
-TEST_F(ServiceDbTest, StoppingTheListenerEndsWatchesPromptly) {
-  Stack own(DatabaseUrl());
+// Drain (the first half of Stop): health NOT_SERVING, every watch ended
+// with UNAVAILABLE at once. Its own stack: it stops it.
+TEST_F(ServiceDbTest, DrainingEndsWatchesPromptly) {
+  Served own;
+  ASSERT_TRUE(own.Start());
   const v1::Campaign campaign = CreateCampaign();
   const v1::Application application = Apply(campaign.id());
   auto context = Context();
@@ -433,14 +419,82 @@ TEST_F(ServiceDbTest, StoppingTheListenerEndsWatchesPromptly) {
   v1::Application update;
   ASSERT_TRUE(reader->Read(&update));
 
-  own.health->SetDraining();
-  EXPECT_EQ(*server_test::CheckHealth(own.channel.get(), ""), "NOT_SERVING");
   const auto start = steady_clock::now();
-  own.listener.Stop();
-  own.listener.Stop();  // idempotent
+  own.stack.Drain();
+  own.stack.Drain();  // idempotent
+  EXPECT_EQ(*server_test::CheckHealth(own.channel.get(), ""), "NOT_SERVING");
   EXPECT_FALSE(reader->Read(&update));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_LT(steady_clock::now() - start, milliseconds(1500));
+  own.stack.Stop();
+  EXPECT_EQ(own.stack.grpc_server(), nullptr);
+}
+
+TEST(ServerStackTest, StopWithoutStartIsFine) {
+  ServerStack stack(TestServerOptions(DatabaseUrl()));
+  stack.Drain();
+  stack.Stop();
+  stack.Stop();
+  EXPECT_EQ(stack.grpc_server(), nullptr);
+  EXPECT_TRUE(stack.address().empty());
+}
+
+TEST(ServerStackTest, StartsOnceStopsIdempotently) {
+  ServerStack stack(TestServerOptions(DatabaseUrl()));
+  absl::StatusOr<int> port = stack.Start();
+  ASSERT_TRUE(port.ok()) << port.status();
+  EXPECT_GT(*port, 0);
+  EXPECT_EQ(stack.address(), absl::StrCat("127.0.0.1:", *port));
+  EXPECT_NE(stack.grpc_server(), nullptr);
+  EXPECT_NE(stack.listener(), nullptr);
+  EXPECT_EQ(stack.Start().status().code(), absl::StatusCode::kFailedPrecondition);
+  // The port serves over TCP, health and all.
+  auto channel = grpc::CreateChannel(stack.address(), grpc::InsecureChannelCredentials());
+  auto health = server_test::CheckHealth(channel.get(), kServiceName);
+  ASSERT_TRUE(health.ok()) << health.status();
+  EXPECT_EQ(*health, "SERVING");
+
+  stack.Stop();
+  stack.Stop();
+  EXPECT_EQ(stack.grpc_server(), nullptr);
+  EXPECT_TRUE(stack.address().empty());
+  EXPECT_EQ(stack.Start().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(ServerStackTest, ABusyPortIsUnavailableAndExitsOne) {
+  ServerStack first(TestServerOptions(DatabaseUrl()));
+  ASSERT_TRUE(first.Start().ok());
+  ServerOptions options = TestServerOptions(DatabaseUrl());
+  options.listen = first.address();
+  ServerStack second(options);
+  const absl::Status status = second.Start().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  EXPECT_EQ(ExitCodeForStartFailure("test", status), kExitFailure);
+  EXPECT_EQ(second.grpc_server(), nullptr);
+  second.Stop();  // after a failed Start: fine
+}
+
+TEST(ServerStackTest, VerifyRefusesAnUnmigratedDatabaseAsAUsageError) {
+  ServerOptions options = TestServerOptions(testing::FreshDatabaseUrl("stack_verify"));
+  options.process.migrate = db::MigrateMode::kVerify;
+  ServerStack stack(options);
+  const absl::Status status = stack.Start().status();
+  EXPECT_EQ(status.code(), absl::StatusCode::kFailedPrecondition) << status;
+  EXPECT_EQ(ExitCodeForStartFailure("test", status), kExitUsage);
+}
+
+TEST(ServerStackTest, MigrateOnlyPreparesTheSchemaAndServesNothing) {
+  const std::string url = testing::FreshDatabaseUrl("stack_migrate_only");
+  ServerOptions options = TestServerOptions(url);
+  options.migrate_only = true;
+  ServerStack stack(options);
+  absl::StatusOr<int> port = stack.Start();
+  ASSERT_TRUE(port.ok()) << port.status();
+  EXPECT_EQ(*port, 0);
+  EXPECT_EQ(stack.grpc_server(), nullptr);
+  auto connection = db::Connect(url, db::ConnectOptions());
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  EXPECT_TRUE(db::Migrate(**connection, db::MigrateMode::kVerify).ok());
 }
 
 }  // namespace

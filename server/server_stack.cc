@@ -1,0 +1,193 @@
+#include "server/server_stack.h"
+
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/db/pool.h"
+#include "common/log.h"
+#include "common/metrics/http_exporter.h"
+#include "common/metrics/metrics.h"
+#include "common/store/campaign_store.h"
+#include "server/campaign_queue_service.h"
+#include "server/health_monitor.h"
+#include "server/server_setup.h"
+
+namespace campaignq::server {
+namespace {
+
+constexpr char kComponent[] = "server";
+
+db::ConnectOptions ConnectAs(const ServerOptions& options, const char* application_name) {
+  db::ConnectOptions connect;
+  connect.application_name = application_name;
+  connect.pooler_safe = options.process.pooler_mode;
+  return connect;
+}
+
+db::PoolOptions PoolFor(const ServerOptions& options, const char* application_name,
+                        int max_connections, std::chrono::milliseconds acquire_timeout) {
+  db::PoolOptions pool;
+  pool.url = options.process.database_url;
+  pool.connect = ConnectAs(options, application_name);
+  pool.max_connections = max_connections;
+  pool.acquire_timeout = acquire_timeout;
+  return pool;
+}
+
+DecisionListenerOptions ListenerFor(const ServerOptions& options) {
+  DecisionListenerOptions listener;
+  listener.database_url = options.process.database_url;
+  listener.connect = ConnectAs(options, "campaignq-server-listener");
+  return listener;
+}
+
+}  // namespace
+
+// Members in construction order; destroyed in reverse, each after
+// everything that uses it.
+struct ServerStack::Running {
+  explicit Running(const ServerOptions& options)
+      : pool(PoolFor(options, "campaignq-server", options.pool_size,
+                     std::chrono::milliseconds(5000))),
+        store(&pool),
+        // Health pings get their own single connection: through the request
+        // pool a burst of slow calls would hold every connection and the
+        // server would report NOT_SERVING for being busy, not for losing its
+        // database.
+        health_pool(
+            PoolFor(options, "campaignq-server-health", 1, std::chrono::milliseconds(2000))),
+        health_store(&health_pool),
+        listener(ListenerFor(options)),
+        exporter(&registry),
+        service(&store, &listener) {}
+
+  db::ConnectionPool pool;
+  store::CampaignStore store;
+  db::ConnectionPool health_pool;
+  store::CampaignStore health_store;
+  // In pooler-safe mode it listens to nothing: watches then fall back to
+  // re-reading every kWatchFallbackInterval.
+  DecisionListener listener;
+  metrics::Registry registry;
+  metrics::HttpExporter exporter;
+  CampaignQueueService service;
+  std::unique_ptr<grpc::Server> server;
+  std::unique_ptr<HealthMonitor> health;
+};
+
+ServerStack::ServerStack(ServerOptions options) : options_(std::move(options)) {}
+
+ServerStack::~ServerStack() { Stop(); }
+
+grpc::Server* ServerStack::grpc_server() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return running_ != nullptr ? running_->server.get() : nullptr;
+}
+
+const DecisionListener* ServerStack::listener() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return running_ != nullptr ? &running_->listener : nullptr;
+}
+
+absl::StatusOr<int> ServerStack::Start() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (started_) return absl::FailedPreconditionError("the server stack was started before");
+  started_ = true;
+  absl::StatusOr<int> port = StartLocked();
+  if (!port.ok()) running_.reset();  // stops what did start, in order
+  return port;
+}
+
+absl::StatusOr<int> ServerStack::StartLocked() {
+  LogInfo(kComponent, "starting: listen=", options_.listen, " pool_size=", options_.pool_size,
+          " max_threads=", options_.max_threads);
+  if (absl::Status schema = PrepareSchemaAtStart(options_.process.database_url,
+                                                 ConnectAs(options_, "campaignq-server-migrate"),
+                                                 options_.process.migrate);
+      !schema.ok()) {
+    return schema;
+  }
+  LogInfo(kComponent, "database schema ready");
+  if (options_.migrate_only) return 0;
+
+  running_ = std::make_unique<Running>(options_);
+  Running& r = *running_;
+  r.listener.Start();
+  // Queue gauges read through the health connection: a scrape must not
+  // wait behind request traffic for a pooled connection.
+  store::CampaignStore* health_store = &r.health_store;
+  r.registry.AddGauge("campaignq_queue_pending", "applications waiting for a decision",
+                      [health_store](double* value) {
+                        auto depth = health_store->GetQueueDepth();
+                        if (depth.ok()) *value = static_cast<double>(depth->pending);
+                        return depth.ok();
+                      });
+  r.registry.AddGauge("campaignq_queue_oldest_pending_age_seconds",
+                      "age of the oldest pending application", [health_store](double* value) {
+                        auto depth = health_store->GetQueueDepth();
+                        if (depth.ok()) *value = depth->oldest_pending_age_seconds;
+                        return depth.ok();
+                      });
+  if (!options_.process.metrics_listen.empty()) {
+    absl::StatusOr<int> metrics_port = r.exporter.Start(options_.process.metrics_listen);
+    if (!metrics_port.ok()) return metrics_port.status();
+    metrics_address_ = BoundAddress(options_.process.metrics_listen, *metrics_port);
+    LogInfo(kComponent, "metrics on http://", metrics_address_, "/metrics");
+  }
+
+  ServerSetup setup;
+  setup.listen = options_.listen;
+  setup.max_threads = options_.max_threads;
+  setup.metrics = &r.registry;
+  int port = 0;
+  r.server = BuildAndStartServer(setup, &r.service, &port);
+  if (r.server == nullptr || port == 0) {
+    if (r.server != nullptr) r.server->Shutdown();
+    metrics_address_.clear();
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", options_.listen));
+  }
+  r.health = std::make_unique<HealthMonitor>(
+      r.server->GetHealthCheckService(), [health_store] { return health_store->Ping(); },
+      std::vector<std::string>{"", kServiceName});
+  r.health->Start();
+  address_ = BoundAddress(options_.listen, port);
+  LogInfo(kComponent, "listening on ", address_);
+  return port;
+}
+
+void ServerStack::Drain() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  DrainLocked();
+}
+
+void ServerStack::DrainLocked() {
+  if (running_ == nullptr) return;
+  running_->health->SetDraining();
+  // Ends every watch (UNAVAILABLE: watch again elsewhere) so they do not
+  // hold the shutdown for the whole grace period.
+  running_->listener.Stop();
+}
+
+void ServerStack::Stop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (running_ == nullptr) return;
+  LogInfo(kComponent, "draining for up to ", absl::FormatDuration(options_.shutdown_grace));
+  DrainLocked();
+  Running& r = *running_;
+  // New calls are refused at once; in-flight unary calls get the grace
+  // period to finish, then are cancelled.
+  r.server->Shutdown(std::chrono::system_clock::now() +
+                     absl::ToChronoMilliseconds(options_.shutdown_grace));
+  r.server->Wait();
+  r.health->Stop();
+  r.exporter.Stop();
+  running_.reset();  // closes the connections
+  address_.clear();
+  metrics_address_.clear();
+  LogInfo(kComponent, "stopped");
+}
+
+}  // namespace campaignq::server

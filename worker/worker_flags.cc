@@ -1,0 +1,43 @@
+#include "worker/worker_flags.h"
+
+#include <string>
+
+#include "absl/time/time.h"
+#include "common/flags.h"
+
+CAMPAIGNQ_FLAG(int, concurrency, "CAMPAIGNQ_CONCURRENCY", 4,
+               "worker threads, one database connection each");
+CAMPAIGNQ_FLAG(int, batch_size, "CAMPAIGNQ_BATCH_SIZE", 100,
+               "applications decided per transaction, at most");
+CAMPAIGNQ_FLAG(std::string, lock_mode, "CAMPAIGNQ_LOCK_MODE", "skip-locked",
+               "how to lock a campaign: skip-locked (never wait), nowait (fail fast, back off), "
+               "blocking (wait in line; for comparison)");
+CAMPAIGNQ_FLAG(absl::Duration, poll_interval, "CAMPAIGNQ_POLL_INTERVAL", absl::Seconds(2),
+               "longest idle wait without a NOTIFY before looking for work again");
+CAMPAIGNQ_FLAG(int, max_attempts, "CAMPAIGNQ_MAX_ATTEMPTS", 3,
+               "deterministic errors an application may cause before it is marked failed");
+
+namespace campaignq::worker {
+
+absl::StatusOr<WorkerStackOptions> ReadWorkerFlags() {
+  WorkerStackOptions options;
+  absl::StatusOr<ProcessOptions> process = ReadProcessFlags();
+  if (!process.ok()) return process.status();
+  options.process = *std::move(process);
+  WorkerOptions& pool = options.pool;
+  pool.concurrency = absl::GetFlag(FLAGS_concurrency);
+  pool.batch_size = absl::GetFlag(FLAGS_batch_size);
+  pool.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  pool.poll_interval = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_poll_interval));
+  absl::StatusOr<queue::LockMode> lock_mode = queue::ParseLockMode(absl::GetFlag(FLAGS_lock_mode));
+  if (!lock_mode.ok()) return lock_mode.status();
+  pool.lock_mode = *lock_mode;
+  if (pool.concurrency < 1 || pool.batch_size < 1 || pool.max_attempts < 1 ||
+      pool.poll_interval.count() < 1) {
+    return absl::InvalidArgumentError(
+        "--concurrency, --batch-size, --max-attempts and --poll-interval must be positive");
+  }
+  return options;
+}
+
+}  // namespace campaignq::worker

@@ -1,0 +1,84 @@
+#include "worker/worker_stack.h"
+
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/metrics/http_exporter.h"
+#include "common/metrics/metrics.h"
+#include "worker/worker_metrics.h"
+
+namespace campaignq::worker {
+namespace {
+
+constexpr char kComponent[] = "worker";
+
+WorkerStackOptions Normalized(WorkerStackOptions options) {
+  options.pool.database_url = options.process.database_url;
+  options.pool.connect.pooler_safe = options.process.pooler_mode;
+  return options;
+}
+
+}  // namespace
+
+// Members in construction order; destroyed in reverse, each after
+// everything that uses it.
+struct WorkerStack::Running {
+  explicit Running(const WorkerOptions& options)
+      : metrics(&registry), exporter(&registry), pool(options, &metrics) {}
+
+  metrics::Registry registry;
+  WorkerMetrics metrics;
+  metrics::HttpExporter exporter;
+  WorkerPool pool;
+};
+
+WorkerStack::WorkerStack(WorkerStackOptions options) : options_(Normalized(std::move(options))) {}
+
+WorkerStack::~WorkerStack() { Stop(); }
+
+absl::Status WorkerStack::Start() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (started_) return absl::FailedPreconditionError("the worker stack was started before");
+  started_ = true;
+  absl::Status status = StartLocked();
+  if (!status.ok()) running_.reset();  // stops what did start
+  return status;
+}
+
+absl::Status WorkerStack::StartLocked() {
+  const WorkerOptions& pool = options_.pool;
+  if (absl::Status schema =
+          PrepareSchemaAtStart(pool.database_url, pool.connect, options_.process.migrate);
+      !schema.ok()) {
+    return schema;
+  }
+  running_ = std::make_unique<Running>(pool);
+  const std::string& listen = options_.process.metrics_listen;
+  if (!listen.empty()) {
+    absl::StatusOr<int> port = running_->exporter.Start(listen);
+    if (!port.ok()) return port.status();
+    metrics_address_ = BoundAddress(listen, *port);
+    LogInfo(kComponent, "metrics on http://", metrics_address_, "/metrics");
+  }
+  running_->pool.Start();
+  LogInfo(kComponent, "started: concurrency=", pool.concurrency, " batch_size=", pool.batch_size,
+          " lock_mode=", queue::LockModeName(pool.lock_mode));
+  return absl::OkStatus();
+}
+
+void WorkerStack::Stop() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (running_ == nullptr) return;
+  LogInfo(kComponent, "finishing current batches");
+  running_->pool.Stop();
+  running_->exporter.Stop();
+  WorkerMetrics& m = running_->metrics;
+  LogInfo(kComponent, "stopped: batches=", m.batches(), " approved=", m.decided("approved"),
+          " waitlisted=", m.decided("waitlisted"), " rejected=", m.decided("rejected"),
+          " failed=", m.failed(), " retries=", m.retries());
+  running_.reset();
+  metrics_address_.clear();
+}
+
+}  // namespace campaignq::worker
