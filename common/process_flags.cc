@@ -19,6 +19,10 @@ CAMPAIGNQ_FLAG(std::string, metrics_listen, "CAMPAIGNQ_METRICS_LISTEN", "",
 CAMPAIGNQ_FLAG(bool, pooler_mode, "CAMPAIGNQ_POOLER_MODE", false,
                "PgBouncer transaction pooling: no prepared statements, no session settings, "
                "polling instead of LISTEN");
+CAMPAIGNQ_FLAG(absl::Duration, idle_in_transaction_timeout,
+               "CAMPAIGNQ_IDLE_IN_TRANSACTION_TIMEOUT", absl::Seconds(10),
+               "PostgreSQL ends a session of ours that sits this long inside a transaction, "
+               "releasing its locks (a frozen process cannot hold a campaign longer)");
 
 namespace campaignq {
 
@@ -52,6 +56,11 @@ absl::StatusOr<ProcessOptions> ReadProcessFlags() {
   options.migrate = *migrate;
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.pooler_mode = absl::GetFlag(FLAGS_pooler_mode);
+  const absl::Duration idle = absl::GetFlag(FLAGS_idle_in_transaction_timeout);
+  if (idle < absl::Milliseconds(1)) {
+    return absl::InvalidArgumentError("--idle-in-transaction-timeout must be at least 1ms");
+  }
+  options.idle_in_transaction_timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(idle));
   if (options.database_url.empty()) return absl::InvalidArgumentError("--database-url is empty");
   return options;
 }

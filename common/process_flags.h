@@ -15,7 +15,8 @@
 
 namespace campaignq {
 
-// --database-url, --migrate, --metrics-listen, --pooler-mode.
+// --database-url, --migrate, --metrics-listen, --pooler-mode,
+// --idle-in-transaction-timeout.
 struct ProcessOptions {
   std::string database_url;
   db::MigrateMode migrate = db::MigrateMode::kAuto;
@@ -24,6 +25,19 @@ struct ProcessOptions {
   // Through PgBouncer in transaction pooling (db::ConnectOptions::pooler_safe):
   // no prepared statements, no session settings, no LISTEN (polling instead).
   bool pooler_mode = false;
+  // The server ends a session idle inside a transaction this long, releasing
+  // its locks: a frozen process (SIGSTOP, a paused container) cannot hold a
+  // campaign for longer.
+  int idle_in_transaction_timeout_ms = 10000;
+
+  // How this process connects, shown as `application_name`.
+  db::ConnectOptions ConnectAs(const std::string& application_name) const {
+    db::ConnectOptions connect;
+    connect.application_name = application_name;
+    connect.pooler_safe = pooler_mode;
+    connect.idle_in_transaction_timeout_ms = idle_in_transaction_timeout_ms;
+    return connect;
+  }
 };
 
 // Parses argv (ParseCommandLine). On --help prints `usage`, a blank line

@@ -21,10 +21,7 @@ namespace {
 constexpr char kComponent[] = "server";
 
 db::ConnectOptions ConnectAs(const ServerOptions& options, const char* application_name) {
-  db::ConnectOptions connect;
-  connect.application_name = application_name;
-  connect.pooler_safe = options.process.pooler_mode;
-  return connect;
+  return options.process.ConnectAs(application_name);
 }
 
 db::PoolOptions PoolFor(const ServerOptions& options, const char* application_name,

@@ -15,7 +15,7 @@ constexpr char kComponent[] = "worker";
 
 WorkerStackOptions Normalized(WorkerStackOptions options) {
   options.pool.database_url = options.process.database_url;
-  options.pool.connect.pooler_safe = options.process.pooler_mode;
+  options.pool.connect = options.process.ConnectAs(options.pool.connect.application_name);
   return options;
 }
 
