@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
+#include "common/backoff.h"
 #include "common/db/connect.h"
-#include "worker/backoff.h"
 #include "common/queue/claim.h"
 #include "worker/wake_signal.h"
 #include "worker/worker_metrics.h"

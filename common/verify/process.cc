@@ -1,4 +1,4 @@
-#include "support/process.h"
+#include "common/verify/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,11 +17,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "gtest/gtest.h"
 
 extern char** environ;
 
-namespace campaignq::testing {
+namespace campaignq::verify {
 namespace {
 
 std::vector<std::string> BuildEnvironment(const std::map<std::string, std::string>& overrides) {
@@ -257,7 +256,7 @@ std::string Process::Describe() {
 
 Process::~Process() {
   if (pid_ > 0 && !TryReap(false)) {
-    ::kill(pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);  // a SIGSTOPped child dies of SIGKILL too
     TryReap(true);
   }
   {
@@ -266,9 +265,6 @@ Process::~Process() {
   }
   if (reader_.joinable()) reader_.join();
   if (stdout_fd_ >= 0) ::close(stdout_fd_);
-  if (::testing::Test::HasFailure()) {
-    std::fprintf(stderr, "campaignq tests: %s\n", Describe().c_str());
-  }
 }
 
-}  // namespace campaignq::testing
+}  // namespace campaignq::verify
