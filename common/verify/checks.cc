@@ -389,14 +389,20 @@ absl::StatusOr<bool> WaitUntilNothingPending(const std::string& database_url,
 absl::StatusOr<Verdict> Verify(const std::string& database_url,
                                const std::vector<ApplyRecord>& records,
                                const VerifyOptions& options) {
-  const std::vector<int64_t> campaign_ids =
-      options.campaign_ids.empty() ? CampaignsOf(records) : options.campaign_ids;
-  const std::string ids = db::BigintArrayLiteral(campaign_ids);
   Verdict v;
   Findings findings(&v.violations);
   try {
     pqxx::connection connection(database_url);
     Snapshot txn(connection);
+    std::vector<int64_t> campaign_ids =
+        options.campaign_ids.empty() ? CampaignsOf(records) : options.campaign_ids;
+    if (options.campaign_ids.empty() && options.all_campaigns) {
+      campaign_ids.clear();
+      for (const auto& row : Run(txn, sql::kCheckAllCampaigns)) {
+        campaign_ids.push_back(row[0].as<int64_t>());
+      }
+    }
+    const std::string ids = db::BigintArrayLiteral(campaign_ids);
     CheckCampaigns(txn, ids, records, &v, &findings);
     CheckApplications(txn, ids, records, options, &v, &findings);
     const std::vector<SeatRelease> releases = CheckAudit(txn, ids, options, &v, &findings);

@@ -50,8 +50,10 @@ absl::StatusOr<bool> WaitUntilNothingPending(
 std::vector<int64_t> CampaignsOf(const std::vector<ApplyRecord>& records);
 
 struct VerifyOptions {
-  // The campaigns to judge; empty: CampaignsOf(records).
+  // The campaigns to judge; empty: CampaignsOf(records), or every campaign
+  // in the database with all_campaigns (a storm another process ran).
   std::vector<int64_t> campaign_ids;
+  bool all_campaigns = false;
   // Nothing may be pending (e, and d's pending part). False for a storm
   // that runs no workers (the benchmark's Apply throughput).
   bool expect_decided = true;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <deque>
 #include <mutex>
 #include <thread>
 
@@ -9,13 +10,20 @@ namespace campaignq::verify {
 namespace {
 
 // Applications chosen for cancelling, handed from the Apply callers to the
-// canceller. The canceller takes a random one once a few are waiting, so
-// cancels reach applications at every stage, not just the newest.
+// canceller. One becomes eligible only after kLag more Applies were
+// acknowledged (progress, not time), so cancels reach applications at every
+// stage (pending, approved, waitlisted, rejected), not just the newest; the
+// canceller takes a random eligible one. Closing makes every one eligible.
 class CancelQueue {
  public:
   void Push(CancelRecord record) {
     std::lock_guard<std::mutex> lock(mutex_);
-    waiting_.push_back(record);
+    waiting_.push_back({record, acknowledged_});
+    changed_.notify_one();
+  }
+  void Acknowledged() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    ++acknowledged_;
     changed_.notify_one();
   }
   void Close() {
@@ -26,20 +34,32 @@ class CancelQueue {
   // Blocks until an application may be taken; false once closed and empty.
   bool Take(absl::BitGen& random, CancelRecord* out) {
     std::unique_lock<std::mutex> lock(mutex_);
-    changed_.wait(lock, [&] { return closed_ || waiting_.size() >= kPick; });
-    if (waiting_.empty()) return false;
-    const size_t i = absl::Uniform<size_t>(random, 0, waiting_.size());
-    *out = waiting_[i];
-    waiting_[i] = waiting_.back();
-    waiting_.pop_back();
+    changed_.wait(lock, [&] { return closed_ || Eligible() > 0; });
+    const size_t eligible = Eligible();
+    if (eligible == 0) return false;
+    const size_t i = absl::Uniform<size_t>(random, 0, eligible);
+    *out = waiting_[i].record;
+    waiting_.erase(waiting_.begin() + static_cast<std::ptrdiff_t>(i));
     return true;
   }
 
  private:
-  static constexpr size_t kPick = 8;
+  static constexpr int64_t kLag = 64;
+  struct Entry {
+    CancelRecord record;
+    int64_t acknowledged_before;
+  };
+  // The oldest entries whose lag has passed (all of them once closed).
+  size_t Eligible() const {
+    if (closed_) return waiting_.size();
+    size_t n = 0;
+    while (n < waiting_.size() && waiting_[n].acknowledged_before + kLag <= acknowledged_) ++n;
+    return n;
+  }
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::vector<CancelRecord> waiting_;
+  std::deque<Entry> waiting_;
+  int64_t acknowledged_ = 0;
   bool closed_ = false;
 };
 
@@ -84,9 +104,11 @@ StormResult RunStorm(std::vector<ApplyRecord>& records, const StormOptions& opti
           ++(record.acknowledged ? options.counters->acknowledged
                                  : options.counters->unacknowledged);
         }
-        if (record.acknowledged && record.application_id != 0 && fraction > 0 &&
-            absl::Bernoulli(random, fraction)) {
-          to_cancel.Push({record.campaign_id, record.application_id});
+        if (fraction > 0 && record.acknowledged) {
+          if (record.application_id != 0 && absl::Bernoulli(random, fraction)) {
+            to_cancel.Push({record.campaign_id, record.application_id});
+          }
+          to_cancel.Acknowledged();
         }
       }
     });

@@ -27,9 +27,10 @@ struct StormOptions {
   std::function<std::unique_ptr<v1::CampaignQueue::Stub>(int thread)> new_stub;
   RetryPolicy retry;
   // The fraction of acknowledged applications to cancel, in [0, 1]. One
-  // canceller thread cancels them in random order, starting while the
-  // Applies still run, so that cancels land on pending, approved and
-  // waitlisted applications alike while workers decide.
+  // canceller thread cancels them in random order, each once a few dozen
+  // later Applies were acknowledged, starting while the Applies still run,
+  // so that cancels land on pending, approved, waitlisted and rejected
+  // applications alike while workers decide.
   double cancel_fraction = 0;
   StormCounters* counters = nullptr;  // optional
 };

@@ -3,6 +3,10 @@
 -- outcome and the seats given back. $1 is always the storm's campaign ids
 -- (bigint[] in text form, built from ids only).
 
+-- name: CheckAllCampaigns
+-- Every campaign: for judging a database whose storm ran elsewhere.
+SELECT id FROM campaigns ORDER BY id;
+
 -- name: CheckPendingCount
 -- Applications of the storm's campaigns not decided yet.
 SELECT count(*) FROM applications
