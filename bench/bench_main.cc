@@ -164,13 +164,11 @@ void StopAll(std::vector<std::unique_ptr<Child>>& children) {
 
 // Empties campaignq's tables and seeds M campaigns and N pending applications
 // (interleaved: application i on campaign ((i-1) mod M)+1; zipf: campaign
-// drawn Zipf(s=1), cap = half of its applications), user i and id i each.
-// Returns them as the kit's records: all were stored before the workers
-// started, in id order, so each counts as acknowledged before the next was
-// sent (id order is arrival order) for the FCFS check.
-std::vector<verify::ApplyRecord> Seed(pqxx::connection& c, long campaigns, long cap, long apps,
-                                      const std::string& dist) {
-  std::vector<long> campaign_of(apps);
+// drawn Zipf(s=1), cap = half of its applications). Returns them as the
+// kit's records (verify::RecordsInIdOrder): all were stored before the
+// workers started, so id order is their arrival order.
+std::vector<verify::ApplyRecord> Seed(pqxx::connection& c, const std::string& db, long campaigns,
+                                      long cap, long apps, const std::string& dist) {
   Exec(c, "TRUNCATE applications, campaigns RESTART IDENTITY");
   if (dist == "interleaved") {
     Exec(c, "INSERT INTO campaigns (id, name, max_participants, waitlist) OVERRIDING SYSTEM VALUE "
@@ -180,7 +178,6 @@ std::vector<verify::ApplyRecord> Seed(pqxx::connection& c, long campaigns, long 
     Exec(c, "INSERT INTO applications (campaign_id, user_id) SELECT ((g - 1) % " +
                 std::to_string(campaigns) + ") + 1, g::text FROM generate_series(1, " +
                 std::to_string(apps) + ") g ORDER BY g");
-    for (long i = 0; i < apps; ++i) campaign_of[i] = i % campaigns + 1;
   } else if (dist == "zipf") {
     std::vector<double> cdf(campaigns);
     double sum = 0;
@@ -193,7 +190,6 @@ std::vector<verify::ApplyRecord> Seed(pqxx::connection& c, long campaigns, long 
       long k = std::lower_bound(cdf.begin(), cdf.end(), u(rng)) - cdf.begin();
       if (k >= campaigns) k = campaigns - 1;
       per[k]++;
-      campaign_of[i] = k + 1;
       if (i) list += ',';
       list += std::to_string(k + 1);
     }
@@ -219,19 +215,12 @@ std::vector<verify::ApplyRecord> Seed(pqxx::connection& c, long campaigns, long 
   }
   Exec(c, "VACUUM ANALYZE campaigns");
   Exec(c, "VACUUM ANALYZE applications");
+  std::vector<int64_t> ids(campaigns);
+  for (long k = 0; k < campaigns; ++k) ids[k] = k + 1;
+  auto records = verify::RecordsInIdOrder(db, ids);
+  if (!records.ok()) throw std::runtime_error(std::string(records.status().message()));
   Exec(c, "CHECKPOINT");
-  std::vector<verify::ApplyRecord> records(apps);
-  for (long i = 0; i < apps; ++i) {
-    verify::ApplyRecord& r = records[i];
-    r.campaign_id = campaign_of[i];
-    r.user_id = std::to_string(i + 1);
-    r.application_id = i + 1;
-    r.acknowledged = true;
-    r.attempts = 1;
-    r.first_send = verify::SteadyTime(std::chrono::microseconds(2 * i));
-    r.reply = verify::SteadyTime(std::chrono::microseconds(2 * i + 1));
-  }
-  return records;
+  return *std::move(records);
 }
 
 // The verification kit's checks (common/verify/checks.h) on the records'
@@ -286,7 +275,7 @@ int Drain(const Flags& f) {
   res.Add("batch", Get(f, "batch", "500"));
   pqxx::connection c(Get(f, "db"));
   auto seed_start = Clock::now();
-  const std::vector<verify::ApplyRecord> records = Seed(c, campaigns, cap, apps, dist);
+  const std::vector<verify::ApplyRecord> records = Seed(c, Get(f, "db"), campaigns, cap, apps, dist);
   res.Add("seed_s", Seconds(Clock::now() - seed_start));
   pid_t pm = Postmaster(c);
   double pg0 = ClusterCpuSeconds(pm);

@@ -339,6 +339,30 @@ const CampaignTally& Verdict::Campaign(int64_t campaign_id) const {
   return kNone;
 }
 
+absl::StatusOr<std::vector<ApplyRecord>> RecordsInIdOrder(
+    const std::string& database_url, const std::vector<int64_t>& campaign_ids) {
+  try {
+    pqxx::connection connection(database_url);
+    pqxx::nontransaction txn(connection);
+    std::vector<ApplyRecord> records;
+    for (const auto& row :
+         Run(txn, sql::kCheckApplicationsInIdOrder, db::BigintArrayLiteral(campaign_ids))) {
+      ApplyRecord& r = records.emplace_back();
+      r.application_id = row[0].as<int64_t>();
+      r.campaign_id = row[1].as<int64_t>();
+      r.user_id = row[2].as<std::string>();
+      r.acknowledged = true;
+      r.attempts = 1;
+      const auto at = std::chrono::microseconds(2 * static_cast<int64_t>(records.size()));
+      r.first_send = SteadyTime(at);
+      r.reply = SteadyTime(at + std::chrono::microseconds(1));
+    }
+    return records;
+  } catch (const std::exception& error) {
+    return absl::InternalError(absl::StrCat("reading the stored applications: ", error.what()));
+  }
+}
+
 std::vector<int64_t> CampaignsOf(const std::vector<ApplyRecord>& records) {
   std::set<int64_t> ids;
   for (const ApplyRecord& r : records) ids.insert(r.campaign_id);

@@ -46,6 +46,14 @@ absl::StatusOr<bool> WaitUntilNothingPending(
     const std::string& database_url, const std::vector<int64_t>& campaign_ids,
     SteadyTime deadline, const std::function<void(int64_t pending)>& on_poll = {});
 
+// Records for applications that were stored rather than applied (a seeded
+// benchmark, all pending before any worker starts): one per application of
+// `campaign_ids`, acknowledged, with its id, and client times that put them
+// in id order, each acknowledged before the next was sent (for stored rows
+// id order is arrival order). INTERNAL when the database cannot be read.
+absl::StatusOr<std::vector<ApplyRecord>> RecordsInIdOrder(const std::string& database_url,
+                                                          const std::vector<int64_t>& campaign_ids);
+
 // The storm's campaigns: every distinct campaign_id of `records`, sorted.
 std::vector<int64_t> CampaignsOf(const std::vector<ApplyRecord>& records);
 

@@ -7,6 +7,13 @@
 -- Every campaign: for judging a database whose storm ran elsewhere.
 SELECT id FROM campaigns ORDER BY id;
 
+-- name: CheckApplicationsInIdOrder
+-- Every application of the campaigns, in id order: records for rows that
+-- were stored, not applied (a seeded benchmark).
+SELECT id, campaign_id, user_id FROM applications
+WHERE campaign_id = ANY ($1::bigint[])
+ORDER BY id;
+
 -- name: CheckPendingCount
 -- Applications of the storm's campaigns not decided yet.
 SELECT count(*) FROM applications
