@@ -138,8 +138,8 @@ int RunStorm(const CliOptions& o) {
 
   int exit_code = kExitOk;
   if (!report.verdict.AllHold()) {
-    std::cerr << "storm: invariants broken:\n  "
-              << absl::StrJoin(report.verdict.violations, "\n  ") << std::endl;
+    std::cerr << "storm: invariants broken:\n  " << absl::StrJoin(report.verdict.violations, "\n  ")
+              << std::endl;
     exit_code = kExitInvariantBroken;
   }
   if (report.apply_failures > 0) {

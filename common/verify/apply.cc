@@ -50,8 +50,8 @@ std::optional<int64_t> OwnApplicationIdFromAlreadyExists(absl::string_view messa
   return id;
 }
 
-void ApplyWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy,
-                    absl::BitGen& random, ApplyRecord* record) {
+void ApplyWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy, absl::BitGen& random,
+                    ApplyRecord* record) {
   v1::ApplyRequest request;
   request.set_campaign_id(record->campaign_id);
   request.set_user_id(record->user_id);
@@ -85,8 +85,8 @@ void ApplyWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy,
   }
 }
 
-void CancelWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy,
-                     absl::BitGen& random, CancelRecord* record) {
+void CancelWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy, absl::BitGen& random,
+                     CancelRecord* record) {
   v1::CancelApplicationRequest request;
   request.set_application_id(record->application_id);
   for (;;) {

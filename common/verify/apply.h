@@ -62,8 +62,8 @@ std::optional<int64_t> OwnApplicationIdFromAlreadyExists(absl::string_view messa
 // the record. ALREADY_EXISTS naming the caller's own application is an
 // acknowledgement on ANY attempt, the first included (one application per
 // user and campaign: the named one is ours). Other codes end it.
-void ApplyWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy,
-                    absl::BitGen& random, ApplyRecord* record);
+void ApplyWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy, absl::BitGen& random,
+                    ApplyRecord* record);
 
 // One Cancel and what came of it.
 struct CancelRecord {
@@ -77,7 +77,7 @@ struct CancelRecord {
 // Cancels record->application_id, retrying retryable codes like
 // ApplyWithRetry (a Cancel is idempotent: a cancelled application answers
 // OK).
-void CancelWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy,
-                     absl::BitGen& random, CancelRecord* record);
+void CancelWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy, absl::BitGen& random,
+                     CancelRecord* record);
 
 }  // namespace campaignq::verify

@@ -5,10 +5,9 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <pqxx/pqxx>
 #include <thread>
 #include <utility>
-
-#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "check_statements.h"
@@ -207,11 +206,10 @@ void CheckApplications(Snapshot& txn, const std::string& ids,
     ack_users.push_back(r.user_id);
     ack_ids.push_back(r.application_id);
   }
-  for (const auto& row :
-       Run(txn, sql::kCheckAcknowledged, db::BigintArrayLiteral(ack_campaigns),
-           TextArrayLiteral(ack_users), db::BigintArrayLiteral(ack_ids))) {
-    const std::string who = absl::StrCat("campaign ", row[0].as<int64_t>(), " user '",
-                                         row[1].as<std::string>(), "'");
+  for (const auto& row : Run(txn, sql::kCheckAcknowledged, db::BigintArrayLiteral(ack_campaigns),
+                             TextArrayLiteral(ack_users), db::BigintArrayLiteral(ack_ids))) {
+    const std::string who =
+        absl::StrCat("campaign ", row[0].as<int64_t>(), " user '", row[1].as<std::string>(), "'");
     if (row[3].is_null()) {
       ++inv.ack_missing;
       findings->Add("(d) acknowledged Apply lost", who);
@@ -239,27 +237,26 @@ void CheckApplications(Snapshot& txn, const std::string& ids,
 
 // (f) and the seats given back (for (i)).
 std::vector<SeatRelease> CheckAudit(Snapshot& txn, const std::string& ids,
-                                    const VerifyOptions& options, Verdict* v,
-                                    Findings* findings) {
+                                    const VerifyOptions& options, Verdict* v, Findings* findings) {
   InvariantCounts& inv = v->invariants;
   const bool installed = Run(txn, sql::kCheckAuditInstalled)[0][0].as<bool>();
   if (installed) {
     inv.audit_checked = true;
     for (const auto& row : Run(txn, sql::kCheckDecidedOnce, ids)) {
       ++inv.decided_not_once;
-      findings->Add("(f) not decided exactly once",
-                    absl::StrCat("application ", row[0].as<int64_t>(), " (",
-                                 row[1].as<std::string>(), ") left pending ",
-                                 row[2].as<int64_t>(), " times"));
+      findings->Add(
+          "(f) not decided exactly once",
+          absl::StrCat("application ", row[0].as<int64_t>(), " (", row[1].as<std::string>(),
+                       ") left pending ", row[2].as<int64_t>(), " times"));
     }
   } else if (options.require_audit) {
     inv.audit_missing = true;
     findings->Add("(f) not checked", "the decision audit is not installed (InstallDecisionAudit)");
   }
   std::vector<SeatRelease> releases;
-  for (const auto& row : Run(txn, installed ? sql::kCheckSeatReleasesAudited
-                                            : sql::kCheckSeatReleasesUnaudited,
-                             ids)) {
+  for (const auto& row :
+       Run(txn, installed ? sql::kCheckSeatReleasesAudited : sql::kCheckSeatReleasesUnaudited,
+           ids)) {
     releases.push_back({row[0].as<int64_t>(), row[1].as<int64_t>()});
   }
   if (installed) v->seat_releases = static_cast<int64_t>(releases.size());
@@ -267,8 +264,8 @@ std::vector<SeatRelease> CheckAudit(Snapshot& txn, const std::string& ids,
 }
 
 // (h).
-void CheckAttempts(Snapshot& txn, const std::string& ids, const VerifyOptions& options,
-                   Verdict* v, Findings* findings) {
+void CheckAttempts(Snapshot& txn, const std::string& ids, const VerifyOptions& options, Verdict* v,
+                   Findings* findings) {
   for (const auto& row : Run(txn, sql::kCheckAttempts, ids)) {
     const int64_t id = row[0].as<int64_t>();
     const std::string user = row[1].as<std::string>(), status = row[2].as<std::string>();
@@ -282,8 +279,8 @@ void CheckAttempts(Snapshot& txn, const std::string& ids, const VerifyOptions& o
     }
     if (wrong.empty()) continue;
     ++v->invariants.attempts_wrong;
-    findings->Add("(h) attempts", absl::StrCat("application ", id, " user '", user, "' (",
-                                               status, ", ", attempts, " attempts): ", wrong));
+    findings->Add("(h) attempts", absl::StrCat("application ", id, " user '", user, "' (", status,
+                                               ", ", attempts, " attempts): ", wrong));
   }
 }
 
@@ -317,9 +314,9 @@ void CheckFcfs(Snapshot& txn, const std::string& ids, const std::vector<ApplyRec
   }
   v->invariants.fcfs = CountFcfsViolations(applicants, releases);
   if (v->invariants.fcfs > 0) {
-    findings->Add("(i) first come, first served",
-                  absl::StrCat(v->invariants.fcfs,
-                               " approved application(s) went ahead of an earlier one"));
+    findings->Add(
+        "(i) first come, first served",
+        absl::StrCat(v->invariants.fcfs, " approved application(s) went ahead of an earlier one"));
   }
 }
 
@@ -402,8 +399,8 @@ absl::StatusOr<bool> WaitUntilNothingPending(const std::string& database_url,
       const auto now = std::chrono::steady_clock::now();
       if (now >= deadline) return false;
       // Paces the re-reads only; the count decides.
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          kPollInterval, deadline - now));
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(kPollInterval, deadline - now));
     }
   } catch (const std::exception& error) {
     return absl::InternalError(absl::StrCat("counting pending applications: ", error.what()));
@@ -434,8 +431,7 @@ absl::StatusOr<Verdict> Verify(const std::string& database_url,
     CheckFcfs(txn, ids, records, releases, &v, &findings);
     const pqxx::row span = Run(txn, sql::kCheckDecideSpan, ids)[0];
     if (!span[0].is_null() && !span[1].is_null()) {
-      v.decide_seconds =
-          std::max<int64_t>(0, span[1].as<int64_t>() - span[0].as<int64_t>()) / 1e6;
+      v.decide_seconds = std::max<int64_t>(0, span[1].as<int64_t>() - span[0].as<int64_t>()) / 1e6;
     }
     txn.commit();
   } catch (const std::exception& error) {

@@ -43,8 +43,8 @@ absl::Status InstallDecisionAudit(const std::string& database_url);
 // calling on_poll(pending) after each count. Returns true when none is,
 // false at the deadline; INTERNAL when the database cannot be read.
 absl::StatusOr<bool> WaitUntilNothingPending(
-    const std::string& database_url, const std::vector<int64_t>& campaign_ids,
-    SteadyTime deadline, const std::function<void(int64_t pending)>& on_poll = {});
+    const std::string& database_url, const std::vector<int64_t>& campaign_ids, SteadyTime deadline,
+    const std::function<void(int64_t pending)>& on_poll = {});
 
 // Records for applications that were stored rather than applied (a seeded
 // benchmark, all pending before any worker starts): one per application of
@@ -107,24 +107,24 @@ struct InvariantCounts {
   int64_t still_pending = 0;     // (e) applications
   int64_t decided_not_once = 0;  // (f) applications (audit_missing: no audit)
   bool audit_checked = false;
-  bool audit_missing = false;    //     required but not installed
-  int64_t fill_wrong = 0;        // (g) campaigns
-  int64_t fill_skipped = 0;      //     campaigns where (g) did not apply
-  int64_t attempts_wrong = 0;    // (h) applications
-  int64_t fcfs = 0;              // (i) approved applications that jumped the line
+  bool audit_missing = false;  //     required but not installed
+  int64_t fill_wrong = 0;      // (g) campaigns
+  int64_t fill_skipped = 0;    //     campaigns where (g) did not apply
+  int64_t attempts_wrong = 0;  // (h) applications
+  int64_t fcfs = 0;            // (i) approved applications that jumped the line
 
   bool AllHold() const;
 };
 
 struct Verdict {
   std::vector<CampaignTally> campaigns;  // in campaign id order
-  CampaignTally totals;  // sums; cap is the sum of caps when all are capped
+  CampaignTally totals;                  // sums; cap is the sum of caps when all are capped
   InvariantCounts invariants;
   // Human-readable, at most a few per invariant; empty when all hold.
   std::vector<std::string> violations;
-  int64_t applicants = 0;    // records
-  int64_t acknowledged = 0;  // acknowledged records
-  int64_t decided = 0;       // rows neither pending nor failed
+  int64_t applicants = 0;     // records
+  int64_t acknowledged = 0;   // acknowledged records
+  int64_t decided = 0;        // rows neither pending nor failed
   int64_t seat_releases = 0;  // approved applications cancelled
   double decide_seconds = 0;  // first Apply stored to last decision (database clock)
 

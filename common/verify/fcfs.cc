@@ -54,7 +54,8 @@ int64_t CountFcfsViolations(const std::vector<FcfsApplicant>& applicants,
         c.approved.push_back(&a);  // acknowledged or not: B may be anyone
         break;
       case Standing::kWaitlisted:
-        if (a.acknowledged) c.earliest_waitlisted_reply = std::min(c.earliest_waitlisted_reply, a.reply);
+        if (a.acknowledged)
+          c.earliest_waitlisted_reply = std::min(c.earliest_waitlisted_reply, a.reply);
         break;
       case Standing::kRejectedFull:
         if (a.acknowledged) c.rejected.emplace_back(a.reply, a.decided_at_micros);

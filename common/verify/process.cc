@@ -82,8 +82,8 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(ProcessOptions options) 
   }
   if (::access(options.binary.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat("binary ", options.binary, " is not an executable file: ", std::strerror(errno),
-                     " (build it first)"));
+        absl::StrCat("binary ", options.binary,
+                     " is not an executable file: ", std::strerror(errno), " (build it first)"));
   }
   if (options.stderr_path.empty()) {
     return absl::InvalidArgumentError("ProcessOptions.stderr_path is required");
@@ -175,9 +175,9 @@ absl::StatusOr<std::string> Process::WaitForLine(const std::string& prefix,
     }
     if (stdout_closed_) {
       lock.unlock();
-      return absl::FailedPreconditionError(absl::StrCat(
-          "stdout closed (the process exited?) before a line starting with '", prefix,
-          "'; ", Describe()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("stdout closed (the process exited?) before a line starting with '", prefix,
+                       "'; ", Describe()));
     }
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout &&
         checked == lines_.size() && !stdout_closed_) {
@@ -191,7 +191,8 @@ absl::StatusOr<std::string> Process::WaitForLine(const std::string& prefix,
 absl::Status Process::Signal(int signal) {
   if (reaped_) return absl::FailedPreconditionError(absl::StrCat("pid ", pid_, " already reaped"));
   if (::kill(pid_, signal) != 0) {
-    return absl::InternalError(absl::StrCat("kill(", pid_, ", ", signal, "): ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("kill(", pid_, ", ", signal, "): ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
@@ -224,8 +225,8 @@ absl::StatusOr<ExitStatus> Process::Wait(std::chrono::steady_clock::time_point d
           absl::StrCat("process still running at the deadline; ", Describe()));
     }
     // Polls waitpid: a child's exit has no file descriptor to wait on.
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(10), deadline - now));
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(10), deadline - now));
   }
   return exit_status_;
 }
@@ -240,7 +241,8 @@ absl::StatusOr<std::vector<std::string>> Process::AllStdoutLines(
   std::unique_lock<std::mutex> lock(mutex_);
   if (!changed_.wait_until(lock, deadline, [this] { return stdout_closed_; })) {
     lock.unlock();
-    return absl::DeadlineExceededError(absl::StrCat("stdout still open at the deadline; ", Describe()));
+    return absl::DeadlineExceededError(
+        absl::StrCat("stdout still open at the deadline; ", Describe()));
   }
   return lines_;
 }

@@ -21,8 +21,8 @@
 namespace campaignq::verify {
 
 struct ProcessOptions {
-  std::string binary;              // absolute path
-  std::vector<std::string> args;   // without argv[0]
+  std::string binary;             // absolute path
+  std::vector<std::string> args;  // without argv[0]
   // Added to (or replacing in) this process's environment; an empty value
   // removes the variable.
   std::map<std::string, std::string> env;

@@ -21,7 +21,7 @@ namespace campaignq::client::testing {
 
 struct FakeBehaviour {
   int batch = 25;
-  bool lose_first_reply = false;     // store, then answer UNAVAILABLE (retries: ALREADY_EXISTS)
+  bool lose_first_reply = false;  // store, then answer UNAVAILABLE (retries: ALREADY_EXISTS)
 };
 
 class FakeCampaignQueue final : public v1::CampaignQueue::Service {

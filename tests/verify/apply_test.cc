@@ -53,16 +53,17 @@ TEST(IsRetryableCode, RetriesOnlyTransientCodes) {
 }
 
 TEST(OwnApplicationIdFromAlreadyExists, ParsesTheServicesMessageForItsOwnUserOnly) {
-  const std::string message = "user 'ann' already applied to campaign 7: application 42 is approved";
+  const std::string message =
+      "user 'ann' already applied to campaign 7: application 42 is approved";
   EXPECT_EQ(OwnApplicationIdFromAlreadyExists(message, 7, "ann"), 42);
   EXPECT_EQ(OwnApplicationIdFromAlreadyExists(message, 8, "ann"), std::nullopt);
   EXPECT_EQ(OwnApplicationIdFromAlreadyExists(message, 7, "bob"), std::nullopt);
   EXPECT_EQ(OwnApplicationIdFromAlreadyExists(message, 7, "an"), std::nullopt);
   EXPECT_EQ(OwnApplicationIdFromAlreadyExists("applied", 7, "ann"), std::nullopt);
-  EXPECT_EQ(OwnApplicationIdFromAlreadyExists(
-                "user 'it's: me' already applied to campaign 1: application 3 is pending", 1,
-                "it's: me"),
-            3);
+  EXPECT_EQ(
+      OwnApplicationIdFromAlreadyExists(
+          "user 'it's: me' already applied to campaign 1: application 3 is pending", 1, "it's: me"),
+      3);
 }
 
 TEST(ApplyWithRetry, OkIsAcknowledgedWithItsId) {

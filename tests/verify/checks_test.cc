@@ -5,10 +5,9 @@
 #include "common/verify/checks.h"
 
 #include <chrono>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/strings/str_join.h"
 #include "common/db/connect.h"
@@ -22,8 +21,8 @@ namespace {
 class ChecksTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    url_ = testing::FreshDatabaseUrl(
-        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    url_ =
+        testing::FreshDatabaseUrl(::testing::UnitTest::GetInstance()->current_test_info()->name());
     auto connection = db::Connect(url_, {});
     ASSERT_TRUE(connection.ok()) << connection.status();
     ASSERT_TRUE(db::Migrate(**connection, db::MigrateMode::kAuto).ok());
@@ -40,11 +39,11 @@ class ChecksTest : public ::testing::Test {
   int64_t Campaign(int cap, bool waitlist) {
     pqxx::connection connection(url_);
     pqxx::work txn(connection);
-    const int64_t id =
-        txn.exec_params("INSERT INTO campaigns (name, max_participants, waitlist) "
-                        "VALUES ('c', $1, $2) RETURNING id",
-                        cap, waitlist)[0][0]
-            .as<int64_t>();
+    const int64_t id = txn.exec_params(
+                              "INSERT INTO campaigns (name, max_participants, waitlist) "
+                              "VALUES ('c', $1, $2) RETURNING id",
+                              cap, waitlist)[0][0]
+                           .as<int64_t>();
     txn.commit();
     return id;
   }
@@ -57,9 +56,10 @@ class ChecksTest : public ::testing::Test {
     ApplyRecord r;
     r.campaign_id = campaign;
     r.user_id = user;
-    r.application_id = txn.exec_params("INSERT INTO applications (campaign_id, user_id) "
-                                       "VALUES ($1, $2) RETURNING id",
-                                       campaign, user)[0][0]
+    r.application_id = txn.exec_params(
+                              "INSERT INTO applications (campaign_id, user_id) "
+                              "VALUES ($1, $2) RETURNING id",
+                              campaign, user)[0][0]
                            .as<int64_t>();
     txn.commit();
     r.acknowledged = true;
@@ -71,8 +71,8 @@ class ChecksTest : public ::testing::Test {
 
   // Decides like the worker: status, reason, decided_at, and the counter.
   void Decide(const ApplyRecord& r, const std::string& status, const std::string& reason = "") {
-    Exec("UPDATE applications SET status = '" + status + "', reason = " +
-         (reason.empty() ? "NULL" : "'" + reason + "'") +
+    Exec("UPDATE applications SET status = '" + status +
+         "', reason = " + (reason.empty() ? "NULL" : "'" + reason + "'") +
          ", decided_at = clock_timestamp() WHERE id = " + std::to_string(r.application_id));
     if (status == "approved") {
       Exec("UPDATE campaigns SET approved_count = approved_count + 1 WHERE id = " +
@@ -81,8 +81,10 @@ class ChecksTest : public ::testing::Test {
   }
 
   void CancelApproved(const ApplyRecord& r) {
-    Exec("UPDATE applications SET status = 'cancelled', updated_at = clock_timestamp() "
-         "WHERE id = " + std::to_string(r.application_id));
+    Exec(
+        "UPDATE applications SET status = 'cancelled', updated_at = clock_timestamp() "
+        "WHERE id = " +
+        std::to_string(r.application_id));
     Exec("UPDATE campaigns SET approved_count = approved_count - 1 WHERE id = " +
          std::to_string(r.campaign_id));
   }
@@ -193,8 +195,10 @@ TEST_F(ChecksTest, AttemptsChargedOnlyWhereExpected) {
   const int64_t c = Campaign(5, true);
   std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "poison", 10)};
   Decide(r[0], "approved");
-  Exec("UPDATE applications SET attempts = 3, last_error = 'boom', status = 'failed', "
-       "decided_at = clock_timestamp() WHERE id = " + std::to_string(r[1].application_id));
+  Exec(
+      "UPDATE applications SET attempts = 3, last_error = 'boom', status = 'failed', "
+      "decided_at = clock_timestamp() WHERE id = " +
+      std::to_string(r[1].application_id));
   EXPECT_EQ(Judge(r).invariants.attempts_wrong, 1);  // nobody was expected to fail
   VerifyOptions options;
   options.may_be_charged = {"poison"};

@@ -48,41 +48,40 @@ TEST(Fcfs, FailedCancelledOrClosedAreNeitherAnorB) {
 
 TEST(Fcfs, OverlappingAppliesAreNeverViolations) {
   // B was sent (5) before A's reply (10); C was sent exactly at A's reply.
-  EXPECT_EQ(CountFcfsViolations({App(1, 0, 10, kWaitlisted), App(1, 5, 30, kApproved),
-                                 App(1, 10, 12, kApproved)},
-                                {}),
-            0);
+  EXPECT_EQ(
+      CountFcfsViolations(
+          {App(1, 0, 10, kWaitlisted), App(1, 5, 30, kApproved), App(1, 10, 12, kApproved)}, {}),
+      0);
 }
 
 TEST(Fcfs, UnacknowledgedMayBeBNeverA) {
-  EXPECT_EQ(CountFcfsViolations(
-                {App(1, 0, 10, kWaitlisted, 0, false), App(1, 20, 30, kApproved)}, {}),
-            0);
-  EXPECT_EQ(CountFcfsViolations(
-                {App(1, 0, 10, kWaitlisted), App(1, 20, 30, kApproved, 0, false)}, {}),
-            1);
+  EXPECT_EQ(
+      CountFcfsViolations({App(1, 0, 10, kWaitlisted, 0, false), App(1, 20, 30, kApproved)}, {}),
+      0);
+  EXPECT_EQ(
+      CountFcfsViolations({App(1, 0, 10, kWaitlisted), App(1, 20, 30, kApproved, 0, false)}, {}),
+      1);
 }
 
 TEST(Fcfs, CampaignsAreIndependent) {
-  EXPECT_EQ(CountFcfsViolations({App(1, 0, 10, kWaitlisted), App(2, 20, 30, kApproved)},
-                                {{1, 50}}),
+  EXPECT_EQ(CountFcfsViolations({App(1, 0, 10, kWaitlisted), App(2, 20, 30, kApproved)}, {{1, 50}}),
             0);
 }
 
 TEST(Fcfs, EachViolatingBCountsOnce) {
-  EXPECT_EQ(CountFcfsViolations({App(1, 0, 10, kWaitlisted), App(1, 1, 11, kWaitlisted),
-                                 App(1, 50, 60, kApproved), App(1, 70, 80, kApproved),
-                                 App(1, 9, 90, kApproved)},
-                                {}),
+  EXPECT_EQ(CountFcfsViolations(
+                {App(1, 0, 10, kWaitlisted), App(1, 1, 11, kWaitlisted), App(1, 50, 60, kApproved),
+                 App(1, 70, 80, kApproved), App(1, 9, 90, kApproved)},
+                {}),
             2);
 }
 
 // The exception: a seat given back after A was rejected as full and before
 // B was approved went to B, the next pending one.
 TEST(Fcfs, SeatGivenBackBetweenExcusesBOverRejectedA) {
-  EXPECT_EQ(CountFcfsViolations({App(1, 0, 10, kFull, 100), App(1, 20, 30, kApproved, 300)},
-                                {{1, 200}}),
-            0);
+  EXPECT_EQ(
+      CountFcfsViolations({App(1, 0, 10, kFull, 100), App(1, 20, 30, kApproved, 300)}, {{1, 200}}),
+      0);
 }
 
 TEST(Fcfs, SeatGivenBackTooEarlyOrTooLateExcusesNothing) {
@@ -109,10 +108,9 @@ TEST(Fcfs, OneReleaseMustFollowEveryEarlierLoser) {
 // A seat given back while A waits on the waitlist goes to the waitlist
 // (A or someone ahead of A), never to B: no excuse over a waitlisted A.
 TEST(Fcfs, SeatGivenBackNeverExcusesBOverWaitlistedA) {
-  EXPECT_EQ(
-      CountFcfsViolations({App(1, 0, 10, kWaitlisted, 100), App(1, 20, 30, kApproved, 300)},
-                          {{1, 200}}),
-      1);
+  EXPECT_EQ(CountFcfsViolations({App(1, 0, 10, kWaitlisted, 100), App(1, 20, 30, kApproved, 300)},
+                                {{1, 200}}),
+            1);
 }
 
 }  // namespace

@@ -19,7 +19,9 @@ std::string Log(const std::string& name) {
          std::to_string(::getpid()) + ".log";
 }
 
-std::chrono::steady_clock::time_point In(std::chrono::steady_clock::duration d) { return std::chrono::steady_clock::now() + d; }
+std::chrono::steady_clock::time_point In(std::chrono::steady_clock::duration d) {
+  return std::chrono::steady_clock::now() + d;
+}
 
 TEST(Process, ReadyLineEnvironmentStderrAndExitCode) {
   auto process = Process::Start(
