@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
+#include <memory>
 #include <pqxx/pqxx>
 #include <thread>
 #include <utility>
@@ -385,25 +386,30 @@ absl::StatusOr<bool> WaitUntilNothingPending(const std::string& database_url,
                                              const std::vector<int64_t>& campaign_ids,
                                              SteadyTime deadline,
                                              const std::function<void(int64_t)>& on_poll) {
-  try {
-    pqxx::connection connection(database_url);
-    const std::string ids = db::BigintArrayLiteral(campaign_ids);
-    for (;;) {
-      int64_t pending = 0;
-      {
-        pqxx::nontransaction txn(connection);
-        pending = Run(txn, sql::kCheckPendingCount, ids)[0][0].as<int64_t>();
-      }
+  const std::string ids = db::BigintArrayLiteral(campaign_ids);
+  std::unique_ptr<pqxx::connection> connection;
+  for (;;) {
+    // A lost database (a restart mid-storm) is retried on a new connection
+    // until the deadline; only an error at the deadline is reported.
+    std::string error;
+    try {
+      if (connection == nullptr) connection = std::make_unique<pqxx::connection>(database_url);
+      pqxx::nontransaction txn(*connection);
+      const int64_t pending = Run(txn, sql::kCheckPendingCount, ids)[0][0].as<int64_t>();
       if (on_poll) on_poll(pending);
       if (pending == 0) return true;
-      const auto now = std::chrono::steady_clock::now();
-      if (now >= deadline) return false;
-      // Paces the re-reads only; the count decides.
-      std::this_thread::sleep_for(
-          std::min<std::chrono::steady_clock::duration>(kPollInterval, deadline - now));
+    } catch (const std::exception& e) {
+      error = e.what();
+      connection.reset();
     }
-  } catch (const std::exception& error) {
-    return absl::InternalError(absl::StrCat("counting pending applications: ", error.what()));
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      if (error.empty()) return false;
+      return absl::InternalError(absl::StrCat("counting pending applications: ", error));
+    }
+    // Paces the re-reads only; the count decides.
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(kPollInterval, deadline - now));
   }
 }
 

@@ -41,7 +41,8 @@ absl::Status InstallDecisionAudit(const std::string& database_url);
 
 // Polls (every 50 ms) until no application of `campaign_ids` is pending,
 // calling on_poll(pending) after each count. Returns true when none is,
-// false at the deadline; INTERNAL when the database cannot be read.
+// false at the deadline; INTERNAL when the database could not be read at
+// the deadline (a lost connection is retried on a new one until then).
 absl::StatusOr<bool> WaitUntilNothingPending(
     const std::string& database_url, const std::vector<int64_t>& campaign_ids, SteadyTime deadline,
     const std::function<void(int64_t pending)>& on_poll = {});
