@@ -35,6 +35,9 @@
 #include <pqxx/pqxx>
 
 #include "campaignq/v1/campaignq.grpc.pb.h"
+#include "common/verify/apply.h"
+#include "common/verify/checks.h"
+#include "common/verify/process.h"
 #include "procs.h"
 
 namespace bench {
@@ -49,6 +52,8 @@ namespace v1 = campaignq::v1;
 
 using Flags = std::map<std::string, std::string>;
 using namespace bench;
+namespace verify = campaignq::verify;
+using Child = verify::Process;
 
 std::string Get(const Flags& f, const std::string& k, const std::string& def = "") {
   auto it = f.find(k);
@@ -113,33 +118,57 @@ long Count(pqxx::connection& c, const std::string& sql) {
   return n.exec(sql)[0][0].as<long>();
 }
 
+// Starts `binary` with the kit's launcher; throws when it cannot.
+std::unique_ptr<Child> Spawn(const std::string& binary, std::vector<std::string> args,
+                             const std::string& stderr_path) {
+  auto child = Child::Start({binary, std::move(args), {}, stderr_path});
+  if (!child.ok()) throw std::runtime_error(std::string(child.status().message()));
+  return *std::move(child);
+}
+
+// The first stdout line starting with `prefix`; throws on timeout or exit.
+std::string WaitForLine(Child& child, const std::string& prefix, Clock::duration timeout) {
+  auto line = child.WaitForLine(prefix, Clock::now() + timeout);
+  if (!line.ok()) throw std::runtime_error(std::string(line.status().message()));
+  return *line;
+}
+
+// SIGTERM, then SIGKILL if it still runs after `timeout`.
+void Stop(Child& child, Clock::duration timeout) {
+  if (!child.Signal(SIGTERM).ok()) return;  // already reaped
+  if (child.Wait(Clock::now() + timeout).ok()) return;
+  child.Signal(SIGKILL).IgnoreError();
+  child.Wait(Clock::now() + 10s).IgnoreError();
+}
+
 std::vector<std::unique_ptr<Child>> StartWorkers(const Flags& f, long procs, long threads,
                                                  const std::string& tag) {
   std::vector<std::unique_ptr<Child>> workers;
   for (long i = 0; i < procs; ++i) {
-    workers.push_back(std::make_unique<Child>(
-        Get(f, "worker"),
-        std::vector<std::string>{"--database-url=" + Get(f, "db"), "--migrate=off",
-                                 "--concurrency=" + std::to_string(threads),
-                                 "--batch-size=" + Get(f, "batch", "500"),
-                                 "--poll-interval=" + Get(f, "poll-interval", "2s")},
-        Get(f, "logdir") + "/" + tag + "-worker" + std::to_string(i) + ".log"));
+    workers.push_back(Spawn(Get(f, "worker"),
+                            {"--database-url=" + Get(f, "db"), "--migrate=off",
+                             "--concurrency=" + std::to_string(threads),
+                             "--batch-size=" + Get(f, "batch", "500"),
+                             "--poll-interval=" + Get(f, "poll-interval", "2s")},
+                            Get(f, "logdir") + "/" + tag + "-worker" + std::to_string(i) + ".log"));
   }
   return workers;
 }
 
 void StopAll(std::vector<std::unique_ptr<Child>>& children) {
-  for (auto& c : children) c->Signal(SIGTERM);
-  for (auto& c : children) c->Wait(15s);
+  for (auto& c : children) c->Signal(SIGTERM).IgnoreError();
+  for (auto& c : children) Stop(*c, 15s);
 }
 
 // --- seeding and verification ----------------------------------------------
 
 // Empties campaignq's tables and seeds M campaigns and N pending applications
 // (interleaved: application i on campaign ((i-1) mod M)+1; zipf: campaign
-// drawn Zipf(s=1), cap = half of its applications). Returns the campaigns'
-// caps by id (0: none).
-void Seed(pqxx::connection& c, long campaigns, long cap, long apps, const std::string& dist) {
+// drawn Zipf(s=1), cap = half of its applications). Returns them as the
+// kit's records (verify::RecordsInIdOrder): all were stored before the
+// workers started, so id order is their arrival order.
+std::vector<verify::ApplyRecord> Seed(pqxx::connection& c, const std::string& db, long campaigns,
+                                      long cap, long apps, const std::string& dist) {
   Exec(c, "TRUNCATE applications, campaigns RESTART IDENTITY");
   if (dist == "interleaved") {
     Exec(c, "INSERT INTO campaigns (id, name, max_participants, waitlist) OVERRIDING SYSTEM VALUE "
@@ -186,61 +215,48 @@ void Seed(pqxx::connection& c, long campaigns, long cap, long apps, const std::s
   }
   Exec(c, "VACUUM ANALYZE campaigns");
   Exec(c, "VACUUM ANALYZE applications");
+  std::vector<int64_t> ids(campaigns);
+  for (long k = 0; k < campaigns; ++k) ids[k] = k + 1;
+  auto records = verify::RecordsInIdOrder(db, ids);
+  if (!records.ok()) throw std::runtime_error(std::string(records.status().message()));
   Exec(c, "CHECKPOINT");
+  return *std::move(records);
 }
 
-// The invariants after a drain; empty when all hold. Every campaign has
-// exactly min(cap, applications) approved, the rest rejected campaign_full,
-// approved_count equals the approved rows, no approved application has a
-// larger id than a rejected one of its campaign (all were pending before the
-// workers started, so id order is arrival order), nothing pending.
-std::string Verify(pqxx::connection& c, long expect_total, long expect_approved,
+// The verification kit's checks (common/verify/checks.h) on the records'
+// campaigns, plus the workload's own expectations (-1: none); empty when
+// all hold. The decision audit is not installed: its INSERT per decision
+// would be measured too.
+std::string Verify(const std::string& db, const std::vector<verify::ApplyRecord>& records,
+                   bool expect_decided, long expect_total, long expect_approved,
                    long* approved_out) {
-  pqxx::nontransaction n(c);
-  auto r = n.exec(R"(
-    WITH per AS (
-      SELECT c.id, c.max_participants AS cap, c.approved_count,
-             count(a.id) AS total,
-             count(a.id) FILTER (WHERE a.status = 'approved') AS appr,
-             count(a.id) FILTER (WHERE a.status = 'rejected' AND a.reason = 'campaign_full') AS rej,
-             max(a.id) FILTER (WHERE a.status = 'approved') AS last_appr,
-             min(a.id) FILTER (WHERE a.status = 'rejected') AS first_rej
-      FROM campaigns c LEFT JOIN applications a ON a.campaign_id = c.id
-      GROUP BY c.id)
-    SELECT (SELECT count(*) FROM applications WHERE status = 'pending'),
-           coalesce(sum(total), 0), coalesce(sum(appr), 0), coalesce(sum(rej), 0),
-           count(*) FILTER (WHERE cap IS NOT NULL AND appr > cap),
-           count(*) FILTER (WHERE appr <> approved_count),
-           count(*) FILTER (WHERE appr <> CASE WHEN cap IS NULL THEN total ELSE least(cap, total) END),
-           count(*) FILTER (WHERE appr + rej <> total),
-           count(*) FILTER (WHERE last_appr > first_rej)
-    FROM per)")[0];
-  long pending = r[0].as<long>(), total = r[1].as<long>(), appr = r[2].as<long>(),
-       rej = r[3].as<long>(), over = r[4].as<long>(), mismatch = r[5].as<long>(),
-       fill = r[6].as<long>(), other = r[7].as<long>(), fcfs = r[8].as<long>();
-  if (approved_out) *approved_out = appr;
+  verify::VerifyOptions options;
+  options.expect_decided = expect_decided;
+  options.require_audit = false;
+  absl::StatusOr<verify::Verdict> verdict = verify::Verify(db, records, options);
+  if (!verdict.ok()) return std::string(verdict.status().message()) + "; ";
+  const verify::CampaignTally& totals = verdict->totals;
+  if (approved_out) *approved_out = totals.approved;
   std::ostringstream e;
-  if (pending) e << pending << " pending; ";
-  if (expect_total >= 0 && total != expect_total) e << total << " applications, expected " << expect_total << "; ";
-  if (over) e << over << " campaigns over cap; ";
-  if (mismatch) e << mismatch << " campaigns with approved_count != approved rows; ";
-  if (fill) e << fill << " campaigns not filled to min(cap, applications); ";
-  if (other) e << other << " campaigns with statuses other than approved/rejected(campaign_full); ";
-  if (fcfs) e << fcfs << " campaigns approving a later id than one they rejected; ";
-  if (expect_approved >= 0 && appr != expect_approved)
-    e << appr << " approved, expected " << expect_approved << " (rejected " << rej << "); ";
+  for (const std::string& violation : verdict->violations) e << violation << "; ";
+  if (expect_total >= 0 && totals.rows != expect_total) {
+    e << totals.rows << " applications, expected " << expect_total << "; ";
+  }
+  if (expect_approved >= 0 && totals.approved != expect_approved) {
+    e << totals.approved << " approved, expected " << expect_approved << " (rejected "
+      << totals.rejected_full << "); ";
+  }
   return e.str();
 }
 
 // --- commands -----------------------------------------------------------------
 
 int Migrate(const Flags& f) {
-  Child w(Get(f, "worker"),
-          {"--database-url=" + Get(f, "db"), "--migrate=auto", "--concurrency=1"},
-          Get(f, "logdir") + "/migrate-worker.log");
-  w.WaitForLine("campaignq-worker ready", 60s);
-  w.Signal(SIGTERM);
-  w.Wait(15s);
+  auto w = Spawn(Get(f, "worker"),
+                 {"--database-url=" + Get(f, "db"), "--migrate=auto", "--concurrency=1"},
+                 Get(f, "logdir") + "/migrate-worker.log");
+  WaitForLine(*w, "campaignq-worker ready", 60s);
+  Stop(*w, 15s);
   return 0;
 }
 
@@ -259,7 +275,7 @@ int Drain(const Flags& f) {
   res.Add("batch", Get(f, "batch", "500"));
   pqxx::connection c(Get(f, "db"));
   auto seed_start = Clock::now();
-  Seed(c, campaigns, cap, apps, dist);
+  const std::vector<verify::ApplyRecord> records = Seed(c, Get(f, "db"), campaigns, cap, apps, dist);
   res.Add("seed_s", Seconds(Clock::now() - seed_start));
   pid_t pm = Postmaster(c);
   double pg0 = ClusterCpuSeconds(pm);
@@ -274,8 +290,9 @@ int Drain(const Flags& f) {
       break;
     }
     for (auto& w : workers) {
-      if (w->Exited()) {
-        res.Print(false, "a worker exited while applications were pending (log " + w->log() + ")");
+      if (!w->Running()) {
+        res.Print(false, "a worker exited while applications were pending (log " +
+                             w->stderr_path() + ")");
         StopAll(workers);
         return 1;
       }
@@ -297,7 +314,8 @@ int Drain(const Flags& f) {
   double pg_cpu = ClusterCpuSeconds(pm) - pg0;
   StopAll(workers);
   long approved = 0;
-  std::string error = Verify(c, apps, GetInt(f, "expect-approved", -1), &approved);
+  std::string error =
+      Verify(Get(f, "db"), records, true, apps, GetInt(f, "expect-approved", -1), &approved);
   res.Add("approved", std::to_string(approved));
   res.Add("seconds", secs);
   res.Add("value", apps / secs);
@@ -316,12 +334,10 @@ struct Server {
 
 Server StartServer(const Flags& f, const std::string& tag) {
   Server s;
-  s.child = std::make_unique<Child>(
-      Get(f, "server"),
-      std::vector<std::string>{"--database-url=" + Get(f, "db"), "--migrate=off",
-                               "--listen=127.0.0.1:0"},
-      Get(f, "logdir") + "/" + tag + "-server.log");
-  std::string line = s.child->WaitForLine("campaignq-server listening on ", 60s);
+  s.child = Spawn(Get(f, "server"),
+                  {"--database-url=" + Get(f, "db"), "--migrate=off", "--listen=127.0.0.1:0"},
+                  Get(f, "logdir") + "/" + tag + "-server.log");
+  std::string line = WaitForLine(*s.child, "campaignq-server listening on ", 60s);
   s.address = line.substr(std::string("campaignq-server listening on ").size());
   return s;
 }
@@ -370,39 +386,46 @@ int Apply(const Flags& f) {
   std::string first_error;
   auto start = Clock::now();
   auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  // The kit's Apply, never retried (a failure is a failure here), one record
+  // per Apply for the checks afterwards.
+  verify::RetryPolicy no_retry;
+  no_retry.rpc_timeout = 30s;
+  std::vector<std::vector<verify::ApplyRecord>> per_thread(callers);
   std::vector<std::thread> threads;
   for (long t = 0; t < callers; ++t) {
     threads.emplace_back([&, t] {
       auto& stub = *stubs[t / 8];
+      absl::BitGen random;
       for (long i = 0; Clock::now() < end; ++i) {
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + 30s);
-        v1::ApplyRequest req;
-        req.set_campaign_id((t + i) % campaigns + 1);
-        req.set_user_id("c" + std::to_string(t) + "-" + std::to_string(i));
-        v1::Application out;
-        auto st = stub.Apply(&ctx, req, &out);
-        if (st.ok()) {
+        verify::ApplyRecord& r = per_thread[t].emplace_back();
+        r.campaign_id = (t + i) % campaigns + 1;
+        r.user_id = "c" + std::to_string(t) + "-" + std::to_string(i);
+        verify::ApplyWithRetry(stub, no_retry, random, &r);
+        if (r.acknowledged) {
           ok++;
         } else {
           failed++;
           std::lock_guard<std::mutex> l(err_mu);
-          if (first_error.empty()) first_error = std::to_string(st.error_code()) + ":" + st.error_message();
+          if (first_error.empty()) {
+            first_error = std::to_string(r.last_code) + ":" + r.last_message;
+          }
         }
       }
     });
   }
   for (auto& t : threads) t.join();
+  std::vector<verify::ApplyRecord> records;
+  for (auto& mine : per_thread) records.insert(records.end(), mine.begin(), mine.end());
   double secs = Seconds(Clock::now() - start);
   double server_cpu = ProcessCpuSeconds(server.child->pid()) - sv0;
   double pg_cpu = ClusterCpuSeconds(pm) - pg0;
   long server_rss = PeakRssKib(server.child->pid());
-  server.child->Signal(SIGTERM);
-  server.child->Wait(20s);
-  long rows = Count(c, "SELECT count(*) FROM applications");
-  std::string error;
-  if (failed) error = std::to_string(failed.load()) + " Applies failed, first " + first_error;
-  if (rows != ok) error += " rows " + std::to_string(rows) + " != OK replies " + std::to_string(ok.load());
+  Stop(*server.child, 20s);
+  // No workers ran: everything stays pending. Every OK reply is a stored
+  // row, and nothing else is.
+  std::string error = Verify(Get(f, "db"), records, /*expect_decided=*/false, ok.load(), -1,
+                             nullptr);
+  if (failed) error += std::to_string(failed.load()) + " Applies failed, first " + first_error;
   res.Add("callers", std::to_string(callers));
   res.Add("applies", std::to_string(ok.load()));
   res.Add("seconds", secs);
@@ -440,7 +463,7 @@ int Latency(const Flags& f) {
   auto stubs = Stubs(server.address, 8);
   CreateCampaigns(*stubs[0], campaigns);
   auto workers = StartWorkers(f, procs, threads, tag);
-  for (auto& w : workers) w->WaitForLine("campaignq-worker ready", 60s);
+  for (auto& w : workers) WaitForLine(*w, "campaignq-worker ready", 60s);
   Exec(c, "CHECKPOINT");
 
   // Idle: 2 s with nothing to do.
@@ -491,6 +514,9 @@ int Latency(const Flags& f) {
   double w0 = cpu_of_workers(), s0 = ProcessCpuSeconds(server.child->pid()), pg0 = ClusterCpuSeconds(pm);
   std::vector<int64_t> send_us(total), app_id(total, 0);
   std::vector<double> late_ms(total, 0);
+  std::vector<verify::ApplyRecord> records(total);
+  verify::RetryPolicy no_retry;  // the kit's Apply, never retried
+  no_retry.rpc_timeout = 30s;
   std::atomic<long> next{0}, failed{0};
   std::string first_error;
   std::mutex err_mu;
@@ -500,26 +526,24 @@ int Latency(const Flags& f) {
   for (int t = 0; t < 64; ++t) {
     senders.emplace_back([&, t] {
       auto& stub = *stubs[t % stubs.size()];
+      absl::BitGen random;
       for (;;) {
         long k = next++;
         if (k >= total) return;
         auto at = start + std::chrono::duration_cast<Clock::duration>(interval * k);
         std::this_thread::sleep_until(at);
         late_ms[k] = Seconds(Clock::now() - at) * 1000;
-        grpc::ClientContext ctx;
-        ctx.set_deadline(std::chrono::system_clock::now() + 30s);
-        v1::ApplyRequest req;
-        req.set_campaign_id(k % campaigns + 1);
-        req.set_user_id("w3-" + std::to_string(k));
-        v1::Application out;
+        verify::ApplyRecord& r = records[k];
+        r.campaign_id = k % campaigns + 1;
+        r.user_id = "w3-" + std::to_string(k);
         send_us[k] = NowMicros();
-        auto st = stub.Apply(&ctx, req, &out);
-        if (st.ok()) {
-          app_id[k] = out.id();
+        verify::ApplyWithRetry(stub, no_retry, random, &r);
+        if (r.acknowledged) {
+          app_id[k] = r.application_id;
         } else {
           failed++;
           std::lock_guard<std::mutex> l(err_mu);
-          if (first_error.empty()) first_error = st.error_message();
+          if (first_error.empty()) first_error = r.last_message;
         }
       }
     });
@@ -542,8 +566,7 @@ int Latency(const Flags& f) {
   for (auto& w : workers) worker_rss = std::max(worker_rss, PeakRssKib(w->pid()));
   long server_rss = PeakRssKib(server.child->pid());
   StopAll(workers);
-  server.child->Signal(SIGTERM);
-  server.child->Wait(20s);
+  Stop(*server.child, 20s);
 
   std::map<long, int64_t> decided;
   {
@@ -552,7 +575,7 @@ int Latency(const Flags& f) {
                                   "WHERE status = 'approved'"))
       decided[row[0].as<long>()] = row[1].as<int64_t>();
   }
-  std::string error = Verify(c, total - failed, total - failed, nullptr);
+  std::string error = Verify(Get(f, "db"), records, true, total - failed, total - failed, nullptr);
   if (failed) error += std::to_string(failed.load()) + " Applies failed: " + first_error + "; ";
   std::vector<double> lat_obs, lat_dec;
   long missing = 0, late = 0;

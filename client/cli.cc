@@ -27,7 +27,7 @@
 CAMPAIGNQ_FLAG(std::string, server, "CAMPAIGNQ_SERVER", "127.0.0.1:50051",
                "HOST:PORT of the campaignq server");
 CAMPAIGNQ_FLAG(std::string, database_url, "CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl,
-               "PostgreSQL URL; used by the lab command");
+               "PostgreSQL URL; storm verifies against it (read only), lab runs on it");
 ABSL_FLAG(bool, json, false, "print protobuf messages (and the storm summary) as JSON");
 ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(10), "deadline of each RPC");
 ABSL_FLAG(std::string, name, "", "campaign name (create-campaign)");
@@ -101,8 +101,11 @@ commands:
   health [--timeout=3s] [--service=NAME]
                                   grpc.health.v1 check: exit 0 if SERVING, else 1
   storm --campaigns=M --applicants=N --cap=C [--waitlist=true] [--concurrency=64]
-        [--decide-timeout=120s]   concurrent Apply load on M fresh campaigns, then
-                                  check cap, fill, counters, decisions and FCFS
+        [--decide-timeout=120s] [--database-url=URL]
+                                  concurrent Apply load on M fresh campaigns, then
+                                  verify against the database (--database-url):
+                                  cap, counters, nothing lost or pending, fill,
+                                  attempts and first come, first served
   lab [--scenario=A,B] [--strategy=X,Y] [--clients=N] [--iterations=N] [--cap=N]
       [--seed=N] [--html=FILE] [--database-url=URL]
                                   the race lab: every concurrency pattern against
@@ -114,7 +117,7 @@ global flags:
                         one object with every page; storm prints a JSON summary
   --rpc-timeout=10s     deadline of each RPC (watch and health use --timeout)
   --database-url=URL    default $CAMPAIGNQ_DATABASE_URL or the local default;
-                        used by lab only
+                        storm verifies against it (read only), lab runs on it
   --version             print the version and exit
 
 exit codes: 0 ok; 1 RPC error, timeout or not serving (error: <CODE>: <message>

@@ -14,7 +14,7 @@ namespace campaignq::client {
 
 struct CliOptions {
   std::string server;
-  std::string database_url;  // the lab's PostgreSQL (campaignq lab)
+  std::string database_url;  // PostgreSQL: storm verifies against it, lab runs on it
   bool json = false;
   absl::Duration rpc_timeout = absl::Seconds(10);
 

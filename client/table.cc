@@ -9,6 +9,9 @@
 namespace campaignq::client {
 namespace {
 
+using verify::CampaignTally;
+using verify::InvariantCounts;
+
 std::string CapText(const CampaignTally& t) { return t.cap ? absl::StrCat(*t.cap) : "-"; }
 
 std::string Row(absl::string_view label, const CampaignTally& t) {
@@ -37,39 +40,57 @@ std::string TallyJson(const CampaignTally& t) {
 // %.3f keeps JSON numbers finite and locale-free.
 std::string Num(double v) { return absl::StrFormat("%.3f", v); }
 
+std::string AuditLine(const InvariantCounts& inv) {
+  if (inv.audit_checked) {
+    return absl::StrFormat("  %s (f) each application left pending exactly once: %d not\n",
+                           Verdict(inv.decided_not_once), inv.decided_not_once);
+  }
+  return absl::StrFormat("  %s (f) each application left pending exactly once: %s\n",
+                         Verdict(inv.audit_missing ? 1 : 0),
+                         inv.audit_missing ? "the decision audit is missing"
+                                           : "skipped (no decision audit installed)");
+}
+
 }  // namespace
 
 std::string FormatStormTable(const StormReport& report) {
-  const InvariantCounts& inv = report.invariants;
+  const verify::Verdict& v = report.verdict;
+  const InvariantCounts& inv = v.invariants;
   std::string out =
       absl::StrFormat("%-10s %8s %9s %10s %9s %8s %6s %9s %13s\n", "campaign", "cap", "approved",
                       "waitlisted", "rejected", "pending", "other", "overflow", "approved_count");
-  for (const CampaignTally& t : report.campaigns) out += Row(absl::StrCat(t.campaign_id), t);
-  out += Row("total", report.totals);
+  for (const CampaignTally& t : v.campaigns) out += Row(absl::StrCat(t.campaign_id), t);
+  out += Row("total", v.totals);
   out += "(other = cancelled + failed; * = approved_count differs from approved rows)\n\n";
 
-  out += "invariants:\n";
+  out += "invariants (checked in the database):\n";
   absl::StrAppendFormat(&out, "  %s (a) approved <= cap: %d campaign(s) over\n",
                         Verdict(inv.over_cap), inv.over_cap);
+  absl::StrAppendFormat(&out, "  %s (b) approved_count == approved rows: %d campaign(s) off\n",
+                        Verdict(inv.count_mismatch), inv.count_mismatch);
+  absl::StrAppendFormat(&out, "  %s (c) one application per user and campaign: %d duplicated\n",
+                        Verdict(inv.duplicated), inv.duplicated);
   absl::StrAppendFormat(&out,
-                        "  %s (b) approved == min(cap, applied), rest %s: %d wrong, %d skipped "
-                        "(pending, cancelled or closed)\n",
+                        "  %s (d) acknowledged applies stored and decided: %d missing, %d under "
+                        "another id, %d pending\n",
+                        Verdict(inv.ack_missing + inv.ack_wrong_id + inv.ack_pending),
+                        inv.ack_missing, inv.ack_wrong_id, inv.ack_pending);
+  absl::StrAppendFormat(&out, "  %s (e) nothing left pending: %d pending\n",
+                        Verdict(inv.still_pending), inv.still_pending);
+  out += AuditLine(inv);
+  absl::StrAppendFormat(&out,
+                        "  %s (g) approved == min(cap, applied), rest %s: %d wrong, %d skipped "
+                        "(pending or closed)\n",
                         Verdict(inv.fill_wrong), "waitlisted/rejected as full", inv.fill_wrong,
                         inv.fill_skipped);
-  absl::StrAppendFormat(&out, "  %s (c) approved_count == approved rows: %d campaign(s) off\n",
-                        Verdict(inv.count_mismatch), inv.count_mismatch);
-  absl::StrAppendFormat(&out,
-                        "  %s (d) acknowledged applies stored once and decided: %d missing, %d "
-                        "duplicated, %d pending\n",
-                        Verdict(inv.ack_missing + inv.ack_duplicated + inv.ack_pending),
-                        inv.ack_missing, inv.ack_duplicated, inv.ack_pending);
-  absl::StrAppendFormat(&out, "  %s (e) FCFS by real time: %d violation(s)\n", Verdict(inv.fcfs),
-                        inv.fcfs);
+  absl::StrAppendFormat(&out, "  %s (h) attempts charged only to failed applications: %d wrong\n",
+                        Verdict(inv.attempts_wrong), inv.attempts_wrong);
+  absl::StrAppendFormat(&out, "  %s (i) first come, first served: %d violation(s)\n",
+                        Verdict(inv.fcfs), inv.fcfs);
   out += "\n";
 
   absl::StrAppendFormat(&out, "applicants %d, acknowledged %d, unconfirmed %d, decided %d%s\n",
-                        report.applicants, report.acknowledged, report.apply_failures,
-                        report.decided,
+                        v.applicants, v.acknowledged, report.apply_failures, v.decided,
                         report.decide_timed_out ? " (TIMED OUT waiting for decisions)" : "");
   absl::StrAppendFormat(&out,
                         "elapsed %.3fs; apply %.3fs (%.1f Apply/s); decide %.3fs (%.1f "
@@ -82,19 +103,23 @@ std::string FormatStormTable(const StormReport& report) {
 }
 
 std::string FormatStormJson(const StormReport& report) {
-  const InvariantCounts& inv = report.invariants;
+  const verify::Verdict& v = report.verdict;
+  const InvariantCounts& inv = v.invariants;
   std::vector<std::string> campaigns;
-  campaigns.reserve(report.campaigns.size());
-  for (const CampaignTally& t : report.campaigns) campaigns.push_back(TallyJson(t));
+  campaigns.reserve(v.campaigns.size());
+  for (const CampaignTally& t : v.campaigns) campaigns.push_back(TallyJson(t));
   return absl::StrCat(
-      "{\"campaigns\":[", absl::StrJoin(campaigns, ","), "],\"totals\":", TallyJson(report.totals),
+      "{\"campaigns\":[", absl::StrJoin(campaigns, ","), "],\"totals\":", TallyJson(v.totals),
       ",\"invariants\":{\"ok\":", inv.AllHold() ? "true" : "false", ",\"over_cap\":", inv.over_cap,
       ",\"fill_wrong\":", inv.fill_wrong, ",\"fill_skipped\":", inv.fill_skipped,
       ",\"count_mismatch\":", inv.count_mismatch, ",\"ack_missing\":", inv.ack_missing,
-      ",\"ack_duplicated\":", inv.ack_duplicated, ",\"ack_pending\":", inv.ack_pending,
-      ",\"fcfs_violations\":", inv.fcfs, "}", ",\"applicants\":", report.applicants,
-      ",\"acknowledged\":", report.acknowledged, ",\"apply_failures\":", report.apply_failures,
-      ",\"decided\":", report.decided,
+      ",\"ack_duplicated\":", inv.duplicated, ",\"ack_pending\":", inv.ack_pending,
+      ",\"ack_wrong_id\":", inv.ack_wrong_id, ",\"still_pending\":", inv.still_pending,
+      ",\"decided_not_once\":", inv.decided_not_once,
+      ",\"audit_checked\":", inv.audit_checked ? "true" : "false",
+      ",\"attempts_wrong\":", inv.attempts_wrong, ",\"fcfs_violations\":", inv.fcfs, "}",
+      ",\"applicants\":", v.applicants, ",\"acknowledged\":", v.acknowledged,
+      ",\"apply_failures\":", report.apply_failures, ",\"decided\":", v.decided,
       ",\"decide_timed_out\":", report.decide_timed_out ? "true" : "false",
       ",\"elapsed_seconds\":", Num(report.elapsed_seconds),
       ",\"apply_seconds\":", Num(report.apply_seconds),

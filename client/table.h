@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "client/tally.h"
+#include "client/storm_report.h"
 
 namespace campaignq::client {
 

@@ -7,6 +7,11 @@
 # the race lab only, kept out of the service's catalogue:
 #   lab_statements.h   campaignq::lab::sql::kLabX per "-- name: LabX" block
 #   lab_sql_files.cc   campaignq::lab::sql::LabQueryFiles()
+#
+# With CHECKS_OUT_DIR set instead (common/verify/CMakeLists.txt), embeds
+# sql/checks/*.sql for the verification kit only (never run by the service):
+#   check_statements.h   campaignq::verify::sql::kCheckX per "-- name: CheckX" block
+#   check_sql_files.cc   campaignq::verify::sql::CheckQueryFiles()
 
 # Rewrites `target` only when `content` differs, so that an unchanged SQL
 # tree rebuilds nothing.
@@ -66,6 +71,21 @@ if(DEFINED LAB_OUT_DIR)
   string(APPEND header "}  // namespace campaignq::lab::sql\n")
   write_if_changed("${LAB_OUT_DIR}/lab_statements.h" "${header}")
   write_if_changed("${LAB_OUT_DIR}/lab_sql_files.cc" "${source}")
+  return()
+endif()
+
+if(DEFINED CHECKS_OUT_DIR)
+  file(GLOB check_files "${SQL_DIR}/checks/*.sql")
+  list(SORT check_files)
+  set(header "${generated}#pragma once\n#include \"common/sql/statement.h\"\n\n")
+  string(APPEND header "namespace campaignq::verify::sql {\n")
+  string(APPEND header "const std::vector<campaignq::sql::SqlFile>& CheckQueryFiles();\n")
+  set(source "${generated}#include \"check_statements.h\"\n\nnamespace campaignq::verify::sql {\n")
+  embed_files("${check_files}" CheckQueryFiles source header)
+  string(APPEND source "}  // namespace campaignq::verify::sql\n")
+  string(APPEND header "}  // namespace campaignq::verify::sql\n")
+  write_if_changed("${CHECKS_OUT_DIR}/check_statements.h" "${header}")
+  write_if_changed("${CHECKS_OUT_DIR}/check_sql_files.cc" "${source}")
   return()
 endif()
 

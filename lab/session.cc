@@ -11,6 +11,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/backoff.h"
 #include "common/db/connect.h"
 #include "common/db/pg_status.h"
 #include "common/log.h"
@@ -38,6 +39,8 @@ const std::map<std::string, std::string>& LabStatements() {
 // (55P03 / 57014) instead of hanging the lab.
 constexpr char kLockTimeout[] = "10s";
 constexpr char kStatementTimeout[] = "30s";
+// RetryPolicy::first_backoff doubles up to this many times itself.
+constexpr int kMaxBackoffFactor = 32;
 
 }  // namespace
 
@@ -177,8 +180,10 @@ bool RunOperation(Tally& tally, const RetryPolicy& policy, const std::function<S
     if (tries > 0) {
       ++tally.retries;
       if (policy.backoff) {
-        // Doubling (to 32x): long enough for the holder to commit.
-        std::this_thread::sleep_for(policy.first_backoff * (1 << std::min(tries - 1, 5)));
+        // Doubling (to 32x, jittered): long enough for the holder to commit.
+        thread_local absl::BitGen random;
+        std::this_thread::sleep_for(JitteredBackoff(
+            {policy.first_backoff, policy.first_backoff * kMaxBackoffFactor}, tries - 1, random));
       }
     }
     ++tally.attempts;

@@ -101,7 +101,8 @@ enum class Step { kDone, kRetry };
 struct RetryPolicy {
   std::vector<std::string> retry_on;
   bool backoff = false;
-  // The first backoff; it doubles with each retry, up to 32 times this.
+  // The first backoff; it doubles with each retry, up to 32 times this,
+  // jittered (common/backoff.h).
   std::chrono::microseconds first_backoff{100};
   int max_tries = 10000;
 };

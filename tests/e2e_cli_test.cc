@@ -13,7 +13,7 @@
 #include "gtest/gtest.h"
 #include "support/binaries.h"
 #include "support/poll.h"
-#include "support/process.h"
+#include "support/storm.h"
 #include "support/stack.h"
 
 namespace campaignq::testing {
@@ -21,17 +21,14 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// The invariants straight from the tables: the CLI is not the only judge.
-// (First come, first served needs the Applies' timing: the storm checks it.)
+// The kit's checks once more, from this process: the CLI's verdict is not
+// the only one. (FCFS needs the Applies' timing, which only the CLI has:
+// its storm checks it.) With the audit installed before the storm, both
+// also prove that each application left pending exactly once.
 void ExpectDatabaseInvariants(Stack& stack) {
-  EXPECT_EQ(stack.Scalar("SELECT count(*) FROM applications WHERE status = 'pending'"), 0);
-  EXPECT_EQ(stack.Scalar("SELECT count(*) FROM campaigns c WHERE approved_count <> "
-                         "(SELECT count(*) FROM applications a WHERE a.campaign_id = c.id "
-                         "AND a.status = 'approved')"),
-            0);
-  EXPECT_EQ(stack.Scalar("SELECT count(*) FROM campaigns WHERE max_participants IS NOT NULL "
-                         "AND approved_count > max_participants"),
-            0);
+  verify::VerifyOptions options;
+  options.all_campaigns = true;
+  ExpectAllHold(VerifyStorm(stack, {}, options));
 }
 
 void ShutDown(Stack& stack) {
@@ -42,12 +39,15 @@ void ShutDown(Stack& stack) {
 TEST(Cli, StormWithWaitlistKeepsEveryInvariant) {
   Stack stack("cli_waitlist");
   stack.StartServer();
+  InstallDecisionAudit(stack);
   for (int i = 0; i < 3; ++i) stack.StartWorker();
   const ClientResult storm = stack.RunClient({"storm", "--campaigns=4", "--applicants=400",
                                               "--cap=25", "--waitlist=true", "--concurrency=32",
                                               "--json"});
   EXPECT_EQ(storm.exit.ToString(), "exit 0") << storm.stdout_text << "\n" << storm.stderr_text;
   EXPECT_TRUE(absl::StartsWith(storm.stdout_text, "{")) << storm.stdout_text;
+  // The audit was installed: the CLI's storm checked (f) too.
+  EXPECT_TRUE(absl::StrContains(storm.stdout_text, "\"audit_checked\":true")) << storm.stdout_text;
   EXPECT_EQ(stack.Scalar("SELECT count(*) FROM campaigns"), 4);
   EXPECT_EQ(stack.Scalar("SELECT count(*) FROM applications WHERE status = 'approved'"), 4 * 25);
   ExpectDatabaseInvariants(stack);
@@ -57,6 +57,7 @@ TEST(Cli, StormWithWaitlistKeepsEveryInvariant) {
 TEST(Cli, StormWithoutWaitlistRejectsTheRestAsFull) {
   Stack stack("cli_no_waitlist");
   stack.StartServer();
+  InstallDecisionAudit(stack);
   stack.StartWorker({"nowait", 4, 50});
   stack.StartWorker({"skip-locked", 4, 50});
   const ClientResult storm = stack.RunClient({"storm", "--campaigns=3", "--applicants=300",
@@ -72,11 +73,13 @@ TEST(Cli, StormWithoutWaitlistRejectsTheRestAsFull) {
 TEST(Cli, StormSurvivesAWorkerKilledMidStorm) {
   Stack stack("cli_kill");
   stack.StartServer();
+  InstallDecisionAudit(stack);
   const int doomed = stack.StartWorker({"skip-locked", 4, 5});
   stack.StartWorker({"skip-locked", 4, 5});
   auto storm = Process::Start({kClientBinary,
                                {"--server=" + stack.address(), "storm", "--campaigns=4",
-                                "--applicants=600", "--cap=30", "--concurrency=32", "--json"},
+                                "--applicants=600", "--cap=30", "--concurrency=32", "--json",
+                                "--database-url=" + stack.database_url()},
                                {{"CAMPAIGNQ_SERVER", ""}},
                                stack.dir() + "/storm.log"});
   ASSERT_TRUE(storm.ok()) << storm.status();

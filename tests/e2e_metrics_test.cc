@@ -62,13 +62,9 @@ TEST(Metrics, CountersMoveWithAStorm) {
   create.set_max_participants(50);
   v1::Campaign campaign;
   ASSERT_TRUE(stub->CreateCampaign(&context, create, &campaign).ok());
-  std::vector<ApplyRecord> records(300);
-  for (size_t i = 0; i < records.size(); ++i) {
-    records[i].campaign_id = campaign.id();
-    records[i].user_id = "user-" + std::to_string(i);
-  }
-  RunApplyStorm(records, 16, [&] { return stack.NewStub(); }, Deadline(seconds(60)));
-  ASSERT_TRUE(WaitUntilNothingPending(stack.database_url(), Deadline(seconds(120))));
+  auto records = Applicants({campaign.id()}, 300);
+  RunApplyStorm(stack, records, 16, Deadline(seconds(60)));
+  ASSERT_TRUE(WaitUntilDecided(stack, records, Deadline(seconds(120))));
 
   auto server = Scrape(server_metrics);
   EXPECT_EQ(server["campaignq_applications_enqueued_total"], 300);

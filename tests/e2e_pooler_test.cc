@@ -25,7 +25,7 @@ TEST(Pooler, StormThroughPgBouncerTransactionPoolingKeepsEveryInvariant) {
   Stack stack("pooler");
   stack.set_process_database_url(bouncer.Through(stack.database_url()));
   stack.StartServer({"--pooler-mode"});
-  InstallDecisionAudit(stack.database_url());
+  InstallDecisionAudit(stack);
   for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 4, 20, {"--pooler-mode"}});
   const int64_t served_before = bouncer.TransactionsServed();
 
@@ -41,17 +41,13 @@ TEST(Pooler, StormThroughPgBouncerTransactionPoolingKeepsEveryInvariant) {
     ASSERT_TRUE(stub->CreateCampaign(&context, request, &campaign).ok());
     campaigns.push_back(campaign.id());
   }
-  std::vector<ApplyRecord> records(1200);
-  for (size_t i = 0; i < records.size(); ++i) {
-    records[i].campaign_id = campaigns[i % campaigns.size()];
-    records[i].user_id = absl::StrCat("user-", i);
-  }
-  RunApplyStorm(records, 32, [&] { return stack.NewStub(); }, Deadline(seconds(120)));
-  ASSERT_TRUE(WaitUntilNothingPending(stack.database_url(), Deadline(seconds(180))));
-  const StormVerdict verdict = VerifyStorm(stack.database_url(), records, /*expect_full=*/true);
-  EXPECT_TRUE(verdict.violations.empty()) << absl::StrJoin(verdict.violations, "\n");
+  auto records = Applicants(campaigns, 1200);
+  RunApplyStorm(stack, records, 32, Deadline(seconds(120)));
+  ASSERT_TRUE(WaitUntilDecided(stack, records, Deadline(seconds(180))));
+  const verify::Verdict verdict = VerifyStorm(stack, records);
+  ExpectAllHold(verdict);
   EXPECT_EQ(verdict.acknowledged, 1200);
-  for (int64_t campaign : campaigns) EXPECT_EQ(verdict.approved_by_campaign.at(campaign), 50);
+  for (int64_t campaign : campaigns) EXPECT_EQ(verdict.Campaign(campaign).approved, 50);
   // The work really went through PgBouncer.
   EXPECT_GT(bouncer.TransactionsServed(), served_before + 100);
   stack.StopWorkers();

@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
+#include "common/backoff.h"
 #include "common/db/connect.h"
 #include "common/db/notification_listener.h"
-#include "worker/backoff.h"
 #include "common/queue/claim.h"
 #include "worker/wake_signal.h"
 #include "worker/worker_metrics.h"

@@ -103,7 +103,7 @@ void NotificationListener::Run() {
     if (ListenOnce()) failures = 0;
     if (stopping()) break;
     const std::chrono::milliseconds delay =
-        worker::JitteredDelay(options_.reconnect_backoff, failures++, random);
+        JitteredDelay(options_.reconnect_backoff, failures++, random);
     LogInfo(kComponent, "reconnecting to LISTEN ", options_.channel, " in ", delay.count(), " ms");
     if (!SleepUnlessStopping(delay)) break;
   }

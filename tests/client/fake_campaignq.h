@@ -1,8 +1,8 @@
 #pragma once
 // An in-memory CampaignQueue for client tests: no database, no processes.
 // Applies are stored PENDING; each GetQueueStats call first decides up to
-// `batch` pending applications, so storm's wait loop sees real progress.
-// Bugs can be switched on to check that storm notices them.
+// `batch` pending applications. A lost reply can be switched on to check
+// the verification kit's Apply-with-retry (tests/verify).
 
 #include <grpcpp/grpcpp.h>
 
@@ -21,9 +21,7 @@ namespace campaignq::client::testing {
 
 struct FakeBehaviour {
   int batch = 25;
-  bool decide_newest_first = false;  // breaks FCFS
-  bool ignore_cap = false;           // approves everyone
-  bool lose_first_reply = false;     // store, then answer UNAVAILABLE once per user
+  bool lose_first_reply = false;  // store, then answer UNAVAILABLE (retries: ALREADY_EXISTS)
 };
 
 class FakeCampaignQueue final : public v1::CampaignQueue::Service {
@@ -60,7 +58,13 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "no campaign");
     }
     auto key = std::make_pair(request->campaign_id(), request->user_id());
-    if (users_.count(key)) return grpc::Status(grpc::StatusCode::ALREADY_EXISTS, "applied");
+    if (auto it = users_.find(key); it != users_.end()) {
+      // The service's message (common/store/apply_outcome.cc).
+      return grpc::Status(grpc::StatusCode::ALREADY_EXISTS,
+                          "user '" + request->user_id() + "' already applied to campaign " +
+                              std::to_string(request->campaign_id()) + ": application " +
+                              std::to_string(it->second) + " is pending");
+    }
     v1::Application a;
     a.set_id(static_cast<int64_t>(apps_.size()) + 1);
     a.set_campaign_id(request->campaign_id());
@@ -68,7 +72,7 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
     a.set_status(v1::APPLICATION_STATUS_PENDING);
     a.mutable_create_time()->set_seconds(1000 + a.id());
     apps_[a.id()] = a;
-    users_.insert(key);
+    users_[key] = a.id();
     if (behaviour_.lose_first_reply) {
       return grpc::Status(grpc::StatusCode::UNAVAILABLE, "reply lost");
     }
@@ -130,13 +134,12 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
     for (const auto& [id, a] : apps_) {
       if (a.status() == v1::APPLICATION_STATUS_PENDING) pending.push_back(id);
     }
-    if (behaviour_.decide_newest_first) std::reverse(pending.begin(), pending.end());
     if (pending.size() > static_cast<size_t>(behaviour_.batch)) pending.resize(behaviour_.batch);
     for (int64_t id : pending) {
       v1::Application& a = apps_[id];
       v1::Campaign& c = campaigns_[a.campaign_id()];
       const bool full = c.has_max_participants() && c.approved_count() >= c.max_participants();
-      if (!full || behaviour_.ignore_cap) {
+      if (!full) {
         a.set_status(v1::APPLICATION_STATUS_APPROVED);
         c.set_approved_count(c.approved_count() + 1);
       } else if (c.waitlist()) {
@@ -153,7 +156,7 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
   absl::Mutex mu_;
   std::map<int64_t, v1::Campaign> campaigns_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, v1::Application> apps_ ABSL_GUARDED_BY(mu_);
-  std::set<std::pair<int64_t, std::string>> users_ ABSL_GUARDED_BY(mu_);
+  std::map<std::pair<int64_t, std::string>, int64_t> users_ ABSL_GUARDED_BY(mu_);  // -> id
 };
 
 // Runs a FakeCampaignQueue on a free local port for the test's lifetime.

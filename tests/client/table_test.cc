@@ -11,6 +11,8 @@ namespace {
 using ::testing::HasSubstr;
 using ::testing::Not;
 
+using verify::CampaignTally;
+
 StormReport Sample() {
   StormReport r;
   CampaignTally t;
@@ -22,11 +24,11 @@ StormReport Sample() {
   t.rows = 15;
   t.acknowledged = 15;
   t.fill_checked = true;
-  r.campaigns.push_back(t);
-  r.totals = t;
-  r.applicants = 15;
-  r.acknowledged = 15;
-  r.decided = 15;
+  r.verdict.campaigns.push_back(t);
+  r.verdict.totals = t;
+  r.verdict.applicants = 15;
+  r.verdict.acknowledged = 15;
+  r.verdict.decided = 15;
   r.elapsed_seconds = 1.5;
   r.apply_seconds = 0.5;
   r.applies_per_second = 30;
@@ -39,34 +41,42 @@ TEST(FormatStormTable, ShowsRowsTotalsAndVerdicts) {
   EXPECT_THAT(table, HasSubstr("approved_count"));
   EXPECT_THAT(table, HasSubstr("42"));
   EXPECT_THAT(table, HasSubstr("total"));
-  EXPECT_THAT(table, HasSubstr("(e) FCFS by real time: 0 violation(s)"));
+  EXPECT_THAT(table, HasSubstr("(i) first come, first served: 0 violation(s)"));
   EXPECT_THAT(table, HasSubstr("30.0 Apply/s"));
   EXPECT_THAT(table, HasSubstr("all invariants hold"));
+  EXPECT_THAT(table, HasSubstr("skipped (no decision audit installed)"));
   EXPECT_THAT(table, Not(HasSubstr("BROKEN")));
+}
+
+TEST(FormatStormTable, MissingRequiredAuditIsBroken) {
+  StormReport r = Sample();
+  r.verdict.invariants.audit_missing = true;
+  EXPECT_THAT(FormatStormTable(r), HasSubstr("BROKEN (f) each application left pending exactly "
+                                             "once: the decision audit is missing"));
 }
 
 TEST(FormatStormTable, FlagsBrokenInvariantsAndCounterMismatch) {
   StormReport r = Sample();
-  r.campaigns[0].count_mismatch = true;
-  r.campaigns[0].approved_count = 9;
-  r.invariants.count_mismatch = 1;
-  r.invariants.fcfs = 2;
+  r.verdict.campaigns[0].count_mismatch = true;
+  r.verdict.campaigns[0].approved_count = 9;
+  r.verdict.invariants.count_mismatch = 1;
+  r.verdict.invariants.fcfs = 2;
   const std::string table = FormatStormTable(r);
   EXPECT_THAT(table, HasSubstr("9*"));
-  EXPECT_THAT(table, HasSubstr("BROKEN (c)"));
-  EXPECT_THAT(table, HasSubstr("BROKEN (e) FCFS by real time: 2 violation(s)"));
+  EXPECT_THAT(table, HasSubstr("BROKEN (b)"));
+  EXPECT_THAT(table, HasSubstr("BROKEN (i) first come, first served: 2 violation(s)"));
   EXPECT_THAT(table, HasSubstr("INVARIANTS BROKEN"));
 }
 
 TEST(FormatStormTable, UnlimitedCapShowsDash) {
   StormReport r = Sample();
-  r.campaigns[0].cap.reset();
+  r.verdict.campaigns[0].cap.reset();
   EXPECT_THAT(FormatStormTable(r), ::testing::ContainsRegex("\n42 +- +10 "));
 }
 
 TEST(FormatStormJson, CarriesTheSameNumbers) {
   StormReport r = Sample();
-  r.invariants.fcfs = 3;
+  r.verdict.invariants.fcfs = 3;
   const std::string json = FormatStormJson(r);
   EXPECT_EQ(json.front(), '{');
   EXPECT_EQ(json.back(), '}');
@@ -81,7 +91,7 @@ TEST(FormatStormJson, CarriesTheSameNumbers) {
 
 TEST(FormatStormJson, UnlimitedCapIsNull) {
   StormReport r = Sample();
-  r.campaigns[0].cap.reset();
+  r.verdict.campaigns[0].cap.reset();
   EXPECT_THAT(FormatStormJson(r), HasSubstr("\"cap\":null"));
 }
 

@@ -5,10 +5,12 @@
 #include <memory>
 #include <string>
 
-#include "support/process.h"
+#include "common/verify/process.h"
 #include "support/temp_dir.h"
 
 namespace campaignq::testing {
+
+using verify::Process;
 
 class PgBouncer {
  public:

@@ -3,6 +3,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -53,7 +54,14 @@ std::unique_ptr<Process> StartOrFail(ProcessOptions options) {
 Stack::Stack(const std::string& hint)
     : dir_(hint), database_url_(FreshDatabaseUrl(hint)), process_database_url_(database_url_) {}
 
-Stack::~Stack() = default;
+Stack::~Stack() {
+  // Where to look when the test failed: whatever still runs.
+  if (!::testing::Test::HasFailure()) return;
+  if (server_ != nullptr) std::fprintf(stderr, "campaignq tests: %s\n", server_->Describe().c_str());
+  for (auto& worker : workers_) {
+    if (worker != nullptr) std::fprintf(stderr, "campaignq tests: %s\n", worker->Describe().c_str());
+  }
+}
 
 void Stack::StartServer(const std::vector<std::string>& extra_args) {
   // The first start takes any free port; restarts keep the port so that
@@ -131,7 +139,8 @@ std::unique_ptr<v1::CampaignQueue::Stub> Stack::NewStub() {
 }
 
 ClientResult Stack::RunClient(std::vector<std::string> args, std::chrono::seconds timeout) {
-  args.insert(args.begin(), "--server=" + address_);
+  // The CLI's storm verifies against the database: give it the direct URL.
+  args.insert(args.begin(), {"--server=" + address_, "--database-url=" + database_url_});
   const std::string log = dir_.File(absl::StrCat("client-", client_runs_++, ".log"));
   ClientResult result;
   auto client = StartOrFail({kClientBinary, args, ChildEnvironment(), log});

@@ -12,10 +12,15 @@
 #include <grpcpp/grpcpp.h>
 
 #include "campaignq/v1/campaignq.grpc.pb.h"
-#include "support/process.h"
+#include "common/verify/process.h"
 #include "support/temp_dir.h"
 
 namespace campaignq::testing {
+
+// The kit's launcher (common/verify/process.h) under the tests' names.
+using verify::ExitStatus;
+using verify::Process;
+using verify::ProcessOptions;
 
 struct WorkerFlags {
   WorkerFlags(std::string lock_mode = "skip-locked", int concurrency = 4, int batch_size = 25,
@@ -41,7 +46,7 @@ class Stack {
  public:
   // Creates a fresh database named after `hint`; starts nothing yet.
   explicit Stack(const std::string& hint);
-  ~Stack();  // SIGKILLs whatever still runs (Process destructors)
+  ~Stack();  // SIGKILLs whatever still runs; describes it when the test failed
 
   const std::string& database_url() const { return database_url_; }
   const std::string& address() const { return address_; }  // host:port once started
@@ -71,7 +76,8 @@ class Stack {
   // A stub on a fresh channel to the server.
   std::unique_ptr<v1::CampaignQueue::Stub> NewStub();
 
-  // Runs the campaignq CLI with --server set, to completion.
+  // Runs the campaignq CLI with --server and --database-url (database_url())
+  // set, to completion.
   ClientResult RunClient(std::vector<std::string> args,
                          std::chrono::seconds timeout = std::chrono::seconds(300));
 

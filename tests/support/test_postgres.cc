@@ -24,7 +24,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "support/process.h"
+#include "common/verify/process.h"
 #include "support/temp_dir.h"
 
 #ifndef CAMPAIGNQ_POSTGRES_BIN_DIR
@@ -196,7 +196,7 @@ Cluster* CreateCluster() {
   if (Run(AsPostgres({PgBin("initdb"), "-D", data_dir, "--auth=trust", "--username=postgres",
                       "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"}),
           log) != 0) {
-    Die(absl::StrCat("initdb failed; log ", log, ":\n", TailOfFile(log)));
+    Die(absl::StrCat("initdb failed; log ", log, ":\n", verify::TailOfFile(log)));
   }
   // From here on, whatever happens, the watchdog removes the cluster.
   StartWatchdog(cluster, data_dir);
@@ -213,7 +213,7 @@ Cluster* CreateCluster() {
     }
     // Most likely another process took the port between our probe and the
     // bind; try another one a few times.
-    if (attempt == 5) Die(absl::StrCat("pg_ctl start failed 5 times; log ", log, ":\n", TailOfFile(log)));
+    if (attempt == 5) Die(absl::StrCat("pg_ctl start failed 5 times; log ", log, ":\n", verify::TailOfFile(log)));
   }
 }
 
@@ -320,7 +320,7 @@ void OwnPostgres::StopImmediately() {
 
 void OwnPostgres::Start() {
   if (!StartPostgres(*cluster_)) {
-    Die(absl::StrCat("pg_ctl start failed; log ", cluster_->log, ":\n", TailOfFile(cluster_->log)));
+    Die(absl::StrCat("pg_ctl start failed; log ", cluster_->log, ":\n", verify::TailOfFile(cluster_->log)));
   }
 }
 

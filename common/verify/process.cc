@@ -1,4 +1,4 @@
-#include "support/process.h"
+#include "common/verify/process.h"
 
 #include <fcntl.h>
 #include <poll.h>
@@ -17,11 +17,10 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "gtest/gtest.h"
 
 extern char** environ;
 
-namespace campaignq::testing {
+namespace campaignq::verify {
 namespace {
 
 std::vector<std::string> BuildEnvironment(const std::map<std::string, std::string>& overrides) {
@@ -83,8 +82,8 @@ absl::StatusOr<std::unique_ptr<Process>> Process::Start(ProcessOptions options) 
   }
   if (::access(options.binary.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat("binary ", options.binary, " is not an executable file: ", std::strerror(errno),
-                     " (build it first)"));
+        absl::StrCat("binary ", options.binary,
+                     " is not an executable file: ", std::strerror(errno), " (build it first)"));
   }
   if (options.stderr_path.empty()) {
     return absl::InvalidArgumentError("ProcessOptions.stderr_path is required");
@@ -176,9 +175,9 @@ absl::StatusOr<std::string> Process::WaitForLine(const std::string& prefix,
     }
     if (stdout_closed_) {
       lock.unlock();
-      return absl::FailedPreconditionError(absl::StrCat(
-          "stdout closed (the process exited?) before a line starting with '", prefix,
-          "'; ", Describe()));
+      return absl::FailedPreconditionError(
+          absl::StrCat("stdout closed (the process exited?) before a line starting with '", prefix,
+                       "'; ", Describe()));
     }
     if (changed_.wait_until(lock, deadline) == std::cv_status::timeout &&
         checked == lines_.size() && !stdout_closed_) {
@@ -192,7 +191,8 @@ absl::StatusOr<std::string> Process::WaitForLine(const std::string& prefix,
 absl::Status Process::Signal(int signal) {
   if (reaped_) return absl::FailedPreconditionError(absl::StrCat("pid ", pid_, " already reaped"));
   if (::kill(pid_, signal) != 0) {
-    return absl::InternalError(absl::StrCat("kill(", pid_, ", ", signal, "): ", std::strerror(errno)));
+    return absl::InternalError(
+        absl::StrCat("kill(", pid_, ", ", signal, "): ", std::strerror(errno)));
   }
   return absl::OkStatus();
 }
@@ -225,8 +225,8 @@ absl::StatusOr<ExitStatus> Process::Wait(std::chrono::steady_clock::time_point d
           absl::StrCat("process still running at the deadline; ", Describe()));
     }
     // Polls waitpid: a child's exit has no file descriptor to wait on.
-    std::this_thread::sleep_for(
-        std::min<std::chrono::steady_clock::duration>(std::chrono::milliseconds(10), deadline - now));
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+        std::chrono::milliseconds(10), deadline - now));
   }
   return exit_status_;
 }
@@ -241,7 +241,8 @@ absl::StatusOr<std::vector<std::string>> Process::AllStdoutLines(
   std::unique_lock<std::mutex> lock(mutex_);
   if (!changed_.wait_until(lock, deadline, [this] { return stdout_closed_; })) {
     lock.unlock();
-    return absl::DeadlineExceededError(absl::StrCat("stdout still open at the deadline; ", Describe()));
+    return absl::DeadlineExceededError(
+        absl::StrCat("stdout still open at the deadline; ", Describe()));
   }
   return lines_;
 }
@@ -257,7 +258,7 @@ std::string Process::Describe() {
 
 Process::~Process() {
   if (pid_ > 0 && !TryReap(false)) {
-    ::kill(pid_, SIGKILL);
+    ::kill(pid_, SIGKILL);  // a SIGSTOPped child dies of SIGKILL too
     TryReap(true);
   }
   {
@@ -266,9 +267,6 @@ Process::~Process() {
   }
   if (reader_.joinable()) reader_.join();
   if (stdout_fd_ >= 0) ::close(stdout_fd_);
-  if (::testing::Test::HasFailure()) {
-    std::fprintf(stderr, "campaignq tests: %s\n", Describe().c_str());
-  }
 }
 
-}  // namespace campaignq::testing
+}  // namespace campaignq::verify

@@ -1,6 +1,8 @@
 #pragma once
-// A child process for end-to-end tests: started with posix_spawn, its stdout
-// read line by line through a pipe, its stderr written to a log file.
+// The one child-process launcher (tests, benchmark, fault scenarios): a
+// binary started with posix_spawn, its stdout read line by line through a
+// pipe (to wait for a "ready" line), its stderr written to a log file; then
+// signals (TERM, KILL, STOP, CONT) and a wait with a deadline.
 
 #include <sys/types.h>
 
@@ -16,11 +18,11 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 
-namespace campaignq::testing {
+namespace campaignq::verify {
 
 struct ProcessOptions {
-  std::string binary;              // absolute path
-  std::vector<std::string> args;   // without argv[0]
+  std::string binary;             // absolute path
+  std::vector<std::string> args;  // without argv[0]
   // Added to (or replacing in) this process's environment; an empty value
   // removes the variable.
   std::map<std::string, std::string> env;
@@ -44,8 +46,8 @@ class Process {
   // INTERNAL when spawning fails.
   static absl::StatusOr<std::unique_ptr<Process>> Start(ProcessOptions options);
 
-  // Kills the child with SIGKILL if it still runs, and reaps it. When the
-  // current test has failed, prints where the child's stderr is.
+  // Kills the child with SIGKILL if it still runs (a stopped one too), and
+  // reaps it.
   ~Process();
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -57,11 +59,13 @@ class Process {
   absl::StatusOr<std::string> WaitForLine(const std::string& prefix,
                                           std::chrono::steady_clock::time_point deadline);
 
-  // Sends `signal` (SIGTERM, SIGKILL, ...). FAILED_PRECONDITION if reaped.
+  // Sends `signal` (SIGTERM, SIGKILL, SIGSTOP, SIGCONT, ...).
+  // FAILED_PRECONDITION if reaped; INTERNAL if kill(2) fails.
   absl::Status Signal(int signal);
 
   // Waits for the child to end and reaps it. DEADLINE_EXCEEDED if it still
-  // runs at the deadline (it keeps running). Idempotent once reaped.
+  // runs at the deadline (it keeps running: Signal(SIGKILL) and Wait again
+  // to insist). Idempotent once reaped.
   absl::StatusOr<ExitStatus> Wait(std::chrono::steady_clock::time_point deadline);
 
   // Non-blocking: true while the child has not been reaped and waitpid says
@@ -102,4 +106,4 @@ class Process {
 // The last `max_lines` lines of a file ("" if unreadable).
 std::string TailOfFile(const std::string& path, int max_lines = 30);
 
-}  // namespace campaignq::testing
+}  // namespace campaignq::verify

@@ -1,5 +1,8 @@
 #pragma once
-// Exponential backoff with full jitter, and a per-campaign cooldown list.
+// The one retry backoff of campaignq: exponential growth with jitter, and a
+// per-campaign cooldown list built on it. Everyone who waits before a retry
+// uses it: the worker (reconnects, contended campaigns), the LISTEN loop,
+// the verification kit's Apply-with-retry, the CLI and the race lab.
 
 #include <chrono>
 #include <cstdint>
@@ -8,17 +11,26 @@
 
 #include "absl/random/random.h"
 
-namespace campaignq::worker {
+namespace campaignq {
 
 using Clock = std::chrono::steady_clock;
 
+// The wait before retry number `attempt` (0 = the first retry) is drawn from
+// [c/2, c] with c = min(initial * 2^attempt, max). Half-to-full jitter: the
+// expected wait still grows, but clients refused together do not retry
+// together.
 struct BackoffPolicy {
-  std::chrono::milliseconds initial{10};
-  std::chrono::milliseconds max{2000};
+  std::chrono::microseconds initial{std::chrono::milliseconds(10)};
+  std::chrono::microseconds max{std::chrono::milliseconds(2000)};
 };
 
-// A random delay in [initial*2^attempt / 2, initial*2^attempt], capped at
-// max: spread out so that workers refused together do not retry together.
+// Returns the jittered wait before retry `attempt` (>= 0; negative counts as
+// 0), at microsecond resolution. Never longer than policy.max.
+std::chrono::microseconds JitteredBackoff(const BackoffPolicy& policy, int attempt,
+                                          absl::BitGen& random);
+
+// JitteredBackoff rounded down to whole milliseconds (at least 1 ms unless
+// policy.max is shorter): what the worker sleeps and logs.
 std::chrono::milliseconds JitteredDelay(const BackoffPolicy& policy, int attempt,
                                         absl::BitGen& random);
 
@@ -48,4 +60,4 @@ class CampaignCooldowns {
   std::map<int64_t, Entry> entries_;
 };
 
-}  // namespace campaignq::worker
+}  // namespace campaignq

@@ -1,0 +1,450 @@
+#include "common/verify/checks.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <map>
+#include <memory>
+#include <pqxx/pqxx>
+#include <thread>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "check_statements.h"
+#include "common/db/transaction.h"
+#include "common/verify/fcfs.h"
+
+namespace campaignq::verify {
+namespace {
+
+using campaignq::sql::Statement;
+// One snapshot for every check.
+using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
+
+constexpr size_t kMaxDetailsPerCheck = 5;
+constexpr auto kPollInterval = std::chrono::milliseconds(50);
+
+const std::string& CheckSql(Statement statement) {
+  static const auto* by_name = [] {
+    auto* map = new std::map<std::string, std::string>();
+    for (const auto& file : sql::CheckQueryFiles()) {
+      for (auto& [name, text] : campaignq::sql::SplitNamedStatements(file.text)) {
+        (*map)[name] = std::move(text);
+      }
+    }
+    return map;
+  }();
+  auto it = by_name->find(statement.name);
+  if (it == by_name->end()) {
+    std::fprintf(stderr, "campaignq verify: no SQL statement named %s\n", statement.name);
+    std::abort();
+  }
+  return it->second;
+}
+
+template <typename... Args>
+pqxx::result Run(pqxx::transaction_base& txn, Statement statement, Args&&... args) {
+  return txn.exec_params(CheckSql(statement), std::forward<Args>(args)...);
+}
+
+// The text form of a text[] parameter: every element double-quoted, with
+// backslashes and double quotes escaped, so any user id round-trips.
+std::string TextArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
+// Collects at most kMaxDetailsPerCheck lines per check, then a summary.
+class Findings {
+ public:
+  explicit Findings(std::vector<std::string>* out) : out_(out) {}
+  void Add(const std::string& check, std::string text) {
+    if (++counts_[check] <= kMaxDetailsPerCheck) out_->push_back(check + ": " + std::move(text));
+  }
+  void Finish() {
+    for (const auto& [check, n] : counts_) {
+      if (n > kMaxDetailsPerCheck) {
+        out_->push_back(absl::StrCat(check, ": ... and ", n - kMaxDetailsPerCheck, " more"));
+      }
+    }
+  }
+
+ private:
+  std::vector<std::string>* out_;
+  std::map<std::string, size_t> counts_;
+};
+
+Standing StandingOf(const std::string& status, const std::string& reason) {
+  if (status == "approved") return Standing::kApproved;
+  if (status == "waitlisted") return Standing::kWaitlisted;
+  if (status == "rejected" && reason == "campaign_full") return Standing::kRejectedFull;
+  return Standing::kOther;
+}
+
+void AddInto(const CampaignTally& t, CampaignTally* sum) {
+  sum->approved_count += t.approved_count;
+  sum->rows += t.rows;
+  sum->acknowledged += t.acknowledged;
+  sum->approved += t.approved;
+  sum->waitlisted += t.waitlisted;
+  sum->rejected_full += t.rejected_full;
+  sum->rejected_other += t.rejected_other;
+  sum->pending += t.pending;
+  sum->cancelled += t.cancelled;
+  sum->failed += t.failed;
+  sum->overflow += t.overflow;
+  sum->count_mismatch = sum->count_mismatch || t.count_mismatch;
+}
+
+// Tallies, (a), (b), (g): one row per campaign each.
+void CheckCampaigns(Snapshot& txn, const std::string& ids, const std::vector<ApplyRecord>& records,
+                    Verdict* v, Findings* findings) {
+  std::map<int64_t, size_t> index;
+  for (const auto& row : Run(txn, sql::kCheckCampaignTallies, ids)) {
+    CampaignTally t;
+    t.campaign_id = row[0].as<int64_t>();
+    if (!row[1].is_null()) t.cap = row[1].as<int32_t>();
+    t.waitlist = row[2].as<bool>();
+    t.closed = row[3].as<bool>();
+    t.approved_count = row[4].as<int64_t>();
+    t.rows = row[5].as<int64_t>();
+    t.approved = row[6].as<int64_t>();
+    t.waitlisted = row[7].as<int64_t>();
+    t.rejected_full = row[8].as<int64_t>();
+    t.rejected_other = row[9].as<int64_t>();
+    t.pending = row[10].as<int64_t>();
+    t.cancelled = row[11].as<int64_t>();
+    t.failed = row[12].as<int64_t>();
+    index[t.campaign_id] = v->campaigns.size();
+    v->campaigns.push_back(t);
+  }
+  for (const ApplyRecord& r : records) {
+    auto it = index.find(r.campaign_id);
+    if (r.acknowledged && it != index.end()) ++v->campaigns[it->second].acknowledged;
+  }
+  InvariantCounts& inv = v->invariants;
+  for (const auto& row : Run(txn, sql::kCheckOverCap, ids)) {
+    const int64_t campaign = row[0].as<int64_t>(), cap = row[1].as<int64_t>();
+    const int64_t approved = row[2].as<int64_t>();
+    ++inv.over_cap;
+    if (index.count(campaign)) v->campaigns[index[campaign]].overflow = approved - cap;
+    findings->Add("(a) approved > cap",
+                  absl::StrCat("campaign ", campaign, " approved ", approved, " of ", cap));
+  }
+  for (const auto& row : Run(txn, sql::kCheckApprovedCount, ids)) {
+    const int64_t campaign = row[0].as<int64_t>();
+    ++inv.count_mismatch;
+    if (index.count(campaign)) v->campaigns[index[campaign]].count_mismatch = true;
+    findings->Add("(b) approved_count != approved rows",
+                  absl::StrCat("campaign ", campaign, " approved_count ", row[1].as<int64_t>(),
+                               ", approved rows ", row[2].as<int64_t>()));
+  }
+  std::set<int64_t> fill_checked;
+  for (const auto& row : Run(txn, sql::kCheckFill, ids)) {
+    const int64_t campaign = row[0].as<int64_t>();
+    const bool ok = row[2].as<bool>();
+    fill_checked.insert(campaign);
+    if (index.count(campaign)) {
+      v->campaigns[index[campaign]].fill_checked = true;
+      v->campaigns[index[campaign]].fill_ok = ok;
+    }
+    if (!ok) {
+      ++inv.fill_wrong;
+      findings->Add("(g) seats not filled",
+                    absl::StrCat("campaign ", campaign, " (rule: ", row[1].as<std::string>(), ")"));
+    }
+  }
+  inv.fill_skipped = static_cast<int64_t>(v->campaigns.size() - fill_checked.size());
+
+  bool all_capped = !v->campaigns.empty();
+  int64_t cap_sum = 0;
+  for (const CampaignTally& t : v->campaigns) {
+    AddInto(t, &v->totals);
+    if (t.cap) {
+      cap_sum += *t.cap;
+    } else {
+      all_capped = false;
+    }
+    v->decided += t.rows - t.pending - t.failed;
+  }
+  if (all_capped && cap_sum <= std::numeric_limits<int32_t>::max()) {
+    v->totals.cap = static_cast<int32_t>(cap_sum);
+  }
+  v->totals.fill_checked = inv.fill_skipped == 0;
+  v->totals.fill_ok = inv.fill_wrong == 0;
+}
+
+// (c), (d), (e).
+void CheckApplications(Snapshot& txn, const std::string& ids,
+                       const std::vector<ApplyRecord>& records, const VerifyOptions& options,
+                       Verdict* v, Findings* findings) {
+  InvariantCounts& inv = v->invariants;
+  for (const auto& row : Run(txn, sql::kCheckDuplicateUsers, ids)) {
+    ++inv.duplicated;
+    findings->Add("(c) stored twice",
+                  absl::StrCat("campaign ", row[0].as<int64_t>(), " user '",
+                               row[1].as<std::string>(), "' ", row[2].as<int64_t>(), " times"));
+  }
+
+  std::vector<int64_t> ack_campaigns, ack_ids;
+  std::vector<std::string> ack_users;
+  for (const ApplyRecord& r : records) {
+    ++v->applicants;
+    if (!r.acknowledged) continue;
+    ++v->acknowledged;
+    ack_campaigns.push_back(r.campaign_id);
+    ack_users.push_back(r.user_id);
+    ack_ids.push_back(r.application_id);
+  }
+  for (const auto& row : Run(txn, sql::kCheckAcknowledged, db::BigintArrayLiteral(ack_campaigns),
+                             TextArrayLiteral(ack_users), db::BigintArrayLiteral(ack_ids))) {
+    const std::string who =
+        absl::StrCat("campaign ", row[0].as<int64_t>(), " user '", row[1].as<std::string>(), "'");
+    if (row[3].is_null()) {
+      ++inv.ack_missing;
+      findings->Add("(d) acknowledged Apply lost", who);
+      continue;
+    }
+    const int64_t replied = row[2].as<int64_t>(), stored = row[3].as<int64_t>();
+    if (replied != 0 && replied != stored) {
+      ++inv.ack_wrong_id;
+      findings->Add("(d) acknowledged under another id",
+                    absl::StrCat(who, " replied ", replied, ", stored ", stored));
+    }
+    if (row[4].as<std::string>() == "pending" && options.expect_decided) {
+      ++inv.ack_pending;
+      findings->Add("(d) acknowledged Apply still pending", who);
+    }
+  }
+
+  if (!options.expect_decided) return;
+  for (const auto& row : Run(txn, sql::kCheckStillPending, ids)) {
+    ++inv.still_pending;
+    findings->Add("(e) still pending", absl::StrCat("application ", row[0].as<int64_t>(),
+                                                    " of campaign ", row[1].as<int64_t>()));
+  }
+}
+
+// (f) and the seats given back (for (i)).
+std::vector<SeatRelease> CheckAudit(Snapshot& txn, const std::string& ids,
+                                    const VerifyOptions& options, Verdict* v, Findings* findings) {
+  InvariantCounts& inv = v->invariants;
+  const bool installed = Run(txn, sql::kCheckAuditInstalled)[0][0].as<bool>();
+  if (installed) {
+    inv.audit_checked = true;
+    for (const auto& row : Run(txn, sql::kCheckDecidedOnce, ids)) {
+      ++inv.decided_not_once;
+      findings->Add(
+          "(f) not decided exactly once",
+          absl::StrCat("application ", row[0].as<int64_t>(), " (", row[1].as<std::string>(),
+                       ") left pending ", row[2].as<int64_t>(), " times"));
+    }
+  } else if (options.require_audit) {
+    inv.audit_missing = true;
+    findings->Add("(f) not checked", "the decision audit is not installed (InstallDecisionAudit)");
+  }
+  std::vector<SeatRelease> releases;
+  for (const auto& row :
+       Run(txn, installed ? sql::kCheckSeatReleasesAudited : sql::kCheckSeatReleasesUnaudited,
+           ids)) {
+    releases.push_back({row[0].as<int64_t>(), row[1].as<int64_t>()});
+  }
+  if (installed) v->seat_releases = static_cast<int64_t>(releases.size());
+  return releases;
+}
+
+// (h).
+void CheckAttempts(Snapshot& txn, const std::string& ids, const VerifyOptions& options, Verdict* v,
+                   Findings* findings) {
+  for (const auto& row : Run(txn, sql::kCheckAttempts, ids)) {
+    const int64_t id = row[0].as<int64_t>();
+    const std::string user = row[1].as<std::string>(), status = row[2].as<std::string>();
+    const int attempts = row[3].as<int>();
+    const bool has_error = row[4].as<bool>();
+    std::string wrong;
+    if (attempts > 0 && !has_error) wrong = "charged without a last_error";
+    if (status == "failed" && attempts == 0) wrong = "failed without an attempt charged";
+    if (attempts > 0 && options.may_be_charged.count(user) == 0) {
+      wrong = "charged although it was not expected to fail";
+    }
+    if (wrong.empty()) continue;
+    ++v->invariants.attempts_wrong;
+    findings->Add("(h) attempts", absl::StrCat("application ", id, " user '", user, "' (", status,
+                                               ", ", attempts, " attempts): ", wrong));
+  }
+}
+
+// (i).
+void CheckFcfs(Snapshot& txn, const std::string& ids, const std::vector<ApplyRecord>& records,
+               const std::vector<SeatRelease>& releases, Verdict* v, Findings* findings) {
+  struct Outcome {
+    Standing standing;
+    int64_t decided_at;
+  };
+  std::map<std::pair<int64_t, std::string>, Outcome> outcomes;
+  for (const auto& row : Run(txn, sql::kCheckOutcomes, ids)) {
+    outcomes[{row[0].as<int64_t>(), row[1].as<std::string>()}] = {
+        StandingOf(row[3].as<std::string>(), row[4].as<std::string>()),
+        row[5].is_null() ? 0 : row[5].as<int64_t>()};
+  }
+  std::vector<FcfsApplicant> applicants;
+  applicants.reserve(records.size());
+  for (const ApplyRecord& r : records) {
+    FcfsApplicant a;
+    a.campaign_id = r.campaign_id;
+    a.acknowledged = r.acknowledged;
+    a.first_send = r.first_send;
+    a.reply = r.reply;
+    auto it = outcomes.find({r.campaign_id, r.user_id});
+    if (it != outcomes.end()) {
+      a.standing = it->second.standing;
+      a.decided_at_micros = it->second.decided_at;
+    }
+    applicants.push_back(a);
+  }
+  v->invariants.fcfs = CountFcfsViolations(applicants, releases);
+  if (v->invariants.fcfs > 0) {
+    findings->Add(
+        "(i) first come, first served",
+        absl::StrCat(v->invariants.fcfs, " approved application(s) went ahead of an earlier one"));
+  }
+}
+
+}  // namespace
+
+bool InvariantCounts::AllHold() const {
+  return over_cap == 0 && count_mismatch == 0 && duplicated == 0 && ack_missing == 0 &&
+         ack_wrong_id == 0 && ack_pending == 0 && still_pending == 0 && decided_not_once == 0 &&
+         !audit_missing && fill_wrong == 0 && attempts_wrong == 0 && fcfs == 0;
+}
+
+const CampaignTally& Verdict::Campaign(int64_t campaign_id) const {
+  static const CampaignTally kNone;
+  for (const CampaignTally& t : campaigns) {
+    if (t.campaign_id == campaign_id) return t;
+  }
+  return kNone;
+}
+
+absl::StatusOr<std::vector<ApplyRecord>> RecordsInIdOrder(
+    const std::string& database_url, const std::vector<int64_t>& campaign_ids) {
+  try {
+    pqxx::connection connection(database_url);
+    pqxx::nontransaction txn(connection);
+    std::vector<ApplyRecord> records;
+    for (const auto& row :
+         Run(txn, sql::kCheckApplicationsInIdOrder, db::BigintArrayLiteral(campaign_ids))) {
+      ApplyRecord& r = records.emplace_back();
+      r.application_id = row[0].as<int64_t>();
+      r.campaign_id = row[1].as<int64_t>();
+      r.user_id = row[2].as<std::string>();
+      r.acknowledged = true;
+      r.attempts = 1;
+      const auto at = std::chrono::microseconds(2 * static_cast<int64_t>(records.size()));
+      r.first_send = SteadyTime(at);
+      r.reply = SteadyTime(at + std::chrono::microseconds(1));
+    }
+    return records;
+  } catch (const std::exception& error) {
+    return absl::InternalError(absl::StrCat("reading the stored applications: ", error.what()));
+  }
+}
+
+std::vector<int64_t> CampaignsOf(const std::vector<ApplyRecord>& records) {
+  std::set<int64_t> ids;
+  for (const ApplyRecord& r : records) ids.insert(r.campaign_id);
+  return {ids.begin(), ids.end()};
+}
+
+absl::Status InstallDecisionAudit(const std::string& database_url) {
+  try {
+    pqxx::connection connection(database_url);
+    pqxx::work txn(connection);
+    for (Statement statement : {sql::kCheckAuditCreateTable, sql::kCheckAuditCreateIndex,
+                                sql::kCheckAuditCreateFunction, sql::kCheckAuditCreateTrigger}) {
+      Run(txn, statement);
+    }
+    txn.commit();
+    return absl::OkStatus();
+  } catch (const std::exception& error) {
+    return absl::InternalError(absl::StrCat("installing the decision audit: ", error.what()));
+  }
+}
+
+absl::StatusOr<bool> WaitUntilNothingPending(const std::string& database_url,
+                                             const std::vector<int64_t>& campaign_ids,
+                                             SteadyTime deadline,
+                                             const std::function<void(int64_t)>& on_poll) {
+  const std::string ids = db::BigintArrayLiteral(campaign_ids);
+  std::unique_ptr<pqxx::connection> connection;
+  for (;;) {
+    // A lost database (a restart mid-storm) is retried on a new connection
+    // until the deadline; only an error at the deadline is reported.
+    std::string error;
+    try {
+      if (connection == nullptr) connection = std::make_unique<pqxx::connection>(database_url);
+      pqxx::nontransaction txn(*connection);
+      const int64_t pending = Run(txn, sql::kCheckPendingCount, ids)[0][0].as<int64_t>();
+      if (on_poll) on_poll(pending);
+      if (pending == 0) return true;
+    } catch (const std::exception& e) {
+      error = e.what();
+      connection.reset();
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      if (error.empty()) return false;
+      return absl::InternalError(absl::StrCat("counting pending applications: ", error));
+    }
+    // Paces the re-reads only; the count decides.
+    std::this_thread::sleep_for(
+        std::min<std::chrono::steady_clock::duration>(kPollInterval, deadline - now));
+  }
+}
+
+absl::StatusOr<Verdict> Verify(const std::string& database_url,
+                               const std::vector<ApplyRecord>& records,
+                               const VerifyOptions& options) {
+  Verdict v;
+  Findings findings(&v.violations);
+  try {
+    pqxx::connection connection(database_url);
+    Snapshot txn(connection);
+    std::vector<int64_t> campaign_ids =
+        options.campaign_ids.empty() ? CampaignsOf(records) : options.campaign_ids;
+    if (options.campaign_ids.empty() && options.all_campaigns) {
+      campaign_ids.clear();
+      for (const auto& row : Run(txn, sql::kCheckAllCampaigns)) {
+        campaign_ids.push_back(row[0].as<int64_t>());
+      }
+    }
+    const std::string ids = db::BigintArrayLiteral(campaign_ids);
+    CheckCampaigns(txn, ids, records, &v, &findings);
+    CheckApplications(txn, ids, records, options, &v, &findings);
+    const std::vector<SeatRelease> releases = CheckAudit(txn, ids, options, &v, &findings);
+    CheckAttempts(txn, ids, options, &v, &findings);
+    CheckFcfs(txn, ids, records, releases, &v, &findings);
+    const pqxx::row span = Run(txn, sql::kCheckDecideSpan, ids)[0];
+    if (!span[0].is_null() && !span[1].is_null()) {
+      v.decide_seconds = std::max<int64_t>(0, span[1].as<int64_t>() - span[0].as<int64_t>()) / 1e6;
+    }
+    txn.commit();
+  } catch (const std::exception& error) {
+    return absl::InternalError(absl::StrCat("verifying the storm: ", error.what()));
+  }
+  findings.Finish();
+  return v;
+}
+
+}  // namespace campaignq::verify

@@ -1,0 +1,40 @@
+-- The decision audit: one row per status change of an application, written
+-- by a trigger, so that the kit can prove that each application left
+-- 'pending' exactly once and can date every seat given back by a
+-- cancellation (approved -> cancelled). Installed by tests and by whoever
+-- wants those two checks (verify::InstallDecisionAudit); never by the
+-- service, and never by `campaignq storm` (it would cost every decision an
+-- INSERT in a database the storm does not own). Idempotent.
+
+-- name: CheckAuditCreateTable
+CREATE TABLE IF NOT EXISTS campaignq_check_audit (
+    application_id bigint      NOT NULL,
+    old_status     text        NOT NULL,
+    new_status     text        NOT NULL,
+    -- The clock inside the changing transaction. Every status change of a
+    -- campaign's applications holds that campaign's lock, so within one
+    -- campaign these times follow the order the changes committed in.
+    changed_at     timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+
+-- name: CheckAuditCreateIndex
+CREATE INDEX IF NOT EXISTS campaignq_check_audit_by_application
+    ON campaignq_check_audit (application_id);
+
+-- name: CheckAuditCreateFunction
+CREATE OR REPLACE FUNCTION campaignq_check_audit_row() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO campaignq_check_audit (application_id, old_status, new_status)
+  VALUES (NEW.id, OLD.status, NEW.status);
+  RETURN NEW;
+END $$;
+
+-- name: CheckAuditCreateTrigger
+CREATE OR REPLACE TRIGGER campaignq_check_audit
+    AFTER UPDATE OF status ON applications
+    FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION campaignq_check_audit_row();
+
+-- name: CheckAuditInstalled
+SELECT to_regclass('campaignq_check_audit') IS NOT NULL;

@@ -1,0 +1,277 @@
+// The kit's checks against real PostgreSQL: a correct outcome passes, and
+// each broken invariant, planted by hand with plain SQL (the way a buggy
+// service would leave the tables), is reported by its own count.
+
+#include "common/verify/checks.h"
+
+#include <chrono>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_join.h"
+#include "common/db/connect.h"
+#include "common/db/migrator.h"
+#include "gtest/gtest.h"
+#include "support/test_postgres.h"
+
+namespace campaignq::verify {
+namespace {
+
+class ChecksTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    url_ =
+        testing::FreshDatabaseUrl(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    auto connection = db::Connect(url_, {});
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    ASSERT_TRUE(db::Migrate(**connection, db::MigrateMode::kAuto).ok());
+  }
+
+  // Runs `sql` in its own transaction (so that each gets its own clock).
+  void Exec(const std::string& sql) {
+    pqxx::connection connection(url_);
+    pqxx::work txn(connection);
+    txn.exec(sql);
+    txn.commit();
+  }
+
+  int64_t Campaign(int cap, bool waitlist) {
+    pqxx::connection connection(url_);
+    pqxx::work txn(connection);
+    const int64_t id = txn.exec_params(
+                              "INSERT INTO campaigns (name, max_participants, waitlist) "
+                              "VALUES ('c', $1, $2) RETURNING id",
+                              cap, waitlist)[0][0]
+                           .as<int64_t>();
+    txn.commit();
+    return id;
+  }
+
+  // Stores `user`'s application and returns a record of an Apply sent at
+  // `send_ms` and acknowledged at send_ms + 1 (client clock).
+  ApplyRecord Apply(int64_t campaign, const std::string& user, int send_ms) {
+    pqxx::connection connection(url_);
+    pqxx::work txn(connection);
+    ApplyRecord r;
+    r.campaign_id = campaign;
+    r.user_id = user;
+    r.application_id = txn.exec_params(
+                              "INSERT INTO applications (campaign_id, user_id) "
+                              "VALUES ($1, $2) RETURNING id",
+                              campaign, user)[0][0]
+                           .as<int64_t>();
+    txn.commit();
+    r.acknowledged = true;
+    r.attempts = 1;
+    r.first_send = SteadyTime(std::chrono::milliseconds(send_ms));
+    r.reply = SteadyTime(std::chrono::milliseconds(send_ms + 1));
+    return r;
+  }
+
+  // Decides like the worker: status, reason, decided_at, and the counter.
+  void Decide(const ApplyRecord& r, const std::string& status, const std::string& reason = "") {
+    Exec("UPDATE applications SET status = '" + status +
+         "', reason = " + (reason.empty() ? "NULL" : "'" + reason + "'") +
+         ", decided_at = clock_timestamp() WHERE id = " + std::to_string(r.application_id));
+    if (status == "approved") {
+      Exec("UPDATE campaigns SET approved_count = approved_count + 1 WHERE id = " +
+           std::to_string(r.campaign_id));
+    }
+  }
+
+  void CancelApproved(const ApplyRecord& r) {
+    Exec(
+        "UPDATE applications SET status = 'cancelled', updated_at = clock_timestamp() "
+        "WHERE id = " +
+        std::to_string(r.application_id));
+    Exec("UPDATE campaigns SET approved_count = approved_count - 1 WHERE id = " +
+         std::to_string(r.campaign_id));
+  }
+
+  Verdict Judge(const std::vector<ApplyRecord>& records, VerifyOptions options = {}) {
+    absl::StatusOr<Verdict> verdict = Verify(url_, records, options);
+    EXPECT_TRUE(verdict.ok()) << verdict.status();
+    return verdict.ok() ? *verdict : Verdict();
+  }
+
+  void InstallAudit() { ASSERT_TRUE(InstallDecisionAudit(url_).ok()); }
+
+  std::string url_;
+};
+
+TEST_F(ChecksTest, ACorrectOutcomeHoldsEverything) {
+  InstallAudit();
+  InstallAudit();  // idempotent
+  const int64_t c = Campaign(2, true);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10), Apply(c, "c", 20)};
+  Decide(r[0], "approved");
+  Decide(r[1], "approved");
+  Decide(r[2], "waitlisted");
+  const Verdict v = Judge(r);
+  EXPECT_TRUE(v.AllHold()) << absl::StrJoin(v.violations, "\n");
+  EXPECT_TRUE(v.invariants.audit_checked);
+  EXPECT_EQ(v.Campaign(c).approved, 2);
+  EXPECT_EQ(v.Campaign(c).waitlisted, 1);
+  EXPECT_TRUE(v.Campaign(c).fill_checked);
+  EXPECT_EQ(v.acknowledged, 3);
+  EXPECT_EQ(v.decided, 3);
+}
+
+TEST_F(ChecksTest, OverCapAndCounterMismatch) {
+  InstallAudit();
+  const int64_t c = Campaign(1, true);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10)};
+  Decide(r[0], "approved");
+  Exec("UPDATE applications SET status = 'approved', decided_at = clock_timestamp() WHERE id = " +
+       std::to_string(r[1].application_id));  // a second seat, the counter not moved
+  const Verdict v = Judge(r);
+  EXPECT_EQ(v.invariants.over_cap, 1);
+  EXPECT_EQ(v.Campaign(c).overflow, 1);
+  EXPECT_EQ(v.invariants.count_mismatch, 1);
+  EXPECT_FALSE(v.AllHold());
+}
+
+TEST_F(ChecksTest, AcknowledgedAppliesLostUnderAnotherIdOrPending) {
+  InstallAudit();
+  const int64_t c = Campaign(0 + 5, true);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10), Apply(c, "c", 20)};
+  Decide(r[0], "approved");
+  Decide(r[1], "approved");
+  r[1].application_id += 100;  // the reply named another id
+  ApplyRecord ghost = r[0];
+  ghost.user_id = "never stored \"quoted\\";
+  r.push_back(ghost);
+  const Verdict v = Judge(r);
+  EXPECT_EQ(v.invariants.ack_missing, 1);
+  EXPECT_EQ(v.invariants.ack_wrong_id, 1);
+  EXPECT_EQ(v.invariants.ack_pending, 1);
+  EXPECT_EQ(v.invariants.still_pending, 1);
+  VerifyOptions no_workers;
+  no_workers.expect_decided = false;
+  const Verdict undecided = Judge(r, no_workers);
+  EXPECT_EQ(undecided.invariants.ack_pending, 0);
+  EXPECT_EQ(undecided.invariants.still_pending, 0);
+}
+
+TEST_F(ChecksTest, DecidedTwiceIsCaughtByTheAudit) {
+  InstallAudit();
+  const int64_t c = Campaign(5, true);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0)};
+  Decide(r[0], "waitlisted");
+  Exec("UPDATE applications SET status = 'pending', decided_at = NULL WHERE id = " +
+       std::to_string(r[0].application_id));
+  Decide(r[0], "approved");
+  const Verdict v = Judge(r);
+  EXPECT_EQ(v.invariants.decided_not_once, 1);
+}
+
+TEST_F(ChecksTest, MissingAuditIsAViolationOnlyWhenRequired) {
+  const int64_t c = Campaign(5, true);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0)};
+  Decide(r[0], "approved");
+  EXPECT_TRUE(Judge(r).invariants.audit_missing);
+  VerifyOptions lenient;
+  lenient.require_audit = false;
+  const Verdict v = Judge(r, lenient);
+  EXPECT_TRUE(v.AllHold()) << absl::StrJoin(v.violations, "\n");
+  EXPECT_FALSE(v.invariants.audit_checked);
+}
+
+TEST_F(ChecksTest, UnderfilledCampaignBreaksFill) {
+  InstallAudit();
+  const int64_t c = Campaign(2, false);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 0), Apply(c, "c", 0)};
+  Decide(r[0], "approved");
+  Decide(r[1], "rejected", "campaign_full");
+  Decide(r[2], "rejected", "campaign_full");
+  const Verdict v = Judge(r);
+  EXPECT_EQ(v.invariants.fill_wrong, 1);
+  EXPECT_FALSE(v.Campaign(c).fill_ok);
+}
+
+TEST_F(ChecksTest, AttemptsChargedOnlyWhereExpected) {
+  InstallAudit();
+  const int64_t c = Campaign(5, true);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "poison", 10)};
+  Decide(r[0], "approved");
+  Exec(
+      "UPDATE applications SET attempts = 3, last_error = 'boom', status = 'failed', "
+      "decided_at = clock_timestamp() WHERE id = " +
+      std::to_string(r[1].application_id));
+  EXPECT_EQ(Judge(r).invariants.attempts_wrong, 1);  // nobody was expected to fail
+  VerifyOptions options;
+  options.may_be_charged = {"poison"};
+  const Verdict v = Judge(r, options);
+  EXPECT_TRUE(v.AllHold()) << absl::StrJoin(v.violations, "\n");
+  Exec("UPDATE applications SET attempts = 1 WHERE id = " + std::to_string(r[0].application_id));
+  EXPECT_EQ(Judge(r, options).invariants.attempts_wrong, 1);  // charged without last_error
+}
+
+// Issue 9, bug 6, as the definition (fcfs.h) says: without a waitlist, a
+// seat given back after A was rejected goes to B, who came later.
+TEST_F(ChecksTest, FcfsSeatGivenBackAfterARejectionGoesToTheNextPending) {
+  InstallAudit();
+  const int64_t c = Campaign(1, false);
+  std::vector<ApplyRecord> r = {Apply(c, "first", 0), Apply(c, "a", 10), Apply(c, "b", 20)};
+  Decide(r[0], "approved");
+  Decide(r[1], "rejected", "campaign_full");
+  CancelApproved(r[0]);
+  Decide(r[2], "approved");
+  const Verdict v = Judge(r);
+  EXPECT_TRUE(v.AllHold()) << absl::StrJoin(v.violations, "\n");
+  EXPECT_EQ(v.seat_releases, 1);
+  EXPECT_EQ(v.invariants.fcfs, 0);
+  EXPECT_EQ(v.Campaign(c).cancelled, 1);
+}
+
+TEST_F(ChecksTest, FcfsApprovalBeforeTheSeatCameBackJumpedTheLine) {
+  InstallAudit();
+  const int64_t c = Campaign(2, false);
+  std::vector<ApplyRecord> r = {Apply(c, "first", 0), Apply(c, "a", 10), Apply(c, "b", 20)};
+  Decide(r[0], "approved");
+  Decide(r[1], "rejected", "campaign_full");  // wrongly: a seat was free
+  Decide(r[2], "approved");
+  CancelApproved(r[0]);
+  const Verdict v = Judge(r);
+  EXPECT_EQ(v.invariants.fcfs, 1);
+}
+
+TEST_F(ChecksTest, FcfsLaterApprovedOverEarlierWaitlisted) {
+  InstallAudit();
+  const int64_t c = Campaign(1, true);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10)};
+  Decide(r[0], "waitlisted");
+  Decide(r[1], "approved");
+  EXPECT_EQ(Judge(r).invariants.fcfs, 1);
+}
+
+TEST_F(ChecksTest, AllCampaignsWithoutRecords) {
+  InstallAudit();
+  const int64_t c = Campaign(1, true);
+  const ApplyRecord a = Apply(c, "a", 0);
+  Decide(a, "approved");
+  VerifyOptions options;
+  options.all_campaigns = true;
+  const Verdict v = Judge({}, options);
+  EXPECT_TRUE(v.AllHold()) << absl::StrJoin(v.violations, "\n");
+  EXPECT_EQ(v.Campaign(c).approved, 1);
+}
+
+TEST_F(ChecksTest, WaitUntilNothingPending) {
+  const int64_t c = Campaign(1, true);
+  const ApplyRecord a = Apply(c, "a", 0);
+  int64_t seen = -1;
+  auto done = WaitUntilNothingPending(url_, {c}, std::chrono::steady_clock::now(),
+                                      [&](int64_t pending) { seen = pending; });
+  ASSERT_TRUE(done.ok()) << done.status();
+  EXPECT_FALSE(*done);
+  EXPECT_EQ(seen, 1);
+  Decide(a, "approved");
+  done = WaitUntilNothingPending(url_, {c}, std::chrono::steady_clock::now());
+  ASSERT_TRUE(done.ok());
+  EXPECT_TRUE(*done);
+}
+
+}  // namespace
+}  // namespace campaignq::verify
