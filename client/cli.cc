@@ -17,7 +17,6 @@
 #include "client/rpc.h"
 #include "client/storm.h"
 #include "common/flags.h"
-#include "lab/command.h"
 
 ABSL_FLAG(std::string, server, campaignq::EnvOr("CAMPAIGNQ_SERVER", "127.0.0.1:50051"),
           "HOST:PORT of the campaignq server (env CAMPAIGNQ_SERVER)");
@@ -118,7 +117,7 @@ was not as expected (an unsafe strategy held or a safe one broke)
 )";
 }
 
-int RunCli(int argc, char** argv) {
+int RunCli(int argc, char** argv, const LabCommand& lab) {
   absl::StatusOr<CommandLine> command_line = ParseCommandLine(argc, argv);
   if (!command_line.ok()) return ReportUsageError(std::string(command_line.status().message()));
   if (command_line->help) {
@@ -141,7 +140,7 @@ int RunCli(int argc, char** argv) {
   }
 
   if (command == "storm") return RunStorm(options);
-  if (command == "lab") return lab::RunLabCommand({options.database_url, options.json, options.cap});
+  if (command == "lab") return lab(options);
   std::shared_ptr<grpc::Channel> channel = MakeChannel(options.server);
   if (command == "health") return RunHealth(channel, options);
 

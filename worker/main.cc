@@ -11,7 +11,7 @@
 #include "common/flags.h"
 #include "common/log.h"
 #include "common/shutdown.h"
-#include "worker/startup.h"
+#include "worker/worker_process.h"
 #include "worker/worker_pool.h"
 
 ABSL_FLAG(std::string, database_url,

@@ -1,4 +1,4 @@
-#include "worker/startup.h"
+#include "worker/worker_process.h"
 
 #include <cstdio>
 
