@@ -18,7 +18,9 @@ TEST(Migrations, EmbeddedInStrictVersionOrderWithChecksums) {
     EXPECT_FALSE(migrations[i].name.empty());
     EXPECT_FALSE(migrations[i].sql.empty());
     EXPECT_EQ(migrations[i].checksum.size(), 16u);
-    if (i > 0) EXPECT_LT(migrations[i - 1].version, migrations[i].version);
+    if (i > 0) {
+      EXPECT_LT(migrations[i - 1].version, migrations[i].version);
+    }
   }
 }
 
