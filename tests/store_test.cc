@@ -346,8 +346,12 @@ TEST_F(StoreTest, ListApplicationsPagesAndFilters) {
       const auto page = Must(store_->ListApplications(request), "ListApplications");
       EXPECT_LE(page.applications_size(), page_size);
       for (const auto& application : page.applications()) {
-        if (campaign_id != 0) EXPECT_EQ(application.campaign_id(), campaign_id);
-        if (status != v1::APPLICATION_STATUS_UNSPECIFIED) EXPECT_EQ(application.status(), status);
+        if (campaign_id != 0) {
+          EXPECT_EQ(application.campaign_id(), campaign_id);
+        }
+        if (status != v1::APPLICATION_STATUS_UNSPECIFIED) {
+          EXPECT_EQ(application.status(), status);
+        }
         seen.push_back(application.id());
       }
       token = page.next_page_token();
