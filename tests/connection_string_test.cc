@@ -60,8 +60,10 @@ TEST(UrlWithDatabase, ReplacesTheDatabase) {
   using testing::UrlWithDatabase;
   EXPECT_EQ(UrlWithDatabase("postgresql://u@h:1/postgres", "x"), "postgresql://u@h:1/x");
   EXPECT_EQ(UrlWithDatabase("postgresql://u@h:1", "x"), "postgresql://u@h:1/x");
-  EXPECT_EQ(UrlWithDatabase("postgres://h/db?sslmode=disable", "x"), "postgres://h/x?sslmode=disable");
-  EXPECT_EQ(UrlWithDatabase("postgresql://h?sslmode=disable", "x"), "postgresql://h/x?sslmode=disable");
+  EXPECT_EQ(UrlWithDatabase("postgres://h/db?sslmode=disable", "x"),
+            "postgres://h/x?sslmode=disable");
+  EXPECT_EQ(UrlWithDatabase("postgresql://h?sslmode=disable", "x"),
+            "postgresql://h/x?sslmode=disable");
   EXPECT_EQ(UrlWithDatabase("host=h dbname=a", "x"), "host=h dbname=a dbname=x");
 }
 

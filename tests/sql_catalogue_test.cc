@@ -37,7 +37,8 @@ TEST(Statements, EveryQueryFileContributesStatements) {
 }
 
 TEST(Statements, GeneratedConstantsResolveToTheirText) {
-  EXPECT_TRUE(absl::StrContains(sql::StatementText(sql::kApplicationInsertBatch), "INSERT INTO applications"));
+  EXPECT_TRUE(absl::StrContains(sql::StatementText(sql::kApplicationInsertBatch),
+                                "INSERT INTO applications"));
   EXPECT_TRUE(absl::StrContains(sql::StatementText(sql::kCampaignLock), "FOR NO KEY UPDATE"));
   EXPECT_TRUE(absl::StrContains(sql::StatementText(sql::kCampaignClaimSkipLocked), "SKIP LOCKED"));
   EXPECT_TRUE(absl::StrContains(sql::StatementText(sql::kCampaignLockNowait), "NOWAIT"));

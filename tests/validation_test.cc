@@ -2,12 +2,13 @@
 // campaign names, caps, ids, page sizes and tokens) and the database words of
 // application statuses. No database.
 
+#include "common/store/validation.h"
+
 #include <cstdint>
 #include <optional>
 #include <string>
 
 #include "absl/strings/match.h"
-#include "common/store/validation.h"
 #include "gtest/gtest.h"
 
 namespace campaignq {
@@ -35,14 +36,15 @@ TEST(ValidateUserId, RejectsEmptyTooLongAndControlCharacters) {
       "\x01",
       "bell\x07",
       "del\x7f",
-      "\xff\xfe",       // not UTF-8
-      "\xc3",           // truncated sequence
-      "\xe6\x97",       // truncated sequence
-      "a\x80",          // stray continuation byte
+      "\xff\xfe",  // not UTF-8
+      "\xc3",      // truncated sequence
+      "\xe6\x97",  // truncated sequence
+      "a\x80",     // stray continuation byte
   };
   for (const std::string& user_id : bad) {
     const absl::Status status = store::ValidateUserId(user_id);
-    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << "user_id of length " << user_id.size();
+    EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument)
+        << "user_id of length " << user_id.size();
     EXPECT_TRUE(absl::StrContains(status.message(), "user_id")) << status;
   }
 }
@@ -51,7 +53,8 @@ TEST(ValidateCampaignName, LengthAndPrintable) {
   EXPECT_TRUE(store::ValidateCampaignName("Spring launch").ok());
   EXPECT_TRUE(store::ValidateCampaignName(std::string(200, 'n')).ok());
   EXPECT_EQ(store::ValidateCampaignName("").code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(store::ValidateCampaignName(std::string(201, 'n')).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store::ValidateCampaignName(std::string(201, 'n')).code(),
+            absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store::ValidateCampaignName("line\nbreak").code(), absl::StatusCode::kInvalidArgument);
 }
 
@@ -90,8 +93,12 @@ TEST(PageToken, RoundTrips) {
 
 TEST(PageToken, GarbageIsRejected) {
   const std::string garbage[] = {
-      "garbage", "!!!!", "42", "YWZ0ZXI6",  // "after:" with no id
-      store::EncodePageToken(0), store::EncodePageToken(-3),
+      "garbage",
+      "!!!!",
+      "42",
+      "YWZ0ZXI6",  // "after:" with no id
+      store::EncodePageToken(0),
+      store::EncodePageToken(-3),
       "after:7",  // the raw text, not the encoded token
   };
   for (const std::string& token : garbage) {
