@@ -18,7 +18,6 @@
 #include "client/storm.h"
 #include "common/exit_codes.h"
 #include "common/flags.h"
-#include "lab/command.h"
 
 // The two global flags a deployment configures read CAMPAIGNQ_SERVER and
 // CAMPAIGNQ_DATABASE_URL; a command's own flags (--campaign, --user, ...)
@@ -126,7 +125,7 @@ was not as expected (an unsafe strategy held or a safe one broke)
 )";
 }
 
-int RunCli(int argc, char** argv) {
+int RunCli(int argc, char** argv, const LabCommand& lab) {
   absl::StatusOr<CommandLine> command_line = ParseCommandLine(argc, argv);
   if (!command_line.ok()) return ReportUsageError(std::string(command_line.status().message()));
   if (command_line->help) {
@@ -153,9 +152,7 @@ int RunCli(int argc, char** argv) {
   }
 
   if (command == "storm") return RunStorm(options);
-  if (command == "lab") {
-    return lab::RunLabCommand({options.database_url, options.json, options.cap});
-  }
+  if (command == "lab") return lab(options);
   std::shared_ptr<grpc::Channel> channel = MakeChannel(options.server);
   if (command == "health") return RunHealth(channel, options);
 

@@ -1,16 +1,26 @@
 #pragma once
 // Entry point of the campaignq command-line client.
 
+#include <functional>
 #include <string>
+
+#include "client/options.h"
 
 namespace campaignq::client {
 
 // Returns the --help text.
 std::string UsageText();
 
+// `campaignq lab`: the race lab lives in lab/ and is linked only into the
+// campaignq executable (client/main.cc), never into this library, so the
+// executable hands it in. Gets the parsed global flags (database_url, json,
+// cap); returns the process exit code.
+using LabCommand = std::function<int(const CliOptions&)>;
+
 // Parses flags, runs the command, and returns the process exit code
 // (common/exit_codes.h): 0 ok, 1 RPC failure, 2 usage error, 3 storm
 // invariant broken. --version prints "campaignq <version>".
-int RunCli(int argc, char** argv);
+// `lab` runs the lab command; it must be callable.
+int RunCli(int argc, char** argv, const LabCommand& lab);
 
 }  // namespace campaignq::client

@@ -3,7 +3,9 @@
 # and stopping a PostgreSQL 15 cluster owned by the `postgres` user when we
 # are root (PostgreSQL refuses to run as root).
 
-PG_BIN=${CAMPAIGNQ_PG_BIN:-/usr/lib/postgresql/15/bin}
+# CAMPAIGNQ_POSTGRES_BIN_DIR (as for the test binaries, tests/support) or the
+# older CAMPAIGNQ_PG_BIN point elsewhere.
+PG_BIN=${CAMPAIGNQ_POSTGRES_BIN_DIR:-${CAMPAIGNQ_PG_BIN:-/usr/lib/postgresql/15/bin}}
 
 # Runs a PostgreSQL tool as postgres when root, as ourselves otherwise.
 as_pg() {

@@ -5,7 +5,7 @@
 #include "absl/status/statusor.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
-#include "common/process_flags.h"
+#include "common/process/process_flags.h"
 #include "common/shutdown.h"
 #include "server/server_flags.h"
 #include "server/server_stack.h"

@@ -8,7 +8,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/process_flags.h"
+#include "common/process/process_flags.h"
 
 namespace campaignq::server {
 

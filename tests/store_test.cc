@@ -346,8 +346,12 @@ TEST_F(StoreTest, ListApplicationsPagesAndFilters) {
       const auto page = Must(store_->ListApplications(request), "ListApplications");
       EXPECT_LE(page.applications_size(), page_size);
       for (const auto& application : page.applications()) {
-        if (campaign_id != 0) EXPECT_EQ(application.campaign_id(), campaign_id);
-        if (status != v1::APPLICATION_STATUS_UNSPECIFIED) EXPECT_EQ(application.status(), status);
+        if (campaign_id != 0) {
+          EXPECT_EQ(application.campaign_id(), campaign_id);
+        }
+        if (status != v1::APPLICATION_STATUS_UNSPECIFIED) {
+          EXPECT_EQ(application.status(), status);
+        }
         seen.push_back(application.id());
       }
       token = page.next_page_token();
@@ -648,7 +652,7 @@ TEST_F(StoreTest, GroupCommitWithALostCommitAnswersUnknownAndRerunsNothing) {
   EXPECT_EQ(CountApplications(campaign), 0);  // the killed COMMIT did not happen
 }
 
-// A transient failure of the whole batch (here a serialization failure
+// A fault of the database under the whole batch (here "out of memory",
 // raised by a trigger) reaches every caller as is, for them to retry; the
 // batch is not rewritten one Apply at a time (each would wait out the same
 // fault in turn).
@@ -661,7 +665,7 @@ TEST_F(StoreTest, GroupCommitATransientBatchFailureIsNotRewrittenApplyByApply) {
       CREATE FUNCTION test_transient() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
         PERFORM nextval('test_inserts_seen');
-        RAISE EXCEPTION 'try again' USING ERRCODE = '40001';
+        RAISE EXCEPTION 'out of memory' USING ERRCODE = '53200';
       END $$;
       CREATE TRIGGER test_transient BEFORE INSERT ON applications
         FOR EACH ROW EXECUTE FUNCTION test_transient();
@@ -671,7 +675,7 @@ TEST_F(StoreTest, GroupCommitATransientBatchFailureIsNotRewrittenApplyByApply) {
   store::ApplyBatcher batcher(pool_.get(), store::ApplyBatcher::Options());
   const auto outcomes = batcher.ApplyTogether({{campaign, "a"}, {campaign, "b"}, {campaign, "c"}});
   for (const auto& outcome : outcomes) {
-    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kAborted) << outcome.status();
+    EXPECT_EQ(outcome.status().code(), absl::StatusCode::kUnavailable) << outcome.status();
   }
   EXPECT_EQ(Scalar("SELECT nextval('test_inserts_seen')"), 2) << "rewritten Apply by Apply";
 }

@@ -6,7 +6,7 @@
 #include "absl/status/statusor.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
-#include "common/process_flags.h"
+#include "common/process/process_flags.h"
 #include "common/shutdown.h"
 #include "worker/worker_flags.h"
 #include "worker/worker_stack.h"

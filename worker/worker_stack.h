@@ -9,7 +9,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "common/process_flags.h"
+#include "common/process/process_flags.h"
 #include "worker/worker_pool.h"
 
 namespace campaignq::worker {

@@ -88,16 +88,20 @@ void ApplyBatcher::Write(const std::vector<Request*>& batch) {
   absl::Status status = WriteTogether(batch);
   if (status.ok()) return;
   // Fall back to writing each Apply alone only when the batch is known not
-  // to have committed AND the error may be about one Apply in it (a trigger,
-  // a constraint), so that the error reaches only the Apply that causes it.
-  // Never after UNKNOWN (COMMIT's outcome lost: the rows may be there, and a
-  // rerun would answer ALREADY_EXISTS or a false "not committed"), and not
-  // after a transient error (connection lost, timeout, lock or
-  // serialization failure): that is the database's state, every Apply would
-  // wait out the same fault one after another, and the callers retry.
-  const bool per_apply_error = status.code() != absl::StatusCode::kUnknown &&
-                               !db::IsTransient(status) &&
-                               status.code() != absl::StatusCode::kResourceExhausted;
+  // to have committed AND the error may be about one Apply in it: a trigger
+  // or constraint refusing one row, or a deadlock or serialization failure
+  // with a concurrent batch over the same (campaign, user) keys. Then the
+  // error reaches only the Apply that causes it. Never after UNKNOWN
+  // (COMMIT's outcome lost: the rows may be there, and a rerun would answer
+  // ALREADY_EXISTS or a false "not committed"), nor after a fault of the
+  // database (connection lost, resource fault, statement or lock timeout):
+  // every Apply would wait out the same fault one after another, so the
+  // callers get it at once and retry.
+  const std::string state = db::SqlState(status);
+  const bool per_apply_error =
+      status.code() != absl::StatusCode::kUnknown &&
+      (!db::IsTransient(status) || state == db::kSqlstateSerializationFailure ||
+       state == db::kSqlstateDeadlockDetected);
   if (batch.size() == 1 || !per_apply_error) {
     for (Request* request : batch) request->result = status;
     return;

@@ -1,9 +1,18 @@
 #pragma once
 // The domain operations of campaignq over PostgreSQL: everything the gRPC
-// service does, without gRPC. Validates its input (INVALID_ARGUMENT), runs
-// each operation as one short READ COMMITTED transaction, and reports
-// database trouble as UNAVAILABLE (unreachable) or ABORTED (transient
-// conflict: retry).
+// service does, without gRPC. Each operation validates its input first
+// (INVALID_ARGUMENT, nothing touched) and then runs as one short READ
+// COMMITTED transaction on a pooled connection. Besides the codes each method
+// names below, any of them returns what db::StatusFromException
+// (common/db/pg_status.h) makes of a database error:
+//   UNAVAILABLE  database unreachable, or every pooled connection busy; a
+//                transaction that lost its connection before COMMIT has
+//                already been run once more on a fresh connection
+//   ABORTED      transient conflict (serialization failure, deadlock, lock
+//                not available, statement cancelled): safe to retry
+//   UNKNOWN      the connection broke during COMMIT: the outcome is unknown,
+//                so it is never retried here; read back before retrying
+//   INTERNAL     anything else
 
 #include <chrono>
 #include <cstdint>

@@ -1,6 +1,7 @@
--- Application statements. Columns come back in the order
--- application_row.cc reads them: id, campaign_id, user_id, status, reason,
--- last_error, attempts, created_at, decided_at, updated_at (microseconds).
+-- Application statements. Rows come back in the column order
+-- store::ApplicationFromRow (common/store/rows.cc) reads: id, campaign_id,
+-- user_id, status, reason, last_error, attempts, created_at, decided_at,
+-- updated_at (timestamps as microseconds since the epoch).
 
 -- name: ApplicationInsertBatch
 -- Group commit: up to 16 Applies in one statement ($1/$2 the first one's

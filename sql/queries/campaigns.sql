@@ -1,6 +1,7 @@
--- Campaign statements. Columns come back in the order campaign_row.cc reads
--- them: id, name, max_participants, approved_count, waitlist, status,
--- created_at, closed_at (microseconds).
+-- Campaign statements. Rows come back in the column order
+-- store::CampaignFromRow (common/store/rows.cc) reads: id, name,
+-- max_participants, approved_count, waitlist, status, created_at, closed_at
+-- (timestamps as microseconds since the epoch).
 
 -- name: CampaignInsert
 -- $1 name, $2 max_participants (NULL: unlimited), $3 waitlist.

@@ -9,12 +9,13 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
-#include "absl/synchronization/mutex.h"
+#include "absl/base/thread_annotations.h"
 #include "campaignq/v1/campaignq.grpc.pb.h"
 
 namespace campaignq::client::testing {
@@ -30,7 +31,7 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
 
   grpc::Status CreateCampaign(grpc::ServerContext*, const v1::CreateCampaignRequest* request,
                               v1::Campaign* reply) override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     v1::Campaign c;
     c.set_id(static_cast<int64_t>(campaigns_.size()) + 1);
     c.set_name(request->name());
@@ -44,7 +45,7 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
 
   grpc::Status GetCampaign(grpc::ServerContext*, const v1::GetCampaignRequest* request,
                            v1::Campaign* reply) override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = campaigns_.find(request->campaign_id());
     if (it == campaigns_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no campaign");
     *reply = it->second;
@@ -53,7 +54,7 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
 
   grpc::Status Apply(grpc::ServerContext*, const v1::ApplyRequest* request,
                      v1::Application* reply) override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (campaigns_.count(request->campaign_id()) == 0) {
       return grpc::Status(grpc::StatusCode::NOT_FOUND, "no campaign");
     }
@@ -82,7 +83,7 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
 
   grpc::Status GetApplication(grpc::ServerContext*, const v1::GetApplicationRequest* request,
                               v1::Application* reply) override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = apps_.find(request->application_id());
     if (it == apps_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no application");
     *reply = it->second;
@@ -91,7 +92,7 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
 
   grpc::Status ListApplications(grpc::ServerContext*, const v1::ListApplicationsRequest* request,
                                 v1::ListApplicationsResponse* reply) override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     const int64_t after = request->page_token().empty() ? 0 : std::stoll(request->page_token());
     const int size = request->page_size() > 0 ? request->page_size() : 100;
     for (auto it = apps_.upper_bound(after); it != apps_.end(); ++it) {
@@ -112,7 +113,7 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
 
   grpc::Status GetQueueStats(grpc::ServerContext*, const v1::GetQueueStatsRequest*,
                              v1::QueueStats* reply) override {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     DecideBatch();
     for (const auto& [id, c] : campaigns_) {
       v1::CampaignQueueStats* s = reply->add_campaigns();
@@ -153,7 +154,10 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
   }
 
   const FakeBehaviour behaviour_;
-  absl::Mutex mu_;
+  // std::mutex, not absl::Mutex: Debian's Abseil is not built with TSan, so
+  // ThreadSanitizer (scripts/test-sanitized) cannot see absl::Mutex, but it
+  // intercepts the pthread calls under std::mutex.
+  std::mutex mu_;
   std::map<int64_t, v1::Campaign> campaigns_ ABSL_GUARDED_BY(mu_);
   std::map<int64_t, v1::Application> apps_ ABSL_GUARDED_BY(mu_);
   std::map<std::pair<int64_t, std::string>, int64_t> users_ ABSL_GUARDED_BY(mu_);  // -> id

@@ -13,8 +13,8 @@
 #include "absl/strings/match.h"
 #include "common/exit_codes.h"
 #include "common/flags.h"
-#include "common/process_flags.h"
-#include "flag_checks.h"
+#include "common/process/process_flags.h"
+#include "support/flag_checks.h"
 
 namespace campaignq::server {
 namespace {

@@ -21,7 +21,7 @@
 #include "common/db/connect.h"
 #include "common/db/migrator.h"
 #include "common/exit_codes.h"
-#include "common/process_flags.h"
+#include "common/process/process_flags.h"
 #include "grpc_probe.h"
 #include "server/decision_listener.h"
 #include "server/server_setup.h"

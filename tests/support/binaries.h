@@ -1,7 +1,8 @@
 #pragma once
 // Paths of the built campaignq binaries, passed from CMake as compile
-// definitions ($<TARGET_FILE:...>). Empty when the target did not exist at
-// configure time; RequireBinary() then fails the test with a clear message.
+// definitions ($<TARGET_FILE:...>, tests/support/CMakeLists.txt). Empty only
+// when compiled outside that build; RequireBinary() then fails the test with
+// a clear message.
 
 #include <string>
 

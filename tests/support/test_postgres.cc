@@ -47,17 +47,25 @@ struct Cluster {
 
 namespace {
 
+// Where initdb and pg_ctl live: $CAMPAIGNQ_POSTGRES_BIN_DIR when set, else
+// the directory CMake found (tests/support/CMakeLists.txt).
+std::string PgBinDir() {
+  const char* from_env = std::getenv("CAMPAIGNQ_POSTGRES_BIN_DIR");
+  return from_env != nullptr && *from_env != '\0' ? from_env : CAMPAIGNQ_POSTGRES_BIN_DIR;
+}
+
 [[noreturn]] void Die(const std::string& message) {
   std::fprintf(stderr,
                "\ncampaignq tests: FATAL: %s\n"
                "  (db and e2e tests need PostgreSQL: set CAMPAIGNQ_TEST_DATABASE_URL or install "
-               "PostgreSQL 15 server binaries under %s; scripts/test does both)\n",
-               message.c_str(), CAMPAIGNQ_POSTGRES_BIN_DIR);
+               "PostgreSQL 15 server binaries under %s, or point CAMPAIGNQ_POSTGRES_BIN_DIR at "
+               "them; scripts/test does both)\n",
+               message.c_str(), PgBinDir().c_str());
   std::fflush(stderr);
   std::abort();
 }
 
-std::string PgBin(const char* name) { return absl::StrCat(CAMPAIGNQ_POSTGRES_BIN_DIR, "/", name); }
+std::string PgBin(const char* name) { return absl::StrCat(PgBinDir(), "/", name); }
 
 // PostgreSQL refuses to run as root: run its tools as `postgres` then.
 std::vector<std::string> AsPostgres(std::vector<std::string> command) {

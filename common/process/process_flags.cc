@@ -1,4 +1,4 @@
-#include "common/process_flags.h"
+#include "common/process/process_flags.h"
 
 #include <cstdio>
 

@@ -8,7 +8,7 @@
 
 #include "absl/flags/reflection.h"
 #include "common/flags.h"
-#include "flag_checks.h"
+#include "support/flag_checks.h"
 
 namespace campaignq::worker {
 namespace {

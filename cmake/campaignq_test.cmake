@@ -1,0 +1,56 @@
+# The one way to register a test (tests/, tests/server, tests/client,
+# tests/lab). Every test carries exactly one tier label:
+#   unit  no database, no processes
+#   db    against real PostgreSQL (support/test_postgres.h)
+#   e2e   the real binaries over gRPC
+#   bench-smoke  bench/run --smoke (bench/CMakeLists.txt)
+#
+# campaignq_add_test(NAME name LABEL unit|db|e2e|bench-smoke
+#                    SOURCES a.cc [b.cc ...] | COMMAND program [args ...]
+#                    [LIBS lib ...] [DEPENDS target ...] [TIMEOUT seconds])
+#
+# SOURCES: one GoogleTest executable `name` (linked with LIBS and
+# GTest::gtest_main), registered as one ctest test, so that a process-wide
+# PostgreSQL cluster is started once per binary, not once per test case.
+# COMMAND: a test that is not a GoogleTest binary (e.g. the format check).
+# DEPENDS: targets built before the test (e2e: the binaries it runs).
+# TIMEOUT defaults to 60 s (unit), 120 s (db) and 600 s (e2e, bench-smoke).
+function(campaignq_add_test)
+  cmake_parse_arguments(ARG "" "NAME;LABEL;TIMEOUT" "SOURCES;COMMAND;LIBS;DEPENDS" ${ARGN})
+  if(ARG_UNPARSED_ARGUMENTS)
+    message(FATAL_ERROR "campaignq_add_test: unexpected arguments ${ARG_UNPARSED_ARGUMENTS}")
+  endif()
+  if(NOT ARG_NAME)
+    message(FATAL_ERROR "campaignq_add_test: NAME is required")
+  endif()
+  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|bench-smoke)$")
+    message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e or bench-smoke")
+  endif()
+  if(ARG_SOURCES AND ARG_COMMAND OR NOT ARG_SOURCES AND NOT ARG_COMMAND)
+    message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): give SOURCES or COMMAND, not both")
+  endif()
+  if(NOT ARG_TIMEOUT)
+    if(ARG_LABEL STREQUAL "unit")
+      set(ARG_TIMEOUT 60)
+    elseif(ARG_LABEL STREQUAL "db")
+      set(ARG_TIMEOUT 120)
+    else()
+      set(ARG_TIMEOUT 600)
+    endif()
+  endif()
+
+  if(ARG_SOURCES)
+    add_executable(${ARG_NAME} ${ARG_SOURCES})
+    target_link_libraries(${ARG_NAME} PRIVATE ${ARG_LIBS} GTest::gtest_main)
+    add_test(NAME ${ARG_NAME} COMMAND ${ARG_NAME})
+    if(ARG_DEPENDS)
+      add_dependencies(${ARG_NAME} ${ARG_DEPENDS})
+    endif()
+  else()
+    if(ARG_LIBS OR ARG_DEPENDS)
+      message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): LIBS and DEPENDS need SOURCES")
+    endif()
+    add_test(NAME ${ARG_NAME} COMMAND ${ARG_COMMAND})
+  endif()
+  set_tests_properties(${ARG_NAME} PROPERTIES LABELS ${ARG_LABEL} TIMEOUT ${ARG_TIMEOUT})
+endfunction()
