@@ -3,9 +3,10 @@
 #   unit  no database, no processes
 #   db    against real PostgreSQL (support/test_postgres.h)
 #   e2e   the real binaries over gRPC
+#   faults  the real binaries while PostgreSQL and the network misbehave
 #   bench-smoke  bench/run --smoke (bench/CMakeLists.txt)
 #
-# campaignq_add_test(NAME name LABEL unit|db|e2e|bench-smoke
+# campaignq_add_test(NAME name LABEL unit|db|e2e|faults|bench-smoke
 #                    SOURCES a.cc [b.cc ...] | COMMAND program [args ...]
 #                    [LIBS lib ...] [DEPENDS target ...] [TIMEOUT seconds])
 #
@@ -23,8 +24,9 @@ function(campaignq_add_test)
   if(NOT ARG_NAME)
     message(FATAL_ERROR "campaignq_add_test: NAME is required")
   endif()
-  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|bench-smoke)$")
-    message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e or bench-smoke")
+  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|faults|bench-smoke)$")
+    message(FATAL_ERROR
+            "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e, faults or bench-smoke")
   endif()
   if(ARG_SOURCES AND ARG_COMMAND OR NOT ARG_SOURCES AND NOT ARG_COMMAND)
     message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): give SOURCES or COMMAND, not both")

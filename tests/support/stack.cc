@@ -51,8 +51,10 @@ std::unique_ptr<Process> StartOrFail(ProcessOptions options) {
 
 }  // namespace
 
-Stack::Stack(const std::string& hint)
-    : dir_(hint), database_url_(FreshDatabaseUrl(hint)), process_database_url_(database_url_) {}
+Stack::Stack(const std::string& hint) : Stack(hint, FreshDatabaseUrl(hint)) {}
+
+Stack::Stack(const std::string& hint, std::string database_url)
+    : dir_(hint), database_url_(std::move(database_url)), process_database_url_(database_url_) {}
 
 Stack::~Stack() {
   // Where to look when the test failed: whatever still runs.

@@ -46,6 +46,9 @@ class Stack {
  public:
   // Creates a fresh database named after `hint`; starts nothing yet.
   explicit Stack(const std::string& hint);
+  // Uses the existing (empty) database at `database_url`, e.g. on a cluster
+  // of the test's own (OwnPostgres) that it stops and restarts.
+  Stack(const std::string& hint, std::string database_url);
   ~Stack();  // SIGKILLs whatever still runs; describes it when the test failed
 
   const std::string& database_url() const { return database_url_; }
