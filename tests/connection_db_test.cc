@@ -4,6 +4,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <pqxx/pqxx>
 
@@ -44,6 +46,25 @@ TEST(Connection, TransactionsAreReadCommittedWhateverTheDefault) {
         << "the hostile default is not in effect: the test proves nothing";
   }
   EXPECT_EQ(Show(*connection, "transaction_isolation"), "read committed");
+}
+
+// An acknowledged commit must survive a crash: campaignq's transactions
+// commit synchronously even where the database's default says off, and
+// keep a stronger setting (remote_apply, for synchronous replicas) as is.
+TEST(Connection, TransactionsCommitSynchronouslyWhateverTheDefault) {
+  const std::string url = testing::FreshDatabaseUrl("durability");
+  for (const auto& [configured, expected] :
+       std::vector<std::pair<std::string, std::string>>{
+           {"off", "on"}, {"local", "on"}, {"remote_apply", "remote_apply"}}) {
+    {
+      pqxx::connection admin(url);
+      pqxx::nontransaction txn(admin);
+      txn.exec("ALTER DATABASE " + txn.quote_name(admin.dbname()) +
+               " SET synchronous_commit = " + txn.quote(configured));
+    }
+    auto connection = MustConnect(url, {});
+    EXPECT_EQ(Show(*connection, "synchronous_commit"), expected) << "configured " << configured;
+  }
 }
 
 // A session setting made with SET is lost when libpqxx silently reconnects

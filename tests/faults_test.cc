@@ -76,22 +76,17 @@ int64_t Count(const std::string& url, const std::string& sql) {
   return txn.exec(sql)[0][0].as<int64_t>();
 }
 
-// Decisions made so far (not pending), or -1 while the database is away.
-int64_t DecidedSoFar(const std::string& url) {
-  try {
-    return Count(url, "SELECT count(*) FROM applications WHERE status <> 'pending'");
-  } catch (const std::exception&) {
-    return -1;
-  }
-}
-
-// Waits until `more` further decisions landed since the call (the storm
-// must be under way when a fault is injected, not before or after it).
-void WaitForProgress(const std::string& url, int64_t more, const std::atomic<bool>& storm_done) {
-  const int64_t before = std::max<int64_t>(0, DecidedSoFar(url));
-  EXPECT_TRUE(PollUntil([&] { return storm_done || DecidedSoFar(url) >= before + more; },
-                        Deadline(seconds(90))))
-      << "no progress before the fault";
+// Waits until the storm has `fraction` of its Applies acknowledged, so that
+// a fault lands in the middle of it, not before or after.
+void WaitForStormProgress(const verify::StormCounters& counters, size_t applicants,
+                          double fraction) {
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return counters.acknowledged + counters.unacknowledged >=
+               static_cast<int64_t>(fraction * applicants);
+      },
+      Deadline(seconds(120)), milliseconds(2)))
+      << "the storm made no progress";
 }
 
 // Whether `campaignq health` reports SERVING.
@@ -143,14 +138,16 @@ TEST(Faults, PostgresStoppedImmediatelyAndRestartedTwiceMidStorm) {
   const auto campaigns = CreateCampaigns(stack, 8, 60);
   for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 10});
 
-  auto records = Applicants(campaigns, 2000);
+  auto records = Applicants(campaigns, 6000);
+  verify::StormCounters counters;
   std::atomic<bool> storm_done{false};
   std::thread storm([&] {
-    RunApplyStorm(stack, records, 16, Deadline(kStormTimeout), /*cancel_fraction=*/0.05);
+    RunApplyStorm(stack, records, 16, Deadline(kStormTimeout), /*cancel_fraction=*/0.05,
+                  &counters);
     storm_done = true;
   });
   for (int restart = 1; restart <= 2; ++restart) {
-    WaitForProgress(stack.database_url(), 150, storm_done);
+    WaitForStormProgress(counters, records.size(), restart / 3.0);
     postgres.StopImmediately();
     EXPECT_TRUE(PollUntil([&] { return !Serving(stack); }, Deadline(seconds(30))))
         << "health stayed SERVING with PostgreSQL down";
@@ -158,6 +155,7 @@ TEST(Faults, PostgresStoppedImmediatelyAndRestartedTwiceMidStorm) {
     EXPECT_TRUE(PollUntil([&] { return Serving(stack); }, Deadline(seconds(60))))
         << "health did not come back after PostgreSQL restarted";
     std::cout << "restart " << restart << " done; storm still running: " << !storm_done << "\n";
+    EXPECT_FALSE(storm_done) << "the restart did not land mid-storm";
   }
   storm.join();
   ExpectStormKeptEveryPromise(stack, records);
@@ -174,17 +172,24 @@ TEST(Faults, SessionsTerminatedThroughoutTheStorm) {
   const auto campaigns = CreateCampaigns(stack, 8, 60);
   for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 10});
 
-  auto records = Applicants(campaigns, 2000);
+  auto records = Applicants(campaigns, 4000);
   std::atomic<bool> storm_done{false};
   std::thread storm([&] {
     RunApplyStorm(stack, records, 16, Deadline(kStormTimeout), /*cancel_fraction=*/0.05);
     storm_done = true;
   });
+  // Until the storm is over and decided: Applies, decisions, cancels.
   int terminated = 0;
   {
     pqxx::connection admin(stack.database_url());
     absl::BitGen random;
-    while (!storm_done) {
+    auto pending = [&] {
+      pqxx::nontransaction txn(admin);
+      return txn.exec("SELECT count(*) FROM applications WHERE status = 'pending'")[0][0]
+          .as<int64_t>();
+    };
+    const auto deadline = Deadline(kStormTimeout + kDecideTimeout);
+    while ((!storm_done || pending() > 0) && Clock::now() < deadline) {
       pqxx::nontransaction txn(admin);
       terminated += txn.exec_params(
                            "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM ("
@@ -222,25 +227,20 @@ TEST(Faults, CommitsCutAfterForwardingDecideNothingTwiceAndLoseNothing) {
   stack.StartServer();
   InstallDecisionAudit(stack);
   const auto campaigns = CreateCampaigns(stack, 6, 60);
-  for (int i = 0; i < 2; ++i) stack.StartWorker({"skip-locked", 2, 10});
 
-  auto records = Applicants(campaigns, 1500);
-  std::atomic<bool> storm_done{false};
-  std::thread storm([&] {
-    RunApplyStorm(stack, records, 16, Deadline(kStormTimeout));
-    storm_done = true;
-  });
+  // Phase 1: Apply batches' commits are cut (no worker runs yet).
   constexpr int kCutsEach = 6;
   proxy.CutAfterCommit(kCutsEach, "campaignq-server");
-  EXPECT_TRUE(proxy.WaitFor([&](const auto& c) { return c.commits_cut >= kCutsEach; },
-                            seconds(90)))
-      << "no Apply commit was cut";
+  auto records = Applicants(campaigns, 1500);
+  RunApplyStorm(stack, records, 16, Deadline(kStormTimeout));
   const int64_t apply_cuts = proxy.counters().commits_cut;
+  EXPECT_EQ(apply_cuts, kCutsEach) << "fewer Apply batches than cuts: a bigger storm";
+  // Phase 2: the workers' decide commits are cut.
   proxy.CutAfterCommit(kCutsEach, "campaignq-worker");
+  for (int i = 0; i < 2; ++i) stack.StartWorker({"skip-locked", 2, 10});
   EXPECT_TRUE(proxy.WaitFor(
       [&](const auto& c) { return c.commits_cut >= apply_cuts + kCutsEach; }, seconds(90)))
-      << "no decide commit was cut";
-  storm.join();
+      << "not every decide commit cut";
   std::cout << "commits seen " << proxy.counters().commits_seen << ", cut "
             << proxy.counters().commits_cut << " (" << apply_cuts << " of Apply batches)\n";
   int unknown_then_acknowledged = 0;
@@ -248,6 +248,7 @@ TEST(Faults, CommitsCutAfterForwardingDecideNothingTwiceAndLoseNothing) {
     if (record.attempts > 1 && record.acknowledged) ++unknown_then_acknowledged;
   }
   std::cout << unknown_then_acknowledged << " Applies acknowledged after a retry\n";
+  EXPECT_GE(unknown_then_acknowledged, 1) << "no caller saw its commit cut";
   ExpectStormKeptEveryPromise(stack, records);
   stack.StopWorkers();
   stack.StopServer();

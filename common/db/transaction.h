@@ -19,19 +19,29 @@
 
 namespace campaignq::db {
 
-// Every campaignq transaction: BEGIN; SET TRANSACTION ISOLATION LEVEL READ
-// COMMITTED, in one round trip. libpqxx's own transaction<read_committed>
-// sends a bare BEGIN, which takes the role's or database's default: under
-// `default_transaction_isolation = serializable` the claim's step 2 would
-// no longer see a fresh snapshot, and contended claims, Close and Cancel
-// would turn into 40001 storms. Remembers whether its connection is
-// pooler-safe, which decides how Exec runs statements.
+// Every campaignq transaction starts with one round trip of
+//   BEGIN; SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
+//   SELECT set_config('synchronous_commit', 'on', true) WHERE ... off/local
+// Why each part:
+// - libpqxx's own transaction<read_committed> sends a bare BEGIN, which
+//   takes the role's or database's default: under
+//   `default_transaction_isolation = serializable` the claim's step 2 would
+//   no longer see a fresh snapshot, and contended claims, Close and Cancel
+//   would turn into 40001 storms.
+// - A COMMIT that campaignq acknowledges (an Apply's reply, a decision a
+//   watcher is told) must survive a crash of PostgreSQL: with
+//   synchronous_commit off or local (a server, role or database default
+//   chosen for speed) the last commits vanish in a crash although their
+//   callers were told they happened. Stronger settings (remote_write,
+//   remote_apply for synchronous replicas) are kept as they are. The
+//   wake-up NOTIFY alone opts out again (QueueNotifyPending).
+// Remembers whether its connection is pooler-safe, which decides how Exec
+// runs statements.
 class ReadCommittedTransaction : public pqxx::internal::basic_transaction {
  public:
   explicit ReadCommittedTransaction(Connection& connection)
       : pqxx::internal::namedclass("ReadCommittedTransaction", ""),
-        // Not spelled "READ COMMITTED": libpqxx drops exactly that spelling.
-        pqxx::internal::basic_transaction(connection, "read committed", pqxx::read_write),
+        pqxx::internal::basic_transaction(connection, kIsolationAndDurability, pqxx::read_write),
         pooler_safe_(connection.pooler_safe()) {
     Begin();
   }
@@ -40,6 +50,13 @@ class ReadCommittedTransaction : public pqxx::internal::basic_transaction {
   bool pooler_safe() const { return pooler_safe_; }
 
  private:
+  // libpqxx appends this to "BEGIN; SET TRANSACTION ISOLATION LEVEL " and
+  // sends the whole in one message. A constant, never data. It must not be
+  // spelled exactly "READ COMMITTED": libpqxx drops that spelling.
+  static constexpr char kIsolationAndDurability[] =
+      "READ COMMITTED; SELECT set_config('synchronous_commit', 'on', true) "
+      "WHERE current_setting('synchronous_commit') IN ('off', 'local')";
+
   const bool pooler_safe_;
 };
 

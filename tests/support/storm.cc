@@ -19,12 +19,14 @@ std::vector<ApplyRecord> Applicants(const std::vector<int64_t>& campaigns, int a
 }
 
 verify::StormResult RunApplyStorm(Stack& stack, std::vector<ApplyRecord>& records, int threads,
-                                  SteadyTime give_up, double cancel_fraction) {
+                                  SteadyTime give_up, double cancel_fraction,
+                                  verify::StormCounters* counters) {
   verify::StormOptions options;
   options.threads = threads;
   options.new_stub = [&](int) { return stack.NewStub(); };
   options.retry.give_up = give_up;
   options.cancel_fraction = cancel_fraction;
+  options.counters = counters;
   return verify::RunStorm(records, options);
 }
 

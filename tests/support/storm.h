@@ -24,9 +24,11 @@ std::vector<ApplyRecord> Applicants(const std::vector<int64_t>& campaigns, int a
 
 // verify::RunStorm from `threads` threads, each with its own stub on the
 // stack's server, retrying until `give_up`; cancels a `cancel_fraction` of
-// the acknowledged applications while it runs.
+// the acknowledged applications while it runs. `counters`, when given, show
+// its progress live (a fault test injects its fault mid-storm by them).
 verify::StormResult RunApplyStorm(Stack& stack, std::vector<ApplyRecord>& records, int threads,
-                                  SteadyTime give_up, double cancel_fraction = 0);
+                                  SteadyTime give_up, double cancel_fraction = 0,
+                                  verify::StormCounters* counters = nullptr);
 
 // verify::InstallDecisionAudit on the stack's database; fails the test on error.
 void InstallDecisionAudit(Stack& stack);
