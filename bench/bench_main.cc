@@ -12,6 +12,7 @@
 //                           --rate 500 --seconds 20 --procs P --threads T --batch B --campaigns 20
 //   campaignq-bench report  --results FILE --floor CSV --json OUT --svg OUT
 
+#include <grpcpp/grpcpp.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -24,15 +25,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <random>
 #include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
-#include <pqxx/pqxx>
 
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "common/verify/apply.h"
@@ -145,12 +144,12 @@ std::vector<std::unique_ptr<Child>> StartWorkers(const Flags& f, long procs, lon
                                                  const std::string& tag) {
   std::vector<std::unique_ptr<Child>> workers;
   for (long i = 0; i < procs; ++i) {
-    workers.push_back(Spawn(Get(f, "worker"),
-                            {"--database-url=" + Get(f, "db"), "--migrate=off",
-                             "--concurrency=" + std::to_string(threads),
-                             "--batch-size=" + Get(f, "batch", "500"),
-                             "--poll-interval=" + Get(f, "poll-interval", "2s")},
-                            Get(f, "logdir") + "/" + tag + "-worker" + std::to_string(i) + ".log"));
+    workers.push_back(
+        Spawn(Get(f, "worker"),
+              {"--database-url=" + Get(f, "db"), "--migrate=off",
+               "--concurrency=" + std::to_string(threads), "--batch-size=" + Get(f, "batch", "500"),
+               "--poll-interval=" + Get(f, "poll-interval", "2s")},
+              Get(f, "logdir") + "/" + tag + "-worker" + std::to_string(i) + ".log"));
   }
   return workers;
 }
@@ -171,10 +170,11 @@ std::vector<verify::ApplyRecord> Seed(pqxx::connection& c, const std::string& db
                                       long cap, long apps, const std::string& dist) {
   Exec(c, "TRUNCATE applications, campaigns RESTART IDENTITY");
   if (dist == "interleaved") {
-    Exec(c, "INSERT INTO campaigns (id, name, max_participants, waitlist) OVERRIDING SYSTEM VALUE "
-            "SELECT g, 'bench-' || g, " +
-                (cap > 0 ? std::to_string(cap) : std::string("NULL")) +
-                ", false FROM generate_series(1, " + std::to_string(campaigns) + ") g");
+    Exec(c,
+         "INSERT INTO campaigns (id, name, max_participants, waitlist) OVERRIDING SYSTEM VALUE "
+         "SELECT g, 'bench-' || g, " +
+             (cap > 0 ? std::to_string(cap) : std::string("NULL")) +
+             ", false FROM generate_series(1, " + std::to_string(campaigns) + ") g");
     Exec(c, "INSERT INTO applications (campaign_id, user_id) SELECT ((g - 1) % " +
                 std::to_string(campaigns) + ") + 1, g::text FROM generate_series(1, " +
                 std::to_string(apps) + ") g ORDER BY g");
@@ -275,7 +275,8 @@ int Drain(const Flags& f) {
   res.Add("batch", Get(f, "batch", "500"));
   pqxx::connection c(Get(f, "db"));
   auto seed_start = Clock::now();
-  const std::vector<verify::ApplyRecord> records = Seed(c, Get(f, "db"), campaigns, cap, apps, dist);
+  const std::vector<verify::ApplyRecord> records =
+      Seed(c, Get(f, "db"), campaigns, cap, apps, dist);
   res.Add("seed_s", Seconds(Clock::now() - seed_start));
   pid_t pm = Postmaster(c);
   double pg0 = ClusterCpuSeconds(pm);
@@ -291,8 +292,8 @@ int Drain(const Flags& f) {
     }
     for (auto& w : workers) {
       if (!w->Running()) {
-        res.Print(false, "a worker exited while applications were pending (log " +
-                             w->stderr_path() + ")");
+        res.Print(false,
+                  "a worker exited while applications were pending (log " + w->stderr_path() + ")");
         StopAll(workers);
         return 1;
       }
@@ -385,7 +386,8 @@ int Apply(const Flags& f) {
   std::mutex err_mu;
   std::string first_error;
   auto start = Clock::now();
-  auto end = start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   // The kit's Apply, never retried (a failure is a failure here), one record
   // per Apply for the checks afterwards.
   verify::RetryPolicy no_retry;
@@ -423,8 +425,8 @@ int Apply(const Flags& f) {
   Stop(*server.child, 20s);
   // No workers ran: everything stays pending. Every OK reply is a stored
   // row, and nothing else is.
-  std::string error = Verify(Get(f, "db"), records, /*expect_decided=*/false, ok.load(), -1,
-                             nullptr);
+  std::string error =
+      Verify(Get(f, "db"), records, /*expect_decided=*/false, ok.load(), -1, nullptr);
   if (failed) error += std::to_string(failed.load()) + " Applies failed, first " + first_error;
   res.Add("callers", std::to_string(callers));
   res.Add("applies", std::to_string(ok.load()));
@@ -441,7 +443,7 @@ int Apply(const Flags& f) {
 double Percentile(std::vector<double> v, double p) {
   if (v.empty()) return NAN;
   std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::ceil(p / 100.0 * v.size())) ;
+  size_t i = static_cast<size_t>(std::ceil(p / 100.0 * v.size()));
   return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
 }
 
@@ -478,7 +480,8 @@ int Latency(const Flags& f) {
   std::this_thread::sleep_for(2s);
   double idle_secs = Seconds(Clock::now() - idle_start);
   res.Add("idle_worker_cpu_pct", (cpu_of_workers() - idle_w0) / idle_secs * 100);
-  res.Add("idle_server_cpu_pct", (ProcessCpuSeconds(server.child->pid()) - idle_s0) / idle_secs * 100);
+  res.Add("idle_server_cpu_pct",
+          (ProcessCpuSeconds(server.child->pid()) - idle_s0) / idle_secs * 100);
 
   // The watcher.
   std::atomic<bool> stop_watch{false};
@@ -497,7 +500,8 @@ int Latency(const Flags& f) {
       if (receiver.got == 0) continue;
       receiver.got = 0;
       pqxx::nontransaction n(wc);
-      auto rows = n.exec_params("SELECT id FROM applications WHERE id >= $1 AND status <> 'pending'", low);
+      auto rows =
+          n.exec_params("SELECT id FROM applications WHERE id >= $1 AND status <> 'pending'", low);
       int64_t now = NowMicros();
       for (const auto& row : rows) {
         long id = row[0].as<long>();
@@ -511,7 +515,8 @@ int Latency(const Flags& f) {
     }
   });
 
-  double w0 = cpu_of_workers(), s0 = ProcessCpuSeconds(server.child->pid()), pg0 = ClusterCpuSeconds(pm);
+  double w0 = cpu_of_workers(), s0 = ProcessCpuSeconds(server.child->pid()),
+         pg0 = ClusterCpuSeconds(pm);
   std::vector<int64_t> send_us(total), app_id(total, 0);
   std::vector<double> late_ms(total, 0);
   std::vector<verify::ApplyRecord> records(total);
@@ -583,7 +588,10 @@ int Latency(const Flags& f) {
     if (late_ms[k] > 1.0) late++;
     if (app_id[k] == 0) continue;
     auto it = decided.find(app_id[k]);
-    if (it == decided.end()) { missing++; continue; }
+    if (it == decided.end()) {
+      missing++;
+      continue;
+    }
     lat_dec.push_back((it->second - send_us[k]) / 1000.0);
     if (app_id[k] < static_cast<long>(observed.size()) && observed[app_id[k]] != 0)
       lat_obs.push_back((observed[app_id[k]] - send_us[k]) / 1000.0);
@@ -618,7 +626,8 @@ int Latency(const Flags& f) {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
-    std::fprintf(stderr, "usage: campaignq-bench migrate|drain|apply|latency|report --flag=value ...\n");
+    std::fprintf(stderr,
+                 "usage: campaignq-bench migrate|drain|apply|latency|report --flag=value ...\n");
     return 2;
   }
   std::string cmd = argv[1];

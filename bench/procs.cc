@@ -50,8 +50,8 @@ long PeakRssKib(pid_t pid) {
 double ClusterCpuSeconds(pid_t postmaster) {
   auto f = StatFields(postmaster);
   if (f.size() < 15) return 0;
-  double ticks = std::atof(f[11].c_str()) + std::atof(f[12].c_str()) +
-                 std::atof(f[13].c_str()) + std::atof(f[14].c_str());  // + cutime, cstime
+  double ticks = std::atof(f[11].c_str()) + std::atof(f[12].c_str()) + std::atof(f[13].c_str()) +
+                 std::atof(f[14].c_str());  // + cutime, cstime
   DIR* dir = opendir("/proc");
   if (dir != nullptr) {
     while (dirent* e = readdir(dir)) {

@@ -86,9 +86,17 @@ struct Row {
 
 const std::vector<Row> kRows = {
     {"w1", "W1 empty jobs (1 uncapped campaign)", {"w1-claim-complete"}, 0, 20000},
-    {"w2", "W2 (20 campaigns, cap = N/40 each)", {"w2-claim-decide-batch50", "w2-claim-decide"}, 0, 0},
+    {"w2",
+     "W2 (20 campaigns, cap = N/40 each)",
+     {"w2-claim-decide-batch50", "w2-claim-decide"},
+     0,
+     0},
     {"w2hot", "W2-hot (1 campaign, cap = N/2)", {"w2hot-claim-decide"}, 0, 0},
-    {"w2x10", "W2 x10 (20 campaigns x cap 5,000)", {"w2x10-claim-decide-batch50", "w2x10-claim-decide-T"}, 1.5, 0},
+    {"w2x10",
+     "W2 x10 (20 campaigns x cap 5,000)",
+     {"w2x10-claim-decide-batch50", "w2x10-claim-decide-T"},
+     1.5,
+     0},
     {"w2hotx10", "W2-hot x10 (1 campaign x cap 100,000)", {"w2hotx10-claim-decide-T"}, 10, 0},
     {"apply", "Apply via gRPC, 64 callers (N = OK replies)", {"enqueue"}, 2, 0},
 };
@@ -131,9 +139,11 @@ void WriteSvg(const std::string& path, const std::map<std::string, Cell>& cells)
     std::vector<std::pair<std::string, std::string>> points;  // x label, cell label
   };
   std::vector<Series> panels = {
-      {"decisions/s vs worker processes (x4 threads; W2 data)", "worker processes",
+      {"decisions/s vs worker processes (x4 threads; W2 data)",
+       "worker processes",
        {{"1", "procs-1"}, {"2", "procs-2"}, {"4", "procs-4"}, {"8", "procs-8"}}},
-      {"decisions/s vs campaigns (Zipf s=1; 20 = W2)", "campaigns",
+      {"decisions/s vs campaigns (Zipf s=1; 20 = W2)",
+       "campaigns",
        {{"1", "campaigns-1"}, {"20", "campaigns-20"}, {"10,000", "campaigns-10000"}}},
   };
   const int W = 900, H = 360, pw = 400, ph = 240, top = 50, left = 70;
@@ -151,10 +161,11 @@ void WriteSvg(const std::string& path, const std::map<std::string, Cell>& cells)
     }
     double step = std::pow(10, std::floor(std::log10(ymax)));
     double top_val = std::ceil(ymax / step) * step;
-    s << "<text x=\"" << x0 << "\" y=\"" << top - 25 << "\" font-size=\"13\">" << se.title << "</text>\n";
+    s << "<text x=\"" << x0 << "\" y=\"" << top - 25 << "\" font-size=\"13\">" << se.title
+      << "</text>\n";
     s << "<line x1=\"" << x0 << "\" y1=\"" << top << "\" x2=\"" << x0 << "\" y2=\"" << top + ph
-      << "\" stroke=\"black\"/>\n<line x1=\"" << x0 << "\" y1=\"" << top + ph << "\" x2=\"" << x0 + pw
-      << "\" y2=\"" << top + ph << "\" stroke=\"black\"/>\n";
+      << "\" stroke=\"black\"/>\n<line x1=\"" << x0 << "\" y1=\"" << top + ph << "\" x2=\""
+      << x0 + pw << "\" y2=\"" << top + ph << "\" stroke=\"black\"/>\n";
     for (int g = 0; g <= 4; ++g) {
       double v = top_val * g / 4;
       int y = top + ph - static_cast<int>(ph * g / 4.0);
@@ -170,9 +181,9 @@ void WriteSvg(const std::string& path, const std::map<std::string, Cell>& cells)
       double v = it == cells.end() ? NAN : Median(it->second.values);
       if (!std::isnan(v)) {
         int h = static_cast<int>(ph * v / top_val);
-        s << "<rect x=\"" << cx << "\" y=\"" << top + ph - h << "\" width=\"" << bw << "\" height=\"" << h
-          << "\" fill=\"#4a7ab5\"/>\n<text x=\"" << cx + bw / 2 << "\" y=\"" << top + ph - h - 4
-          << "\" text-anchor=\"middle\">" << Fmt(v) << "</text>\n";
+        s << "<rect x=\"" << cx << "\" y=\"" << top + ph - h << "\" width=\"" << bw
+          << "\" height=\"" << h << "\" fill=\"#4a7ab5\"/>\n<text x=\"" << cx + bw / 2 << "\" y=\""
+          << top + ph - h - 4 << "\" text-anchor=\"middle\">" << Fmt(v) << "</text>\n";
       }
       s << "<text x=\"" << cx + bw / 2 << "\" y=\"" << top + ph + 16 << "\" text-anchor=\"middle\">"
         << se.points[i].first << "</text>\n";
@@ -210,7 +221,8 @@ int Report(const std::map<std::string, std::string>& flags) {
 
   std::ostringstream md;
   int failures = 0;
-  md << "| workload | N | runs ok | median | min | max | unit | SQL floor (best of -c 8/32, median) | ratio | target | met |\n"
+  md << "| workload | N | runs ok | median | min | max | unit | SQL floor (best of -c 8/32, "
+        "median) | ratio | target | met |\n"
      << "|---|---|---|---|---|---|---|---|---|---|---|\n";
   for (const Row& row : kRows) {
     auto it = cells.find(row.label);
@@ -235,11 +247,13 @@ int Report(const std::map<std::string, std::string>& flags) {
       if (c.failed) met = "FAILED";
       auto apps = c.extra.find(row.label == "apply" ? "applies" : "apps");
       std::string n = fi == 0 && apps != c.extra.end() ? Fmt(Median(apps->second)) : "";
-      md << "| " << (fi == 0 ? row.what : "") << " | " << n << " | " << (fi == 0 ? RunsCell(c) : "") << " | "
-         << (fi == 0 ? Fmt(med) : "") << " | " << (fi == 0 ? Fmt(mn) : "") << " | "
-         << (fi == 0 ? Fmt(mx) : "") << " | " << (fi == 0 ? (row.label == "apply" ? "applies/s" : "decisions/s") : "")
-         << " | " << (std::isnan(fl) ? "-" : which + " = " + Fmt(fl)) << " | "
-         << (std::isnan(ratio) ? "-" : Fmt(ratio, 2) + "x") << " | " << target << " | " << met << " |\n";
+      md << "| " << (fi == 0 ? row.what : "") << " | " << n << " | " << (fi == 0 ? RunsCell(c) : "")
+         << " | " << (fi == 0 ? Fmt(med) : "") << " | " << (fi == 0 ? Fmt(mn) : "") << " | "
+         << (fi == 0 ? Fmt(mx) : "") << " | "
+         << (fi == 0 ? (row.label == "apply" ? "applies/s" : "decisions/s") : "") << " | "
+         << (std::isnan(fl) ? "-" : which + " = " + Fmt(fl)) << " | "
+         << (std::isnan(ratio) ? "-" : Fmt(ratio, 2) + "x") << " | " << target << " | " << met
+         << " |\n";
     }
   }
 
@@ -254,31 +268,44 @@ int Report(const std::map<std::string, std::string>& flags) {
     };
     auto mx = [&](const char* k) {
       auto e = c.extra.find(k);
-      return e == c.extra.end() || e->second.empty() ? NAN : *std::max_element(e->second.begin(), e->second.end());
+      return e == c.extra.end() || e->second.empty()
+                 ? NAN
+                 : *std::max_element(e->second.begin(), e->second.end());
     };
     auto mn = [&](const char* k) {
       auto e = c.extra.find(k);
-      return e == c.extra.end() || e->second.empty() ? NAN : *std::min_element(e->second.begin(), e->second.end());
+      return e == c.extra.end() || e->second.empty()
+                 ? NAN
+                 : *std::min_element(e->second.begin(), e->second.end());
     };
     md << "\nW3, Apply (gRPC) to decision committed, observed by a LISTEN watcher; open loop at "
        << Fmt(m("rate_target")) << "/s (runs ok " << RunsCell(c) << ")\n\n"
        << "| statistic | median of runs | min | max | target | met |\n|---|---|---|---|---|---|\n";
     for (auto [k, name, target] : std::vector<std::tuple<const char*, const char*, double>>{
-             {"p50_ms", "p50 ms", 2}, {"p95_ms", "p95 ms", 0}, {"p99_ms", "p99 ms", 15},
-             {"max_ms", "max ms", 0}, {"decided_p50_ms", "p50 ms to decided_at (in-transaction)", 0},
+             {"p50_ms", "p50 ms", 2},
+             {"p95_ms", "p95 ms", 0},
+             {"p99_ms", "p99 ms", 15},
+             {"max_ms", "max ms", 0},
+             {"decided_p50_ms", "p50 ms to decided_at (in-transaction)", 0},
              {"decided_p99_ms", "p99 ms to decided_at (in-transaction)", 0},
-             {"rate_achieved", "achieved Apply rate /s", 0}, {"issued_late_1ms", "Applies issued > 1 ms late", 0},
+             {"rate_achieved", "achieved Apply rate /s", 0},
+             {"issued_late_1ms", "Applies issued > 1 ms late", 0},
              {"idle_worker_cpu_pct", "idle worker CPU % (all processes)", 0},
              {"idle_server_cpu_pct", "idle server CPU %", 0}}) {
-      md << "| " << name << " | " << Fmt(m(k), 2) << " | " << Fmt(mn(k), 2) << " | " << Fmt(mx(k), 2) << " | "
-         << (target > 0 ? "<= " + Fmt(target, 0) : "-") << " | "
-         << (target > 0 ? (c.failed ? "FAILED" : m(k) <= target ? "yes" : "no") : "-") << " |\n";
+      md << "| " << name << " | " << Fmt(m(k), 2) << " | " << Fmt(mn(k), 2) << " | "
+         << Fmt(mx(k), 2) << " | " << (target > 0 ? "<= " + Fmt(target, 0) : "-") << " | "
+         << (target > 0 ? (c.failed         ? "FAILED"
+                           : m(k) <= target ? "yes"
+                                            : "no")
+                        : "-")
+         << " |\n";
     }
   }
 
   // Resources.
   md << "\nResources (medians over runs; RSS = peak VmHWM, the largest process)\n\n"
-     << "| workload | worker RSS MiB | server RSS MiB | worker CPU ms / 1,000 | server CPU ms / 1,000 | PostgreSQL CPU ms / 1,000 |\n"
+     << "| workload | worker RSS MiB | server RSS MiB | worker CPU ms / 1,000 | server CPU ms / "
+        "1,000 | PostgreSQL CPU ms / 1,000 |\n"
      << "|---|---|---|---|---|---|\n";
   for (const std::string label : {"w1", "w2", "w2hot", "w2x10", "w2hotx10", "apply", "w3"}) {
     auto it = cells.find(label);
@@ -287,31 +314,36 @@ int Report(const std::map<std::string, std::string>& flags) {
       auto e = it->second.extra.find(k);
       return e == it->second.extra.end() ? NAN : Median(e->second);
     };
-    md << "| " << label << " | " << Fmt(m("worker_rss_kib") / 1024, 1) << " | " << Fmt(m("server_rss_kib") / 1024, 1)
-       << " | " << Fmt(m("worker_cpu_ms_per_1k"), 0) << " | " << Fmt(m("server_cpu_ms_per_1k"), 0) << " | "
-       << Fmt(m("pg_cpu_ms_per_1k"), 0) << " |\n";
+    md << "| " << label << " | " << Fmt(m("worker_rss_kib") / 1024, 1) << " | "
+       << Fmt(m("server_rss_kib") / 1024, 1) << " | " << Fmt(m("worker_cpu_ms_per_1k"), 0) << " | "
+       << Fmt(m("server_cpu_ms_per_1k"), 0) << " | " << Fmt(m("pg_cpu_ms_per_1k"), 0) << " |\n";
   }
 
   // Scaling.
-  md << "\nScaling (decisions/s, median; chart: bench/scaling.svg)\n\n| series | point | runs ok | median | min | max |\n|---|---|---|---|---|---|\n";
-  for (const std::string label : {"procs-1", "procs-2", "procs-4", "procs-8", "campaigns-1", "campaigns-20", "campaigns-10000"}) {
+  md << "\nScaling (decisions/s, median; chart: bench/scaling.svg)\n\n| series | point | runs ok | "
+        "median | min | max |\n|---|---|---|---|---|---|\n";
+  for (const std::string label : {"procs-1", "procs-2", "procs-4", "procs-8", "campaigns-1",
+                                  "campaigns-20", "campaigns-10000"}) {
     auto it = cells.find(label);
     if (it == cells.end()) continue;
     const Cell& c = it->second;
     failures += c.failed;
     auto dash = label.find('-');
-    md << "| " << (label[0] == 'p' ? "worker processes (x4 threads)" : "campaigns") << " | " << label.substr(dash + 1)
-       << " | " << RunsCell(c) << " | " << Fmt(Median(c.values)) << " | "
+    md << "| " << (label[0] == 'p' ? "worker processes (x4 threads)" : "campaigns") << " | "
+       << label.substr(dash + 1) << " | " << RunsCell(c) << " | " << Fmt(Median(c.values)) << " | "
        << Fmt(c.values.empty() ? NAN : *std::min_element(c.values.begin(), c.values.end())) << " | "
-       << Fmt(c.values.empty() ? NAN : *std::max_element(c.values.begin(), c.values.end())) << " |\n";
+       << Fmt(c.values.empty() ? NAN : *std::max_element(c.values.begin(), c.values.end()))
+       << " |\n";
   }
 
   // Floor.
-  md << "\nSQL floor (pgbench, same cluster, separate database; jobs/s, median of runs)\n\n| test | clients | runs | median | min | max |\n|---|---|---|---|---|---|\n";
+  md << "\nSQL floor (pgbench, same cluster, separate database; jobs/s, median of runs)\n\n| test "
+        "| clients | runs | median | min | max |\n|---|---|---|---|---|---|\n";
   for (auto& [k, v] : floor_runs) {
     auto comma = k.find(',');
-    md << "| " << k.substr(0, comma) << " | " << k.substr(comma + 2) << " | " << v.size() << " | " << Fmt(Median(v))
-       << " | " << Fmt(*std::min_element(v.begin(), v.end())) << " | " << Fmt(*std::max_element(v.begin(), v.end())) << " |\n";
+    md << "| " << k.substr(0, comma) << " | " << k.substr(comma + 2) << " | " << v.size() << " | "
+       << Fmt(Median(v)) << " | " << Fmt(*std::min_element(v.begin(), v.end())) << " | "
+       << Fmt(*std::max_element(v.begin(), v.end())) << " |\n";
   }
 
   // Failures in detail.

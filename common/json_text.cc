@@ -9,10 +9,18 @@ std::string JsonEscape(absl::string_view text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (static_cast<unsigned char>(c) < 0x20) {
           out += absl::StrFormat("\\u%04x", c);
@@ -24,6 +32,8 @@ std::string JsonEscape(absl::string_view text) {
   return out;
 }
 
-std::string JsonQuoted(absl::string_view text) { return absl::StrCat("\"", JsonEscape(text), "\""); }
+std::string JsonQuoted(absl::string_view text) {
+  return absl::StrCat("\"", JsonEscape(text), "\"");
+}
 
 }  // namespace campaignq

@@ -6,12 +6,12 @@
 #include <string>
 
 #include "absl/strings/ascii.h"
-#include "common/json_text.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
+#include "common/json_text.h"
 
 namespace campaignq {
 namespace {
@@ -35,9 +35,9 @@ bool JsonFromEnvironment() {
 // token of the message whose key is an identifier.
 std::string JsonLine(absl::string_view time, const char* level, absl::string_view component,
                      absl::string_view message) {
-  std::string line = absl::StrCat("{\"time\":", JsonQuoted(time), ",\"level\":",
-                                  JsonQuoted(level), ",\"component\":", JsonQuoted(component),
-                                  ",\"message\":", JsonQuoted(message));
+  std::string line =
+      absl::StrCat("{\"time\":", JsonQuoted(time), ",\"level\":", JsonQuoted(level),
+                   ",\"component\":", JsonQuoted(component), ",\"message\":", JsonQuoted(message));
   for (absl::string_view token : absl::StrSplit(message, ' ', absl::SkipEmpty())) {
     const size_t equals = token.find('=');
     if (equals == absl::string_view::npos || equals == 0) continue;
@@ -59,10 +59,14 @@ std::atomic<LogLevel>& MinLevel() {
 
 const char* LevelName(LogLevel level) {
   switch (level) {
-    case LogLevel::kDebug: return "DEBUG";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kWarning: return "WARN";
-    case LogLevel::kError: return "ERROR";
+    case LogLevel::kDebug:
+      return "DEBUG";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kWarning:
+      return "WARN";
+    case LogLevel::kError:
+      return "ERROR";
   }
   return "?";
 }

@@ -7,9 +7,9 @@
 // "campaign_id":"12"}), for log pipelines.
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 
 namespace campaignq {
 
@@ -29,7 +29,8 @@ void LogInfo(absl::string_view component, const Parts&... parts) {
 }
 template <typename... Parts>
 void LogWarning(absl::string_view component, const Parts&... parts) {
-  if (LogEnabled(LogLevel::kWarning)) LogLine(LogLevel::kWarning, component, absl::StrCat(parts...));
+  if (LogEnabled(LogLevel::kWarning))
+    LogLine(LogLevel::kWarning, component, absl::StrCat(parts...));
 }
 template <typename... Parts>
 void LogError(absl::string_view component, const Parts&... parts) {

@@ -8,9 +8,9 @@
 #define CAMPAIGNQ_CONCAT(a, b) CAMPAIGNQ_CONCAT_INNER(a, b)
 
 // Returns the status from the enclosing function unless it is OK.
-#define RETURN_IF_ERROR(expr)                          \
-  do {                                                 \
-    ::absl::Status campaignq_status_ = (expr);         \
+#define RETURN_IF_ERROR(expr)                              \
+  do {                                                     \
+    ::absl::Status campaignq_status_ = (expr);             \
     if (!campaignq_status_.ok()) return campaignq_status_; \
   } while (0)
 

@@ -14,8 +14,8 @@ bool CountingBarrier::ArriveAndWait(std::chrono::milliseconds timeout) {
     changed_.notify_all();
     return true;
   }
-  const bool released = changed_.wait_for(
-      lock, timeout, [&] { return broken_ || generation_ != generation; });
+  const bool released =
+      changed_.wait_for(lock, timeout, [&] { return broken_ || generation_ != generation; });
   if (generation_ != generation) return true;
   if (!released) {
     broken_ = true;

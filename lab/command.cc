@@ -14,7 +14,8 @@ ABSL_FLAG(std::string, scenario, "",
           "lab: comma-separated scenarios (lost-update, campaign-overflow, queue-claim, deadlock, "
           "lock-duration, fk-lock, for-share); default all");
 ABSL_FLAG(std::string, strategy, "", "lab: comma-separated strategies to run; default all");
-ABSL_FLAG(int32_t, clients, 0, "lab: concurrent clients (threads, one connection each); 0: defaults");
+ABSL_FLAG(int32_t, clients, 0,
+          "lab: concurrent clients (threads, one connection each); 0: defaults");
 ABSL_FLAG(int32_t, iterations, 0, "lab: operations per client; 0: each scenario's default");
 ABSL_FLAG(uint64_t, seed, 1, "lab: seed of the random choices (writers' transfers, schema names)");
 ABSL_FLAG(std::string, html, "", "lab: also write a self-contained HTML report to this file");

@@ -57,11 +57,20 @@ std::string HtmlEscape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -79,50 +88,61 @@ std::string FormatHtml(const LabReport& report) {
       "svg{font-size:12px;margin-right:2em}svg .t{font-weight:bold}"
       ".charts{display:flex;flex-wrap:wrap}.note{color:#555;font-size:13px}"
       "</style></head><body>\n<h1>campaignq race lab</h1>\n";
-  absl::StrAppend(&html, "<p>Red bars: an invariant broke (or, for deadlock, a 40P01 was raised). "
-                         "Green: it held. The second chart is what each strategy costs. "
-                         "Whole run: ", absl::StrFormat("%.1f", report.seconds), " s.</p>\n");
+  absl::StrAppend(&html,
+                  "<p>Red bars: an invariant broke (or, for deadlock, a 40P01 was raised). "
+                  "Green: it held. The second chart is what each strategy costs. "
+                  "Whole run: ",
+                  absl::StrFormat("%.1f", report.seconds), " s.</p>\n");
   for (const ScenarioReport& s : report.scenarios) {
     absl::StrAppend(&html, "<h2>", HtmlEscape(s.name), "</h2><p>", HtmlEscape(s.title), " (",
                     absl::StrFormat("%.1f", s.seconds), " s)</p>\n");
-    for (const std::string& note : s.notes) absl::StrAppend(&html, "<p class=\"note\">", HtmlEscape(note), "</p>\n");
+    for (const std::string& note : s.notes)
+      absl::StrAppend(&html, "<p class=\"note\">", HtmlEscape(note), "</p>\n");
     const bool deadlock = s.name == "deadlock";
     absl::StrAppend(&html, "<div class=\"charts\">");
     absl::StrAppend(
         &html,
-        BarChart(deadlock ? "deadlocks (40P01) + violations" : absl::StrCat("violations: ", s.violation_label),
-                 s.results,
-                 [&](const StrategyResult& r) {
-                   return static_cast<double>(r.violations + (deadlock ? r.Errors(db::kSqlstateDeadlockDetected) : 0));
-                 },
-                 [&](const StrategyResult& r) {
-                   const int64_t v = r.violations + (deadlock ? r.Errors(db::kSqlstateDeadlockDetected) : 0);
-                   return v > 0 ? absl::StrCat(v) : std::string("0 - holds");
-                 },
-                 [&](const StrategyResult& r) {
-                   return (r.violations > 0 || (deadlock && r.Errors(db::kSqlstateDeadlockDetected) > 0))
-                              ? std::string("#d62728") : std::string("#2ca02c");
-                 }));
+        BarChart(
+            deadlock ? "deadlocks (40P01) + violations"
+                     : absl::StrCat("violations: ", s.violation_label),
+            s.results,
+            [&](const StrategyResult& r) {
+              return static_cast<double>(r.violations +
+                                         (deadlock ? r.Errors(db::kSqlstateDeadlockDetected) : 0));
+            },
+            [&](const StrategyResult& r) {
+              const int64_t v =
+                  r.violations + (deadlock ? r.Errors(db::kSqlstateDeadlockDetected) : 0);
+              return v > 0 ? absl::StrCat(v) : std::string("0 - holds");
+            },
+            [&](const StrategyResult& r) {
+              return (r.violations > 0 || (deadlock && r.Errors(db::kSqlstateDeadlockDetected) > 0))
+                         ? std::string("#d62728")
+                         : std::string("#2ca02c");
+            }));
     absl::StrAppend(
         &html,
-        BarChart("throughput (ops/s), p50 / p99 latency", s.results,
-                 [](const StrategyResult& r) { return r.throughput; },
-                 [](const StrategyResult& r) {
-                   return absl::StrFormat("%.0f/s  %.1f / %.1f ms", r.throughput, r.p50_ms, r.p99_ms);
-                 },
-                 [](const StrategyResult& r) { return std::string(r.unsafe ? "#bbbbbb" : "#1f77b4"); }));
-    absl::StrAppend(&html, "</div>\n<table><tr><th>strategy</th><th>clients</th><th>attempts</th>"
-                           "<th>succeeded</th><th>violations</th><th>retries</th><th>lock waits</th>"
-                           "<th>errors</th><th>expected/actual</th><th>ops/s</th><th>p50 ms</th>"
-                           "<th>p99 ms</th><th>verdict</th></tr>\n");
+        BarChart(
+            "throughput (ops/s), p50 / p99 latency", s.results,
+            [](const StrategyResult& r) { return r.throughput; },
+            [](const StrategyResult& r) {
+              return absl::StrFormat("%.0f/s  %.1f / %.1f ms", r.throughput, r.p50_ms, r.p99_ms);
+            },
+            [](const StrategyResult& r) { return std::string(r.unsafe ? "#bbbbbb" : "#1f77b4"); }));
+    absl::StrAppend(&html,
+                    "</div>\n<table><tr><th>strategy</th><th>clients</th><th>attempts</th>"
+                    "<th>succeeded</th><th>violations</th><th>retries</th><th>lock waits</th>"
+                    "<th>errors</th><th>expected/actual</th><th>ops/s</th><th>p50 ms</th>"
+                    "<th>p99 ms</th><th>verdict</th></tr>\n");
     for (const StrategyResult& r : s.results) {
       absl::StrAppend(
-          &html, "<tr class=\"", Broke(r) ? "bad" : "ok", "\"><td>", HtmlEscape(r.strategy), "</td><td>",
-          r.clients, "</td><td>", r.attempts, "</td><td>", r.succeeded, "</td><td>", r.violations,
-          "</td><td>", r.retries, "</td><td>", r.lock_waits, "</td><td>", HtmlEscape(FormatErrors(r.errors)),
-          "</td><td>", r.expected, "/", r.actual, "</td><td>", absl::StrFormat("%.0f", r.throughput),
-          "</td><td>", absl::StrFormat("%.2f", r.p50_ms), "</td><td>", absl::StrFormat("%.2f", r.p99_ms),
-          "</td><td>", HtmlEscape(Verdict(r)), "</td></tr>\n");
+          &html, "<tr class=\"", Broke(r) ? "bad" : "ok", "\"><td>", HtmlEscape(r.strategy),
+          "</td><td>", r.clients, "</td><td>", r.attempts, "</td><td>", r.succeeded, "</td><td>",
+          r.violations, "</td><td>", r.retries, "</td><td>", r.lock_waits, "</td><td>",
+          HtmlEscape(FormatErrors(r.errors)), "</td><td>", r.expected, "/", r.actual, "</td><td>",
+          absl::StrFormat("%.0f", r.throughput), "</td><td>", absl::StrFormat("%.2f", r.p50_ms),
+          "</td><td>", absl::StrFormat("%.2f", r.p99_ms), "</td><td>", HtmlEscape(Verdict(r)),
+          "</td></tr>\n");
     }
     absl::StrAppend(&html, "</table>\n");
   }

@@ -12,8 +12,11 @@ namespace campaignq::lab {
 
 const std::vector<ScenarioInfo>& Scenarios() {
   static const auto* scenarios = new std::vector<ScenarioInfo>{
-      {"lost-update", RunLostUpdate, {"unsafe", "atomic", "for-update", "optimistic", "serializable"}},
-      {"campaign-overflow", RunCampaignOverflow,
+      {"lost-update",
+       RunLostUpdate,
+       {"unsafe", "atomic", "for-update", "optimistic", "serializable"}},
+      {"campaign-overflow",
+       RunCampaignOverflow,
        {"unsafe", "for-update", "for-no-key-update", "nowait", "optimistic", "constraint-only",
         "serializable", "queue"}},
       {"queue-claim", RunQueueClaim, {"unsafe", "for-update", "skip-locked", "nowait"}},
@@ -34,14 +37,14 @@ absl::Status ValidateOptions(const LabOptions& options) {
   }
   for (const std::string& name : options.scenarios) {
     if (std::find(names.begin(), names.end(), name) == names.end()) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown scenario '", name, "'; known: ",
-                                                     absl::StrJoin(names, ", ")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown scenario '", name, "'; known: ", absl::StrJoin(names, ", ")));
     }
   }
   for (const std::string& name : options.strategies) {
     if (strategies.count(name) == 0) {
-      return absl::InvalidArgumentError(absl::StrCat("unknown strategy '", name, "'; known: ",
-                                                     absl::StrJoin(strategies, ", ")));
+      return absl::InvalidArgumentError(
+          absl::StrCat("unknown strategy '", name, "'; known: ", absl::StrJoin(strategies, ", ")));
     }
   }
   if (options.clients < 0 || options.iterations < 0 || options.cap < 0) {
@@ -56,9 +59,8 @@ absl::StatusOr<LabReport> RunLab(const LabOptions& options) {
   LabReport report;
   const Clock::time_point start = Clock::now();
   for (const ScenarioInfo& info : Scenarios()) {
-    if (!options.scenarios.empty() &&
-        std::find(options.scenarios.begin(), options.scenarios.end(), info.name) ==
-            options.scenarios.end()) {
+    if (!options.scenarios.empty() && std::find(options.scenarios.begin(), options.scenarios.end(),
+                                                info.name) == options.scenarios.end()) {
       continue;
     }
     const Clock::time_point scenario_start = Clock::now();

@@ -12,9 +12,9 @@ struct LabOptions {
   std::string database_url;
   std::vector<std::string> scenarios;   // empty: every scenario
   std::vector<std::string> strategies;  // empty: every strategy
-  int clients = 0;     // 0: each scenario's default
-  int iterations = 0;  // 0: each scenario's default (per client)
-  int cap = 0;         // 0: campaign-overflow's default
+  int clients = 0;                      // 0: each scenario's default
+  int iterations = 0;                   // 0: each scenario's default (per client)
+  int cap = 0;                          // 0: campaign-overflow's default
   uint64_t seed = 1;
 
   int ClientsOr(int fallback) const { return clients > 0 ? clients : fallback; }

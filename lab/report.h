@@ -19,5 +19,4 @@ std::string FormatErrors(const std::map<std::string, int64_t>& errors);
 // The verdict column: "BROKE (expected)", "holds", "VIOLATED", "did not break".
 std::string Verdict(const StrategyResult& result);
 
-
 }  // namespace campaignq::lab

@@ -16,10 +16,10 @@ struct Tally {
   int64_t retries = 0;     // tries beyond the first
   int64_t lock_waits = 0;  // locking statements that took >= kLockWaitThreshold
   int64_t barrier_timeouts = 0;
-  std::map<std::string, int64_t> errors;  // by SQLSTATE ("other" without one)
+  std::map<std::string, int64_t> errors;             // by SQLSTATE ("other" without one)
   std::map<std::string, std::string> error_samples;  // first message per SQLSTATE
-  std::vector<double> latencies_ms;       // per completed operation
-  std::map<std::string, int64_t> extra;   // scenario-specific counts
+  std::vector<double> latencies_ms;                  // per completed operation
+  std::map<std::string, int64_t> extra;              // scenario-specific counts
 
   void Merge(const Tally& other);
   void Error(const std::string& sqlstate, const std::string& message);
@@ -63,9 +63,9 @@ double Percentile(std::vector<double> values, double p);
 void Summarise(const Tally& tally, double seconds, StrategyResult* result);
 
 struct ScenarioReport {
-  std::string name;             // lost-update, ...
-  std::string title;            // one line: what is raced
-  std::string violation_label;  // what a violation is here
+  std::string name;                // lost-update, ...
+  std::string title;               // one line: what is raced
+  std::string violation_label;     // what a violation is here
   std::vector<std::string> notes;  // how the race is widened, settings used
   std::vector<StrategyResult> results;
   double seconds = 0;

@@ -43,11 +43,12 @@ absl::StatusOr<ScenarioReport> RunDeadlock(const LabOptions& options, ScenarioSc
                               " transactions, each updating its pair's user row and campaign row");
   report.violation_label = "counter drift (a deadlock is a cost, not a violation: see 40P01)";
   const bool lowered = LowerDeadlockTimeout(schema.admin());
-  const std::string timeout = Admin(schema, sql::kLabShowSetting, "deadlock_timeout")[0][0].as<std::string>();
-  report.notes.push_back(lowered ? absl::StrCat("deadlock_timeout lowered to ", timeout,
-                                                " per session (superuser)")
-                                 : absl::StrCat("deadlock_timeout stays ", timeout,
-                                                ": not superuser, each deadlock costs that long"));
+  const std::string timeout =
+      Admin(schema, sql::kLabShowSetting, "deadlock_timeout")[0][0].as<std::string>();
+  report.notes.push_back(
+      lowered ? absl::StrCat("deadlock_timeout lowered to ", timeout, " per session (superuser)")
+              : absl::StrCat("deadlock_timeout stays ", timeout,
+                             ": not superuser, each deadlock costs that long"));
   report.notes.push_back(
       "two-orders: in each pair one client locks user then campaign, the other campaign then "
       "user; both take their first lock, pass a pair barrier (neither blocked yet), then reach "
@@ -66,44 +67,47 @@ absl::StatusOr<ScenarioReport> RunDeadlock(const LabOptions& options, ScenarioSc
       locked.push_back(std::make_unique<CountingBarrier>(2));
     }
     const bool unsafe = strategy == "two-orders";
-    auto run = RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
-      LowerDeadlockTimeout(connection);
-      const int pair = client / 2;
-      const int row = pair + 1;
-      const bool campaign_first = unsafe && client % 2 == 1;
-      RetryPolicy policy;
-      policy.retry_on = {db::kSqlstateDeadlockDetected};
-      // Retried at once, the victim re-takes its first row (the aborted
-      // xmax frees it) before the woken winner does, and deadlocks again
-      // about every other time; a short pause lets the winner finish.
-      policy.backoff = true;
-      policy.first_backoff = std::chrono::milliseconds(2);
-      for (int i = 0; i < iterations; ++i) {
-        // Both of the pair start the iteration holding nothing.
-        if (unsafe && !started[pair]->ArriveAndWait(kBarrierTimeout)) ++tally.barrier_timeouts;
-        bool first_try = true;
-        const bool done = RunOperation(tally, policy, [&] {
-          db::ReadCommittedTransaction txn(connection);
-          auto first = campaign_first ? sql::kLabDeadlockTouchCampaign : sql::kLabDeadlockTouchUser;
-          auto second = campaign_first ? sql::kLabDeadlockTouchUser : sql::kLabDeadlockTouchCampaign;
-          TimedLock(tally, [&] { return Run(txn, first, row); });
-          // Each holds only its own first row, which the other has not
-          // reached for yet: the barrier cannot close a cycle PostgreSQL
-          // cannot see. Retries skip it.
-          if (unsafe && first_try && !locked[pair]->ArriveAndWait(kBarrierTimeout)) {
-            ++tally.barrier_timeouts;
+    auto run =
+        RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
+          LowerDeadlockTimeout(connection);
+          const int pair = client / 2;
+          const int row = pair + 1;
+          const bool campaign_first = unsafe && client % 2 == 1;
+          RetryPolicy policy;
+          policy.retry_on = {db::kSqlstateDeadlockDetected};
+          // Retried at once, the victim re-takes its first row (the aborted
+          // xmax frees it) before the woken winner does, and deadlocks again
+          // about every other time; a short pause lets the winner finish.
+          policy.backoff = true;
+          policy.first_backoff = std::chrono::milliseconds(2);
+          for (int i = 0; i < iterations; ++i) {
+            // Both of the pair start the iteration holding nothing.
+            if (unsafe && !started[pair]->ArriveAndWait(kBarrierTimeout)) ++tally.barrier_timeouts;
+            bool first_try = true;
+            const bool done = RunOperation(tally, policy, [&] {
+              db::ReadCommittedTransaction txn(connection);
+              auto first =
+                  campaign_first ? sql::kLabDeadlockTouchCampaign : sql::kLabDeadlockTouchUser;
+              auto second =
+                  campaign_first ? sql::kLabDeadlockTouchUser : sql::kLabDeadlockTouchCampaign;
+              TimedLock(tally, [&] { return Run(txn, first, row); });
+              // Each holds only its own first row, which the other has not
+              // reached for yet: the barrier cannot close a cycle PostgreSQL
+              // cannot see. Retries skip it.
+              if (unsafe && first_try && !locked[pair]->ArriveAndWait(kBarrierTimeout)) {
+                ++tally.barrier_timeouts;
+              }
+              first_try = false;
+              TimedLock(tally, [&] { return Run(txn, second, row); });
+              txn.commit();
+              return Step::kDone;
+            });
+            if (!done) {
+              started[pair]->Break();
+              locked[pair]->Break();
+            }
           }
-          first_try = false;
-          TimedLock(tally, [&] { return Run(txn, second, row); });
-          txn.commit();
-          return Step::kDone;
         });
-        if (!done) {
-          started[pair]->Break();
-          locked[pair]->Break();
-        }
-      }
-    });
     if (!run.ok()) return run.status();
     StrategyResult result;
     result.strategy = strategy;

@@ -29,7 +29,8 @@ absl::StatusOr<ScenarioReport> RunFkLock(const LabOptions& options, ScenarioSche
   report.name = "fk-lock";
   report.title = absl::StrCat(appliers, " clients x ", iterations,
                               " Applies (child INSERTs) while 1 client keeps locking the campaign "
-                              "row for ", kHold.count(), " ms at a time");
+                              "row for ",
+                              kHold.count(), " ms at a time");
   report.violation_label = "Applies lost";
   report.notes.push_back("latency columns are the Applies'; lock waits: Applies that took >= 1 ms");
   AdminScript(schema, sql::kLabOverflowSchema);
@@ -40,29 +41,31 @@ absl::StatusOr<ScenarioReport> RunFkLock(const LabOptions& options, ScenarioSche
     const campaignq::sql::Statement lock =
         strategy == "for-update" ? sql::kLabOverflowLockForUpdate : sql::kLabOverflowLockNoKey;
     std::atomic<int> appliers_left{appliers};
-    auto run = RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
-      if (client == 0) {
-        while (appliers_left.load() > 0) {
-          db::ReadCommittedTransaction txn(connection);
-          Run(txn, lock);
-          std::this_thread::sleep_for(kHold);  // the batch's work, lock held
-          txn.commit();
-          ++tally.extra["holds"];
-        }
-        return;
-      }
-      RetryPolicy policy;
-      for (int i = 0; i < iterations; ++i) {
-        RunOperation(tally, policy, [&] {
-          pqxx::nontransaction session(connection);
-          TimedLock(tally, [&] {
-            return Run(session, sql::kLabOverflowInsert, absl::StrCat("user-", client, "-", i), "pending");
-          });
-          return Step::kDone;
+    auto run =
+        RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
+          if (client == 0) {
+            while (appliers_left.load() > 0) {
+              db::ReadCommittedTransaction txn(connection);
+              Run(txn, lock);
+              std::this_thread::sleep_for(kHold);  // the batch's work, lock held
+              txn.commit();
+              ++tally.extra["holds"];
+            }
+            return;
+          }
+          RetryPolicy policy;
+          for (int i = 0; i < iterations; ++i) {
+            RunOperation(tally, policy, [&] {
+              pqxx::nontransaction session(connection);
+              TimedLock(tally, [&] {
+                return Run(session, sql::kLabOverflowInsert, absl::StrCat("user-", client, "-", i),
+                           "pending");
+              });
+              return Step::kDone;
+            });
+          }
+          --appliers_left;
         });
-      }
-      --appliers_left;
-    });
     if (!run.ok()) return run.status();
     StrategyResult result;
     result.strategy = strategy;

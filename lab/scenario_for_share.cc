@@ -57,50 +57,53 @@ absl::StatusOr<ScenarioReport> RunForShare(const LabOptions& options, ScenarioSc
       transferred.push_back(std::make_unique<CountingBarrier>(2));
     }
     std::atomic<int> readers_left{pairs};
-    auto run = RunClients(schema, pairs * 2, [&](int client, db::Connection& connection, Tally& tally) {
-      const int pair = client / 2;
-      if (client % 2 == 1) {  // writer
-        std::mt19937 random(static_cast<uint32_t>(options.seed * 7919 + client));
-        if (unsafe) {
-          for (int i = 0; i < iterations; ++i) {
-            if (!first_read[pair]->ArriveAndWait(kBarrierTimeout)) ++tally.barrier_timeouts;
-            Transfer(connection, 1, 2);
-            ++tally.extra["transfers"];
-            if (!transferred[pair]->ArriveAndWait(kBarrierTimeout)) ++tally.barrier_timeouts;
-          }
-          return;
-        }
-        std::uniform_int_distribution<int> row(1, kRows);
-        while (readers_left.load() > 0) {
-          const int from = row(random);
-          int to = row(random);
-          if (to == from) to = from % kRows + 1;
-          Transfer(connection, from, to);
-          ++tally.extra["transfers"];
-        }
-        return;
-      }
-      RetryPolicy policy;
-      for (int i = 0; i < iterations; ++i) {
-        RunOperation(tally, policy, [&] {
-          db::ReadCommittedTransaction txn(connection);
-          int64_t sum = 0;
-          for (int id = 1; id <= kRows; ++id) {
-            sum += unsafe ? Run(txn, sql::kLabShareRead, id)[0][0].as<int64_t>()
-                          : TimedLock(tally, [&] { return Run(txn, sql::kLabShareReadForShare, id); })[0][0]
-                                .as<int64_t>();
-            if (unsafe && id == 1) {
-              if (!first_read[pair]->ArriveAndWait(kBarrierTimeout)) ++tally.barrier_timeouts;
-              if (!transferred[pair]->ArriveAndWait(kBarrierTimeout)) ++tally.barrier_timeouts;
+    auto run =
+        RunClients(schema, pairs * 2, [&](int client, db::Connection& connection, Tally& tally) {
+          const int pair = client / 2;
+          if (client % 2 == 1) {  // writer
+            std::mt19937 random(static_cast<uint32_t>(options.seed * 7919 + client));
+            if (unsafe) {
+              for (int i = 0; i < iterations; ++i) {
+                if (!first_read[pair]->ArriveAndWait(kBarrierTimeout)) ++tally.barrier_timeouts;
+                Transfer(connection, 1, 2);
+                ++tally.extra["transfers"];
+                if (!transferred[pair]->ArriveAndWait(kBarrierTimeout)) ++tally.barrier_timeouts;
+              }
+              return;
             }
+            std::uniform_int_distribution<int> row(1, kRows);
+            while (readers_left.load() > 0) {
+              const int from = row(random);
+              int to = row(random);
+              if (to == from) to = from % kRows + 1;
+              Transfer(connection, from, to);
+              ++tally.extra["transfers"];
+            }
+            return;
           }
-          txn.commit();
-          if (sum != total) ++tally.extra["inconsistent_reads"];
-          return Step::kDone;
+          RetryPolicy policy;
+          for (int i = 0; i < iterations; ++i) {
+            RunOperation(tally, policy, [&] {
+              db::ReadCommittedTransaction txn(connection);
+              int64_t sum = 0;
+              for (int id = 1; id <= kRows; ++id) {
+                sum += unsafe ? Run(txn, sql::kLabShareRead, id)[0][0].as<int64_t>()
+                              : TimedLock(
+                                    tally,
+                                    [&] { return Run(txn, sql::kLabShareReadForShare, id); })[0][0]
+                                    .as<int64_t>();
+                if (unsafe && id == 1) {
+                  if (!first_read[pair]->ArriveAndWait(kBarrierTimeout)) ++tally.barrier_timeouts;
+                  if (!transferred[pair]->ArriveAndWait(kBarrierTimeout)) ++tally.barrier_timeouts;
+                }
+              }
+              txn.commit();
+              if (sum != total) ++tally.extra["inconsistent_reads"];
+              return Step::kDone;
+            });
+          }
+          --readers_left;
         });
-      }
-      --readers_left;
-    });
     if (!run.ok()) return run.status();
     StrategyResult result;
     result.strategy = strategy;

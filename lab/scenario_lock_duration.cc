@@ -33,8 +33,9 @@ absl::StatusOr<ScenarioReport> RunLockDuration(const LabOptions& options, Scenar
                               " decisions on one campaign row, each followed by a ",
                               kNotification.count(), " ms notification");
   report.violation_label = "counter, outbox or delivery drift";
-  report.notes.push_back("inside-lock: notify before COMMIT (the lock is held for the call); "
-                         "outbox: INSERT an outbox row in the transaction, deliver after COMMIT");
+  report.notes.push_back(
+      "inside-lock: notify before COMMIT (the lock is held for the call); "
+      "outbox: INSERT an outbox row in the transaction, deliver after COMMIT");
   AdminScript(schema, sql::kLabCounterSchema);
   AdminScript(schema, sql::kLabOutboxSchema);
   for (const std::string strategy : {"inside-lock", "outbox"}) {
@@ -42,32 +43,34 @@ absl::StatusOr<ScenarioReport> RunLockDuration(const LabOptions& options, Scenar
     Admin(schema, sql::kLabCounterReset);
     AdminScript(schema, sql::kLabOutboxTruncate);
     const bool outbox = strategy == "outbox";
-    auto run = RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
-      RetryPolicy policy;
-      for (int i = 0; i < iterations; ++i) {
-        RunOperation(tally, policy, [&] {
-          int64_t message = 0;
-          {
-            db::ReadCommittedTransaction txn(connection);
-            TimedLock(tally, [&] { return Run(txn, sql::kLabCounterReadForNoKeyUpdate); });
-            Run(txn, sql::kLabCounterIncrement);
-            if (outbox) {
-              message = Run(txn, sql::kLabOutboxInsert, absl::StrCat("decision ", client, "-", i))[0][0]
-                            .as<int64_t>();
-            } else {
-              Notify(tally);  // the lock is held all along
-            }
-            txn.commit();
+    auto run =
+        RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
+          RetryPolicy policy;
+          for (int i = 0; i < iterations; ++i) {
+            RunOperation(tally, policy, [&] {
+              int64_t message = 0;
+              {
+                db::ReadCommittedTransaction txn(connection);
+                TimedLock(tally, [&] { return Run(txn, sql::kLabCounterReadForNoKeyUpdate); });
+                Run(txn, sql::kLabCounterIncrement);
+                if (outbox) {
+                  message = Run(txn, sql::kLabOutboxInsert,
+                                absl::StrCat("decision ", client, "-", i))[0][0]
+                                .as<int64_t>();
+                } else {
+                  Notify(tally);  // the lock is held all along
+                }
+                txn.commit();
+              }
+              if (outbox) {
+                Notify(tally);
+                pqxx::nontransaction session(connection);
+                Run(session, sql::kLabOutboxMarkDelivered, message);
+              }
+              return Step::kDone;
+            });
           }
-          if (outbox) {
-            Notify(tally);
-            pqxx::nontransaction session(connection);
-            Run(session, sql::kLabOutboxMarkDelivered, message);
-          }
-          return Step::kDone;
         });
-      }
-    });
     if (!run.ok()) return run.status();
     StrategyResult result;
     result.strategy = strategy;

@@ -35,8 +35,9 @@ Step Increment(const std::string& strategy, db::Connection& connection, Tally& t
   }
   if (strategy == "for-update") {
     db::ReadCommittedTransaction txn(connection);
-    const int64_t n = TimedLock(tally, [&] { return Run(txn, sql::kLabCounterReadForUpdate); })[0][0]
-                          .as<int64_t>();
+    const int64_t n =
+        TimedLock(tally, [&] { return Run(txn, sql::kLabCounterReadForUpdate); })[0][0]
+            .as<int64_t>();
     Run(txn, sql::kLabCounterWrite, n + 1);
     txn.commit();
     return Step::kDone;
@@ -71,7 +72,8 @@ absl::StatusOr<ScenarioReport> RunLostUpdate(const LabOptions& options, Scenario
       "unsafe: every client reads, then all pass a barrier, then all write: each round of "
       "N clients loses N-1 increments, every run");
   AdminScript(schema, sql::kLabCounterSchema);
-  for (const std::string strategy : {"unsafe", "atomic", "for-update", "optimistic", "serializable"}) {
+  for (const std::string strategy :
+       {"unsafe", "atomic", "for-update", "optimistic", "serializable"}) {
     if (!options.Wants(strategy)) continue;
     Admin(schema, sql::kLabCounterReset);
     auto barrier = std::make_unique<CountingBarrier>(clients);
@@ -79,9 +81,8 @@ absl::StatusOr<ScenarioReport> RunLostUpdate(const LabOptions& options, Scenario
     if (strategy == "serializable") policy.retry_on = {db::kSqlstateSerializationFailure};
     auto run = RunClients(schema, clients, [&](int, db::Connection& connection, Tally& tally) {
       for (int i = 0; i < iterations; ++i) {
-        if (!RunOperation(tally, policy, [&] {
-              return Increment(strategy, connection, tally, barrier.get());
-            })) {
+        if (!RunOperation(tally, policy,
+                          [&] { return Increment(strategy, connection, tally, barrier.get()); })) {
           barrier->Break();  // a lost party must not stall the others
         }
       }

@@ -2,20 +2,20 @@
 
 #include <atomic>
 #include <map>
-#include <mutex>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/db/migrator.h"
 #include "common/db/pg_status.h"
+#include "common/db/pool.h"
 #include "common/db/transaction.h"
+#include "common/queue/claim.h"
+#include "common/store/campaign_store.h"
 #include "lab/barrier.h"
 #include "lab/scenarios.h"
 #include "lab_statements.h"
-#include "common/db/pool.h"
-#include "common/store/campaign_store.h"
-#include "common/queue/claim.h"
 
 namespace campaignq::lab {
 namespace {
@@ -51,9 +51,12 @@ Step Apply(const std::string& strategy, db::Connection& connection, Tally& tally
     Run(session, sql::kLabOverflowInsert, user, seat ? "approved" : "waitlisted");
     return Step::kDone;
   }
-  if (strategy == "for-update") return ApplyLocked(sql::kLabOverflowLockForUpdate, connection, tally, user);
-  if (strategy == "for-no-key-update") return ApplyLocked(sql::kLabOverflowLockNoKey, connection, tally, user);
-  if (strategy == "nowait") return ApplyLocked(sql::kLabOverflowLockNowait, connection, tally, user);
+  if (strategy == "for-update")
+    return ApplyLocked(sql::kLabOverflowLockForUpdate, connection, tally, user);
+  if (strategy == "for-no-key-update")
+    return ApplyLocked(sql::kLabOverflowLockNoKey, connection, tally, user);
+  if (strategy == "nowait")
+    return ApplyLocked(sql::kLabOverflowLockNowait, connection, tally, user);
   if (strategy == "optimistic") {
     int64_t version = 0;
     {
@@ -157,59 +160,60 @@ absl::StatusOr<ClientsRun> RunQueue(ScenarioSchema& schema, int clients, int ite
   *campaign_id = campaign->id();
   std::atomic<int> appliers_left{clients};
   const int64_t id = *campaign_id;
-  return RunClients(schema, clients + kQueueWorkers, [&](int client, db::Connection& connection,
-                                                          Tally& tally) {
-    if (client < clients) {
-      // Appliers use the store (its pool), not their own connection.
-      for (int i = 0; i < iterations; ++i) {
-        const Clock::time_point start = Clock::now();
-        ++tally.attempts;
-        v1::ApplyRequest request;
-        request.set_campaign_id(id);
-        request.set_user_id(UserId(client, i));
-        absl::StatusOr<v1::Application> applied = store.Apply(request);
-        {
-          std::lock_guard<std::mutex> lock(timings_mutex);
-          timings->push_back({request.user_id(), start, Clock::now()});
+  return RunClients(
+      schema, clients + kQueueWorkers, [&](int client, db::Connection& connection, Tally& tally) {
+        if (client < clients) {
+          // Appliers use the store (its pool), not their own connection.
+          for (int i = 0; i < iterations; ++i) {
+            const Clock::time_point start = Clock::now();
+            ++tally.attempts;
+            v1::ApplyRequest request;
+            request.set_campaign_id(id);
+            request.set_user_id(UserId(client, i));
+            absl::StatusOr<v1::Application> applied = store.Apply(request);
+            {
+              std::lock_guard<std::mutex> lock(timings_mutex);
+              timings->push_back({request.user_id(), start, Clock::now()});
+            }
+            if (applied.ok()) {
+              ++tally.succeeded;
+              tally.latencies_ms.push_back(MsSince(start));
+            } else {
+              const std::string state = db::SqlState(applied.status());
+              tally.Error(state.empty() ? absl::StatusCodeToString(applied.status().code()) : state,
+                          std::string(applied.status().message()));
+            }
+          }
+          --appliers_left;
+          return;
         }
-        if (applied.ok()) {
-          ++tally.succeeded;
-          tally.latencies_ms.push_back(MsSince(start));
-        } else {
-          const std::string state = db::SqlState(applied.status());
-          tally.Error(state.empty() ? absl::StatusCodeToString(applied.status().code()) : state,
-                      std::string(applied.status().message()));
+        queue::BatchRequest request;
+        request.lock_mode = queue::LockMode::kSkipLocked;
+        request.batch_size = kQueueBatchSize;
+        while (true) {
+          const bool appliers_done = appliers_left.load() == 0;
+          queue::BatchResult batch = queue::ClaimProtocol(&connection).DecideBatch(request);
+          if (!batch.status.ok()) {
+            const std::string state = db::SqlState(batch.status);
+            tally.Error(state.empty() ? "other" : state, std::string(batch.status.message()));
+            ++tally.extra["worker_retries"];
+            continue;
+          }
+          if (batch.campaign_id != 0) {
+            ++tally.extra["batches"];
+            continue;
+          }
+          if (appliers_done) return;
+          // Nothing claimable yet: poll, as a worker between notifications does.
+          std::this_thread::sleep_for(std::chrono::milliseconds(1));
         }
-      }
-      --appliers_left;
-      return;
-    }
-    queue::BatchRequest request;
-    request.lock_mode = queue::LockMode::kSkipLocked;
-    request.batch_size = kQueueBatchSize;
-    while (true) {
-      const bool appliers_done = appliers_left.load() == 0;
-      queue::BatchResult batch = queue::ClaimProtocol(&connection).DecideBatch(request);
-      if (!batch.status.ok()) {
-        const std::string state = db::SqlState(batch.status);
-        tally.Error(state.empty() ? "other" : state, std::string(batch.status.message()));
-        ++tally.extra["worker_retries"];
-        continue;
-      }
-      if (batch.campaign_id != 0) {
-        ++tally.extra["batches"];
-        continue;
-      }
-      if (appliers_done) return;
-      // Nothing claimable yet: poll, as a worker between notifications does.
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-  });
+      });
 }
 
 }  // namespace
 
-absl::StatusOr<ScenarioReport> RunCampaignOverflow(const LabOptions& options, ScenarioSchema& schema) {
+absl::StatusOr<ScenarioReport> RunCampaignOverflow(const LabOptions& options,
+                                                   ScenarioSchema& schema) {
   const int clients = options.ClientsOr(kDefaultClients);
   const int iterations = options.IterationsOr(kDefaultIterations);
   const int cap = options.CapOr(kDefaultCap);
@@ -223,13 +227,16 @@ absl::StatusOr<ScenarioReport> RunCampaignOverflow(const LabOptions& options, Sc
       "unsafe: every client checks the seat count, then all pass a barrier, then all insert: "
       "a round that starts below the cap approves all N");
   if (cap % clients == 0 || applicants <= cap) {
-    report.notes.push_back("warning: with cap a multiple of clients (or no more applicants than "
-                           "seats) the rounds land exactly on the cap and unsafe cannot overflow");
+    report.notes.push_back(
+        "warning: with cap a multiple of clients (or no more applicants than "
+        "seats) the rounds land exactly on the cap and unsafe cannot overflow");
   }
   report.notes.push_back(absl::StrCat(
-      "queue: the real migrations and store Apply (CampaignStore, pooled) from ", clients, " clients, decided by ",
-      kQueueWorkers, " in-process worker threads (own connections) running queue::ClaimProtocol "
-      "with FOR NO KEY UPDATE SKIP LOCKED, batch size ", kQueueBatchSize,
+      "queue: the real migrations and store Apply (CampaignStore, pooled) from ", clients,
+      " clients, decided by ", kQueueWorkers,
+      " in-process worker threads (own connections) running queue::ClaimProtocol "
+      "with FOR NO KEY UPDATE SKIP LOCKED, batch size ",
+      kQueueBatchSize,
       "; its FCFS is checked by real time (an Apply that returned before another was sent), "
       "the others' by id (ids are taken under their lock)"));
   AdminScript(schema, sql::kLabOverflowSchema);
@@ -272,16 +279,17 @@ absl::StatusOr<ScenarioReport> RunCampaignOverflow(const LabOptions& options, Sc
         policy.backoff = true;
       }
       if (strategy == "serializable") policy.retry_on = {db::kSqlstateSerializationFailure};
-      auto run = RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
-        for (int i = 0; i < iterations; ++i) {
-          const std::string user = UserId(client, i);
-          if (!RunOperation(tally, policy, [&] {
-                return Apply(strategy, connection, tally, barrier.get(), user);
-              })) {
-            barrier->Break();
-          }
-        }
-      });
+      auto run =
+          RunClients(schema, clients, [&](int client, db::Connection& connection, Tally& tally) {
+            for (int i = 0; i < iterations; ++i) {
+              const std::string user = UserId(client, i);
+              if (!RunOperation(tally, policy, [&] {
+                    return Apply(strategy, connection, tally, barrier.get(), user);
+                  })) {
+                barrier->Break();
+              }
+            }
+          });
       if (!run.ok()) return run.status();
       Summarise(run->tally, run->seconds, &result);
       pqxx::result tally = Admin(schema, sql::kLabOverflowTally);

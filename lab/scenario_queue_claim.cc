@@ -100,11 +100,13 @@ absl::StatusOr<ScenarioReport> RunQueueClaim(const LabOptions& options, Scenario
   report.name = "queue-claim";
   report.title = absl::StrCat("N workers draining ", jobs, " jobs (1 ms of work each, row locked)");
   report.violation_label = "jobs processed more than once + jobs left";
-  report.notes.push_back(absl::StrCat(
-      "unsafe (no lock, ", options.ClientsOr(kUnsafeWorkers), " workers): all workers peek the "
-      "head job, pass a barrier, process it; a second barrier ends the round"));
-  report.notes.push_back("lock waits: claims that took >= 1 ms; empty_claims: FOR UPDATE waited "
-                         "for the head job and got no row (it was done meanwhile)");
+  report.notes.push_back(
+      absl::StrCat("unsafe (no lock, ", options.ClientsOr(kUnsafeWorkers),
+                   " workers): all workers peek the "
+                   "head job, pass a barrier, process it; a second barrier ends the round"));
+  report.notes.push_back(
+      "lock waits: claims that took >= 1 ms; empty_claims: FOR UPDATE waited "
+      "for the head job and got no row (it was done meanwhile)");
   AdminScript(schema, sql::kLabJobsSchema);
   struct Planned {
     std::string strategy;
@@ -121,19 +123,20 @@ absl::StatusOr<ScenarioReport> RunQueueClaim(const LabOptions& options, Scenario
     Admin(schema, sql::kLabJobsSeed, jobs);
     auto peeked = std::make_unique<CountingBarrier>(workers);
     auto processed = std::make_unique<CountingBarrier>(workers);
-    auto run = RunClients(schema, workers, [&](int worker, db::Connection& connection, Tally& tally) {
-      if (strategy == "unsafe") {
-        try {
-          DrainUnsafe(connection, tally, worker, *peeked, *processed);
-        } catch (...) {
-          peeked->Break();
-          processed->Break();
-          throw;
-        }
-      } else {
-        DrainLocked(strategy, connection, tally, worker);
-      }
-    });
+    auto run =
+        RunClients(schema, workers, [&](int worker, db::Connection& connection, Tally& tally) {
+          if (strategy == "unsafe") {
+            try {
+              DrainUnsafe(connection, tally, worker, *peeked, *processed);
+            } catch (...) {
+              peeked->Break();
+              processed->Break();
+              throw;
+            }
+          } else {
+            DrainLocked(strategy, connection, tally, worker);
+          }
+        });
     if (!run.ok()) return run.status();
     StrategyResult result;
     result.strategy = strategy;

@@ -25,7 +25,8 @@ struct ScenarioInfo {
 const std::vector<ScenarioInfo>& Scenarios();
 
 absl::StatusOr<ScenarioReport> RunLostUpdate(const LabOptions& options, ScenarioSchema& schema);
-absl::StatusOr<ScenarioReport> RunCampaignOverflow(const LabOptions& options, ScenarioSchema& schema);
+absl::StatusOr<ScenarioReport> RunCampaignOverflow(const LabOptions& options,
+                                                   ScenarioSchema& schema);
 absl::StatusOr<ScenarioReport> RunQueueClaim(const LabOptions& options, ScenarioSchema& schema);
 absl::StatusOr<ScenarioReport> RunDeadlock(const LabOptions& options, ScenarioSchema& schema);
 absl::StatusOr<ScenarioReport> RunLockDuration(const LabOptions& options, ScenarioSchema& schema);

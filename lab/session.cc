@@ -61,7 +61,7 @@ std::string SqlStateOf(const std::exception& error) {
 }
 
 absl::StatusOr<std::unique_ptr<db::Connection>> OpenLabConnection(const std::string& url,
-                                                                   const std::string& schema) {
+                                                                  const std::string& schema) {
   db::ConnectOptions options;
   options.application_name = "campaignq-lab";
   auto connection = db::Connect(url, options);
@@ -79,12 +79,13 @@ absl::StatusOr<std::unique_ptr<db::Connection>> OpenLabConnection(const std::str
 }
 
 absl::StatusOr<std::unique_ptr<ScenarioSchema>> ScenarioSchema::Create(const std::string& url,
-                                                                      const std::string& scenario,
-                                                                      uint64_t seed) {
+                                                                       const std::string& scenario,
+                                                                       uint64_t seed) {
   // The name is the lab's own: lab_<scenario>_<hex>, lower-case letters,
   // digits and underscores; it still reaches SQL only as a parameter.
   std::mt19937_64 random(seed ^ static_cast<uint64_t>(Clock::now().time_since_epoch().count()));
-  std::string name = absl::StrCat("lab_", scenario, "_", absl::StrFormat("%08x", random() & 0xffffffffu));
+  std::string name =
+      absl::StrCat("lab_", scenario, "_", absl::StrFormat("%08x", random() & 0xffffffffu));
   for (char& c : name) {
     if (c == '-') c = '_';
   }
@@ -93,7 +94,8 @@ absl::StatusOr<std::unique_ptr<ScenarioSchema>> ScenarioSchema::Create(const std
   auto owner = db::Connect(url, options);
   if (!owner.ok()) return owner.status();
   try {
-    for (const auto& [statement_name, text] : LabStatements()) (*owner)->prepare(statement_name, text);
+    for (const auto& [statement_name, text] : LabStatements())
+      (*owner)->prepare(statement_name, text);
     pqxx::work txn(**owner);
     RunScript(txn, sql::kLabSchemaFunctions);
     Run(txn, sql::kLabCreateSchema, name);
@@ -110,7 +112,10 @@ absl::StatusOr<std::unique_ptr<ScenarioSchema>> ScenarioSchema::Create(const std
 ScenarioSchema::ScenarioSchema(std::string url, std::string name,
                                std::unique_ptr<db::Connection> admin,
                                std::unique_ptr<db::Connection> owner)
-    : url_(std::move(url)), name_(std::move(name)), admin_(std::move(admin)), owner_(std::move(owner)) {}
+    : url_(std::move(url)),
+      name_(std::move(name)),
+      admin_(std::move(admin)),
+      owner_(std::move(owner)) {}
 
 ScenarioSchema::~ScenarioSchema() {
   admin_.reset();
@@ -196,7 +201,8 @@ bool RunOperation(Tally& tally, const RetryPolicy& policy, const std::function<S
     } catch (const std::exception& error) {
       const std::string state = SqlStateOf(error);
       tally.Error(state, error.what());
-      if (std::find(policy.retry_on.begin(), policy.retry_on.end(), state) == policy.retry_on.end()) {
+      if (std::find(policy.retry_on.begin(), policy.retry_on.end(), state) ==
+          policy.retry_on.end()) {
         return false;
       }
     }

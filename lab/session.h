@@ -6,11 +6,10 @@
 #include <exception>
 #include <functional>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/statusor.h"
 #include "common/db/connect.h"
@@ -29,8 +28,7 @@ const std::string& LabSql(campaignq::sql::Statement statement);
 
 // Runs a named lab statement, prepared on every lab connection.
 template <typename... Args>
-pqxx::result Run(pqxx::transaction_base& txn, campaignq::sql::Statement statement,
-                 Args&&... args) {
+pqxx::result Run(pqxx::transaction_base& txn, campaignq::sql::Statement statement, Args&&... args) {
   return txn.exec_prepared(statement.name, std::forward<Args>(args)...);
 }
 
@@ -45,7 +43,7 @@ std::string SqlStateOf(const std::exception& error);
 // and statement_timeout as a safety net so that no blocking strategy can
 // hang a run.
 absl::StatusOr<std::unique_ptr<db::Connection>> OpenLabConnection(const std::string& url,
-                                                                   const std::string& schema);
+                                                                  const std::string& schema);
 
 // A fresh schema for one scenario, dropped (CASCADE) on destruction.
 class ScenarioSchema {

@@ -1,9 +1,9 @@
 #include "server/request_metrics.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <string>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/status/status.h"
 
@@ -16,10 +16,11 @@ struct RequestMetrics {
                                       "gRPC calls answered, by method and status code",
                                       {"method", "code"})),
         duration(registry->AddHistogram("campaignq_request_duration_seconds",
-                                        "gRPC call duration, by method",
-                                        metrics::LatencyBuckets(), {"method"})),
-        enqueued(registry->AddCounter("campaignq_applications_enqueued_total",
-                                      "Applies stored durably (answered OK)")
+                                        "gRPC call duration, by method", metrics::LatencyBuckets(),
+                                        {"method"})),
+        enqueued(registry
+                     ->AddCounter("campaignq_applications_enqueued_total",
+                                  "Applies stored durably (answered OK)")
                      .With({})) {}
   metrics::Family<metrics::Counter>& requests;
   metrics::Family<metrics::Histogram>& duration;
@@ -36,7 +37,8 @@ std::string ShortMethod(const char* full) {
 class Interceptor : public grpc::experimental::Interceptor {
  public:
   Interceptor(RequestMetrics* metrics, grpc::experimental::ServerRpcInfo* info)
-      : metrics_(metrics), method_(ShortMethod(info->method())),
+      : metrics_(metrics),
+        method_(ShortMethod(info->method())),
         start_(std::chrono::steady_clock::now()) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
@@ -45,8 +47,8 @@ class Interceptor : public grpc::experimental::Interceptor {
       const grpc::Status status = methods->GetSendStatus();
       // gRPC and absl codes are the same numbers with the same names.
       metrics_->requests
-          .With({method_, absl::StatusCodeToString(
-                              static_cast<absl::StatusCode>(status.error_code()))})
+          .With({method_,
+                 absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code()))})
           .Increment();
       metrics_->duration.With({method_}).Observe(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count());

@@ -3,10 +3,10 @@
 // standard services), recorded by a gRPC server interceptor so that no
 // handler has to remember it.
 
+#include <grpcpp/support/server_interceptor.h>
+
 #include <memory>
 #include <vector>
-
-#include <grpcpp/support/server_interceptor.h>
 
 #include "common/metrics/metrics.h"
 

@@ -3,11 +3,10 @@
 // reconnects (common/db/connect.h, common/db/transaction.h).
 
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "common/db/connect.h"
 #include "common/db/transaction.h"
@@ -53,8 +52,7 @@ TEST(Connection, TransactionsAreReadCommittedWhateverTheDefault) {
 // keep a stronger setting (remote_apply, for synchronous replicas) as is.
 TEST(Connection, TransactionsCommitSynchronouslyWhateverTheDefault) {
   const std::string url = testing::FreshDatabaseUrl("durability");
-  for (const auto& [configured, expected] :
-       std::vector<std::pair<std::string, std::string>>{
+  for (const auto& [configured, expected] : std::vector<std::pair<std::string, std::string>>{
            {"off", "on"}, {"local", "on"}, {"remote_apply", "remote_apply"}}) {
     {
       pqxx::connection admin(url);

@@ -13,8 +13,8 @@
 #include "gtest/gtest.h"
 #include "support/binaries.h"
 #include "support/poll.h"
-#include "support/storm.h"
 #include "support/stack.h"
+#include "support/storm.h"
 
 namespace campaignq::testing {
 namespace {
@@ -41,9 +41,9 @@ TEST(Cli, StormWithWaitlistKeepsEveryInvariant) {
   stack.StartServer();
   InstallDecisionAudit(stack);
   for (int i = 0; i < 3; ++i) stack.StartWorker();
-  const ClientResult storm = stack.RunClient({"storm", "--campaigns=4", "--applicants=400",
-                                              "--cap=25", "--waitlist=true", "--concurrency=32",
-                                              "--json"});
+  const ClientResult storm =
+      stack.RunClient({"storm", "--campaigns=4", "--applicants=400", "--cap=25", "--waitlist=true",
+                       "--concurrency=32", "--json"});
   EXPECT_EQ(storm.exit.ToString(), "exit 0") << storm.stdout_text << "\n" << storm.stderr_text;
   EXPECT_TRUE(absl::StartsWith(storm.stdout_text, "{")) << storm.stdout_text;
   // The audit was installed: the CLI's storm checked (f) too.
@@ -60,9 +60,9 @@ TEST(Cli, StormWithoutWaitlistRejectsTheRestAsFull) {
   InstallDecisionAudit(stack);
   stack.StartWorker({"nowait", 4, 50});
   stack.StartWorker({"skip-locked", 4, 50});
-  const ClientResult storm = stack.RunClient({"storm", "--campaigns=3", "--applicants=300",
-                                              "--cap=10", "--waitlist=false", "--concurrency=32",
-                                              "--json"});
+  const ClientResult storm =
+      stack.RunClient({"storm", "--campaigns=3", "--applicants=300", "--cap=10", "--waitlist=false",
+                       "--concurrency=32", "--json"});
   EXPECT_EQ(storm.exit.ToString(), "exit 0") << storm.stdout_text << "\n" << storm.stderr_text;
   EXPECT_EQ(stack.Scalar("SELECT count(*) FROM applications WHERE status = 'waitlisted'"), 0);
   EXPECT_EQ(stack.Scalar("SELECT count(*) FROM applications WHERE status = 'approved'"), 3 * 10);
@@ -76,17 +76,19 @@ TEST(Cli, StormSurvivesAWorkerKilledMidStorm) {
   InstallDecisionAudit(stack);
   const int doomed = stack.StartWorker({"skip-locked", 4, 5});
   stack.StartWorker({"skip-locked", 4, 5});
-  auto storm = Process::Start({kClientBinary,
-                               {"--server=" + stack.address(), "storm", "--campaigns=4",
-                                "--applicants=600", "--cap=30", "--concurrency=32", "--json",
-                                "--database-url=" + stack.database_url()},
-                               {{"CAMPAIGNQ_SERVER", ""}},
-                               stack.dir() + "/storm.log"});
+  auto storm = Process::Start(
+      {kClientBinary,
+       {"--server=" + stack.address(), "storm", "--campaigns=4", "--applicants=600", "--cap=30",
+        "--concurrency=32", "--json", "--database-url=" + stack.database_url()},
+       {{"CAMPAIGNQ_SERVER", ""}},
+       stack.dir() + "/storm.log"});
   ASSERT_TRUE(storm.ok()) << storm.status();
   // Kill one worker once decisions are under way: its open batch, if any,
   // rolls back and the other worker takes the campaign.
   ASSERT_TRUE(PollUntil(
-      [&] { return stack.Scalar("SELECT count(*) FROM applications WHERE status <> 'pending'") > 0; },
+      [&] {
+        return stack.Scalar("SELECT count(*) FROM applications WHERE status <> 'pending'") > 0;
+      },
       Deadline(120s)))
       << "no application was ever decided";
   stack.KillWorker(doomed, SIGKILL);
@@ -128,11 +130,11 @@ TEST(Cli, CreateApplyWatchAndDuplicate) {
 
 TEST(Cli, ServerRefusesAnUnmigratedDatabaseInVerifyMode) {
   Stack stack("cli_verify");
-  auto server = Process::Start({kServerBinary,
-                                {"--database-url=" + stack.database_url(),
-                                 "--listen=127.0.0.1:0", "--migrate=verify"},
-                                {{"CAMPAIGNQ_DATABASE_URL", ""}},
-                                stack.dir() + "/server.log"});
+  auto server = Process::Start(
+      {kServerBinary,
+       {"--database-url=" + stack.database_url(), "--listen=127.0.0.1:0", "--migrate=verify"},
+       {{"CAMPAIGNQ_DATABASE_URL", ""}},
+       stack.dir() + "/server.log"});
   ASSERT_TRUE(server.ok()) << server.status();
   auto exit = (*server)->Wait(Deadline(60s));
   ASSERT_TRUE(exit.ok()) << exit.status();
@@ -145,11 +147,11 @@ TEST(Cli, ServerRefusesAnUnmigratedDatabaseInVerifyMode) {
 TEST(Cli, ServerMigrateOnlyAppliesTheSchemaAndExits) {
   Stack stack("cli_migrate_only");
   for (const char* mode : {"--migrate=auto", "--migrate=verify"}) {
-    auto server = Process::Start({kServerBinary,
-                                  {"--database-url=" + stack.database_url(),
-                                   "--listen=127.0.0.1:0", mode, "--migrate-only"},
-                                  {{"CAMPAIGNQ_DATABASE_URL", ""}},
-                                  stack.dir() + "/migrate.log"});
+    auto server = Process::Start(
+        {kServerBinary,
+         {"--database-url=" + stack.database_url(), "--listen=127.0.0.1:0", mode, "--migrate-only"},
+         {{"CAMPAIGNQ_DATABASE_URL", ""}},
+         stack.dir() + "/migrate.log"});
     ASSERT_TRUE(server.ok()) << server.status();
     auto exit = (*server)->Wait(Deadline(60s));
     ASSERT_TRUE(exit.ok()) << exit.status();

@@ -49,8 +49,7 @@ std::map<std::string, double> Scrape(const std::string& address) {
 TEST(Metrics, CountersMoveWithAStorm) {
   Stack stack("metrics");
   stack.StartServer({"--metrics-listen=127.0.0.1:0"});
-  const std::string server_metrics =
-      MetricsAddress(stack.server(), "campaignq-server metrics on ");
+  const std::string server_metrics = MetricsAddress(stack.server(), "campaignq-server metrics on ");
   const int worker = stack.StartWorker({"skip-locked", 4, 25, {"--metrics-listen=127.0.0.1:0"}});
   const std::string worker_metrics =
       MetricsAddress(stack.worker(worker), "campaignq-worker metrics on ");

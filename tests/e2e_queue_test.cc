@@ -6,9 +6,8 @@
 
 #include <chrono>
 #include <iostream>
-#include <thread>
-
 #include <pqxx/pqxx>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -159,9 +158,7 @@ TEST(EndToEnd, ApplyRacingCloseIsNeverLeftPending) {
   for (int round = 0; round < 5; ++round) {
     const int64_t campaign = CreateCampaign(*stub, "closing", 20);
     auto records = Applicants({campaign}, 300, absl::StrCat("r", round, "-"));
-    std::thread storm([&] {
-      RunApplyStorm(stack, records, 16, Deadline(seconds(60)));
-    });
+    std::thread storm([&] { RunApplyStorm(stack, records, 16, Deadline(seconds(60))); });
     // Close once some Applies have landed, while the rest are in flight.
     pqxx::connection observer(stack.database_url());
     PollUntil(
@@ -198,8 +195,8 @@ TEST(EndToEnd, ApplyRacingCloseIsNeverLeftPending) {
     EXPECT_LE(row[0].as<int64_t>(), 20);
     EXPECT_EQ(row[0].as<int64_t>() + row[1].as<int64_t>(), row[2].as<int64_t>());
     EXPECT_EQ(row[2].as<int64_t>() + refused, 300);
-    std::cout << "round " << round << ": stored " << row[2].as<int64_t>() << ", refused "
-              << refused << ", approved " << row[0].as<int64_t>() << "\n";
+    std::cout << "round " << round << ": stored " << row[2].as<int64_t>() << ", refused " << refused
+              << ", approved " << row[0].as<int64_t>() << "\n";
   }
   stack.StopWorkers();
   stack.StopServer();
@@ -274,7 +271,8 @@ TEST(EndToEnd, CancelsDuringTheStormKeepEveryInvariant) {
   auto stub = stack.NewStub();
   std::vector<int64_t> campaigns;
   for (int i = 0; i < 4; ++i) {
-    campaigns.push_back(CreateCampaign(*stub, absl::StrCat("cancels-", i), 20, /*waitlist=*/i == 3));
+    campaigns.push_back(
+        CreateCampaign(*stub, absl::StrCat("cancels-", i), 20, /*waitlist=*/i == 3));
   }
   // Small batches: decisions trickle while cancels arrive.
   for (int i = 0; i < 2; ++i) stack.StartWorker({"skip-locked", 2, 5});

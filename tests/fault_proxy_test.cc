@@ -6,15 +6,15 @@
 // pqxx::broken_connection on its next statement; a black hole stalls without
 // failing and resumes when lifted.
 
+#include "support/fault_proxy.h"
+
 #include <chrono>
 #include <future>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 
-#include <pqxx/pqxx>
-
 #include "gtest/gtest.h"
-#include "support/fault_proxy.h"
 #include "support/test_postgres.h"
 
 namespace campaignq::testing {

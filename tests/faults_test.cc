@@ -13,12 +13,11 @@
 #include <chrono>
 #include <fstream>
 #include <iostream>
+#include <pqxx/pqxx>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/random/random.h"
 #include "absl/strings/match.h"
@@ -99,9 +98,8 @@ std::string WithUser(const std::string& url, const std::string& user) {
   const size_t authority = url.find("://") + 3;
   const size_t at = url.find('@', authority);
   const size_t path = url.find('/', authority);
-  const size_t user_end = at != std::string::npos && (path == std::string::npos || at < path)
-                              ? at + 1
-                              : authority;
+  const size_t user_end =
+      at != std::string::npos && (path == std::string::npos || at < path) ? at + 1 : authority;
   return absl::StrCat(url.substr(0, authority), user, "@", url.substr(user_end));
 }
 
@@ -142,8 +140,7 @@ TEST(Faults, PostgresStoppedImmediatelyAndRestartedTwiceMidStorm) {
   verify::StormCounters counters;
   std::atomic<bool> storm_done{false};
   std::thread storm([&] {
-    RunApplyStorm(stack, records, 16, Deadline(kStormTimeout), /*cancel_fraction=*/0.05,
-                  &counters);
+    RunApplyStorm(stack, records, 16, Deadline(kStormTimeout), /*cancel_fraction=*/0.05, &counters);
     storm_done = true;
   });
   for (int restart = 1; restart <= 2; ++restart) {
@@ -238,8 +235,8 @@ TEST(Faults, CommitsCutAfterForwardingDecideNothingTwiceAndLoseNothing) {
   // Phase 2: the workers' decide commits are cut.
   proxy.CutAfterCommit(kCutsEach, "campaignq-worker");
   for (int i = 0; i < 2; ++i) stack.StartWorker({"skip-locked", 2, 10});
-  EXPECT_TRUE(proxy.WaitFor(
-      [&](const auto& c) { return c.commits_cut >= apply_cuts + kCutsEach; }, seconds(90)))
+  EXPECT_TRUE(proxy.WaitFor([&](const auto& c) { return c.commits_cut >= apply_cuts + kCutsEach; },
+                            seconds(90)))
       << "not every decide commit cut";
   std::cout << "commits seen " << proxy.counters().commits_seen << ", cut "
             << proxy.counters().commits_cut << " (" << apply_cuts << " of Apply batches)\n";
@@ -274,10 +271,10 @@ TEST(Faults, FrozenWorkerLosesItsCampaignWithinTheIdleTimeout) {
   auto worker_sessions = [&] {
     pqxx::nontransaction txn(admin);
     std::vector<int> pids;
-    for (const auto& row : txn.exec_params(
-             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-             "AND application_name = $1 ORDER BY pid",
-             "campaignq-worker")) {
+    for (const auto& row :
+         txn.exec_params("SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                         "AND application_name = $1 ORDER BY pid",
+                         "campaignq-worker")) {
       pids.push_back(row[0].as<int>());
     }
     return pids;
@@ -368,10 +365,10 @@ TEST(Faults, HostileRoleSettings) {
   }
   const std::string role = absl::StrCat("cq_hostile_", ::getpid());
   Exec(stack.database_url(),
-       absl::StrCat("CREATE ROLE ", role, " LOGIN SUPERUSER;",
-                    "ALTER ROLE ", role, " SET default_transaction_isolation = 'serializable';",
-                    "ALTER ROLE ", role, " SET statement_timeout = '50ms';",
-                    "ALTER ROLE ", role, " SET lock_timeout = '10ms';"));
+       absl::StrCat("CREATE ROLE ", role, " LOGIN SUPERUSER;", "ALTER ROLE ", role,
+                    " SET default_transaction_isolation = 'serializable';", "ALTER ROLE ", role,
+                    " SET statement_timeout = '50ms';", "ALTER ROLE ", role,
+                    " SET lock_timeout = '10ms';"));
   // Each decided row costs 1 ms: a batch of 100 exceeds the timeout.
   Exec(stack.database_url(), R"sql(
     CREATE FUNCTION test_costly_decision() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -392,8 +389,8 @@ TEST(Faults, HostileRoleSettings) {
   RunApplyStorm(stack, cancels, 8, Deadline(kStormTimeout), /*cancel_fraction=*/0.2);
   records.insert(records.end(), cancels.begin(), cancels.end());
   ExpectStormKeptEveryPromise(stack, records);
-  const std::string worker_log = ReadFile(stack.worker(0)->stderr_path()) +
-                                 ReadFile(stack.worker(1)->stderr_path());
+  const std::string worker_log =
+      ReadFile(stack.worker(0)->stderr_path()) + ReadFile(stack.worker(1)->stderr_path());
   EXPECT_TRUE(absl::StrContains(worker_log, "batch timed out")) << "no batch ever shrank";
   stack.StopWorkers();
   stack.StopServer();
@@ -425,8 +422,7 @@ TEST(Faults, ResourceFaultChargesNoApplication) {
   )sql");
   for (int i = 0; i < 2; ++i) stack.StartWorker({"skip-locked", 4, 20, {"--max-attempts=2"}});
   ExpectStormKeptEveryPromise(stack, records);  // (h): nobody may be charged
-  EXPECT_EQ(Count(stack.database_url(), "SELECT count(*) FROM applications WHERE attempts > 0"),
-            0);
+  EXPECT_EQ(Count(stack.database_url(), "SELECT count(*) FROM applications WHERE attempts > 0"), 0);
   stack.StopWorkers();
   stack.StopServer();
 }
@@ -460,8 +456,8 @@ TEST(Faults, PoisonRowFailsAloneUnderSixteenThreads) {
   ExpectStormKeptEveryPromise(stack, records, options);
   pqxx::connection check(stack.database_url());
   pqxx::nontransaction txn(check);
-  const auto poison = txn.exec(
-      "SELECT status, attempts FROM applications WHERE user_id = 'poison'")[0];
+  const auto poison =
+      txn.exec("SELECT status, attempts FROM applications WHERE user_id = 'poison'")[0];
   EXPECT_EQ(poison[0].as<std::string>(), "failed");
   EXPECT_EQ(poison[1].as<int>(), 3);
   EXPECT_EQ(txn.exec("SELECT count(*) FROM applications WHERE attempts > 0 "

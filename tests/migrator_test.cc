@@ -1,20 +1,20 @@
 // db tier: db::Migrate against real PostgreSQL.
 
+#include "common/db/migrator.h"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <thread>
 #include <vector>
 
-#include <pqxx/pqxx>
-
 #include "absl/strings/match.h"
 #include "common/db/connect.h"
-#include "common/db/migrator.h"
 #include "common/sql/statement.h"
-#include "statements.h"
 #include "gtest/gtest.h"
+#include "statements.h"
 #include "support/test_postgres.h"
 
 namespace campaignq {
@@ -32,7 +32,8 @@ std::unique_ptr<db::Connection> MustConnect(const std::string& url) {
 std::vector<std::pair<int, std::string>> RecordedVersions(pqxx::connection& connection) {
   pqxx::nontransaction txn(connection);
   std::vector<std::pair<int, std::string>> versions;
-  for (const auto& row : txn.exec("SELECT version, checksum FROM schema_migrations ORDER BY version")) {
+  for (const auto& row :
+       txn.exec("SELECT version, checksum FROM schema_migrations ORDER BY version")) {
     versions.emplace_back(row[0].as<int>(), row[1].as<std::string>());
   }
   return versions;
@@ -77,8 +78,8 @@ TEST(Migrator, VerifyWaitsForAMigrateInProgress) {
   migration.exec(sql::StatementText(sql::kMigrationCreateTable));
   for (const db::Migration& applied : db::EmbeddedMigrations()) {
     migration.exec(applied.sql);
-    migration.exec_params(sql::StatementText(sql::kMigrationRecord), applied.version,
-                          applied.name, applied.checksum);
+    migration.exec_params(sql::StatementText(sql::kMigrationRecord), applied.version, applied.name,
+                          applied.checksum);
   }
 
   auto verifying = MustConnect(url);
@@ -92,9 +93,10 @@ TEST(Migrator, VerifyWaitsForAMigrateInProgress) {
   for (const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
        !waiting && std::chrono::steady_clock::now() < deadline;) {
     pqxx::nontransaction look(*observer);
-    waiting = look.exec_params("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
-                               verifier_pid)[0][0]
-                  .as<bool>(false);
+    waiting =
+        look.exec_params("SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1",
+                         verifier_pid)[0][0]
+            .as<bool>(false);
   }
   EXPECT_TRUE(waiting) << "verify did not wait for the migration lock";
   migration.commit();
@@ -118,7 +120,8 @@ TEST(Migrator, TenProcessesMigratingAtOnceAllSucceedAndApplyEachVersionOnce) {
     });
   }
   for (auto& thread : threads) thread.join();
-  for (int i = 0; i < kThreads; ++i) EXPECT_TRUE(results[i].ok()) << "thread " << i << ": " << results[i];
+  for (int i = 0; i < kThreads; ++i)
+    EXPECT_TRUE(results[i].ok()) << "thread " << i << ": " << results[i];
 
   auto check = MustConnect(url);
   EXPECT_EQ(RecordedVersions(*check), EmbeddedVersions());
@@ -127,7 +130,8 @@ TEST(Migrator, TenProcessesMigratingAtOnceAllSucceedAndApplyEachVersionOnce) {
             static_cast<int>(db::EmbeddedMigrations().size()));
   // The schema is there and usable.
   EXPECT_TRUE(txn.exec("SELECT to_regclass('campaigns') IS NOT NULL AND "
-                       "to_regclass('applications') IS NOT NULL")[0][0].as<bool>());
+                       "to_regclass('applications') IS NOT NULL")[0][0]
+                  .as<bool>());
 }
 
 TEST(Migrator, VerifyOnAnEmptyDatabaseFailsWithFailedPrecondition) {
@@ -174,7 +178,8 @@ TEST(Migrator, VerifyAndAutoRefuseAnUnknownNewerVersion) {
   ASSERT_TRUE(db::Migrate(*connection, db::MigrateMode::kAuto).ok());
   {
     pqxx::work txn(*connection);
-    txn.exec("INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')");
+    txn.exec(
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, 'future', 'x')");
     txn.commit();
   }
   for (auto mode : {db::MigrateMode::kVerify, db::MigrateMode::kAuto}) {

@@ -4,13 +4,13 @@
 // (transient) with the right state, or a worker would fail applications
 // over a conflict.
 
+#include "common/db/pg_status.h"
+
 #include <future>
 #include <memory>
+#include <pqxx/pqxx>
 #include <string>
 
-#include <pqxx/pqxx>
-
-#include "common/db/pg_status.h"
 #include "gtest/gtest.h"
 #include "support/test_postgres.h"
 
@@ -93,17 +93,17 @@ TEST_F(PgStatusTest, OnlyErrorsAboutTheRowsAreChargeableToAnApplication) {
   pqxx::connection connection(url_);
   for (const char* state : {"53100", "53200", "58030", "XX000", "57014", "55P03", "42P01"}) {
     pqxx::work txn(connection);
-    const absl::Status status = Try(
-        txn, std::string("DO $$ BEGIN RAISE EXCEPTION 'fault' USING ERRCODE = '") + state +
-                 "'; END $$");
+    const absl::Status status =
+        Try(txn, std::string("DO $$ BEGIN RAISE EXCEPTION 'fault' USING ERRCODE = '") + state +
+                     "'; END $$");
     EXPECT_EQ(db::SqlState(status), state);
     EXPECT_FALSE(db::IsChargeableToApplication(status)) << status;
   }
   for (const char* state : {"P0001", "22012", "23514"}) {
     pqxx::work txn(connection);
-    const absl::Status status = Try(
-        txn, std::string("DO $$ BEGIN RAISE EXCEPTION 'bad row' USING ERRCODE = '") + state +
-                 "'; END $$");
+    const absl::Status status =
+        Try(txn, std::string("DO $$ BEGIN RAISE EXCEPTION 'bad row' USING ERRCODE = '") + state +
+                     "'; END $$");
     EXPECT_TRUE(db::IsChargeableToApplication(status)) << status;
     EXPECT_FALSE(db::IsTransient(status)) << status;
   }
@@ -113,16 +113,16 @@ TEST_F(PgStatusTest, ResourceFaultsAreUnavailableButKeepTheSession) {
   pqxx::connection connection(url_);
   for (const char* state : {"53100", "53200", "58030"}) {
     pqxx::work txn(connection);
-    const absl::Status status = Try(
-        txn, std::string("DO $$ BEGIN RAISE EXCEPTION 'fault' USING ERRCODE = '") + state +
-                 "'; END $$");
+    const absl::Status status =
+        Try(txn, std::string("DO $$ BEGIN RAISE EXCEPTION 'fault' USING ERRCODE = '") + state +
+                     "'; END $$");
     EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
     EXPECT_TRUE(db::IsTransient(status));
     EXPECT_FALSE(db::IsConnectionLost(status)) << status;
   }
   pqxx::work txn(connection);
-  const absl::Status read_only = Try(
-      txn, "DO $$ BEGIN RAISE EXCEPTION 'standby' USING ERRCODE = '25006'; END $$");
+  const absl::Status read_only =
+      Try(txn, "DO $$ BEGIN RAISE EXCEPTION 'standby' USING ERRCODE = '25006'; END $$");
   EXPECT_TRUE(db::IsConnectionLost(read_only)) << read_only;
 }
 

@@ -6,13 +6,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <pqxx/pqxx>
 #include <set>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -21,13 +20,13 @@
 #include "common/db/pg_status.h"
 #include "common/db/pool.h"
 #include "common/db/transaction.h"
+#include "common/queue/claim.h"
+#include "common/store/apply_batcher.h"
 #include "common/store/campaign_store.h"
 #include "common/store/validation.h"
 #include "gtest/gtest.h"
 #include "statements.h"
 #include "support/test_postgres.h"
-#include "common/store/apply_batcher.h"
-#include "common/queue/claim.h"
 
 namespace campaignq {
 namespace {
@@ -121,9 +120,10 @@ class StoreTest : public ::testing::Test {
   int64_t CountApplications(int64_t campaign_id, const std::string& status = "") {
     pqxx::nontransaction txn(*sql_);
     return txn
-        .exec_params("SELECT count(*) FROM applications "
-                     "WHERE campaign_id = $1 AND ($2 = '' OR status = $2)",
-                     campaign_id, status)[0][0]
+        .exec_params(
+            "SELECT count(*) FROM applications "
+            "WHERE campaign_id = $1 AND ($2 = '' OR status = $2)",
+            campaign_id, status)[0][0]
         .as<int64_t>();
   }
 
@@ -168,8 +168,9 @@ TEST_F(StoreTest, CreateCampaignRejectsBadInputAndStoresNothing) {
     std::string name;
     std::optional<int32_t> cap;
   };
-  const Case cases[] = {{"", std::nullopt},      {std::string(201, 'n'), 5}, {"bad\nname", 5},
-                        {"ok name", 0},          {"ok name", -1},            {"\x01", std::nullopt}};
+  const Case cases[] = {{"", std::nullopt}, {std::string(201, 'n'), 5},
+                        {"bad\nname", 5},   {"ok name", 0},
+                        {"ok name", -1},    {"\x01", std::nullopt}};
   for (const Case& c : cases) {
     v1::CreateCampaignRequest request;
     request.set_name(c.name);
@@ -393,9 +394,11 @@ TEST_F(StoreTest, WorkerDecisionsFillTheCapThenWaitlistOrReject) {
   EXPECT_EQ(DecideAll(waitlisted.id()), 5);
   EXPECT_EQ(DecideAll(rejecting.id()), 5);
   for (int i = 0; i < 5; ++i) {
-    EXPECT_EQ(Get(w[i]).status(), i < 2 ? v1::APPLICATION_STATUS_APPROVED : v1::APPLICATION_STATUS_WAITLISTED);
+    EXPECT_EQ(Get(w[i]).status(),
+              i < 2 ? v1::APPLICATION_STATUS_APPROVED : v1::APPLICATION_STATUS_WAITLISTED);
     const v1::Application rejected = Get(r[i]);
-    EXPECT_EQ(rejected.status(), i < 2 ? v1::APPLICATION_STATUS_APPROVED : v1::APPLICATION_STATUS_REJECTED);
+    EXPECT_EQ(rejected.status(),
+              i < 2 ? v1::APPLICATION_STATUS_APPROVED : v1::APPLICATION_STATUS_REJECTED);
     EXPECT_EQ(rejected.reason(), i < 2 ? "" : "campaign_full");
     EXPECT_GT(rejected.decide_time().seconds(), 0);
   }
@@ -448,7 +451,8 @@ TEST_F(StoreTest, CancellingAnApprovedApplicationPromotesTheOldestWaitlisted) {
   ExpectSeatsConsistent(campaign.id());
 
   // Cancelling a waitlisted one frees no seat and promotes nobody.
-  EXPECT_EQ(Must(store_->CancelApplication(ids[3]), "Cancel u3").status(), v1::APPLICATION_STATUS_CANCELLED);
+  EXPECT_EQ(Must(store_->CancelApplication(ids[3]), "Cancel u3").status(),
+            v1::APPLICATION_STATUS_CANCELLED);
   EXPECT_EQ(Get(ids[4]).status(), v1::APPLICATION_STATUS_WAITLISTED);
   EXPECT_EQ(GetCampaign(campaign.id()).approved_count(), 2);
 
@@ -479,7 +483,8 @@ TEST_F(StoreTest, CancellingPendingTakesItOutOfTheQueue) {
   const v1::Campaign campaign = Create("cancel pending", 1, true);
   const int64_t first = Apply(campaign.id(), "first").id();
   const int64_t second = Apply(campaign.id(), "second").id();
-  EXPECT_EQ(Must(store_->CancelApplication(first), "Cancel").status(), v1::APPLICATION_STATUS_CANCELLED);
+  EXPECT_EQ(Must(store_->CancelApplication(first), "Cancel").status(),
+            v1::APPLICATION_STATUS_CANCELLED);
   EXPECT_EQ(DecideAll(campaign.id()), 1);
   EXPECT_EQ(Get(first).status(), v1::APPLICATION_STATUS_CANCELLED);
   EXPECT_EQ(Get(second).status(), v1::APPLICATION_STATUS_APPROVED);
@@ -529,12 +534,14 @@ TEST_F(StoreTest, QueueStatsCountEveryStatus) {
   const v1::QueueStats stats = Must(store_->GetQueueStats(std::chrono::hours(1)), "GetQueueStats");
   EXPECT_EQ(stats.pending(), 4);
   EXPECT_EQ(stats.waitlisted(), 1);
-  EXPECT_EQ(stats.approved(), 2);   // w1 (promoted), full's "a"
-  EXPECT_EQ(stats.rejected(), 1);   // full's "r"
+  EXPECT_EQ(stats.approved(), 2);  // w1 (promoted), full's "a"
+  EXPECT_EQ(stats.rejected(), 1);  // full's "r"
   EXPECT_EQ(stats.cancelled(), 1);
   EXPECT_EQ(stats.failed(), 0);
   EXPECT_EQ(stats.decided(), stats.approved() + stats.rejected() + stats.cancelled());
-  EXPECT_GE(stats.oldest_pending_age().seconds() * 1000000 + stats.oldest_pending_age().nanos() / 1000, 0);
+  EXPECT_GE(
+      stats.oldest_pending_age().seconds() * 1000000 + stats.oldest_pending_age().nanos() / 1000,
+      0);
   std::map<int64_t, v1::CampaignQueueStats> by_id;
   for (const auto& campaign : stats.campaigns()) by_id[campaign.campaign_id()] = campaign;
   ASSERT_EQ(by_id.size(), 3u);
@@ -546,15 +553,18 @@ TEST_F(StoreTest, QueueStatsCountEveryStatus) {
 
   // With a one-microsecond threshold the never-decided campaign is stalled;
   // the others have no pending work.
-  const v1::QueueStats strict = Must(store_->GetQueueStats(std::chrono::microseconds(1)), "GetQueueStats");
-  EXPECT_EQ(std::vector<int64_t>(strict.stalled_campaign_ids().begin(), strict.stalled_campaign_ids().end()),
+  const v1::QueueStats strict =
+      Must(store_->GetQueueStats(std::chrono::microseconds(1)), "GetQueueStats");
+  EXPECT_EQ(std::vector<int64_t>(strict.stalled_campaign_ids().begin(),
+                                 strict.stalled_campaign_ids().end()),
             std::vector<int64_t>{waiting.id()});
 
   // Closed campaigns without pending work drop out of the per-campaign list.
   Must(store_->CloseCampaign(full.id()), "Close");
   const v1::QueueStats after = Must(store_->GetQueueStats(std::chrono::hours(1)), "GetQueueStats");
   for (const auto& campaign : after.campaigns()) EXPECT_NE(campaign.campaign_id(), full.id());
-  EXPECT_EQ(store_->GetQueueStats(std::chrono::microseconds(0)).status().code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_->GetQueueStats(std::chrono::microseconds(0)).status().code(),
+            StatusCode::kInvalidArgument);
   EXPECT_TRUE(store_->Ping().ok());
 }
 
@@ -577,8 +587,8 @@ TEST_F(StoreTest, GroupCommitEachApplyInABatchGetsItsOwnOutcome) {
   EXPECT_EQ(outcomes[0]->user_id(), "first");
   EXPECT_EQ(outcomes[0]->status(), v1::APPLICATION_STATUS_PENDING);
   EXPECT_EQ(outcomes[1].status().code(), absl::StatusCode::kAlreadyExists);
-  EXPECT_TRUE(absl::StrContains(outcomes[1].status().message(),
-                                absl::StrCat("application ", earlier.id())))
+  EXPECT_TRUE(
+      absl::StrContains(outcomes[1].status().message(), absl::StrCat("application ", earlier.id())))
       << outcomes[1].status();
   EXPECT_EQ(outcomes[2].status().code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(outcomes[3].status().code(), absl::StatusCode::kFailedPrecondition);
@@ -787,14 +797,15 @@ class CampaignLockTest : public StoreTest {
   // The store's Apply statement (one Apply in its first slot) on the
   // second connection.
   absl::StatusOr<bool> InsertOnSecondConnection(const std::string& user_id) {
-    return db::InTransaction(*applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<bool> {
-      std::vector<std::optional<std::string>> slots(32);
-      slots[0] = std::to_string(campaign_id_);
-      slots[1] = user_id;
-      pqxx::result rows = txn.exec_prepared(sql::kApplicationInsertBatch.name,
-                                            pqxx::prepare::make_dynamic_params(slots));
-      return !rows[0][2].is_null();
-    });
+    return db::InTransaction(
+        *applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<bool> {
+          std::vector<std::optional<std::string>> slots(32);
+          slots[0] = std::to_string(campaign_id_);
+          slots[1] = user_id;
+          pqxx::result rows = txn.exec_prepared(sql::kApplicationInsertBatch.name,
+                                                pqxx::prepare::make_dynamic_params(slots));
+          return !rows[0][2].is_null();
+        });
   }
 
   int64_t campaign_id_ = 0;
@@ -833,20 +844,23 @@ TEST_F(CampaignLockTest, WorkersExcludeEachOtherFromACampaign) {
   db::ReadCommittedTransaction worker(*sql_);
   ASSERT_EQ(db::Exec(worker, sql::kCampaignLock, campaign_id_).size(), 1u);
   // A second worker: SKIP LOCKED finds nothing to claim, NOWAIT is refused.
-  auto claimed = db::InTransaction(*applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
-    return db::Exec(txn, sql::kCampaignClaimSkipLocked, std::string("{}")).size();
-  });
+  auto claimed = db::InTransaction(
+      *applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
+        return db::Exec(txn, sql::kCampaignClaimSkipLocked, std::string("{}")).size();
+      });
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   EXPECT_EQ(*claimed, 0u);
-  auto nowait = db::InTransaction(*applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
-    return db::Exec(txn, sql::kCampaignLockNowait, campaign_id_).size();
-  });
+  auto nowait = db::InTransaction(
+      *applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
+        return db::Exec(txn, sql::kCampaignLockNowait, campaign_id_).size();
+      });
   EXPECT_EQ(db::SqlState(nowait.status()), db::kSqlstateLockNotAvailable) << nowait.status();
   worker.commit();
   // Released: claimable again.
-  claimed = db::InTransaction(*applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
-    return db::Exec(txn, sql::kCampaignClaimSkipLocked, std::string("{}")).size();
-  });
+  claimed = db::InTransaction(
+      *applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
+        return db::Exec(txn, sql::kCampaignClaimSkipLocked, std::string("{}")).size();
+      });
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   EXPECT_EQ(*claimed, 1u);
 }

@@ -9,13 +9,14 @@ WorkerMetrics::WorkerMetrics(metrics::Registry* registry)
                                     "transient errors retried (never counted against an "
                                     "application), by SQLSTATE",
                                     {"sqlstate"})),
-      retries_total_(registry->AddCounter("campaignq_retries_all_total",
-                                          "transient errors retried, all SQLSTATEs")
-                         .With({})),
-      batches_(registry->AddCounter("campaignq_batches_total", "committed claim batches")
-                   .With({})),
-      failed_(registry->AddCounter("campaignq_failed_total",
-                                   "applications marked failed after deterministic errors")
+      retries_total_(
+          registry
+              ->AddCounter("campaignq_retries_all_total", "transient errors retried, all SQLSTATEs")
+              .With({})),
+      batches_(registry->AddCounter("campaignq_batches_total", "committed claim batches").With({})),
+      failed_(registry
+                  ->AddCounter("campaignq_failed_total",
+                               "applications marked failed after deterministic errors")
                   .With({})),
       batch_size_(registry
                       ->AddHistogram("campaignq_claim_batch_size",

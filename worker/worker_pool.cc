@@ -1,10 +1,9 @@
 #include "worker/worker_pool.h"
 
 #include <memory>
+#include <pqxx/pqxx>
 #include <stdexcept>
 #include <utility>
-
-#include <pqxx/pqxx>
 
 #include "common/db/pg_status.h"
 #include "common/db/transaction.h"
@@ -63,18 +62,18 @@ void WorkerPool::RunThread(int index) {
     auto connected = db::Connect(options_.database_url, options_.connect);
     if (!connected.ok()) {
       const auto delay = JitteredDelay(options_.reconnect_backoff, connect_failures++, random);
-      LogWarning(name, "cannot connect (retrying in ", delay.count(), " ms): ",
-                 connected.status().message());
+      LogWarning(name, "cannot connect (retrying in ", delay.count(),
+                 " ms): ", connected.status().message());
       PauseUnlessStopping(delay);
       continue;
     }
     connect_failures = 0;
     std::unique_ptr<db::Connection> connection = *std::move(connected);
     // Through a transaction pooler no NOTIFY arrives: poll more often.
-    const auto idle_wait = options_.connect.pooler_safe
-                               ? std::min<std::chrono::milliseconds>(options_.poll_interval,
-                                                                     kPoolerPollInterval)
-                               : options_.poll_interval;
+    const auto idle_wait =
+        options_.connect.pooler_safe
+            ? std::min<std::chrono::milliseconds>(options_.poll_interval, kPoolerPollInterval)
+            : options_.poll_interval;
     // A campaign whose batch failed deterministically is retried one
     // application at a time (its head, isolated), so that a failure is
     // charged to exactly the application that caused it.
@@ -162,9 +161,9 @@ void WorkerPool::RunThread(int index) {
         suspect = result.campaign_id;
         continue;
       }
-      auto recorded = claim.RecordFailure(*suspect, result.isolated_application,
-                                          std::string(result.status.message()),
-                                          options_.max_attempts);
+      auto recorded =
+          claim.RecordFailure(*suspect, result.isolated_application,
+                              std::string(result.status.message()), options_.max_attempts);
       if (recorded.ok() && *recorded == "failed") metrics_->RecordFailed();
       if (!recorded.ok()) {
         LogError(name, "could not record the failure: ", recorded.status().message());
@@ -177,7 +176,8 @@ void WorkerPool::RunThread(int index) {
 
 void WorkerPool::PauseUnlessStopping(Clock::duration delay) {
   for (auto until = Clock::now() + delay; Clock::now() < until && !stopping_.load();) {
-    std::this_thread::sleep_for(std::min<Clock::duration>(kStopCheckInterval, until - Clock::now()));
+    std::this_thread::sleep_for(
+        std::min<Clock::duration>(kStopCheckInterval, until - Clock::now()));
   }
 }
 

@@ -5,8 +5,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <string>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -30,7 +30,7 @@ struct WorkerOptions {
   std::chrono::milliseconds poll_interval{2000};
   // Deterministic errors an application may cause before it is failed.
   int max_attempts = 3;
-  BackoffPolicy campaign_backoff;                                   // transient errors per campaign
+  BackoffPolicy campaign_backoff;  // transient errors per campaign
   BackoffPolicy reconnect_backoff{std::chrono::milliseconds(100), std::chrono::milliseconds(5000)};
   db::ConnectOptions connect{"campaignq-worker"};
 };

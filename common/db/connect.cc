@@ -1,11 +1,11 @@
 #include "common/db/connect.h"
 
+#include <libpq-fe.h>
+
 #include <exception>
 #include <map>
-#include <utility>
-
-#include <libpq-fe.h>
 #include <pqxx/pqxx>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/db/pg_status.h"
@@ -15,8 +15,8 @@ namespace campaignq::db {
 namespace {
 
 constexpr std::pair<const char*, const char*> kLivenessDefaults[] = {
-    {"keepalives", "1"},          {"keepalives_idle", "5"},       {"keepalives_interval", "2"},
-    {"keepalives_count", "3"},    {"tcp_user_timeout", "10000"}, {"connect_timeout", "5"},
+    {"keepalives", "1"},       {"keepalives_idle", "5"},      {"keepalives_interval", "2"},
+    {"keepalives_count", "3"}, {"tcp_user_timeout", "10000"}, {"connect_timeout", "5"},
 };
 
 // A conninfo value quoted for the key='value' form.
@@ -52,8 +52,7 @@ absl::StatusOr<std::string> ConnectionString(const std::string& url,
   settings.emplace("application_name", options.application_name);
   if (!options.pooler_safe) {
     std::string& startup = settings["options"];
-    absl::StrAppend(&startup, startup.empty() ? "" : " ",
-                    "-c idle_in_transaction_session_timeout=",
+    absl::StrAppend(&startup, startup.empty() ? "" : " ", "-c idle_in_transaction_session_timeout=",
                     options.idle_in_transaction_timeout_ms);
   }
   std::string conninfo;

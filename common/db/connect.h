@@ -2,9 +2,8 @@
 // Opening PostgreSQL sessions the way every campaignq process needs them.
 
 #include <memory>
-#include <string>
-
 #include <pqxx/connection>
+#include <string>
 
 #include "absl/status/statusor.h"
 

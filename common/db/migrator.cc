@@ -45,9 +45,9 @@ absl::Status CompareWithEmbedded(const std::map<int, Recorded>& recorded) {
   for (const Migration& migration : EmbeddedMigrations()) {
     auto it = recorded.find(migration.version);
     if (it == recorded.end()) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "schema migration ", migration.version, " (", migration.name,
-          ") is not applied; run with --migrate=auto or the migrate step first"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("schema migration ", migration.version, " (", migration.name,
+                       ") is not applied; run with --migrate=auto or the migrate step first"));
     }
     if (it->second.checksum != migration.checksum) {
       return absl::FailedPreconditionError(absl::StrCat(
@@ -60,9 +60,9 @@ absl::Status CompareWithEmbedded(const std::map<int, Recorded>& recorded) {
     bool known = false;
     for (const Migration& migration : EmbeddedMigrations()) known |= migration.version == version;
     if (!known) {
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the database has schema migration ", version, " (", applied.name,
-          ") that this build does not know; run a newer campaignq"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the database has schema migration ", version, " (", applied.name,
+                       ") that this build does not know; run a newer campaignq"));
     }
   }
   return absl::OkStatus();

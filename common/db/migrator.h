@@ -4,10 +4,9 @@
 #include <string>
 #include <vector>
 
-#include "common/db/connect.h"
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "common/db/connect.h"
 
 namespace campaignq::db {
 
@@ -22,7 +21,7 @@ absl::StatusOr<MigrateMode> ParseMigrateMode(const std::string& text);
 
 struct Migration {
   int version;
-  std::string name;      // file name without the version and .sql
+  std::string name;  // file name without the version and .sql
   std::string sql;
   std::string checksum;  // hex digest of sql, recorded when applied
 };

@@ -24,8 +24,8 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/strings/string_view.h"
-#include "common/db/connect.h"
 #include "common/backoff.h"
+#include "common/db/connect.h"
 
 namespace campaignq::db {
 
@@ -38,8 +38,7 @@ struct NotificationListenerOptions {
   // takes and how late a silently closed connection is noticed.
   std::chrono::milliseconds poll_interval{200};
   // Between reconnect attempts; doubles (jittered) per consecutive failure.
-  BackoffPolicy reconnect_backoff{std::chrono::milliseconds(100),
-                                          std::chrono::milliseconds(5000)};
+  BackoffPolicy reconnect_backoff{std::chrono::milliseconds(100), std::chrono::milliseconds(5000)};
 };
 
 class NotificationListener {

@@ -3,8 +3,8 @@
 #include <pqxx/pqxx>
 
 #include "absl/strings/cord.h"
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 
 namespace campaignq::db {
 namespace {
@@ -58,7 +58,8 @@ absl::Status StatusFromException(const std::exception& error) {
   if (const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error)) {
     const std::string& state = sql->sqlstate();
     std::string message = sql->what();
-    while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) message.pop_back();
+    while (!message.empty() && (message.back() == '\n' || message.back() == ' '))
+      message.pop_back();
     return WithSqlstate(CodeForSqlstate(state), message, state);
   }
   if (dynamic_cast<const pqxx::in_doubt_error*>(&error) != nullptr) {

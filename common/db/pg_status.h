@@ -14,7 +14,7 @@ inline constexpr char kSqlstateDeadlockDetected[] = "40P01";
 inline constexpr char kSqlstateLockNotAvailable[] = "55P03";  // NOWAIT, lock_timeout
 inline constexpr char kSqlstateUniqueViolation[] = "23505";
 inline constexpr char kSqlstateCheckViolation[] = "23514";
-inline constexpr char kSqlstateQueryCanceled[] = "57014";  // statement_timeout, cancel
+inline constexpr char kSqlstateQueryCanceled[] = "57014";        // statement_timeout, cancel
 inline constexpr char kSqlstateReadOnlyTransaction[] = "25006";  // reached a standby
 
 // Maps an exception thrown by libpqxx (or anything else) to a status:

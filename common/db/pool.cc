@@ -6,8 +6,7 @@
 
 namespace campaignq::db {
 
-PooledConnection::PooledConnection(ConnectionPool* pool,
-                                   std::unique_ptr<Connection> connection)
+PooledConnection::PooledConnection(ConnectionPool* pool, std::unique_ptr<Connection> connection)
     : pool_(pool), connection_(std::move(connection)) {}
 
 PooledConnection::PooledConnection(PooledConnection&& other) noexcept
@@ -29,8 +28,8 @@ absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
     return !idle_.empty() || open_ < options_.max_connections;
   });
   if (!got_slot) {
-    return absl::UnavailableError(absl::StrCat("all ", options_.max_connections,
-                                               " database connections are busy"));
+    return absl::UnavailableError(
+        absl::StrCat("all ", options_.max_connections, " database connections are busy"));
   }
   if (!idle_.empty()) {
     auto connection = std::move(idle_.back());

@@ -5,10 +5,9 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <pqxx/connection>
 #include <string>
 #include <vector>
-
-#include <pqxx/connection>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"

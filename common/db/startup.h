@@ -16,7 +16,6 @@ namespace campaignq::db {
 // schema mismatch (fatal: do not start); INVALID_ARGUMENT for a malformed
 // URL; CANCELLED when SIGTERM/SIGINT arrived while waiting (the signals
 // must be blocked: BlockTerminationSignals()).
-absl::Status PrepareSchema(const std::string& url, const ConnectOptions& options,
-                           MigrateMode mode);
+absl::Status PrepareSchema(const std::string& url, const ConnectOptions& options, MigrateMode mode);
 
 }  // namespace campaignq::db

@@ -1,13 +1,12 @@
 #pragma once
 // Running short transactions and named statements.
 
-#include <exception>
 #include <cstdint>
+#include <exception>
+#include <pqxx/pqxx>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"

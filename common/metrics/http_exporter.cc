@@ -24,9 +24,9 @@ absl::StatusOr<int> HttpExporter::Start(const std::string& listen) {
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(registry_->Render(), "text/plain; version=0.0.4");
   });
-  const int bound = port == 0 ? server_->bind_to_any_port(host) : server_->bind_to_port(host, port)
-                                                                    ? port
-                                                                    : -1;
+  const int bound = port == 0                           ? server_->bind_to_any_port(host)
+                    : server_->bind_to_port(host, port) ? port
+                                                        : -1;
   if (bound <= 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen for metrics on ", listen));
   }

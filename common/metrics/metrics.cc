@@ -28,8 +28,7 @@ std::string Number(double value) {
   return absl::StrCat(value);
 }
 
-void Header(std::string* out, const std::string& name, const std::string& help,
-            const char* type) {
+void Header(std::string* out, const std::string& name, const std::string& help, const char* type) {
   absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
 }
 

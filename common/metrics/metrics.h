@@ -33,7 +33,7 @@ class Histogram {
 
  private:
   friend class Registry;
-  const std::vector<double>* bounds_;                     // upper bounds, ascending
+  const std::vector<double>* bounds_;                      // upper bounds, ascending
   std::unique_ptr<std::atomic<int64_t>[]> bucket_counts_;  // per bound, not cumulative
   std::atomic<int64_t> count_{0};
   std::atomic<int64_t> sum_micro_{0};  // sum in millionths, for lock-free adds
@@ -51,7 +51,9 @@ class Family {
   friend class Registry;
   Family(std::string name, std::string help, std::vector<std::string> label_names,
          std::function<std::unique_ptr<Metric>()> make)
-      : name_(std::move(name)), help_(std::move(help)), label_names_(std::move(label_names)),
+      : name_(std::move(name)),
+        help_(std::move(help)),
+        label_names_(std::move(label_names)),
         make_(std::move(make)) {}
   const std::string name_, help_;
   const std::vector<std::string> label_names_;

@@ -19,8 +19,8 @@ CAMPAIGNQ_FLAG(std::string, metrics_listen, "CAMPAIGNQ_METRICS_LISTEN", "",
 CAMPAIGNQ_FLAG(bool, pooler_mode, "CAMPAIGNQ_POOLER_MODE", false,
                "PgBouncer transaction pooling: no prepared statements, no session settings, "
                "polling instead of LISTEN");
-CAMPAIGNQ_FLAG(absl::Duration, idle_in_transaction_timeout,
-               "CAMPAIGNQ_IDLE_IN_TRANSACTION_TIMEOUT", absl::Seconds(10),
+CAMPAIGNQ_FLAG(absl::Duration, idle_in_transaction_timeout, "CAMPAIGNQ_IDLE_IN_TRANSACTION_TIMEOUT",
+               absl::Seconds(10),
                "PostgreSQL ends a session of ours that sits this long inside a transaction, "
                "releasing its locks (a frozen process cannot hold a campaign longer)");
 

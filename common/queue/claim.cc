@@ -52,9 +52,12 @@ absl::StatusOr<LockMode> ParseLockMode(const std::string& text) {
 
 const char* LockModeName(LockMode mode) {
   switch (mode) {
-    case LockMode::kSkipLocked: return "skip-locked";
-    case LockMode::kNowait: return "nowait";
-    case LockMode::kBlocking: return "blocking";
+    case LockMode::kSkipLocked:
+      return "skip-locked";
+    case LockMode::kNowait:
+      return "nowait";
+    case LockMode::kBlocking:
+      return "blocking";
   }
   return "?";
 }
@@ -66,7 +69,7 @@ BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
     ReadCommittedTransaction txn(connection_);
     result.campaign_id = ClaimCampaign(txn, request, &result.campaign_id);
     if (result.campaign_id == 0) return result;  // nothing to do; rolls back
-    int64_t only_application = 0;  // 0: any of the campaign's pending rows
+    int64_t only_application = 0;                // 0: any of the campaign's pending rows
     if (request.isolate_head) {
       pqxx::result head = Exec(txn, sql::kApplicationHeadOfCampaign, result.campaign_id);
       if (head.empty()) return result;
@@ -97,17 +100,17 @@ absl::StatusOr<std::string> ClaimProtocol::RecordFailure(int64_t campaign_id,
                                                          int64_t application_id,
                                                          const std::string& error,
                                                          int max_attempts) {
-  return db::InTransaction(connection_, [&](ReadCommittedTransaction& txn)
-                                            -> absl::StatusOr<std::string> {
-    // The campaign lock first, as everywhere (lock order).
-    if (Exec(txn, sql::kCampaignLock, campaign_id).empty()) return std::string();
-    pqxx::result updated =
-        Exec(txn, sql::kApplicationRecordFailure, application_id, error, max_attempts);
-    if (updated.empty()) return std::string();
-    const std::string status = updated[0][0].as<std::string>();
-    if (status == "failed") Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
-    return status;
-  });
+  return db::InTransaction(
+      connection_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<std::string> {
+        // The campaign lock first, as everywhere (lock order).
+        if (Exec(txn, sql::kCampaignLock, campaign_id).empty()) return std::string();
+        pqxx::result updated =
+            Exec(txn, sql::kApplicationRecordFailure, application_id, error, max_attempts);
+        if (updated.empty()) return std::string();
+        const std::string status = updated[0][0].as<std::string>();
+        if (status == "failed") Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
+        return status;
+      });
 }
 
 }  // namespace campaignq::queue

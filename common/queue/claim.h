@@ -27,7 +27,6 @@
 #include <string>
 #include <vector>
 
-
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/db/connect.h"

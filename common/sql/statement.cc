@@ -35,7 +35,8 @@ const std::vector<std::pair<std::string, std::string>>& AllStatements() {
   static const auto* all = [] {
     auto* statements = new std::vector<std::pair<std::string, std::string>>();
     for (const SqlFile& file : QueryFiles()) {
-      for (auto& statement : SplitNamedStatements(file.text)) statements->push_back(std::move(statement));
+      for (auto& statement : SplitNamedStatements(file.text))
+        statements->push_back(std::move(statement));
     }
     return statements;
   }();

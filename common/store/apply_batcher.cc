@@ -1,10 +1,9 @@
 #include "common/store/apply_batcher.h"
 
 #include <optional>
+#include <pqxx/pqxx>
 #include <set>
 #include <utility>
-
-#include <pqxx/pqxx>
 
 #include "common/db/pg_status.h"
 #include "common/db/transaction.h"
@@ -72,8 +71,8 @@ std::vector<absl::StatusOr<v1::Application>> ApplyBatcher::ApplyTogether(
 std::vector<ApplyBatcher::Request*> ApplyBatcher::TakeBatch() {
   std::vector<Request*> batch;
   std::set<std::pair<int64_t, std::string>> keys;
-  for (auto it = queue_.begin(); it != queue_.end() &&
-                                 static_cast<int>(batch.size()) < options_.max_batch;) {
+  for (auto it = queue_.begin();
+       it != queue_.end() && static_cast<int>(batch.size()) < options_.max_batch;) {
     if (keys.insert({(*it)->campaign_id, (*it)->user_id}).second) {
       batch.push_back(*it);
       it = queue_.erase(it);
@@ -119,8 +118,8 @@ absl::Status ApplyBatcher::WriteTogether(const std::vector<Request*>& batch) {
         params[2 * (i - first)] = std::to_string(batch[i]->campaign_id);
         params[2 * (i - first) + 1] = batch[i]->user_id;
       }
-      pqxx::result rows = db::Exec(txn, sql::kApplicationInsertBatch,
-                                   pqxx::prepare::make_dynamic_params(params));
+      pqxx::result rows =
+          db::Exec(txn, sql::kApplicationInsertBatch, pqxx::prepare::make_dynamic_params(params));
       for (const auto& row : rows) {
         Request* request = batch[first + row[0].as<size_t>() - 1];
         request->result = ApplyOutcome(txn, request->campaign_id, request->user_id, row);

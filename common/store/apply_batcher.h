@@ -31,8 +31,8 @@ namespace campaignq::store {
 class ApplyBatcher {
  public:
   struct Options {
-    int max_batch = 64;  // Applies per transaction
-    int max_writers = 4; // batches being written at once (connections used)
+    int max_batch = 64;   // Applies per transaction
+    int max_writers = 4;  // batches being written at once (connections used)
   };
 
   // `pool` must outlive the batcher.

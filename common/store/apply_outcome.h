@@ -2,13 +2,12 @@
 // What an Apply's row of ApplicationInsertBatch means for the caller.
 
 #include <cstdint>
-#include <string>
-
 #include <pqxx/row>
-#include "common/db/transaction.h"
+#include <string>
 
 #include "absl/status/statusor.h"
 #include "campaignq/v1/campaignq.pb.h"
+#include "common/db/transaction.h"
 
 namespace campaignq::store {
 

@@ -143,12 +143,12 @@ absl::StatusOr<v1::Application> CampaignStore::Apply(const v1::ApplyRequest& req
 
 absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t application_id) {
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
-  return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
-        pqxx::result rows = Exec(txn, sql::kApplicationGet, application_id);
-        if (rows.empty()) return ApplicationNotFound(application_id);
-        return ApplicationFromRow(rows[0]);
-      });
+  return WithTransaction(pool_,
+                         [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
+                           pqxx::result rows = Exec(txn, sql::kApplicationGet, application_id);
+                           if (rows.empty()) return ApplicationNotFound(application_id);
+                           return ApplicationFromRow(rows[0]);
+                         });
 }
 
 absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
@@ -186,8 +186,10 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
         const int64_t campaign_id = found[0][1].as<int64_t>();
         // Lock order: the campaign, then the application.
         ASSIGN_OR_RETURN(const std::string campaign_status, LockCampaign(txn, campaign_id));
-        const std::string status = Exec(txn, sql::kApplicationLock, application_id)[0][0].as<std::string>();
-        if (status == "cancelled") return ApplicationFromRow(Exec(txn, sql::kApplicationGet, application_id)[0]);
+        const std::string status =
+            Exec(txn, sql::kApplicationLock, application_id)[0][0].as<std::string>();
+        if (status == "cancelled")
+          return ApplicationFromRow(Exec(txn, sql::kApplicationGet, application_id)[0]);
         if (status != "pending" && status != "waitlisted" && status != "approved") {
           return absl::FailedPreconditionError(absl::StrCat(
               "application ", application_id, " is ", status, " and can no longer be cancelled"));
@@ -214,38 +216,39 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
   if (stall_threshold.count() <= 0) {
     return absl::InvalidArgumentError("stall_threshold must be positive");
   }
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::QueueStats> {
-    v1::QueueStats stats;
-    for (const auto& row : Exec(txn, sql::kQueueCountsByStatus)) {
-      const std::string status = row[0].as<std::string>();
-      const int64_t count = row[1].as<int64_t>();
-      if (status == "pending") stats.set_pending(count);
-      if (status == "waitlisted") stats.set_waitlisted(count);
-      if (status == "approved") stats.set_approved(count);
-      if (status == "rejected") stats.set_rejected(count);
-      if (status == "cancelled") stats.set_cancelled(count);
-      if (status == "failed") stats.set_failed(count);
-    }
-    stats.set_decided(stats.approved() + stats.rejected() + stats.cancelled());
-    pqxx::result oldest = Exec(txn, sql::kQueueOldestPendingMicros);
-    SetMicros(oldest[0][0].is_null() ? 0 : oldest[0][0].as<int64_t>(),
-              stats.mutable_oldest_pending_age());
-    for (const auto& row : Exec(txn, sql::kQueueCampaignStats, stall_threshold.count())) {
-      v1::CampaignQueueStats* campaign = stats.add_campaigns();
-      campaign->set_campaign_id(row[0].as<int64_t>());
-      campaign->set_name(row[1].as<std::string>());
-      if (!row[2].is_null()) campaign->set_max_participants(row[2].as<int32_t>());
-      campaign->set_approved_count(row[3].as<int32_t>());
-      campaign->set_status(row[4].as<std::string>() == "closed" ? v1::CAMPAIGN_STATUS_CLOSED
-                                                                 : v1::CAMPAIGN_STATUS_OPEN);
-      campaign->set_pending(row[5].as<int64_t>());
-      campaign->set_waitlisted(row[6].as<int64_t>());
-      SetMicros(row[7].as<int64_t>(), campaign->mutable_oldest_pending_age());
-      campaign->set_stalled(row[8].as<bool>());
-      if (campaign->stalled()) stats.add_stalled_campaign_ids(campaign->campaign_id());
-    }
-    return stats;
-  });
+  return WithTransaction(
+      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::QueueStats> {
+        v1::QueueStats stats;
+        for (const auto& row : Exec(txn, sql::kQueueCountsByStatus)) {
+          const std::string status = row[0].as<std::string>();
+          const int64_t count = row[1].as<int64_t>();
+          if (status == "pending") stats.set_pending(count);
+          if (status == "waitlisted") stats.set_waitlisted(count);
+          if (status == "approved") stats.set_approved(count);
+          if (status == "rejected") stats.set_rejected(count);
+          if (status == "cancelled") stats.set_cancelled(count);
+          if (status == "failed") stats.set_failed(count);
+        }
+        stats.set_decided(stats.approved() + stats.rejected() + stats.cancelled());
+        pqxx::result oldest = Exec(txn, sql::kQueueOldestPendingMicros);
+        SetMicros(oldest[0][0].is_null() ? 0 : oldest[0][0].as<int64_t>(),
+                  stats.mutable_oldest_pending_age());
+        for (const auto& row : Exec(txn, sql::kQueueCampaignStats, stall_threshold.count())) {
+          v1::CampaignQueueStats* campaign = stats.add_campaigns();
+          campaign->set_campaign_id(row[0].as<int64_t>());
+          campaign->set_name(row[1].as<std::string>());
+          if (!row[2].is_null()) campaign->set_max_participants(row[2].as<int32_t>());
+          campaign->set_approved_count(row[3].as<int32_t>());
+          campaign->set_status(row[4].as<std::string>() == "closed" ? v1::CAMPAIGN_STATUS_CLOSED
+                                                                    : v1::CAMPAIGN_STATUS_OPEN);
+          campaign->set_pending(row[5].as<int64_t>());
+          campaign->set_waitlisted(row[6].as<int64_t>());
+          SetMicros(row[7].as<int64_t>(), campaign->mutable_oldest_pending_age());
+          campaign->set_stalled(row[8].as<bool>());
+          if (campaign->stalled()) stats.add_stalled_campaign_ids(campaign->campaign_id());
+        }
+        return stats;
+      });
 }
 
 absl::StatusOr<CampaignStore::QueueDepth> CampaignStore::GetQueueDepth() {

@@ -26,8 +26,8 @@
 namespace campaignq::store {
 
 // Notification channels (the SQL uses the same names).
-inline constexpr char kPendingChannel[] = "campaignq_pending";   // payload: campaign id
-inline constexpr char kDecidedChannel[] = "campaignq_decided";   // payload: campaign id
+inline constexpr char kPendingChannel[] = "campaignq_pending";  // payload: campaign id
+inline constexpr char kDecidedChannel[] = "campaignq_decided";  // payload: campaign id
 
 class CampaignStore {
  public:

@@ -32,7 +32,8 @@ v1::Campaign CampaignFromRow(const pqxx::row& row, int first) {
   campaign.set_status(row[first + 5].as<std::string>() == "closed" ? v1::CAMPAIGN_STATUS_CLOSED
                                                                    : v1::CAMPAIGN_STATUS_OPEN);
   SetMicros(row[first + 6].as<int64_t>(), campaign.mutable_create_time());
-  if (!row[first + 7].is_null()) SetMicros(row[first + 7].as<int64_t>(), campaign.mutable_close_time());
+  if (!row[first + 7].is_null())
+    SetMicros(row[first + 7].as<int64_t>(), campaign.mutable_close_time());
   return campaign;
 }
 
@@ -46,7 +47,8 @@ v1::Application ApplicationFromRow(const pqxx::row& row, int first) {
   if (!row[first + 5].is_null()) application.set_last_error(row[first + 5].as<std::string>());
   application.set_attempts(row[first + 6].as<int32_t>());
   SetMicros(row[first + 7].as<int64_t>(), application.mutable_create_time());
-  if (!row[first + 8].is_null()) SetMicros(row[first + 8].as<int64_t>(), application.mutable_decide_time());
+  if (!row[first + 8].is_null())
+    SetMicros(row[first + 8].as<int64_t>(), application.mutable_decide_time());
   SetMicros(row[first + 9].as<int64_t>(), application.mutable_update_time());
   return application;
 }

@@ -1,9 +1,9 @@
 #include "common/store/validation.h"
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 
 namespace campaignq::store {
 namespace {
@@ -15,7 +15,11 @@ bool CountPrintable(const std::string& text, int* length) {
   int count = 0;
   for (size_t i = 0; i < text.size();) {
     const unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t width = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    size_t width = c < 0x80           ? 1
+                   : (c >> 5) == 0x6  ? 2
+                   : (c >> 4) == 0xE  ? 3
+                   : (c >> 3) == 0x1E ? 4
+                                      : 0;
     if (width == 0 || i + width > text.size()) return false;
     for (size_t k = 1; k < width; ++k) {
       if ((static_cast<unsigned char>(text[i + k]) & 0xC0) != 0x80) return false;
@@ -31,12 +35,12 @@ bool CountPrintable(const std::string& text, int* length) {
 absl::Status ValidatePrintable(const std::string& text, const char* field, int max_length) {
   int length = 0;
   if (!CountPrintable(text, &length)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        field, " must be printable UTF-8 text without control characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be printable UTF-8 text without control characters"));
   }
   if (length < 1 || length > max_length) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " must be 1 to ", max_length,
-                                                   " characters long, got ", length));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be 1 to ", max_length, " characters long, got ", length));
   }
   return absl::OkStatus();
 }
@@ -53,9 +57,9 @@ absl::Status ValidateCampaignName(const std::string& name) {
 
 absl::Status ValidateMaxParticipants(const std::optional<int32_t>& max_participants) {
   if (max_participants.has_value() && *max_participants <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "max_participants must be greater than 0 (leave it unset for no cap), got ",
-        *max_participants));
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_participants must be greater than 0 (leave it unset for no cap), got ",
+                     *max_participants));
   }
   return absl::OkStatus();
 }
@@ -70,9 +74,9 @@ absl::Status ValidateId(int64_t id, const char* what) {
 absl::StatusOr<int> ResolvePageSize(int32_t page_size) {
   if (page_size == 0) return kDefaultPageSize;
   if (page_size < 0 || page_size > kMaxPageSize) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("page_size must be 1 to ", kMaxPageSize, " (0 for ", kDefaultPageSize,
-                     "), got ", page_size));
+    return absl::InvalidArgumentError(absl::StrCat("page_size must be 1 to ", kMaxPageSize,
+                                                   " (0 for ", kDefaultPageSize, "), got ",
+                                                   page_size));
   }
   return page_size;
 }
@@ -97,13 +101,20 @@ std::string EncodePageToken(int64_t last_id) {
 
 const char* ApplicationStatusWord(v1::ApplicationStatus status) {
   switch (status) {
-    case v1::APPLICATION_STATUS_PENDING: return "pending";
-    case v1::APPLICATION_STATUS_APPROVED: return "approved";
-    case v1::APPLICATION_STATUS_WAITLISTED: return "waitlisted";
-    case v1::APPLICATION_STATUS_REJECTED: return "rejected";
-    case v1::APPLICATION_STATUS_CANCELLED: return "cancelled";
-    case v1::APPLICATION_STATUS_FAILED: return "failed";
-    default: return "";
+    case v1::APPLICATION_STATUS_PENDING:
+      return "pending";
+    case v1::APPLICATION_STATUS_APPROVED:
+      return "approved";
+    case v1::APPLICATION_STATUS_WAITLISTED:
+      return "waitlisted";
+    case v1::APPLICATION_STATUS_REJECTED:
+      return "rejected";
+    case v1::APPLICATION_STATUS_CANCELLED:
+      return "cancelled";
+    case v1::APPLICATION_STATUS_FAILED:
+      return "failed";
+    default:
+      return "";
   }
 }
 

@@ -6,7 +6,6 @@
 
 #include <cstdio>
 #include <fstream>
-
 #include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
@@ -86,8 +85,7 @@ void PgBouncer::Start() {
         }
       },
       Deadline(std::chrono::seconds(30))))
-      << "PgBouncer did not accept connections on port " << port_ << "; "
-      << process_->Describe();
+      << "PgBouncer did not accept connections on port " << port_ << "; " << process_->Describe();
 }
 
 PgBouncer::~PgBouncer() {
@@ -104,12 +102,12 @@ std::string PgBouncer::Through(const std::string& direct_url) const {
 
 int64_t PgBouncer::TransactionsServed() const {
   // Through psql: libpqxx refuses the admin console's server version.
-  auto psql = Process::Start(
-      {"/usr/lib/postgresql/15/bin/psql",
-       {"-qtAX", "-c", "SHOW TOTALS",
-        absl::StrCat("postgresql://", user_, "@127.0.0.1:", port_, "/pgbouncer")},
-       {},
-       dir_.File("show-totals.stderr")});
+  auto psql =
+      Process::Start({"/usr/lib/postgresql/15/bin/psql",
+                      {"-qtAX", "-c", "SHOW TOTALS",
+                       absl::StrCat("postgresql://", user_, "@127.0.0.1:", port_, "/pgbouncer")},
+                      {},
+                      dir_.File("show-totals.stderr")});
   EXPECT_TRUE(psql.ok()) << psql.status();
   if (!psql.ok()) return -1;
   auto lines = (*psql)->AllStdoutLines(Deadline(std::chrono::seconds(10)));

@@ -6,9 +6,8 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
-#include <sstream>
-
 #include <pqxx/pqxx>
+#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -28,8 +27,10 @@ constexpr char kListeningPrefix[] = "campaignq-server listening on ";
 // Children get everything as flags: no CAMPAIGNQ_* setting leaks in from
 // the developer's shell.
 std::map<std::string, std::string> ChildEnvironment() {
-  return {{"CAMPAIGNQ_DATABASE_URL", ""}, {"CAMPAIGNQ_MIGRATE", ""},
-          {"CAMPAIGNQ_LISTEN", ""},       {"CAMPAIGNQ_SERVER", ""},
+  return {{"CAMPAIGNQ_DATABASE_URL", ""},
+          {"CAMPAIGNQ_MIGRATE", ""},
+          {"CAMPAIGNQ_LISTEN", ""},
+          {"CAMPAIGNQ_SERVER", ""},
           {"CAMPAIGNQ_LOG_LEVEL", "warning"}};
 }
 
@@ -59,9 +60,11 @@ Stack::Stack(const std::string& hint, std::string database_url)
 Stack::~Stack() {
   // Where to look when the test failed: whatever still runs.
   if (!::testing::Test::HasFailure()) return;
-  if (server_ != nullptr) std::fprintf(stderr, "campaignq tests: %s\n", server_->Describe().c_str());
+  if (server_ != nullptr)
+    std::fprintf(stderr, "campaignq tests: %s\n", server_->Describe().c_str());
   for (auto& worker : workers_) {
-    if (worker != nullptr) std::fprintf(stderr, "campaignq tests: %s\n", worker->Describe().c_str());
+    if (worker != nullptr)
+      std::fprintf(stderr, "campaignq tests: %s\n", worker->Describe().c_str());
   }
 }
 
@@ -72,8 +75,7 @@ void Stack::StartServer(const std::vector<std::string>& extra_args) {
   std::vector<std::string> args{"--database-url=" + process_database_url_, "--listen=" + listen,
                                 "--migrate=auto", "--shutdown-grace=5s"};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
-  server_ = StartOrFail({kServerBinary, args,
-                         ChildEnvironment(),
+  server_ = StartOrFail({kServerBinary, args, ChildEnvironment(),
                          dir_.File(absl::StrCat("server-", server_starts_++, ".log"))});
   ASSERT_NE(server_, nullptr);
   auto line = server_->WaitForLine(kListeningPrefix, Deadline(kStartTimeout));
@@ -99,8 +101,7 @@ int Stack::StartWorker(const WorkerFlags& flags) {
                                 absl::StrCat("--batch-size=", flags.batch_size), "--migrate=auto"};
   args.insert(args.end(), flags.extra_args.begin(), flags.extra_args.end());
   auto worker = StartOrFail(
-      {kWorkerBinary, args,
-       ChildEnvironment(), dir_.File(absl::StrCat("worker-", index, ".log"))});
+      {kWorkerBinary, args, ChildEnvironment(), dir_.File(absl::StrCat("worker-", index, ".log"))});
   if (worker == nullptr) return -1;
   auto ready = worker->WaitForLine("campaignq-worker ready", Deadline(kStartTimeout));
   EXPECT_TRUE(ready.ok()) << ready.status();
@@ -123,8 +124,8 @@ void Stack::StopWorkers() {
     ASSERT_TRUE(worker->Signal(SIGTERM).ok());
     auto status = worker->Wait(Deadline(std::chrono::seconds(30)));
     ASSERT_TRUE(status.ok()) << status.status();
-    EXPECT_TRUE(status->Success()) << "worker ended with " << status->ToString() << "; "
-                                   << worker->Describe();
+    EXPECT_TRUE(status->Success())
+        << "worker ended with " << status->ToString() << "; " << worker->Describe();
     worker.reset();
   }
 }

@@ -3,13 +3,13 @@
 // real campaignq-server on a free port, and any number of real
 // campaignq-worker processes, each of which can be killed and replaced.
 
+#include <grpcpp/grpcpp.h>
+
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <grpcpp/grpcpp.h>
 
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "common/verify/process.h"

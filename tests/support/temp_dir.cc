@@ -32,13 +32,15 @@ std::string MakeTestTempDir(const std::string& hint) {
   std::string name = hint;
   if (name.empty()) {
     const ::testing::TestInfo* info = ::testing::UnitTest::GetInstance()->current_test_info();
-    name = info != nullptr ? std::string(info->test_suite_name()) + "." + info->name() : "campaignq";
+    name =
+        info != nullptr ? std::string(info->test_suite_name()) + "." + info->name() : "campaignq";
   }
   std::string pattern = root + "/" + Sanitize(name) + "-XXXXXX";
   std::vector<char> buffer(pattern.begin(), pattern.end());
   buffer.push_back('\0');
   if (::mkdtemp(buffer.data()) == nullptr) {
-    std::fprintf(stderr, "campaignq tests: mkdtemp %s: %s\n", pattern.c_str(), std::strerror(errno));
+    std::fprintf(stderr, "campaignq tests: mkdtemp %s: %s\n", pattern.c_str(),
+                 std::strerror(errno));
     std::abort();
   }
   return buffer.data();

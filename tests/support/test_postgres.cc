@@ -17,10 +17,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <pqxx/pqxx>
 #include <string>
 #include <vector>
-
-#include <pqxx/pqxx>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -113,7 +112,6 @@ int FreePort() {
   ::close(fd);
   return ntohs(address.sin_port);
 }
-
 
 Cluster* g_cluster = nullptr;
 
@@ -212,7 +210,8 @@ Cluster* CreateCluster() {
   for (int attempt = 1;; ++attempt) {
     const int port = FreePort();
     cluster->options = absl::StrCat(
-        "-c listen_addresses=127.0.0.1 -c port=", port, " -c unix_socket_directories=", cluster->dir,
+        "-c listen_addresses=127.0.0.1 -c port=", port,
+        " -c unix_socket_directories=", cluster->dir,
         " -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
         " -c shared_buffers=64MB");
     if (StartPostgres(*cluster)) {
@@ -221,7 +220,8 @@ Cluster* CreateCluster() {
     }
     // Most likely another process took the port between our probe and the
     // bind; try another one a few times.
-    if (attempt == 5) Die(absl::StrCat("pg_ctl start failed 5 times; log ", log, ":\n", verify::TailOfFile(log)));
+    if (attempt == 5)
+      Die(absl::StrCat("pg_ctl start failed 5 times; log ", log, ":\n", verify::TailOfFile(log)));
   }
 }
 
@@ -328,7 +328,8 @@ void OwnPostgres::StopImmediately() {
 
 void OwnPostgres::Start() {
   if (!StartPostgres(*cluster_)) {
-    Die(absl::StrCat("pg_ctl start failed; log ", cluster_->log, ":\n", verify::TailOfFile(cluster_->log)));
+    Die(absl::StrCat("pg_ctl start failed; log ", cluster_->log, ":\n",
+                     verify::TailOfFile(cluster_->log)));
   }
 }
 
