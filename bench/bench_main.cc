@@ -261,7 +261,11 @@ int Migrate(const Flags& f) {
 }
 
 // W1 / W2 / W2-hot / scaling: seed, CHECKPOINT, t0, start workers, poll
-// every 20 ms until nothing is pending (t1), verify.
+// every 20 ms until nothing is pending (t1), verify. With --hold-xmin 1, a
+// REPEATABLE READ transaction on another connection holds its snapshot from
+// before t0 to after t1 (a long report or a forgotten session): the xmin
+// horizon stays back, no dead row can be cleaned up, and the claim's index
+// scans pass over every row decided since.
 int Drain(const Flags& f) {
   Result res(Get(f, "label"), GetInt(f, "run", 1));
   long campaigns = GetInt(f, "campaigns", 20), cap = GetInt(f, "cap", 0),
@@ -280,6 +284,13 @@ int Drain(const Flags& f) {
   res.Add("seed_s", Seconds(Clock::now() - seed_start));
   pid_t pm = Postmaster(c);
   double pg0 = ClusterCpuSeconds(pm);
+  std::unique_ptr<pqxx::connection> holder;
+  std::unique_ptr<pqxx::transaction<pqxx::repeatable_read>> held_snapshot;
+  if (GetInt(f, "hold-xmin", 0) != 0) {
+    holder = std::make_unique<pqxx::connection>(Get(f, "db"));
+    held_snapshot = std::make_unique<pqxx::transaction<pqxx::repeatable_read>>(*holder);
+    held_snapshot->exec("SELECT count(*) FROM applications");  // the snapshot is taken here
+  }
 
   auto t0 = Clock::now();
   auto workers = StartWorkers(f, procs, threads, Get(f, "label") + "-r" + Get(f, "run", "1"));
@@ -314,6 +325,7 @@ int Drain(const Flags& f) {
   }
   double pg_cpu = ClusterCpuSeconds(pm) - pg0;
   StopAll(workers);
+  held_snapshot.reset();  // rolls back: the horizon moves on
   long approved = 0;
   std::string error =
       Verify(Get(f, "db"), records, true, apps, GetInt(f, "expect-approved", -1), &approved);

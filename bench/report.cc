@@ -257,6 +257,16 @@ int Report(const std::map<std::string, std::string>& flags) {
     }
   }
 
+  // The same W2 with the xmin horizon held back by a long transaction.
+  auto w2 = cells.find("w2"), held = cells.find("w2-xmin-held");
+  if (w2 != cells.end() && held != cells.end()) {
+    failures += held->second.failed;
+    const double plain = Median(w2->second.values), slowed = Median(held->second.values);
+    md << "\nW2 while a REPEATABLE READ transaction holds the xmin horizon (runs ok "
+       << RunsCell(held->second) << "): " << Fmt(slowed) << " decisions/s, "
+       << Fmt(plain / slowed, 2) << "x slower than W2 in the same run\n";
+  }
+
   // W3 latency.
   auto w3 = cells.find("w3");
   if (w3 != cells.end()) {
