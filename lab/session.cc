@@ -23,15 +23,8 @@ namespace {
 using campaignq::sql::Statement;
 
 const std::map<std::string, std::string>& LabStatements() {
-  static const auto* statements = [] {
-    auto* map = new std::map<std::string, std::string>();
-    for (const auto& file : sql::LabQueryFiles()) {
-      for (auto& [name, text] : campaignq::sql::SplitNamedStatements(file.text)) {
-        (*map)[name] = std::move(text);
-      }
-    }
-    return map;
-  }();
+  static const auto* statements = new std::map<std::string, std::string>(
+      campaignq::sql::NamedStatementsOf(sql::LabQueryFiles()));
   return *statements;
 }
 

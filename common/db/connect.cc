@@ -19,24 +19,12 @@ constexpr std::pair<const char*, const char*> kLivenessDefaults[] = {
     {"keepalives_count", "3"}, {"tcp_user_timeout", "10000"}, {"connect_timeout", "5"},
 };
 
-// A conninfo value quoted for the key='value' form.
-std::string Quoted(const std::string& value) {
-  std::string quoted = "'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') quoted += '\\';
-    quoted += c;
-  }
-  return quoted + "'";
-}
-
 }  // namespace
 
-absl::StatusOr<std::string> ConnectionString(const std::string& url,
-                                             const ConnectOptions& options) {
+absl::StatusOr<std::map<std::string, std::string>> ParseConnectionUrl(const std::string& url) {
   char* error = nullptr;
   PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
   if (parsed == nullptr) {
-    // libpq's message names the bad part, never the whole string.
     std::string why = error != nullptr ? error : "out of memory";
     PQfreemem(error);
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
@@ -47,7 +35,28 @@ absl::StatusOr<std::string> ConnectionString(const std::string& url,
     if (option->val != nullptr) settings[option->keyword] = option->val;
   }
   PQconninfoFree(parsed);
+  return settings;
+}
 
+std::string ConninfoOf(const std::map<std::string, std::string>& settings) {
+  std::string conninfo;
+  for (const auto& [key, value] : settings) {
+    // key='value', with ' and \ escaped by a backslash.
+    std::string quoted = "'";
+    for (char c : value) {
+      if (c == '\'' || c == '\\') quoted += '\\';
+      quoted += c;
+    }
+    absl::StrAppend(&conninfo, conninfo.empty() ? "" : " ", key, "=", quoted, "'");
+  }
+  return conninfo;
+}
+
+absl::StatusOr<std::string> ConnectionString(const std::string& url,
+                                             const ConnectOptions& options) {
+  absl::StatusOr<std::map<std::string, std::string>> parsed = ParseConnectionUrl(url);
+  if (!parsed.ok()) return parsed.status();
+  std::map<std::string, std::string>& settings = *parsed;
   for (const auto& [key, value] : kLivenessDefaults) settings.emplace(key, value);
   settings.emplace("application_name", options.application_name);
   if (!options.pooler_safe) {
@@ -55,11 +64,7 @@ absl::StatusOr<std::string> ConnectionString(const std::string& url,
     absl::StrAppend(&startup, startup.empty() ? "" : " ", "-c idle_in_transaction_session_timeout=",
                     options.idle_in_transaction_timeout_ms);
   }
-  std::string conninfo;
-  for (const auto& [key, value] : settings) {
-    absl::StrAppend(&conninfo, conninfo.empty() ? "" : " ", key, "=", Quoted(value));
-  }
-  return conninfo;
+  return ConninfoOf(settings);
 }
 
 absl::StatusOr<std::unique_ptr<Connection>> Connect(const std::string& url,

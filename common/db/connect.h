@@ -1,6 +1,7 @@
 #pragma once
 // Opening PostgreSQL sessions the way every campaignq process needs them.
 
+#include <map>
 #include <memory>
 #include <pqxx/connection>
 #include <string>
@@ -42,6 +43,14 @@ class Connection : public pqxx::connection {
 // INVALID_ARGUMENT for a URL libpq cannot parse (the message never echoes
 // the URL: it may hold a password).
 absl::StatusOr<std::string> ConnectionString(const std::string& url, const ConnectOptions& options);
+
+// The settings a URL (URI or key=value form) spells out, parsed by libpq
+// itself. INVALID_ARGUMENT for a URL libpq cannot parse; the message names
+// the bad part, never the URL (it may hold a password).
+absl::StatusOr<std::map<std::string, std::string>> ParseConnectionUrl(const std::string& url);
+
+// `settings` as a key='value' libpq connection string.
+std::string ConninfoOf(const std::map<std::string, std::string>& settings);
 
 // Connects and registers every named statement for lazy preparation (not
 // in pooler-safe mode). UNAVAILABLE when the server cannot be reached;

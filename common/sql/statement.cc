@@ -43,6 +43,14 @@ const std::vector<std::pair<std::string, std::string>>& AllStatements() {
   return *all;
 }
 
+std::map<std::string, std::string> NamedStatementsOf(const std::vector<SqlFile>& files) {
+  std::map<std::string, std::string> by_name;
+  for (const SqlFile& file : files) {
+    for (auto& [name, text] : SplitNamedStatements(file.text)) by_name[name] = std::move(text);
+  }
+  return by_name;
+}
+
 const std::string& StatementText(Statement statement) {
   static const auto* by_name = [] {
     auto* map = new std::map<std::string, const std::string*>();

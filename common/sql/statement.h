@@ -3,6 +3,7 @@
 // once, under a "-- name: X" header; build/generated/statements.h declares
 // a constant kX for each, so a misspelt name does not compile.
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,10 @@ const std::string& StatementText(Statement statement);
 
 // Every named statement as (name, text), in file order.
 const std::vector<std::pair<std::string, std::string>>& AllStatements();
+
+// Every named statement of `files`, by name: the catalogues embedded apart
+// from the service's (the race lab's, the verification kit's checks).
+std::map<std::string, std::string> NamedStatementsOf(const std::vector<SqlFile>& files);
 
 // Splits a query file into its named statements. Exposed for tests.
 std::vector<std::pair<std::string, std::string>> SplitNamedStatements(const std::string& text);

@@ -26,15 +26,8 @@ constexpr size_t kMaxDetailsPerCheck = 5;
 constexpr auto kPollInterval = std::chrono::milliseconds(50);
 
 const std::string& CheckSql(Statement statement) {
-  static const auto* by_name = [] {
-    auto* map = new std::map<std::string, std::string>();
-    for (const auto& file : sql::CheckQueryFiles()) {
-      for (auto& [name, text] : campaignq::sql::SplitNamedStatements(file.text)) {
-        (*map)[name] = std::move(text);
-      }
-    }
-    return map;
-  }();
+  static const auto* by_name = new std::map<std::string, std::string>(
+      campaignq::sql::NamedStatementsOf(sql::CheckQueryFiles()));
   auto it = by_name->find(statement.name);
   if (it == by_name->end()) {
     std::fprintf(stderr, "campaignq verify: no SQL statement named %s\n", statement.name);

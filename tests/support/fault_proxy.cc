@@ -1,7 +1,6 @@
 #include "support/fault_proxy.h"
 
 #include <fcntl.h>
-#include <libpq-fe.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -20,6 +19,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/db/connect.h"
 
 namespace campaignq::testing {
 namespace {
@@ -313,34 +313,6 @@ bool WriteSome(int fd, std::string* buffer) {
   return n < 0 && WouldBlock();
 }
 
-// A conninfo value quoted for the key='value' form.
-std::string Quoted(const std::string& value) {
-  std::string quoted = "'";
-  for (char c : value) {
-    if (c == '\'' || c == '\\') quoted += '\\';
-    quoted += c;
-  }
-  return quoted + "'";
-}
-
-// The settings a URI or key=value conninfo spells out, parsed by libpq.
-absl::StatusOr<std::map<std::string, std::string>> ParseConninfo(const std::string& url) {
-  char* error = nullptr;
-  PQconninfoOption* parsed = PQconninfoParse(url.c_str(), &error);
-  if (parsed == nullptr) {
-    // libpq's message names the bad part, never the whole URL.
-    const std::string why = error != nullptr ? error : "out of memory";
-    PQfreemem(error);
-    return absl::InvalidArgumentError(absl::StrCat("bad database URL: ", why));
-  }
-  std::map<std::string, std::string> settings;
-  for (PQconninfoOption* option = parsed; option->keyword != nullptr; ++option) {
-    if (option->val != nullptr) settings[option->keyword] = option->val;
-  }
-  PQconninfoFree(parsed);
-  return settings;
-}
-
 }  // namespace
 
 struct FaultProxy::Connection {
@@ -428,7 +400,7 @@ int FaultProxy::port() const {
 }
 
 absl::StatusOr<FaultProxy::HostPort> FaultProxy::ServerOf(const std::string& url) {
-  absl::StatusOr<std::map<std::string, std::string>> settings = ParseConninfo(url);
+  absl::StatusOr<std::map<std::string, std::string>> settings = db::ParseConnectionUrl(url);
   if (!settings.ok()) return settings.status();
   HostPort server{"localhost", 5432};
   const auto host = settings->find("host");
@@ -446,16 +418,12 @@ absl::StatusOr<FaultProxy::HostPort> FaultProxy::ServerOf(const std::string& url
 }
 
 absl::StatusOr<std::string> FaultProxy::Through(const std::string& url) const {
-  absl::StatusOr<std::map<std::string, std::string>> settings = ParseConninfo(url);
+  absl::StatusOr<std::map<std::string, std::string>> settings = db::ParseConnectionUrl(url);
   if (!settings.ok()) return settings.status();
   settings->erase("hostaddr");
   (*settings)["host"] = "127.0.0.1";
   (*settings)["port"] = std::to_string(port());
-  std::string conninfo;
-  for (const auto& [key, value] : *settings) {
-    absl::StrAppend(&conninfo, conninfo.empty() ? "" : " ", key, "=", Quoted(value));
-  }
-  return conninfo;
+  return db::ConninfoOf(*settings);
 }
 
 void FaultProxy::Control(const std::function<void()>& change) {
