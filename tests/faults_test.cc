@@ -280,8 +280,10 @@ TEST(Faults, FrozenWorkerLosesItsCampaignWithinTheIdleTimeout) {
     return pids;
   };
   // The silent reset: its sessions die; it reconnects on its own.
-  const std::vector<int> first = worker_sessions();
-  ASSERT_FALSE(first.empty());
+  // Its threads connect after it reports ready: wait for the sessions.
+  std::vector<int> first;
+  ASSERT_TRUE(
+      PollUntil([&] { return !(first = worker_sessions()).empty(); }, Deadline(seconds(30))));
   for (int pid : first) {
     pqxx::nontransaction(admin).exec_params("SELECT pg_terminate_backend($1)", pid);
   }

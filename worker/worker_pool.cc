@@ -34,6 +34,7 @@ void WorkerPool::Start() {
   db::NotificationListenerOptions listen;
   listen.database_url = options_.database_url;
   listen.connect = options_.connect;
+  listen.connect.application_name += "-listener";  // apart in pg_stat_activity
   listen.channel = store::kPendingChannel;
   listen.reconnect_backoff = options_.reconnect_backoff;
   listener_ = std::make_unique<db::NotificationListener>(
