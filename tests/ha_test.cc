@@ -280,22 +280,41 @@ class HealthWatch {
   std::thread thread_;
 };
 
-// One Apply as a fresh user, sent right after a fault and retried quickly
-// until the service acknowledges it: its reply time is the first Apply the
-// service completed after the fault.
-ApplyRecord ProbeApply(Stack& stack, int64_t campaign, const std::string& user) {
-  ApplyRecord record;
-  record.campaign_id = campaign;
-  record.user_id = user;
-  verify::RetryPolicy policy;
-  policy.give_up = Deadline(seconds(90));
-  policy.rpc_timeout = milliseconds(3000);
-  policy.backoff.initial = milliseconds(10);
-  policy.backoff.max = milliseconds(100);
-  absl::BitGen random;
+// Probes the service after a fault with one Apply after another (a fresh
+// user each, one attempt each) until one is answered OK after at least one
+// was not: sessions that outlive a SIGKILLed postmaster for a few
+// milliseconds may still commit (and, synchronously replicated, durably),
+// so the recovery is the first OK after the outage was seen. Returns every
+// probe; `outage_seen` is the first failed probe's send time (or the end,
+// if none failed within 30 s of OKs). Without `expect_outage` (a
+// switchover, probed once it is over) the first OK ends it.
+std::vector<ApplyRecord> ProbeUntilRecovered(Stack& stack, int64_t campaign, bool expect_outage,
+                                             Clock::time_point* outage_seen) {
+  std::vector<ApplyRecord> probes;
   auto stub = stack.NewStub();
-  verify::ApplyWithRetry(*stub, policy, random, &record);
-  return record;
+  absl::BitGen random;
+  const auto deadline = Deadline(seconds(90));
+  const auto ok_only_until = Deadline(expect_outage ? seconds(30) : seconds(0));
+  bool failed = false;
+  while (Clock::now() < deadline) {
+    ApplyRecord record;
+    record.campaign_id = campaign;
+    record.user_id = absl::StrCat("probe-", probes.size());
+    verify::RetryPolicy policy;  // give_up unset: one attempt
+    policy.rpc_timeout = milliseconds(2000);
+    verify::ApplyWithRetry(*stub, policy, random, &record);
+    probes.push_back(record);
+    if (!record.acknowledged && !failed) {
+      failed = true;
+      *outage_seen = record.first_send;
+    }
+    if (record.acknowledged && (failed || Clock::now() > ok_only_until)) {
+      if (!failed && expect_outage) *outage_seen = Clock::now();
+      return probes;
+    }
+    std::this_thread::sleep_for(milliseconds(20));  // the pace
+  }
+  return probes;
 }
 
 // The wall-clock time of `at` (a steady time point), in seconds since the
@@ -389,7 +408,12 @@ Recovery StormThroughFailover(HaCluster& cluster, const std::string& hint, Fault
       fault_at = cluster.KillPrimary(/*whole_node=*/true);
       break;
   }
-  const ApplyRecord probe = ProbeApply(stack, probe_campaign, "probe");
+  // Still Applies to send when the fault's command returned: it landed mid-storm.
+  const bool landed_mid_storm = !storm_done;
+  Clock::time_point outage_seen = fault_at;
+  const std::vector<ApplyRecord> probes =
+      ProbeUntilRecovered(stack, probe_campaign, fault != Fault::kSwitchover, &outage_seen);
+  const ApplyRecord& probe = probes.back();
   EXPECT_TRUE(probe.acknowledged) << "no Apply succeeded after the " << Name(fault)
                                   << ": last code " << probe.last_code << " " << probe.last_message;
   if (probe.acknowledged) recovery.first_apply_s = Seconds(probe.reply - fault_at);
@@ -397,19 +421,24 @@ Recovery StormThroughFailover(HaCluster& cluster, const std::string& hint, Fault
       << "health did not come back after the " << Name(fault);
   health.Stop();
   recovery.saw_not_serving = health.saw_not_serving();
-  const bool landed_mid_storm = !storm_done;
   storm.join();
   EXPECT_TRUE(landed_mid_storm) << "the " << Name(fault) << " did not land mid-storm";
-  records.push_back(probe);
+  if (expect_all_hold) ExpectAllAcknowledged(records);
+  records.insert(records.end(), probes.begin(), probes.end());
 
   EXPECT_TRUE(WaitUntilDecided(stack, records, Deadline(kDecideTimeout)));
-  recovery.first_decision_s = FirstDecisionAfter(stack, fault_at);
-  const verify::Verdict verdict = VerifyStorm(stack, records);
-  if (expect_all_hold) {
-    ExpectAllHold(verdict);
-    std::vector<ApplyRecord> storm_records(records.begin(), records.end() - 1);
-    ExpectAllAcknowledged(storm_records);
+  // The first decision committed once the outage was seen, timed from the
+  // fault. The sessions a killed postmaster leaves behind end within
+  // milliseconds (they notice its death at their next wait), so decisions
+  // in the first 100 ms after the first failed probe are still theirs.
+  const auto decisions_from =
+      fault == Fault::kSwitchover ? outage_seen : outage_seen + milliseconds(100);
+  const double decision_after_outage = FirstDecisionAfter(stack, decisions_from);
+  if (decision_after_outage >= 0) {
+    recovery.first_decision_s = decision_after_outage + Seconds(decisions_from - fault_at);
   }
+  const verify::Verdict verdict = VerifyStorm(stack, records);
+  if (expect_all_hold) ExpectAllHold(verdict);
   int64_t retried = 0;
   for (const auto& record : records) retried += record.attempts > 1 ? 1 : 0;
   std::cout << Name(fault) << ": storm of " << verdict.applicants
@@ -420,7 +449,9 @@ Recovery StormThroughFailover(HaCluster& cluster, const std::string& hint, Fault
             << verdict.violations.size() << "\n"
             << Name(fault) << ": first Apply OK " << recovery.first_apply_s
             << " s after the fault, first decision " << recovery.first_decision_s
-            << " s after it; health NOT_SERVING seen: " << (recovery.saw_not_serving ? "yes" : "no")
+            << " s after it (outage seen by a probe " << Seconds(outage_seen - fault_at)
+            << " s after it, " << probes.size()
+            << " probes); health NOT_SERVING seen: " << (recovery.saw_not_serving ? "yes" : "no")
             << "\n";
   if (verdict_out != nullptr) *verdict_out = verdict;
   stack.StopWorkers();
