@@ -4,9 +4,11 @@
 #   db    against real PostgreSQL (support/test_postgres.h)
 #   e2e   the real binaries over gRPC
 #   faults  the real binaries while PostgreSQL and the network misbehave
+#   ha    the real binaries on a Patroni + etcd cluster while the primary
+#         changes (scripts/ha-cluster)
 #   bench-smoke  bench/run --smoke (bench/CMakeLists.txt)
 #
-# campaignq_add_test(NAME name LABEL unit|db|e2e|faults|bench-smoke
+# campaignq_add_test(NAME name LABEL unit|db|e2e|faults|ha|bench-smoke
 #                    SOURCES a.cc [b.cc ...] | COMMAND program [args ...]
 #                    [LIBS lib ...] [DEPENDS target ...] [TIMEOUT seconds])
 #
@@ -24,9 +26,9 @@ function(campaignq_add_test)
   if(NOT ARG_NAME)
     message(FATAL_ERROR "campaignq_add_test: NAME is required")
   endif()
-  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|faults|bench-smoke)$")
+  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|faults|ha|bench-smoke)$")
     message(FATAL_ERROR
-            "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e, faults or bench-smoke")
+            "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e, faults, ha or bench-smoke")
   endif()
   if(ARG_SOURCES AND ARG_COMMAND OR NOT ARG_SOURCES AND NOT ARG_COMMAND)
     message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): give SOURCES or COMMAND, not both")
