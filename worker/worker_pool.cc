@@ -137,12 +137,13 @@ void WorkerPool::RunThread(int index) {
         // database rather than of an application (out of memory, disk
         // full, I/O, internal error): retry later, charge nobody.
         metrics_->RecordRetry(sqlstate);
-        if (sqlstate == db::kSqlstateQueryCanceled || sqlstate == db::kSqlstateLockNotAvailable) {
-          if (request.batch_size > 1) {
-            batch_size = std::max(1, request.batch_size / 2);
-            successes_since_shrink = 0;
-            LogWarning(name, "batch timed out, deciding at most ", batch_size, " at a time");
-          }
+        const bool decide_timed_out =
+            result.campaign_locked &&
+            (sqlstate == db::kSqlstateQueryCanceled || sqlstate == db::kSqlstateLockNotAvailable);
+        if (decide_timed_out && request.batch_size > 1) {
+          batch_size = std::max(1, request.batch_size / 2);
+          successes_since_shrink = 0;
+          LogWarning(name, "batch timed out, deciding at most ", batch_size, " at a time");
         }
         if (!db::IsTransient(result.status)) {
           LogError(name, "deciding campaign_id=", result.campaign_id,

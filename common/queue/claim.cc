@@ -69,7 +69,8 @@ BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
     ReadCommittedTransaction txn(connection_);
     result.campaign_id = ClaimCampaign(txn, request, &result.campaign_id);
     if (result.campaign_id == 0) return result;  // nothing to do; rolls back
-    int64_t only_application = 0;                // 0: any of the campaign's pending rows
+    result.campaign_locked = true;
+    int64_t only_application = 0;  // 0: any of the campaign's pending rows
     if (request.isolate_head) {
       pqxx::result head = Exec(txn, sql::kApplicationHeadOfCampaign, result.campaign_id);
       if (head.empty()) return result;

@@ -70,6 +70,10 @@ struct BatchResult {
   // The campaign claimed, or whose lock was refused (nowait); 0 when no
   // campaign had pending work that this worker may take.
   int64_t campaign_id = 0;
+  // Step 1 succeeded: the campaign was locked, so a failure is about
+  // deciding its applications (a statement_timeout on a big batch), not
+  // about the lock (NOWAIT refused, lock_timeout while waiting for it).
+  bool campaign_locked = false;
   // With isolate_head: the application this batch tried to decide (0 when
   // the campaign had none pending). Set whether or not the batch succeeded.
   int64_t isolated_application = 0;
