@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -61,7 +62,7 @@ constexpr auto kDecideTimeout = seconds(120);
 // postmaster, 15 s for a whole node with ttl 10).
 constexpr auto kPostmasterCrashBound = seconds(30);
 constexpr auto kWholeNodeBound = seconds(45);
-constexpr int kStormApplicants = 9000;
+constexpr int kStormApplicants = 15000;
 
 double Seconds(Clock::duration d) { return duration_cast<milliseconds>(d).count() / 1000.0; }
 
@@ -386,7 +387,7 @@ Recovery StormThroughFailover(HaCluster& cluster, const std::string& hint, Fault
     RunApplyStorm(stack, records, 16, Deadline(kStormTimeout), /*cancel_fraction=*/0.05, &counters);
     storm_done = true;
   });
-  WaitForStormProgress(counters, records.size(), 1.0 / 3);
+  WaitForStormProgress(counters, records.size(), 0.1);
   if (stall_standbys) {
     cluster.StallStandbys(true);
     const int64_t stalled_at = counters.acknowledged;
@@ -395,6 +396,9 @@ Recovery StormThroughFailover(HaCluster& cluster, const std::string& hint, Fault
         << "no Apply acknowledged while the standby stalled";
   }
   HealthWatch health(stack);
+  // Still Applies to send when the fault begins: it lands mid-storm (a
+  // switchover takes seconds; the storm may end while it runs).
+  const bool landed_mid_storm = !storm_done;
   Clock::time_point fault_at = Clock::now();
   switch (fault) {
     case Fault::kSwitchover:
@@ -408,8 +412,6 @@ Recovery StormThroughFailover(HaCluster& cluster, const std::string& hint, Fault
       fault_at = cluster.KillPrimary(/*whole_node=*/true);
       break;
   }
-  // Still Applies to send when the fault's command returned: it landed mid-storm.
-  const bool landed_mid_storm = !storm_done;
   Clock::time_point outage_seen = fault_at;
   const std::vector<ApplyRecord> probes =
       ProbeUntilRecovered(stack, probe_campaign, fault != Fault::kSwitchover, &outage_seen);
@@ -423,6 +425,10 @@ Recovery StormThroughFailover(HaCluster& cluster, const std::string& hint, Fault
   recovery.saw_not_serving = health.saw_not_serving();
   storm.join();
   EXPECT_TRUE(landed_mid_storm) << "the " << Name(fault) << " did not land mid-storm";
+  EXPECT_GE(std::count_if(records.begin(), records.end(),
+                          [](const ApplyRecord& record) { return record.attempts > 1; }),
+            1)
+      << "no Apply of the storm saw the " << Name(fault);
   if (expect_all_hold) ExpectAllAcknowledged(records);
   records.insert(records.end(), probes.begin(), probes.end());
 
