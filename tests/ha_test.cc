@@ -389,6 +389,9 @@ Recovery StormThroughFailover(HaCluster& cluster, const std::string& hint, Fault
   });
   WaitForStormProgress(counters, records.size(), 0.1);
   if (stall_standbys) {
+    // The asynchronous standby must be streaming when the link stalls, or
+    // the demonstration shows a standby that was never there.
+    cluster.Heal();
     cluster.StallStandbys(true);
     const int64_t stalled_at = counters.acknowledged;
     EXPECT_TRUE(PollUntil([&] { return counters.acknowledged >= stalled_at + 300; },
