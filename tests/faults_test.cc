@@ -12,10 +12,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <fstream>
 #include <iostream>
 #include <pqxx/pqxx>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -41,57 +39,10 @@ using std::chrono::seconds;
 constexpr auto kStormTimeout = seconds(180);
 constexpr auto kDecideTimeout = seconds(180);
 
-int64_t CreateCampaign(Stack& stack, const std::string& name, int cap, bool waitlist = true) {
-  auto stub = stack.NewStub();
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + seconds(30));
-  v1::CreateCampaignRequest request;
-  request.set_name(name);
-  if (cap > 0) request.set_max_participants(cap);
-  request.set_waitlist(waitlist);
-  v1::Campaign campaign;
-  const grpc::Status status = stub->CreateCampaign(&context, request, &campaign);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return campaign.id();
-}
-
-std::vector<int64_t> CreateCampaigns(Stack& stack, int count, int cap) {
-  std::vector<int64_t> campaigns;
-  // Half keep a waitlist, half reject when full: both paths under faults.
-  for (int i = 0; i < count; ++i) {
-    campaigns.push_back(CreateCampaign(stack, absl::StrCat("faults-", i), cap, i % 2 == 0));
-  }
-  return campaigns;
-}
-
-void Exec(const std::string& url, const std::string& sql) {
-  pqxx::connection connection(url);
-  pqxx::nontransaction txn(connection);
-  txn.exec(sql);
-}
-
 int64_t Count(const std::string& url, const std::string& sql) {
   pqxx::connection connection(url);
   pqxx::nontransaction txn(connection);
   return txn.exec(sql)[0][0].as<int64_t>();
-}
-
-// Waits until the storm has `fraction` of its Applies acknowledged, so that
-// a fault lands in the middle of it, not before or after.
-void WaitForStormProgress(const verify::StormCounters& counters, size_t applicants,
-                          double fraction) {
-  EXPECT_TRUE(PollUntil(
-      [&] {
-        return counters.acknowledged + counters.unacknowledged >=
-               static_cast<int64_t>(fraction * applicants);
-      },
-      Deadline(seconds(120)), milliseconds(2)))
-      << "the storm made no progress";
-}
-
-// Whether `campaignq health` reports SERVING.
-bool Serving(Stack& stack) {
-  return stack.RunClient({"health", "--timeout=2s"}, seconds(30)).exit.Success();
 }
 
 // `url` (a postgresql:// URI, as the test server's is) logging in as `user`.
@@ -102,13 +53,6 @@ std::string WithUser(const std::string& url, const std::string& user) {
   const size_t user_end =
       at != std::string::npos && (path == std::string::npos || at < path) ? at + 1 : authority;
   return absl::StrCat(url.substr(0, authority), user, "@", url.substr(user_end));
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 // The storm's end: everything decided, every invariant held, every Apply
@@ -130,11 +74,11 @@ void ExpectStormKeptEveryPromise(Stack& stack, const std::vector<ApplyRecord>& r
 // retrying the same user get exactly one application each.
 TEST(Faults, PostgresStoppedImmediatelyAndRestartedTwiceMidStorm) {
   OwnPostgres postgres;
-  Exec(postgres.url(), "CREATE DATABASE campaignq");
+  ExecSql(postgres.url(), "CREATE DATABASE campaignq");
   Stack stack("pg_restart", UrlWithDatabase(postgres.url(), "campaignq"));
   stack.StartServer();
   InstallDecisionAudit(stack);
-  const auto campaigns = CreateCampaigns(stack, 8, 60);
+  const auto campaigns = CreateCampaigns(stack, 8, 60, "faults");
   for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 10});
 
   auto records = Applicants(campaigns, 6000);
@@ -148,10 +92,10 @@ TEST(Faults, PostgresStoppedImmediatelyAndRestartedTwiceMidStorm) {
     WaitForStormProgress(counters, records.size(), restart / 3.0);
     EXPECT_FALSE(storm_done) << "restart " << restart << " would not land mid-storm";
     postgres.StopImmediately();
-    EXPECT_TRUE(PollUntil([&] { return !Serving(stack); }, Deadline(seconds(30))))
+    EXPECT_TRUE(PollUntil([&] { return !stack.Serving(); }, Deadline(seconds(30))))
         << "health stayed SERVING with PostgreSQL down";
     postgres.Start();
-    EXPECT_TRUE(PollUntil([&] { return Serving(stack); }, Deadline(seconds(60))))
+    EXPECT_TRUE(PollUntil([&] { return stack.Serving(); }, Deadline(seconds(60))))
         << "health did not come back after PostgreSQL restarted";
     std::cout << "restart " << restart << " done; storm still running: " << !storm_done << "\n";
   }
@@ -171,7 +115,7 @@ TEST(Faults, SessionsTerminatedThroughoutTheStorm) {
   Stack stack("terminated");
   stack.StartServer();
   InstallDecisionAudit(stack);
-  const auto campaigns = CreateCampaigns(stack, 8, 60);
+  const auto campaigns = CreateCampaigns(stack, 8, 60, "faults");
   for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 10});
 
   auto records = Applicants(campaigns, 4000);
@@ -228,7 +172,7 @@ TEST(Faults, CommitsCutAfterForwardingDecideNothingTwiceAndLoseNothing) {
   stack.set_process_database_url(*through);
   stack.StartServer();
   InstallDecisionAudit(stack);
-  const auto campaigns = CreateCampaigns(stack, 6, 60);
+  const auto campaigns = CreateCampaigns(stack, 6, 60, "faults");
 
   // Phase 1: Apply batches' commits are cut (no worker runs yet).
   constexpr int kCutsEach = 6;
@@ -294,7 +238,7 @@ TEST(Faults, FrozenWorkerLosesItsCampaignWithinTheIdleTimeout) {
   }
   // Decisions are slow from here (a trigger), so that the worker is caught
   // inside a decide transaction.
-  Exec(stack.database_url(), R"sql(
+  ExecSql(stack.database_url(), R"sql(
     CREATE FUNCTION test_slow_decision() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN PERFORM pg_sleep(0.05); RETURN NEW; END $$;
     CREATE TRIGGER test_slow_decision BEFORE UPDATE ON applications
@@ -344,7 +288,7 @@ TEST(Faults, FrozenWorkerLosesItsCampaignWithinTheIdleTimeout) {
   // timer starts; then the timeout, then at most 1 s.
   EXPECT_LE(freed_after, kIdleTimeoutMs + 250 + 1000);
 
-  Exec(stack.database_url(), "DROP TRIGGER test_slow_decision ON applications");
+  ExecSql(stack.database_url(), "DROP TRIGGER test_slow_decision ON applications");
   stack.StartWorker({"skip-locked", 2, 10});
   ASSERT_TRUE(WaitUntilDecided(stack, records, Deadline(kDecideTimeout)));
   ASSERT_TRUE(stack.worker(frozen)->Signal(SIGCONT).ok());
@@ -371,13 +315,13 @@ TEST(Faults, HostileRoleSettings) {
     ASSERT_TRUE(db::Migrate(**connection, db::MigrateMode::kAuto).ok());
   }
   const std::string role = absl::StrCat("cq_hostile_", ::getpid());
-  Exec(stack.database_url(),
-       absl::StrCat("CREATE ROLE ", role, " LOGIN SUPERUSER;", "ALTER ROLE ", role,
-                    " SET default_transaction_isolation = 'serializable';", "ALTER ROLE ", role,
-                    " SET statement_timeout = '50ms';", "ALTER ROLE ", role,
-                    " SET lock_timeout = '10ms';"));
+  ExecSql(stack.database_url(),
+          absl::StrCat("CREATE ROLE ", role, " LOGIN SUPERUSER;", "ALTER ROLE ", role,
+                       " SET default_transaction_isolation = 'serializable';", "ALTER ROLE ", role,
+                       " SET statement_timeout = '50ms';", "ALTER ROLE ", role,
+                       " SET lock_timeout = '10ms';"));
   // Each decided row costs 1 ms: a batch of 100 exceeds the timeout.
-  Exec(stack.database_url(), R"sql(
+  ExecSql(stack.database_url(), R"sql(
     CREATE FUNCTION test_costly_decision() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN PERFORM pg_sleep(0.001); RETURN NEW; END $$;
     CREATE TRIGGER test_costly_decision BEFORE UPDATE ON applications
@@ -387,7 +331,7 @@ TEST(Faults, HostileRoleSettings) {
   stack.set_process_database_url(hostile_url);
   stack.StartServer({"--migrate=verify"});
   InstallDecisionAudit(stack);
-  const auto campaigns = CreateCampaigns(stack, 6, 80);
+  const auto campaigns = CreateCampaigns(stack, 6, 80, "faults");
   auto records = Applicants(campaigns, 1200);
   // Applies first, so that the workers meet full-size batches.
   RunApplyStorm(stack, records, 16, Deadline(kStormTimeout));
@@ -397,11 +341,11 @@ TEST(Faults, HostileRoleSettings) {
   records.insert(records.end(), cancels.begin(), cancels.end());
   ExpectStormKeptEveryPromise(stack, records);
   const std::string worker_log =
-      ReadFile(stack.worker(0)->stderr_path()) + ReadFile(stack.worker(1)->stderr_path());
+      ReadTextFile(stack.worker(0)->stderr_path()) + ReadTextFile(stack.worker(1)->stderr_path());
   EXPECT_TRUE(absl::StrContains(worker_log, "batch timed out")) << "no batch ever shrank";
   stack.StopWorkers();
   stack.StopServer();
-  Exec(stack.database_url(), absl::StrCat("DROP OWNED BY ", role, "; DROP ROLE ", role));
+  ExecSql(stack.database_url(), absl::StrCat("DROP OWNED BY ", role, "; DROP ROLE ", role));
 }
 
 // For two seconds every decision fails with SQLSTATE 53200 (out of
@@ -411,10 +355,10 @@ TEST(Faults, ResourceFaultChargesNoApplication) {
   Stack stack("resource");
   stack.StartServer();
   InstallDecisionAudit(stack);
-  const auto campaigns = CreateCampaigns(stack, 4, 50);
+  const auto campaigns = CreateCampaigns(stack, 4, 50, "faults");
   auto records = Applicants(campaigns, 400);
   RunApplyStorm(stack, records, 16, Deadline(kStormTimeout));
-  Exec(stack.database_url(), R"sql(
+  ExecSql(stack.database_url(), R"sql(
     CREATE TABLE test_fault_window (until timestamptz NOT NULL);
     INSERT INTO test_fault_window VALUES (clock_timestamp() + interval '2 seconds');
     CREATE FUNCTION test_out_of_memory() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -441,7 +385,7 @@ TEST(Faults, PoisonRowFailsAloneUnderSixteenThreads) {
   Stack stack("poison16");
   stack.StartServer();
   InstallDecisionAudit(stack);
-  Exec(stack.database_url(), R"sql(
+  ExecSql(stack.database_url(), R"sql(
     CREATE FUNCTION test_refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
       IF NEW.user_id = 'poison' AND OLD.status = 'pending' AND NEW.status <> 'failed'
@@ -485,7 +429,7 @@ TEST(Faults, LongRepeatableReadTransactionHeldOpenDuringAStorm) {
   Stack stack("xmin_held");
   stack.StartServer();
   InstallDecisionAudit(stack);
-  const auto campaigns = CreateCampaigns(stack, 10, 100);
+  const auto campaigns = CreateCampaigns(stack, 10, 100, "faults");
   pqxx::connection holder(stack.database_url());
   pqxx::transaction<pqxx::repeatable_read> snapshot(holder);
   snapshot.exec("SELECT count(*) FROM applications");  // the snapshot is taken here

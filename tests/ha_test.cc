@@ -28,7 +28,6 @@
 #include <map>
 #include <memory>
 #include <pqxx/pqxx>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -66,13 +65,6 @@ constexpr int kStormApplicants = 15000;
 
 double Seconds(Clock::duration d) { return duration_cast<milliseconds>(d).count() / 1000.0; }
 
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // scripts/ha-cluster run as a child process: `start` in the constructor,
 // `stop` in the destructor (also when the test failed: then the tail of
 // every Patroni log is printed first).
@@ -93,7 +85,7 @@ class HaCluster {
       ADD_FAILURE() << "scripts/ha-cluster start failed: " << lines.status();
       return;
     }
-    const std::string info = ReadFile(scratch_.File("info.env"));
+    const std::string info = ReadTextFile(scratch_.File("info.env"));
     for (absl::string_view line : absl::StrSplit(info, '\n', absl::SkipEmpty())) {
       std::pair<std::string, std::string> kv = absl::StrSplit(line, absl::MaxSplits('=', 1));
       info_[kv.first] = std::string(absl::StripSuffix(absl::StripPrefix(kv.second, "'"), "'"));
@@ -200,52 +192,6 @@ class HaCluster {
   int runs_ = 0;
 };
 
-void Exec(const std::string& url, const std::string& sql) {
-  pqxx::connection connection(url);
-  pqxx::nontransaction txn(connection);
-  txn.exec(sql);
-}
-
-int64_t CreateCampaign(Stack& stack, const std::string& name, int cap, bool waitlist = true) {
-  auto stub = stack.NewStub();
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() + seconds(30));
-  v1::CreateCampaignRequest request;
-  request.set_name(name);
-  if (cap > 0) request.set_max_participants(cap);
-  request.set_waitlist(waitlist);
-  v1::Campaign campaign;
-  const grpc::Status status = stub->CreateCampaign(&context, request, &campaign);
-  EXPECT_TRUE(status.ok()) << status.error_message();
-  return campaign.id();
-}
-
-std::vector<int64_t> CreateCampaigns(Stack& stack, int count, int cap) {
-  std::vector<int64_t> campaigns;
-  // Half keep a waitlist, half reject when full: both paths across failovers.
-  for (int i = 0; i < count; ++i) {
-    campaigns.push_back(CreateCampaign(stack, absl::StrCat("ha-", i), cap, i % 2 == 0));
-  }
-  return campaigns;
-}
-
-// Waits until the storm has `fraction` of its Applies answered, so that the
-// fault lands in the middle of it.
-void WaitForStormProgress(const verify::StormCounters& counters, size_t applicants,
-                          double fraction) {
-  EXPECT_TRUE(PollUntil(
-      [&] {
-        return counters.acknowledged + counters.unacknowledged >=
-               static_cast<int64_t>(fraction * applicants);
-      },
-      Deadline(seconds(120)), milliseconds(2)))
-      << "the storm made no progress";
-}
-
-bool Serving(Stack& stack) {
-  return stack.RunClient({"health", "--timeout=2s"}, seconds(30)).exit.Success();
-}
-
 // Watches the server's health from a thread (the only caller of the CLI
 // meanwhile) while a failover happens.
 class HealthWatch {
@@ -253,7 +199,7 @@ class HealthWatch {
   explicit HealthWatch(Stack& stack)
       : thread_([this, &stack] {
           while (!stop_) {
-            const bool serving = Serving(stack);
+            const bool serving = stack.Serving();
             if (!serving) saw_not_serving_ = true;
             serving_ = serving;
             ++checks_;
@@ -372,11 +318,11 @@ Recovery StormThroughFailover(HaCluster& cluster, const std::string& hint, Fault
                               bool stall_standbys = false) {
   Recovery recovery;
   const std::string database = absl::StrCat("cq_", hint);
-  Exec(cluster.url(), absl::StrCat("CREATE DATABASE ", database));
+  ExecSql(cluster.url(), absl::StrCat("CREATE DATABASE ", database));
   Stack stack(hint, UrlWithDatabase(cluster.url(), database));
   stack.StartServer();
   InstallDecisionAudit(stack);
-  const auto campaigns = CreateCampaigns(stack, 8, 60);
+  const auto campaigns = CreateCampaigns(stack, 8, 60, "ha");
   const int64_t probe_campaign = CreateCampaign(stack, "ha-probe", 0);
   for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 10});
 

@@ -4,10 +4,8 @@
 
 #include <chrono>
 #include <cstdio>
-#include <fstream>
 #include <map>
 #include <pqxx/pqxx>
-#include <sstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -32,13 +30,6 @@ std::map<std::string, std::string> ChildEnvironment() {
           {"CAMPAIGNQ_LISTEN", ""},
           {"CAMPAIGNQ_SERVER", ""},
           {"CAMPAIGNQ_LOG_LEVEL", "warning"}};
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
 }
 
 std::unique_ptr<Process> StartOrFail(ProcessOptions options) {
@@ -136,6 +127,10 @@ int Stack::running_workers() {
   return running;
 }
 
+bool Stack::Serving() {
+  return RunClient({"health", "--timeout=2s"}, std::chrono::seconds(30)).exit.Success();
+}
+
 std::unique_ptr<v1::CampaignQueue::Stub> Stack::NewStub() {
   return v1::CampaignQueue::NewStub(
       grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
@@ -153,7 +148,7 @@ ClientResult Stack::RunClient(std::vector<std::string> args, std::chrono::second
   if (exit.ok()) result.exit = *exit;
   auto lines = client->AllStdoutLines(Deadline(std::chrono::seconds(10)));
   if (lines.ok()) result.stdout_text = absl::StrJoin(*lines, "\n");
-  result.stderr_text = ReadFile(log);
+  result.stderr_text = ReadTextFile(log);
   return result;
 }
 

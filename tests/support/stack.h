@@ -76,6 +76,10 @@ class Stack {
   Process* server() { return server_.get(); }
   Process* worker(int index) { return workers_.at(index).get(); }
 
+  // Whether `campaignq health` reports SERVING (health may be polled while
+  // the database fails over).
+  bool Serving();
+
   // A stub on a fresh channel to the server.
   std::unique_ptr<v1::CampaignQueue::Stub> NewStub();
 

@@ -1,12 +1,54 @@
 #include "support/storm.h"
 
+#include <chrono>
 #include <map>
+#include <pqxx/pqxx>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "support/poll.h"
 
 namespace campaignq::testing {
+
+void ExecSql(const std::string& url, const std::string& sql) {
+  pqxx::connection connection(url);
+  pqxx::nontransaction txn(connection);
+  txn.exec(sql);
+}
+
+int64_t CreateCampaign(Stack& stack, const std::string& name, int cap, bool waitlist) {
+  auto stub = stack.NewStub();
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(30));
+  v1::CreateCampaignRequest request;
+  request.set_name(name);
+  if (cap > 0) request.set_max_participants(cap);
+  request.set_waitlist(waitlist);
+  v1::Campaign campaign;
+  const grpc::Status status = stub->CreateCampaign(&context, request, &campaign);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return campaign.id();
+}
+
+std::vector<int64_t> CreateCampaigns(Stack& stack, int count, int cap, const std::string& prefix) {
+  std::vector<int64_t> campaigns;
+  for (int i = 0; i < count; ++i) {
+    campaigns.push_back(CreateCampaign(stack, absl::StrCat(prefix, "-", i), cap, i % 2 == 0));
+  }
+  return campaigns;
+}
+
+void WaitForStormProgress(const verify::StormCounters& counters, size_t applicants,
+                          double fraction) {
+  EXPECT_TRUE(PollUntil(
+      [&] {
+        return counters.acknowledged + counters.unacknowledged >=
+               static_cast<int64_t>(fraction * applicants);
+      },
+      Deadline(std::chrono::seconds(120)), std::chrono::milliseconds(2)))
+      << "the storm made no progress";
+}
 
 std::vector<ApplyRecord> Applicants(const std::vector<int64_t>& campaigns, int applicants,
                                     const std::string& prefix) {

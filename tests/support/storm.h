@@ -17,6 +17,22 @@ namespace campaignq::testing {
 using verify::ApplyRecord;
 using verify::SteadyTime;
 
+// Runs `sql` (a test's fixture: triggers, roles) on the database at `url`.
+void ExecSql(const std::string& url, const std::string& sql);
+
+// CreateCampaign over the stack's gRPC API; its id (0 and a test failure
+// on error). cap <= 0: unlimited.
+int64_t CreateCampaign(Stack& stack, const std::string& name, int cap, bool waitlist = true);
+
+// `count` campaigns "<prefix>-<i>" with `cap` seats, half with a waitlist
+// and half rejecting when full, so that storms take both paths.
+std::vector<int64_t> CreateCampaigns(Stack& stack, int count, int cap, const std::string& prefix);
+
+// Waits (at most 120 s) until `fraction` of a storm's `applicants` Applies
+// were answered, so that a fault lands in the middle of it.
+void WaitForStormProgress(const verify::StormCounters& counters, size_t applicants,
+                          double fraction);
+
 // `applicants` records spread round-robin over `campaigns`, users
 // "<prefix>user-<i>".
 std::vector<ApplyRecord> Applicants(const std::vector<int64_t>& campaigns, int applicants,

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -59,6 +61,13 @@ ScopedTestDir::~ScopedTestDir() {
     return;
   }
   RemoveTree(path_);
+}
+
+std::string ReadTextFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 }  // namespace campaignq::testing

@@ -30,4 +30,7 @@ class ScopedTestDir {
 // rm -rf `path` (best effort).
 void RemoveTree(const std::string& path);
 
+// The whole text of the file at `path`; "" when it cannot be read.
+std::string ReadTextFile(const std::string& path);
+
 }  // namespace campaignq::testing
