@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/metrics/http_exporter.h"
 #include "common/metrics/metrics.h"
+#include "common/metrics/process_metrics.h"
 #include "common/store/campaign_store.h"
 #include "server/campaign_queue_service.h"
 #include "server/health_monitor.h"
@@ -59,7 +60,10 @@ struct ServerStack::Running {
         health_store(&health_pool),
         listener(ListenerFor(options)),
         exporter(&registry),
-        service(&store, &listener) {}
+        service(&store, &listener) {
+    metrics::AddProcessMetrics(&registry);
+    metrics::AddBuildInfo(&registry, "server", CAMPAIGNQ_VERSION);
+  }
 
   db::ConnectionPool pool;
   store::CampaignStore store;

@@ -26,7 +26,7 @@ WorkerMetrics::WorkerMetrics(metrics::Registry* registry)
       wait_(registry
                 ->AddHistogram("campaignq_enqueue_to_decision_seconds",
                                "from an application's Apply to its decision",
-                               metrics::LatencyBuckets())
+                               metrics::WaitBuckets())
                 .With({})),
       transaction_(registry
                        ->AddHistogram("campaignq_transaction_duration_seconds",

@@ -6,6 +6,7 @@
 #include "common/log.h"
 #include "common/metrics/http_exporter.h"
 #include "common/metrics/metrics.h"
+#include "common/metrics/process_metrics.h"
 #include "worker/worker_metrics.h"
 
 namespace campaignq::worker {
@@ -25,7 +26,10 @@ WorkerStackOptions Normalized(WorkerStackOptions options) {
 // everything that uses it.
 struct WorkerStack::Running {
   explicit Running(const WorkerOptions& options)
-      : metrics(&registry), exporter(&registry), pool(options, &metrics) {}
+      : metrics(&registry), exporter(&registry), pool(options, &metrics) {
+    metrics::AddProcessMetrics(&registry);
+    metrics::AddBuildInfo(&registry, "worker", CAMPAIGNQ_VERSION);
+  }
 
   metrics::Registry registry;
   WorkerMetrics metrics;

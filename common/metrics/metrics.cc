@@ -82,8 +82,18 @@ Family<Histogram>& Registry::AddHistogram(const std::string& name, const std::st
 
 void Registry::AddGauge(const std::string& name, const std::string& help,
                         std::function<bool(double*)> read) {
+  AddCallback(name, help, "gauge", {}, [read = std::move(read)] {
+    std::vector<Sample> samples(1);
+    if (!read(&samples[0].value)) samples.clear();
+    return samples;
+  });
+}
+
+void Registry::AddCallback(const std::string& name, const std::string& help, const char* type,
+                           std::vector<std::string> label_names,
+                           std::function<std::vector<Sample>()> read) {
   std::lock_guard<std::mutex> lock(mutex_);
-  gauges_.push_back({name, help, std::move(read)});
+  callbacks_.push_back({name, help, type, std::move(label_names), std::move(read)});
 }
 
 std::string Registry::Render() {
@@ -118,17 +128,25 @@ std::string Registry::Render() {
                       count, "\n");
     }
   }
-  for (auto& gauge : gauges_) {
-    double value = 0;
-    if (!gauge.read(&value)) continue;
-    Header(&out, gauge.name, gauge.help, "gauge");
-    absl::StrAppend(&out, gauge.name, " ", Number(value), "\n");
+  for (auto& callback : callbacks_) {
+    const std::vector<Sample> samples = callback.read();
+    if (samples.empty()) continue;
+    Header(&out, callback.name, callback.help, callback.type);
+    for (const Sample& sample : samples) {
+      absl::StrAppend(&out, callback.name, Labels(callback.label_names, sample.labels), " ",
+                      Number(sample.value), "\n");
+    }
   }
   return out;
 }
 
 std::vector<double> LatencyBuckets() {
   return {0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+}
+
+std::vector<double> WaitBuckets() {
+  return {0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300,
+          600};
 }
 
 std::vector<double> SizeBuckets() { return {1, 2, 5, 10, 25, 50, 100, 250, 500, 1000}; }

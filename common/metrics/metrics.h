@@ -78,24 +78,38 @@ class Registry {
   // `read` may fail by returning false; the gauge is then left out.
   void AddGauge(const std::string& name, const std::string& help,
                 std::function<bool(double*)> read);
+  // A gauge or counter ("gauge"/"counter") whose labelled samples `read`
+  // returns at scrape time: process CPU seconds, build info, per-label
+  // values kept by another component.
+  struct Sample {
+    LabelValues labels;
+    double value = 0;
+  };
+  void AddCallback(const std::string& name, const std::string& help, const char* type,
+                   std::vector<std::string> label_names, std::function<std::vector<Sample>()> read);
 
   // The Prometheus text exposition format (version 0.0.4).
   std::string Render();
 
  private:
-  struct Gauge {
+  struct Callback {
     std::string name, help;
-    std::function<bool(double*)> read;
+    const char* type;
+    std::vector<std::string> label_names;
+    std::function<std::vector<Sample>()> read;
   };
   std::mutex mutex_;
   std::vector<std::unique_ptr<Family<Counter>>> counters_;
   std::vector<std::unique_ptr<Family<Histogram>>> histograms_;
   std::vector<std::unique_ptr<std::vector<double>>> bounds_;
-  std::vector<Gauge> gauges_;
+  std::vector<Callback> callbacks_;
 };
 
 // Bucket bounds for latencies, in seconds: 0.5 ms to 10 s.
 std::vector<double> LatencyBuckets();
+// Bucket bounds for waits that can reach minutes (enqueue to decision
+// while a backlog drains): 1 ms to 10 min.
+std::vector<double> WaitBuckets();
 // Bucket bounds for batch sizes: 1 to 1000.
 std::vector<double> SizeBuckets();
 
