@@ -64,6 +64,11 @@ void HealthMonitor::Check() {
   SetServing(serving);
 }
 
+bool HealthMonitor::serving() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return serving_ == 1;
+}
+
 void HealthMonitor::SetServing(bool serving) {
   serving_ = serving ? 1 : 0;
   for (const std::string& service : services_) health_->SetServingStatus(service, serving);

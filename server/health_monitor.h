@@ -38,6 +38,9 @@ class HealthMonitor {
   void SetDraining();
   // Ends the background loop. Idempotent.
   void Stop();
+  // What grpc.health.v1 says now (false before the first check): the
+  // campaignq_health_serving gauge, so alerts see it without a gRPC probe.
+  bool serving();
 
  private:
   void Run();

@@ -14,6 +14,7 @@
 #include "common/store/campaign_store.h"
 #include "server/campaign_queue_service.h"
 #include "server/health_monitor.h"
+#include "server/queue_gauges.h"
 #include "server/server_setup.h"
 
 namespace campaignq::server {
@@ -73,6 +74,8 @@ struct ServerStack::Running {
   // re-reading every kWatchFallbackInterval.
   DecisionListener listener;
   metrics::Registry registry;
+  // Before the exporter, so it outlives every scrape.
+  std::unique_ptr<QueueGauges> queue_gauges;
   metrics::HttpExporter exporter;
   CampaignQueueService service;
   std::unique_ptr<grpc::Server> server;
@@ -120,18 +123,8 @@ absl::StatusOr<int> ServerStack::StartLocked() {
   // Queue gauges read through the health connection: a scrape must not
   // wait behind request traffic for a pooled connection.
   store::CampaignStore* health_store = &r.health_store;
-  r.registry.AddGauge("campaignq_queue_pending", "applications waiting for a decision",
-                      [health_store](double* value) {
-                        auto depth = health_store->GetQueueDepth();
-                        if (depth.ok()) *value = static_cast<double>(depth->pending);
-                        return depth.ok();
-                      });
-  r.registry.AddGauge("campaignq_queue_oldest_pending_age_seconds",
-                      "age of the oldest pending application", [health_store](double* value) {
-                        auto depth = health_store->GetQueueDepth();
-                        if (depth.ok()) *value = depth->oldest_pending_age_seconds;
-                        return depth.ok();
-                      });
+  r.queue_gauges = std::make_unique<QueueGauges>(
+      &r.registry, [health_store] { return health_store->GetQueueDepth(); });
   if (!options_.process.metrics_listen.empty()) {
     absl::StatusOr<int> metrics_port = r.exporter.Start(options_.process.metrics_listen);
     if (!metrics_port.ok()) return metrics_port.status();
@@ -154,6 +147,14 @@ absl::StatusOr<int> ServerStack::StartLocked() {
       r.server->GetHealthCheckService(), [health_store] { return health_store->Ping(); },
       std::vector<std::string>{"", kServiceName});
   r.health->Start();
+  // Read through the monitor, which Stop() ends after the exporter.
+  HealthMonitor* health = r.health.get();
+  r.registry.AddGauge("campaignq_health_serving",
+                      "1 while grpc.health.v1 reports SERVING (database reachable, not draining)",
+                      [health](double* value) {
+                        *value = health->serving() ? 1 : 0;
+                        return true;
+                      });
   address_ = BoundAddress(options_.listen, port);
   LogInfo(kComponent, "listening on ", address_);
   return port;
@@ -183,8 +184,8 @@ void ServerStack::Stop() {
   r.server->Shutdown(std::chrono::system_clock::now() +
                      absl::ToChronoMilliseconds(options_.shutdown_grace));
   r.server->Wait();
+  r.exporter.Stop();  // before the health monitor its gauge reads
   r.health->Stop();
-  r.exporter.Stop();
   running_.reset();  // closes the connections
   address_.clear();
   metrics_address_.clear();

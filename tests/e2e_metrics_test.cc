@@ -107,6 +107,8 @@ TEST(Metrics, CountersMoveWithAStorm) {
   EXPECT_EQ(server["campaignq_build_info{component=\"server\",version=\"" CAMPAIGNQ_VERSION "\"}"],
             1);
   EXPECT_GT(server["process_resident_memory_bytes"], 0);
+  EXPECT_EQ(server["campaignq_health_serving"], 1);
+  EXPECT_GT(server["campaignq_queue_stats_timestamp_seconds"], 0);
   EXPECT_GT(decided["process_resident_memory_bytes"], 0);
   stack.StopWorkers();
   stack.StopServer();

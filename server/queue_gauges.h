@@ -1,0 +1,42 @@
+#pragma once
+// The queue gauges a server exports: campaignq_queue_pending,
+// campaignq_queue_oldest_pending_age_seconds, and
+// campaignq_queue_stats_timestamp_seconds (when they were last read).
+//
+// One query per scrape serves both gauges. During a database outage they
+// keep their last value instead of vanishing (a vanished series breaks
+// dashboards and silences alerts exactly when they matter); the timestamp
+// then stops moving, which is what "stale" alerts look at.
+
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/statusor.h"
+#include "common/metrics/metrics.h"
+#include "common/store/campaign_store.h"
+
+namespace campaignq::server {
+
+class QueueGauges {
+ public:
+  using ReadDepth = std::function<absl::StatusOr<store::CampaignStore::QueueDepth>()>;
+  // Registers the gauges in `registry`; `read` is one depth query. Both
+  // must outlive every scrape.
+  QueueGauges(metrics::Registry* registry, ReadDepth read);
+
+ private:
+  // The depth of this scrape: read at most once per `kFresh`, the last good
+  // value when the read fails, nothing before the first success.
+  std::optional<store::CampaignStore::QueueDepth> Current(double* read_at_seconds);
+
+  const ReadDepth read_;
+  std::mutex mutex_;
+  std::chrono::steady_clock::time_point last_attempt_ ABSL_GUARDED_BY(mutex_);
+  std::optional<store::CampaignStore::QueueDepth> last_ ABSL_GUARDED_BY(mutex_);
+  double last_success_unix_seconds_ ABSL_GUARDED_BY(mutex_) = 0;
+};
+
+}  // namespace campaignq::server
