@@ -14,8 +14,7 @@ using Hook = grpc::experimental::InterceptionHookPoints;
 
 struct RequestMetrics {
   explicit RequestMetrics(metrics::Registry* registry)
-      : started(registry->AddCounter("grpc_server_started_total",
-                                     "RPCs started on the server",
+      : started(registry->AddCounter("grpc_server_started_total", "RPCs started on the server",
                                      {"grpc_service", "grpc_method", "grpc_type"})),
         handled(registry->AddCounter("grpc_server_handled_total",
                                      "RPCs completed on the server, regardless of success",
@@ -123,10 +122,10 @@ class Factory : public grpc::experimental::ServerInterceptorFactoryInterface {
 
 std::string GrpcCodeLabel(int code) {
   static constexpr std::array<const char*, 17> kNames = {
-      "OK",        "Canceled",          "Unknown",          "InvalidArgument",    "DeadlineExceeded",
-      "NotFound",  "AlreadyExists",     "PermissionDenied", "ResourceExhausted",  "FailedPrecondition",
-      "Aborted",   "OutOfRange",        "Unimplemented",    "Internal",           "Unavailable",
-      "DataLoss",  "Unauthenticated"};
+      "OK",       "Canceled",       "Unknown",          "InvalidArgument",   "DeadlineExceeded",
+      "NotFound", "AlreadyExists",  "PermissionDenied", "ResourceExhausted", "FailedPrecondition",
+      "Aborted",  "OutOfRange",     "Unimplemented",    "Internal",          "Unavailable",
+      "DataLoss", "Unauthenticated"};
   return code >= 0 && code < static_cast<int>(kNames.size()) ? kNames[code] : "Unknown";
 }
 

@@ -59,12 +59,11 @@ void AddProcessMetrics(Registry* registry) {
                           }
                           return One((user + system) / ticks);
                         });
-  registry->AddCallback("process_resident_memory_bytes", "resident memory size, in bytes", "gauge",
-                        {}, [page_bytes] {
-                          double pages = 0;
-                          return StatField(StatFields(), 24, &pages) ? One(pages * page_bytes)
-                                                                     : Samples{};
-                        });
+  registry->AddCallback(
+      "process_resident_memory_bytes", "resident memory size, in bytes", "gauge", {}, [page_bytes] {
+        double pages = 0;
+        return StatField(StatFields(), 24, &pages) ? One(pages * page_bytes) : Samples{};
+      });
   registry->AddCallback("process_virtual_memory_bytes", "virtual memory size, in bytes", "gauge",
                         {}, [] {
                           double bytes = 0;
@@ -87,9 +86,8 @@ void AddProcessMetrics(Registry* registry) {
   });
   // Fixed for the process's life: computed once.
   double start_ticks = 0;
-  const double start_time = StatField(StatFields(), 22, &start_ticks)
-                                ? BootTimeSeconds() + start_ticks / ticks
-                                : 0;
+  const double start_time =
+      StatField(StatFields(), 22, &start_ticks) ? BootTimeSeconds() + start_ticks / ticks : 0;
   registry->AddCallback("process_start_time_seconds",
                         "start time of the process since the Unix epoch, in seconds", "gauge", {},
                         [start_time] { return start_time > 0 ? One(start_time) : Samples{}; });
@@ -97,8 +95,9 @@ void AddProcessMetrics(Registry* registry) {
 
 void AddBuildInfo(Registry* registry, const std::string& component, const std::string& version) {
   registry->AddCallback("campaignq_build_info", "always 1; labels say which build runs", "gauge",
-                        {"component", "version"},
-                        [component, version] { return Samples{{{component, version}, 1}}; });
+                        {"component", "version"}, [component, version] {
+                          return Samples{{{component, version}, 1}};
+                        });
 }
 
 }  // namespace campaignq::metrics

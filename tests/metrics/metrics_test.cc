@@ -41,9 +41,8 @@ TEST(Registry, RendersEveryKindAsPromtoolAccepts) {
     *value = 7;
     return true;
   });
-  registry.AddGauge("demo_unreadable", "left out when it cannot be read", [](double*) {
-    return false;
-  });
+  registry.AddGauge("demo_unreadable", "left out when it cannot be read",
+                    [](double*) { return false; });
   registry.AddCallback("demo_labelled", "labelled samples", "gauge", {"shard"}, [] {
     return std::vector<Registry::Sample>{{{"1"}, 2}, {{"2"}, 3}};
   });
@@ -51,8 +50,9 @@ TEST(Registry, RendersEveryKindAsPromtoolAccepts) {
   AddBuildInfo(&registry, "test", "1.2.3");
 
   const std::string text = registry.Render();
-  EXPECT_TRUE(testing::PromtoolCheckMetrics(text).ok()) << testing::PromtoolCheckMetrics(text)
-                                                        << "\n" << text;
+  EXPECT_TRUE(testing::PromtoolCheckMetrics(text).ok())
+      << testing::PromtoolCheckMetrics(text) << "\n"
+      << text;
   auto samples = Samples(text);
   EXPECT_EQ(samples["demo_events_total{kind=\"a\\\"b\"}"], 3);
   EXPECT_EQ(samples["demo_wait_seconds_bucket{queue=\"q\",le=\"0.002\"}"], 0);
