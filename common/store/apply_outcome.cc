@@ -30,11 +30,12 @@ absl::StatusOr<v1::Application> ApplyOutcome(db::ReadCommittedTransaction& txn, 
         application.id(), " is ", ApplicationStatusWord(application.status())));
   }
   if (row[kCampaignStatusColumn].as<std::string>() == "not_yet_open") {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "campaign ", campaign_id, " opens at ",
-        absl::FormatTime(absl::RFC3339_full, absl::FromUnixMicros(row[kOpensAtColumn].as<int64_t>()),
-                         absl::UTCTimeZone()),
-        "; apply from then on"));
+    return absl::FailedPreconditionError(
+        absl::StrCat("campaign ", campaign_id, " opens at ",
+                     absl::FormatTime(absl::RFC3339_full,
+                                      absl::FromUnixMicros(row[kOpensAtColumn].as<int64_t>()),
+                                      absl::UTCTimeZone()),
+                     "; apply from then on"));
   }
   return absl::FailedPreconditionError(
       absl::StrCat("campaign ", campaign_id, " is closed and takes no new applications"));
