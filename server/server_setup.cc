@@ -4,6 +4,7 @@
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 
+#include "grpc/health/v1/health.pb.h"
 #include "server/request_metrics.h"
 
 namespace campaignq::server {
@@ -13,6 +14,11 @@ std::unique_ptr<grpc::Server> BuildAndStartServer(const ServerSetup& setup, grpc
   // Both are process-wide switches read when a builder is created or
   // started, so they must come before the builder.
   grpc::EnableDefaultHealthCheckService(true);
+  // gRPC's built-in health service registers no descriptors, so reflection
+  // would list grpc.health.v1.Health and then answer "Symbol not found".
+  // Touching our compiled health.proto links it in, which registers its
+  // descriptors in the generated pool that reflection serves.
+  grpc::health::v1::HealthCheckRequest::descriptor();
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;

@@ -27,7 +27,7 @@ TEST(ApplicationText, ShowsStatusWordAndReason) {
   a.set_campaign_id(7);
   a.set_user_id("alice");
   a.set_status(v1::APPLICATION_STATUS_REJECTED);
-  a.set_reason("campaign_full");
+  a.set_reason(v1::REJECTION_REASON_CAMPAIGN_FULL);
   a.set_attempts(1);
   EXPECT_EQ(ApplicationText(a),
             "application 12 campaign=7 user=\"alice\" status=rejected reason=campaign_full "
