@@ -147,7 +147,7 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
         a.set_status(v1::APPLICATION_STATUS_WAITLISTED);
       } else {
         a.set_status(v1::APPLICATION_STATUS_REJECTED);
-        a.set_reason("campaign_full");
+        a.set_reason(v1::REJECTION_REASON_CAMPAIGN_FULL);
       }
       a.mutable_decide_time()->set_seconds(2000 + id);
     }
