@@ -7,7 +7,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/db/transaction.h"
+#include "common/status_details.h"
 #include "common/status_macros.h"
+#include "common/store/apply_outcome.h"
 #include "common/store/rows.h"
 #include "common/store/validation.h"
 #include "statements.h"
@@ -19,11 +21,7 @@ using db::Exec;
 using db::InTransaction;
 using db::ReadCommittedTransaction;
 
-const absl::Status& StatusOf(const absl::Status& status) { return status; }
-template <typename T>
-const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
-  return result.status();
-}
+using db::internal::StatusOf;
 
 // Runs `body` in one transaction on a pooled connection. A connection that
 // broke is discarded so the pool opens a fresh one. After a database
@@ -31,13 +29,14 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
 // so a transaction that failed UNAVAILABLE runs once more on a fresh
 // connection. That is safe: UNAVAILABLE means it never reached COMMIT (a
 // commit whose outcome is unknown is UNKNOWN, never retried).
+// The transaction is bounded by `deadline` (db::InTransaction).
 template <typename Body>
-auto WithTransaction(db::ConnectionPool* pool, Body&& body)
+auto WithTransaction(db::ConnectionPool* pool, absl::Time deadline, Body&& body)
     -> decltype(body(std::declval<ReadCommittedTransaction&>())) {
   for (int attempt = 1;; ++attempt) {
     auto connection = pool->Acquire();
     if (!connection.ok()) return connection.status();
-    auto result = InTransaction(**connection, body);
+    auto result = InTransaction(**connection, deadline, body);
     const absl::StatusCode code = StatusOf(result).code();
     if (code != absl::StatusCode::kUnavailable && code != absl::StatusCode::kUnknown) {
       return result;
@@ -47,12 +46,11 @@ auto WithTransaction(db::ConnectionPool* pool, Body&& body)
   }
 }
 
-absl::Status CampaignNotFound(int64_t campaign_id) {
-  return absl::NotFoundError(absl::StrCat("campaign ", campaign_id, " does not exist"));
-}
-
 absl::Status ApplicationNotFound(int64_t application_id) {
-  return absl::NotFoundError(absl::StrCat("application ", application_id, " does not exist"));
+  absl::Status status =
+      absl::NotFoundError(absl::StrCat("application ", application_id, " does not exist"));
+  SetErrorReason(status, "APPLICATION_NOT_FOUND");
+  return status;
 }
 
 // Takes the campaign lock (first in the global lock order). NOT_FOUND when
@@ -82,33 +80,36 @@ ApplyBatcher::Options BatcherOptionsFor(const db::ConnectionPool& pool) {
 CampaignStore::CampaignStore(db::ConnectionPool* pool)
     : pool_(pool), apply_batcher_(pool, BatcherOptionsFor(*pool)) {}
 
-absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(
-    const v1::CreateCampaignRequest& request) {
+absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(const v1::CreateCampaignRequest& request,
+                                                           absl::Time deadline) {
   RETURN_IF_ERROR(ValidateCampaignName(request.name()));
   std::optional<int32_t> cap;
   if (request.has_max_participants()) cap = request.max_participants();
   RETURN_IF_ERROR(ValidateMaxParticipants(cap));
   const bool waitlist = request.has_waitlist() ? request.waitlist() : true;
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
-    return CampaignFromRow(Exec(txn, sql::kCampaignInsert, request.name(), cap, waitlist)[0]);
-  });
+  return WithTransaction(
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+        return CampaignFromRow(Exec(txn, sql::kCampaignInsert, request.name(), cap, waitlist)[0]);
+      });
 }
 
-absl::StatusOr<v1::Campaign> CampaignStore::GetCampaign(int64_t campaign_id) {
+absl::StatusOr<v1::Campaign> CampaignStore::GetCampaign(int64_t campaign_id, absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
-    pqxx::result rows = Exec(txn, sql::kCampaignGet, campaign_id);
-    if (rows.empty()) return CampaignNotFound(campaign_id);
-    return CampaignFromRow(rows[0]);
-  });
+  return WithTransaction(pool_, deadline,
+                         [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+                           pqxx::result rows = Exec(txn, sql::kCampaignGet, campaign_id);
+                           if (rows.empty()) return CampaignNotFound(campaign_id);
+                           return CampaignFromRow(rows[0]);
+                         });
 }
 
 absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::ListCampaigns(
-    const v1::ListCampaignsRequest& request) {
+    const v1::ListCampaignsRequest& request, absl::Time deadline) {
   ASSIGN_OR_RETURN(const int page_size, ResolvePageSize(request.page_size()));
   ASSIGN_OR_RETURN(const int64_t after_id, DecodePageToken(request.page_token()));
   return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListCampaignsResponse> {
+      pool_, deadline,
+      [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListCampaignsResponse> {
         // One row more than a page tells whether another page follows.
         pqxx::result rows = Exec(txn, sql::kCampaignListAfter, after_id, page_size + 1);
         v1::ListCampaignsResponse response;
@@ -122,28 +123,32 @@ absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::ListCampaigns(
       });
 }
 
-absl::StatusOr<v1::Campaign> CampaignStore::CloseCampaign(int64_t campaign_id) {
+absl::StatusOr<v1::Campaign> CampaignStore::CloseCampaign(int64_t campaign_id,
+                                                          absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
-    pqxx::result closed = Exec(txn, sql::kCampaignMarkClosed, campaign_id);
-    if (closed.empty()) return CampaignNotFound(campaign_id);
-    // A separate statement: its snapshot is taken after the campaign lock
-    // was granted, so it sees the last worker batch's decisions.
-    pqxx::result rejected = Exec(txn, sql::kApplicationRejectOpenOfClosedCampaign, campaign_id);
-    if (!rejected.empty()) Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
-    return CampaignFromRow(closed[0]);
-  });
+  return WithTransaction(
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+        pqxx::result closed = Exec(txn, sql::kCampaignMarkClosed, campaign_id);
+        if (closed.empty()) return CampaignNotFound(campaign_id);
+        // A separate statement: its snapshot is taken after the campaign lock
+        // was granted, so it sees the last worker batch's decisions.
+        pqxx::result rejected = Exec(txn, sql::kApplicationRejectOpenOfClosedCampaign, campaign_id);
+        if (!rejected.empty()) Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
+        return CampaignFromRow(closed[0]);
+      });
 }
 
-absl::StatusOr<v1::Application> CampaignStore::Apply(const v1::ApplyRequest& request) {
+absl::StatusOr<v1::Application> CampaignStore::Apply(const v1::ApplyRequest& request,
+                                                     absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(request.campaign_id(), "campaign_id"));
   RETURN_IF_ERROR(ValidateUserId(request.user_id()));
-  return apply_batcher_.Apply(request.campaign_id(), request.user_id());
+  return apply_batcher_.Apply(request.campaign_id(), request.user_id(), deadline);
 }
 
-absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t application_id) {
+absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t application_id,
+                                                              absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
-  return WithTransaction(pool_,
+  return WithTransaction(pool_, deadline,
                          [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
                            pqxx::result rows = Exec(txn, sql::kApplicationGet, application_id);
                            if (rows.empty()) return ApplicationNotFound(application_id);
@@ -152,18 +157,20 @@ absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t applicatio
 }
 
 absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
-    const v1::ListApplicationsRequest& request) {
+    const v1::ListApplicationsRequest& request, absl::Time deadline) {
   if (request.campaign_id() < 0) {
-    return absl::InvalidArgumentError("campaign_id must be a positive id, or 0 for every campaign");
+    return InvalidFieldError("campaign_id",
+                             "campaign_id must be a positive id, or 0 for every campaign");
   }
   if (!v1::ApplicationStatus_IsValid(request.status())) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown status ", request.status()));
+    return InvalidFieldError("status", absl::StrCat("unknown status ", request.status()));
   }
   ASSIGN_OR_RETURN(const int page_size, ResolvePageSize(request.page_size()));
   ASSIGN_OR_RETURN(const int64_t after_id, DecodePageToken(request.page_token()));
   const std::string status_word = ApplicationStatusWord(request.status());
   return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListApplicationsResponse> {
+      pool_, deadline,
+      [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListApplicationsResponse> {
         pqxx::result rows = Exec(txn, sql::kApplicationListAfter, request.campaign_id(),
                                  status_word, after_id, page_size + 1);
         v1::ListApplicationsResponse response;
@@ -177,10 +184,11 @@ absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
       });
 }
 
-absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t application_id) {
+absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t application_id,
+                                                                 absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
   return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
         pqxx::result found = Exec(txn, sql::kApplicationGet, application_id);
         if (found.empty()) return ApplicationNotFound(application_id);
         const int64_t campaign_id = found[0][1].as<int64_t>();
@@ -191,8 +199,10 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
         if (status == "cancelled")
           return ApplicationFromRow(Exec(txn, sql::kApplicationGet, application_id)[0]);
         if (status != "pending" && status != "waitlisted" && status != "approved") {
-          return absl::FailedPreconditionError(absl::StrCat(
+          absl::Status final_status = absl::FailedPreconditionError(absl::StrCat(
               "application ", application_id, " is ", status, " and can no longer be cancelled"));
+          SetErrorReason(final_status, "APPLICATION_FINAL");
+          return final_status;
         }
         pqxx::result cancelled = Exec(txn, sql::kApplicationCancel, application_id, status);
         if (cancelled.empty()) {
@@ -212,12 +222,12 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
 }
 
 absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
-    std::chrono::microseconds stall_threshold) {
+    std::chrono::microseconds stall_threshold, absl::Time deadline) {
   if (stall_threshold.count() <= 0) {
-    return absl::InvalidArgumentError("stall_threshold must be positive");
+    return InvalidFieldError("stall_threshold", "stall_threshold must be positive");
   }
   return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::QueueStats> {
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::QueueStats> {
         v1::QueueStats stats;
         for (const auto& row : Exec(txn, sql::kQueueCountsByStatus)) {
           const std::string status = row[0].as<std::string>();
@@ -252,20 +262,23 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
 }
 
 absl::StatusOr<CampaignStore::QueueDepth> CampaignStore::GetQueueDepth() {
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<QueueDepth> {
-    const pqxx::row row = Exec(txn, sql::kQueueDepth)[0];
-    QueueDepth depth;
-    depth.pending = row[0].as<int64_t>();
-    depth.oldest_pending_age_seconds = row[1].is_null() ? 0 : row[1].as<int64_t>() / 1e6;
-    return depth;
-  });
+  return WithTransaction(pool_, absl::InfiniteFuture(),
+                         [&](ReadCommittedTransaction& txn) -> absl::StatusOr<QueueDepth> {
+                           const pqxx::row row = Exec(txn, sql::kQueueDepth)[0];
+                           QueueDepth depth;
+                           depth.pending = row[0].as<int64_t>();
+                           depth.oldest_pending_age_seconds =
+                               row[1].is_null() ? 0 : row[1].as<int64_t>() / 1e6;
+                           return depth;
+                         });
 }
 
 absl::Status CampaignStore::Ping() {
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::Status {
-    Exec(txn, sql::kQueueOldestPendingMicros);
-    return absl::OkStatus();
-  });
+  return WithTransaction(pool_, absl::InfiniteFuture(),
+                         [&](ReadCommittedTransaction& txn) -> absl::Status {
+                           Exec(txn, sql::kQueueOldestPendingMicros);
+                           return absl::OkStatus();
+                         });
 }
 
 }  // namespace campaignq::store
