@@ -122,7 +122,7 @@ void ApplyBatcher::Write(const std::vector<Request*>& batch) {
 absl::Status ApplyBatcher::WriteTogether(const std::vector<Request*>& batch) {
   absl::Time deadline = absl::InfinitePast();
   for (const Request* request : batch) deadline = std::max(deadline, request->deadline);
-  auto connection = pool_->Acquire();
+  auto connection = pool_->Acquire(deadline);
   if (!connection.ok()) return connection.status();
   absl::Status status =
       db::InTransaction(**connection, deadline, [&](db::ReadCommittedTransaction& txn) {

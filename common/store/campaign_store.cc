@@ -34,7 +34,7 @@ template <typename Body>
 auto WithTransaction(db::ConnectionPool* pool, absl::Time deadline, Body&& body)
     -> decltype(body(std::declval<ReadCommittedTransaction&>())) {
   for (int attempt = 1;; ++attempt) {
-    auto connection = pool->Acquire();
+    auto connection = pool->Acquire(deadline);
     if (!connection.ok()) return connection.status();
     auto result = InTransaction(**connection, deadline, body);
     const absl::StatusCode code = StatusOf(result).code();

@@ -219,6 +219,20 @@ TEST_F(LimitsDbTest, StoreCallPastItsDeadlineIsCancelledInPostgres) {
       absl::StatusCode::kDeadlineExceeded);
 }
 
+TEST_F(LimitsDbTest, WaitingForAPooledConnectionEndsAtTheDeadline) {
+  db::PoolOptions options;
+  options.url = DatabaseUrl();
+  options.max_connections = 1;
+  options.acquire_timeout = std::chrono::milliseconds(60000);
+  db::ConnectionPool pool(options);
+  absl::StatusOr<db::PooledConnection> held = pool.Acquire();
+  ASSERT_TRUE(held.ok()) << held.status();
+  const absl::Time start = absl::Now();
+  absl::StatusOr<db::PooledConnection> waited = pool.Acquire(start + absl::Milliseconds(200));
+  EXPECT_EQ(waited.status().code(), absl::StatusCode::kDeadlineExceeded) << waited.status();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(30));
+}
+
 TEST_F(LimitsDbTest, StatementTimeoutIsLoweredToTheDeadlineButNeverRaised) {
   absl::StatusOr<db::PooledConnection> connection = pool_->Acquire();
   ASSERT_TRUE(connection.ok()) << connection.status();
