@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/db/pg_status.h"
 #include "common/log.h"
+#include "common/status_details.h"
 #include "server/status_mapping.h"
 
 namespace campaignq::server {
@@ -28,6 +29,14 @@ absl::Time ClientDeadline(const grpc::ServerContext& context) {
 SteadyTime Steady(absl::Time time) {
   if (time == absl::InfiniteFuture()) return SteadyTime::max();
   return std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(time - absl::Now());
+}
+
+// UNAVAILABLE's message is the server's fixed one; the reason tells a
+// client that watching again (elsewhere) is the answer.
+absl::Status ShuttingDown() {
+  absl::Status status = absl::UnavailableError("server is shutting down; watch again");
+  SetErrorReason(status, "SERVER_SHUTTING_DOWN");
+  return status;
 }
 
 bool Changed(const v1::Application& before, const v1::Application& after) {
@@ -80,7 +89,7 @@ grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListene
   absl::StatusOr<v1::Application> first = store->GetApplication(application_id, read_deadline());
   if (!first.ok()) return ToGrpcStatus(first.status());
   v1::Application last = *std::move(first);
-  if (!writer->Write(last)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  if (!writer->Write(last)) return ToGrpcStatus(absl::CancelledError("client went away"));
   if (IsFinalForWatch(last.status())) return grpc::Status::OK;
 
   const bool ends_by_server = watch_end < client_deadline;
@@ -91,17 +100,17 @@ grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListene
   // generation would be missed until the fallback: re-read once at once.
   bool reread_now = true;
   while (true) {
-    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    if (context->IsCancelled()) return ToGrpcStatus(absl::CancelledError("cancelled"));
     if (listener->stopped()) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down; watch again");
+      return ToGrpcStatus(ShuttingDown());
     }
     const SteadyTime now = std::chrono::steady_clock::now();
     if (now >= deadline) {
       // The server's maximum watch duration: the last message sent is the
       // current state, and the caller watches again.
       if (ends_by_server) return grpc::Status::OK;
-      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                          absl::StrCat("application ", application_id, " is not final yet"));
+      return ToGrpcStatus(absl::DeadlineExceededError(
+          absl::StrCat("application ", application_id, " is not final yet")));
     }
     if (!reread_now) {
       const SteadyTime wake =
@@ -124,7 +133,7 @@ grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListene
     }
     if (!Changed(last, *current)) continue;
     last = *std::move(current);
-    if (!writer->Write(last)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+    if (!writer->Write(last)) return ToGrpcStatus(absl::CancelledError("client went away"));
     if (IsFinalForWatch(last.status())) return grpc::Status::OK;
   }
 }
