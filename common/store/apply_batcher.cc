@@ -108,8 +108,11 @@ void ApplyBatcher::Write(const std::vector<Request*>& batch) {
   // every Apply would wait out the same fault one after another, so the
   // callers get it at once and retry.
   const std::string state = db::SqlState(status);
+  // Nor after the batch's deadline (the latest of its Applies') passed:
+  // every Apply's has.
   const bool per_apply_error =
       status.code() != absl::StatusCode::kUnknown &&
+      status.code() != absl::StatusCode::kDeadlineExceeded &&
       (!db::IsTransient(status) || state == db::kSqlstateSerializationFailure ||
        state == db::kSqlstateDeadlockDetected);
   if (batch.size() == 1 || !per_apply_error) {
