@@ -3,10 +3,13 @@
 #include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "common/db/pg_status.h"
 #include "common/log.h"
+#include "common/status_details.h"
 #include "server/status_mapping.h"
 
 namespace campaignq::server {
@@ -14,12 +17,26 @@ namespace {
 
 using SteadyTime = std::chrono::steady_clock::time_point;
 
-// The call's deadline on the steady clock; "no deadline" stays infinite
-// instead of overflowing.
-SteadyTime SteadyDeadline(const grpc::ServerContext& context) {
+// The call's deadline; "no deadline" is absl::InfiniteFuture().
+absl::Time ClientDeadline(const grpc::ServerContext& context) {
   const auto deadline = context.deadline();
-  if (deadline == std::chrono::system_clock::time_point::max()) return SteadyTime::max();
-  return std::chrono::steady_clock::now() + (deadline - std::chrono::system_clock::now());
+  if (deadline == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
+  return absl::FromChrono(deadline);
+}
+
+// An absl::Time on the steady clock (which the listener waits on);
+// infinite stays infinite instead of overflowing.
+SteadyTime Steady(absl::Time time) {
+  if (time == absl::InfiniteFuture()) return SteadyTime::max();
+  return std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(time - absl::Now());
+}
+
+// UNAVAILABLE's message is the server's fixed one; the reason tells a
+// client that watching again (elsewhere) is the answer.
+absl::Status ShuttingDown() {
+  absl::Status status = absl::UnavailableError("server is shutting down; watch again");
+  SetErrorReason(status, "SERVER_SHUTTING_DOWN");
+  return status;
 }
 
 bool Changed(const v1::Application& before, const v1::Application& after) {
@@ -44,27 +61,56 @@ bool IsFinalForWatch(v1::ApplicationStatus status) {
 grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
                               grpc::ServerContext* context, int64_t application_id,
                               grpc::ServerWriterInterface<v1::Application>* writer) {
-  absl::StatusOr<v1::Application> first = store->GetApplication(application_id);
+  return WatchApplication(store, listener, context, application_id, writer, nullptr, "");
+}
+
+grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
+                              grpc::ServerContext* context, int64_t application_id,
+                              grpc::ServerWriterInterface<v1::Application>* writer,
+                              CallLimits* limits, const std::string& caller) {
+  std::optional<WatchSlots::Slot> slot;
+  if (limits != nullptr) {
+    absl::Status admitted = limits->Admit(/*is_apply=*/false, caller);
+    if (!admitted.ok()) return ToGrpcStatus(admitted);
+    absl::StatusOr<WatchSlots::Slot> taken = limits->watch_slots().Take(caller);
+    if (!taken.ok()) return ToGrpcStatus(taken.status());
+    slot.emplace(*std::move(taken));
+  }
+  const absl::Time client_deadline = ClientDeadline(*context);
+  // When the server ends the watch (OK), if before the client's deadline.
+  const absl::Time watch_end = limits != nullptr
+                                   ? limits->Now() + limits->options().max_watch_duration
+                                   : absl::InfiniteFuture();
+  // Each read's SQL: the client's deadline, capped per read.
+  const auto read_deadline = [&] {
+    return limits != nullptr ? limits->CapDeadline(client_deadline) : client_deadline;
+  };
+
+  absl::StatusOr<v1::Application> first = store->GetApplication(application_id, read_deadline());
   if (!first.ok()) return ToGrpcStatus(first.status());
   v1::Application last = *std::move(first);
-  if (!writer->Write(last)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+  if (!writer->Write(last)) return ToGrpcStatus(absl::CancelledError("client went away"));
   if (IsFinalForWatch(last.status())) return grpc::Status::OK;
 
-  const SteadyTime deadline = SteadyDeadline(*context);
+  const bool ends_by_server = watch_end < client_deadline;
+  const SteadyTime deadline = Steady(std::min(client_deadline, watch_end));
   const int64_t campaign_id = last.campaign_id();
   uint64_t generation = listener->Generation(campaign_id);
   // A decision that landed between the first read and taking the
   // generation would be missed until the fallback: re-read once at once.
   bool reread_now = true;
   while (true) {
-    if (context->IsCancelled()) return grpc::Status(grpc::StatusCode::CANCELLED, "cancelled");
+    if (context->IsCancelled()) return ToGrpcStatus(absl::CancelledError("cancelled"));
     if (listener->stopped()) {
-      return grpc::Status(grpc::StatusCode::UNAVAILABLE, "server is shutting down; watch again");
+      return ToGrpcStatus(ShuttingDown());
     }
     const SteadyTime now = std::chrono::steady_clock::now();
     if (now >= deadline) {
-      return grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                          absl::StrCat("application ", application_id, " is not final yet"));
+      // The server's maximum watch duration: the last message sent is the
+      // current state, and the caller watches again.
+      if (ends_by_server) return grpc::Status::OK;
+      return ToGrpcStatus(absl::DeadlineExceededError(
+          absl::StrCat("application ", application_id, " is not final yet")));
     }
     if (!reread_now) {
       const SteadyTime wake =
@@ -74,7 +120,8 @@ grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListene
     }
     reread_now = false;
 
-    absl::StatusOr<v1::Application> current = store->GetApplication(application_id);
+    absl::StatusOr<v1::Application> current =
+        store->GetApplication(application_id, read_deadline());
     if (!current.ok()) {
       if (db::IsTransient(current.status()) ||
           current.status().code() == absl::StatusCode::kUnavailable) {
@@ -86,7 +133,7 @@ grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListene
     }
     if (!Changed(last, *current)) continue;
     last = *std::move(current);
-    if (!writer->Write(last)) return grpc::Status(grpc::StatusCode::CANCELLED, "client went away");
+    if (!writer->Write(last)) return ToGrpcStatus(absl::CancelledError("client went away"));
     if (IsFinalForWatch(last.status())) return grpc::Status::OK;
   }
 }

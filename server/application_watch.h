@@ -12,6 +12,12 @@
 //                      that OK always means "the last message is final";
 //                      the client sees DEADLINE_EXCEEDED from its own timer
 //                      anyway, so OK at the deadline would be racy as well.
+//   OK, not final      (with limits) the server's maximum watch duration
+//                      (--max-watch-duration) passed first: the last
+//                      message is the current state; watch again.
+//   RESOURCE_EXHAUSTED (with limits) the caller's rate limit, or its or the
+//                      server's open-watch cap: RetryInfo says when to try
+//                      again.
 //   CANCELLED          the client went away.
 //   UNAVAILABLE        the server is shutting down: watch again elsewhere.
 //   other              the first read failed (NOT_FOUND, INVALID_ARGUMENT,
@@ -24,10 +30,12 @@
 
 #include <chrono>
 #include <cstdint>
+#include <string>
 
 #include "campaignq/v1/campaignq.pb.h"
 #include "common/store/campaign_store.h"
 #include "server/decision_listener.h"
+#include "server/limits/call_limits.h"
 
 namespace campaignq::server {
 
@@ -37,8 +45,21 @@ inline constexpr std::chrono::milliseconds kWatchFallbackInterval{1000};
 
 bool IsFinalForWatch(v1::ApplicationStatus status);
 
+// Without limits (kept for callers that have none): no watch caps, no
+// rate limit, no maximum duration, reads bounded by the client's deadline.
 grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
                               grpc::ServerContext* context, int64_t application_id,
                               grpc::ServerWriterInterface<v1::Application>* writer);
+
+// With `limits` (must outlive the call): the call is admitted by the
+// caller's token bucket and takes one of its watch slots (both keyed by
+// `caller`: the principal's name, or PeerKey(*context) before
+// authentication), ends OK after limits->options().max_watch_duration, and
+// each read's SQL is bounded by the call's deadline capped at
+// max_call_deadline from the read's start.
+grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
+                              grpc::ServerContext* context, int64_t application_id,
+                              grpc::ServerWriterInterface<v1::Application>* writer,
+                              CallLimits* limits, const std::string& caller);
 
 }  // namespace campaignq::server

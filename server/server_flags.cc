@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
+#include "server/limit_flags.h"
 
 CAMPAIGNQ_FLAG(std::string, listen, "CAMPAIGNQ_LISTEN", "127.0.0.1:50051",
                "host:port to serve gRPC on; port 0 picks a free one");
@@ -44,6 +45,9 @@ absl::StatusOr<ServerOptions> ReadServerFlags() {
   }
   // gRPC's sync server needs a few threads to poll; below that it stalls.
   if (options.max_threads < 4) return absl::InvalidArgumentError("--max-threads must be >= 4");
+  absl::StatusOr<LimitOptions> limits = ReadLimitFlags();
+  if (!limits.ok()) return limits.status();
+  options.limits = *std::move(limits);
   return options;
 }
 

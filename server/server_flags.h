@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/process/process_flags.h"
+#include "server/limits/limit_options.h"
 
 namespace campaignq::server {
 
@@ -29,6 +30,9 @@ struct ServerOptions {
   int pool_size = 16;
   absl::Duration shutdown_grace = absl::Seconds(10);
   int max_threads = 512;
+  // Message size, streams, keepalive, connection age, deadline cap, watch
+  // caps, rate limits (server/limit_flags.h, docs/limits.md).
+  LimitOptions limits;
 };
 
 // The flags' values after ParseFlagsOrExit, validated: INVALID_ARGUMENT

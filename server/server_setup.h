@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/metrics/metrics.h"
+#include "server/limits/limit_options.h"
 
 namespace campaignq::server {
 
@@ -28,6 +29,10 @@ struct ServerSetup {
   int max_threads = 512;
   // Metrics of every call (request_metrics.h); nullptr: none.
   metrics::Registry* metrics = nullptr;
+  // The transport limits (max receive message size, concurrent streams per
+  // connection, keepalive enforcement, connection age) become channel
+  // arguments; the per-call ones are CallLimits' (limits/call_limits.h).
+  LimitOptions limits;
 };
 
 // Builds and starts the server; nullptr when it cannot listen. `service`

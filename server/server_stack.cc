@@ -135,6 +135,7 @@ absl::StatusOr<int> ServerStack::StartLocked() {
   ServerSetup setup;
   setup.listen = options_.listen;
   setup.max_threads = options_.max_threads;
+  setup.limits = options_.limits;
   setup.metrics = &r.registry;
   int port = 0;
   r.server = BuildAndStartServer(setup, &r.service, &port);

@@ -26,9 +26,10 @@ absl::StatusCode CodeForSqlstate(const std::string& state) {
       state == kSqlstateReadOnlyTransaction) {
     return absl::StatusCode::kUnavailable;
   }
-  if (absl::StartsWith(state, "23") || absl::StartsWith(state, "22")) {
-    return absl::StatusCode::kFailedPrecondition;
-  }
+  // Class 22 (data exception: a value out of range, invalid text for a
+  // type) is the request's value, not the database's state.
+  if (absl::StartsWith(state, "22")) return absl::StatusCode::kInvalidArgument;
+  if (absl::StartsWith(state, "23")) return absl::StatusCode::kFailedPrecondition;
   return absl::StatusCode::kInternal;
 }
 

@@ -24,11 +24,14 @@ inline constexpr char kSqlstateReadOnlyTransaction[] = "25006";  // reached a st
 //   a standby)                                              -> UNAVAILABLE
 //   40001, 40P01, 55P03, 57014 query_canceled               -> ABORTED
 //   unique_violation                                        -> ALREADY_EXISTS
-//   check/foreign-key/not-null violations, data exceptions  -> FAILED_PRECONDITION
+//   check/foreign-key/not-null violations (class 23)        -> FAILED_PRECONDITION
+//   data exceptions (class 22)                              -> INVALID_ARGUMENT
 //   in_doubt_error (commit outcome unknown)                  -> UNKNOWN
 //   anything else                                           -> INTERNAL
 // The message keeps the SQLSTATE as "[sqlstate XXXXX]" and the status
-// carries it as payload "campaignq/sqlstate" (see SqlState()).
+// carries it as payload "campaignq/sqlstate" (see SqlState()). The message
+// is for logs only: it holds PostgreSQL's text (names of roles, hosts,
+// constraints); server/status_mapping.h never sends it to a client.
 absl::Status StatusFromException(const std::exception& error);
 
 // The SQLSTATE a status was made from, or "" if none.

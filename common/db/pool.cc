@@ -1,8 +1,10 @@
 #include "common/db/pool.h"
 
+#include <algorithm>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 
 namespace campaignq::db {
 
@@ -23,11 +25,23 @@ PooledConnection::~PooledConnection() {
 ConnectionPool::ConnectionPool(PoolOptions options) : options_(std::move(options)) {}
 
 absl::StatusOr<PooledConnection> ConnectionPool::Acquire() {
+  return Acquire(absl::InfiniteFuture());
+}
+
+absl::StatusOr<PooledConnection> ConnectionPool::Acquire(absl::Time deadline) {
+  const absl::Duration left = deadline - absl::Now();
+  const bool deadline_first = left < absl::FromChrono(options_.acquire_timeout);
   std::unique_lock<std::mutex> lock(mutex_);
-  const bool got_slot = released_.wait_for(lock, options_.acquire_timeout, [this] {
-    return !idle_.empty() || open_ < options_.max_connections;
-  });
+  const bool got_slot = released_.wait_for(
+      lock,
+      deadline_first ? absl::ToChronoNanoseconds(std::max(left, absl::ZeroDuration()))
+                     : std::chrono::nanoseconds(options_.acquire_timeout),
+      [this] { return !idle_.empty() || open_ < options_.max_connections; });
   if (!got_slot) {
+    if (deadline_first) {
+      return absl::DeadlineExceededError(
+          "the call's deadline passed while waiting for a database connection");
+    }
     return absl::UnavailableError(
         absl::StrCat("all ", options_.max_connections, " database connections are busy"));
   }

@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/db/connect.h"
 
 namespace campaignq::db {
@@ -56,6 +57,9 @@ class ConnectionPool {
   // UNAVAILABLE when the database cannot be reached or no connection frees
   // up within acquire_timeout.
   absl::StatusOr<PooledConnection> Acquire();
+  // The same, but waits for a free connection at most until `deadline`
+  // (a caller's): DEADLINE_EXCEEDED when that comes before acquire_timeout.
+  absl::StatusOr<PooledConnection> Acquire(absl::Time deadline);
 
   const PoolOptions& options() const { return options_; }
 

@@ -1,6 +1,7 @@
 #pragma once
 // Running short transactions and named statements.
 
+#include <algorithm>
 #include <cstdint>
 #include <exception>
 #include <pqxx/pqxx>
@@ -12,9 +13,12 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/db/connect.h"
 #include "common/db/pg_status.h"
 #include "common/sql/statement.h"
+#include "statements.h"
 
 namespace campaignq::db {
 
@@ -93,6 +97,66 @@ auto InTransaction(Connection& connection, Body&& body)
   } catch (const std::exception& error) {
     return Result(StatusFromException(error));
   }
+}
+
+// --- Deadlines ---------------------------------------------------------------
+// A caller's deadline (a gRPC call's, capped by the server) reaches
+// PostgreSQL as the transaction's statement_timeout, so that SQL a caller
+// no longer waits for stops: its connection and locks go back at once.
+// absl::InfiniteFuture() is "no deadline" and costs nothing.
+
+// DEADLINE_EXCEEDED for a caller whose deadline passed.
+inline absl::Status DeadlineExceeded() {
+  return absl::DeadlineExceededError("the call's deadline passed before it completed");
+}
+
+// `status` as the caller should see it: a statement cancelled (57014) once
+// the deadline had passed is DEADLINE_EXCEEDED, not a transient ABORTED.
+// A small tolerance covers the timer firing a moment early.
+inline absl::Status ForDeadline(absl::Status status, absl::Time deadline) {
+  if (!status.ok() && deadline != absl::InfiniteFuture() &&
+      SqlState(status) == kSqlstateQueryCanceled &&
+      absl::Now() + absl::Milliseconds(20) >= deadline) {
+    absl::Status exceeded = DeadlineExceeded();
+    status.ForEachPayload(
+        [&](absl::string_view key, const absl::Cord& value) { exceeded.SetPayload(key, value); });
+    return exceeded;
+  }
+  return status;
+}
+
+// Sets the transaction's statement_timeout to the time left before
+// `deadline` (SessionLimitStatementTimeout). Throws like Exec.
+inline void LimitStatementsTo(ReadCommittedTransaction& txn, absl::Time deadline) {
+  const int64_t left_ms = absl::ToInt64Milliseconds(
+      absl::Ceil(std::max(deadline - absl::Now(), absl::Milliseconds(1)), absl::Milliseconds(1)));
+  Exec(txn, sql::kSessionLimitStatementTimeout, left_ms);
+}
+
+namespace internal {
+inline const absl::Status& StatusOf(const absl::Status& status) { return status; }
+template <typename T>
+const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
+  return result.status();
+}
+}  // namespace internal
+
+// InTransaction bounded by `deadline`: DEADLINE_EXCEEDED without touching
+// the database when it has passed already; otherwise every statement of
+// the transaction is cancelled by PostgreSQL when it passes (then
+// DEADLINE_EXCEEDED too, rolled back).
+template <typename Body>
+auto InTransaction(Connection& connection, absl::Time deadline, Body&& body)
+    -> decltype(body(std::declval<ReadCommittedTransaction&>())) {
+  using Result = decltype(body(std::declval<ReadCommittedTransaction&>()));
+  if (deadline == absl::InfiniteFuture()) return InTransaction(connection, body);
+  if (absl::Now() >= deadline) return Result(DeadlineExceeded());
+  Result result = InTransaction(connection, [&](ReadCommittedTransaction& txn) -> Result {
+    LimitStatementsTo(txn, deadline);
+    return body(txn);
+  });
+  if (result.ok()) return result;
+  return Result(ForDeadline(internal::StatusOf(result), deadline));
 }
 
 }  // namespace campaignq::db

@@ -1,5 +1,6 @@
 #include "common/store/apply_batcher.h"
 
+#include <algorithm>
 #include <optional>
 #include <pqxx/pqxx>
 #include <set>
@@ -24,9 +25,10 @@ ApplyBatcher::ApplyBatcher(db::ConnectionPool* pool, Options options)
 
 ApplyBatcher::~ApplyBatcher() = default;
 
-absl::StatusOr<v1::Application> ApplyBatcher::Apply(int64_t campaign_id,
-                                                    const std::string& user_id) {
-  Request request(campaign_id, user_id);
+absl::StatusOr<v1::Application> ApplyBatcher::Apply(int64_t campaign_id, const std::string& user_id,
+                                                    absl::Time deadline) {
+  if (absl::Now() >= deadline) return db::DeadlineExceeded();
+  Request request(campaign_id, user_id, deadline);
   std::unique_lock<std::mutex> lock(mutex_);
   queue_.push_back(&request);
   // Leader/follower: whoever finds work queued and a writer slot free writes
@@ -47,8 +49,16 @@ absl::StatusOr<v1::Application> ApplyBatcher::Apply(int64_t campaign_id,
       }
       // The slot is free again: hand the next batch to a queued caller.
       if (!queue_.empty()) queue_.front()->wake.notify_one();
-    } else {
+    } else if (deadline == absl::InfiniteFuture() || request.taken) {
       request.wake.wait(lock);
+    } else if (request.wake.wait_until(lock, absl::ToChronoTime(deadline)) ==
+                   std::cv_status::timeout &&
+               !request.taken) {
+      // Still queued: leave, and hand a wake-up meant for this request (to
+      // write the next batch) on to the next queued one.
+      queue_.erase(std::find(queue_.begin(), queue_.end(), &request));
+      if (!queue_.empty() && writers_ < options_.max_writers) queue_.front()->wake.notify_one();
+      return db::DeadlineExceeded();
     }
   }
   return std::move(request.result);
@@ -58,7 +68,7 @@ std::vector<absl::StatusOr<v1::Application>> ApplyBatcher::ApplyTogether(
     const std::vector<Applicant>& applicants) {
   std::deque<Request> requests;  // Request is not movable (condition variable)
   for (const Applicant& applicant : applicants) {
-    requests.emplace_back(applicant.campaign_id, applicant.user_id);
+    requests.emplace_back(applicant.campaign_id, applicant.user_id, absl::InfiniteFuture());
   }
   std::vector<Request*> batch;
   for (Request& request : requests) batch.push_back(&request);
@@ -74,6 +84,7 @@ std::vector<ApplyBatcher::Request*> ApplyBatcher::TakeBatch() {
   for (auto it = queue_.begin();
        it != queue_.end() && static_cast<int>(batch.size()) < options_.max_batch;) {
     if (keys.insert({(*it)->campaign_id, (*it)->user_id}).second) {
+      (*it)->taken = true;
       batch.push_back(*it);
       it = queue_.erase(it);
     } else {
@@ -97,8 +108,11 @@ void ApplyBatcher::Write(const std::vector<Request*>& batch) {
   // every Apply would wait out the same fault one after another, so the
   // callers get it at once and retry.
   const std::string state = db::SqlState(status);
+  // Nor after the batch's deadline (the latest of its Applies') passed:
+  // every Apply's has.
   const bool per_apply_error =
       status.code() != absl::StatusCode::kUnknown &&
+      status.code() != absl::StatusCode::kDeadlineExceeded &&
       (!db::IsTransient(status) || state == db::kSqlstateSerializationFailure ||
        state == db::kSqlstateDeadlockDetected);
   if (batch.size() == 1 || !per_apply_error) {
@@ -109,24 +123,27 @@ void ApplyBatcher::Write(const std::vector<Request*>& batch) {
 }
 
 absl::Status ApplyBatcher::WriteTogether(const std::vector<Request*>& batch) {
-  auto connection = pool_->Acquire();
+  absl::Time deadline = absl::InfinitePast();
+  for (const Request* request : batch) deadline = std::max(deadline, request->deadline);
+  auto connection = pool_->Acquire(deadline);
   if (!connection.ok()) return connection.status();
-  absl::Status status = db::InTransaction(**connection, [&](db::ReadCommittedTransaction& txn) {
-    for (size_t first = 0; first < batch.size(); first += kSlotsPerStatement) {
-      std::vector<std::optional<std::string>> params(2 * kSlotsPerStatement);
-      for (size_t i = first; i < batch.size() && i < first + kSlotsPerStatement; ++i) {
-        params[2 * (i - first)] = std::to_string(batch[i]->campaign_id);
-        params[2 * (i - first) + 1] = batch[i]->user_id;
-      }
-      pqxx::result rows =
-          db::Exec(txn, sql::kApplicationInsertBatch, pqxx::prepare::make_dynamic_params(params));
-      for (const auto& row : rows) {
-        Request* request = batch[first + row[0].as<size_t>() - 1];
-        request->result = ApplyOutcome(txn, request->campaign_id, request->user_id, row);
-      }
-    }
-    return absl::OkStatus();
-  });
+  absl::Status status =
+      db::InTransaction(**connection, deadline, [&](db::ReadCommittedTransaction& txn) {
+        for (size_t first = 0; first < batch.size(); first += kSlotsPerStatement) {
+          std::vector<std::optional<std::string>> params(2 * kSlotsPerStatement);
+          for (size_t i = first; i < batch.size() && i < first + kSlotsPerStatement; ++i) {
+            params[2 * (i - first)] = std::to_string(batch[i]->campaign_id);
+            params[2 * (i - first) + 1] = batch[i]->user_id;
+          }
+          pqxx::result rows = db::Exec(txn, sql::kApplicationInsertBatch,
+                                       pqxx::prepare::make_dynamic_params(params));
+          for (const auto& row : rows) {
+            Request* request = batch[first + row[0].as<size_t>() - 1];
+            request->result = ApplyOutcome(txn, request->campaign_id, request->user_id, row);
+          }
+        }
+        return absl::OkStatus();
+      });
   if (status.code() == absl::StatusCode::kUnavailable ||
       status.code() == absl::StatusCode::kUnknown) {
     connection->Discard();

@@ -11,6 +11,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "campaignq/v1/campaignq.pb.h"
 #include "common/db/pool.h"
 #include "common/store/pending_notifier.h"
@@ -46,8 +47,14 @@ class ApplyBatcher {
   // or ABORTED for database trouble before COMMIT (nothing was stored:
   // retry); UNKNOWN when the connection was lost during COMMIT (it may be
   // stored: a retry answers ALREADY_EXISTS naming it). Inputs must be
-  // validated already.
-  absl::StatusOr<v1::Application> Apply(int64_t campaign_id, const std::string& user_id);
+  // validated already. `deadline` bounds the wait in the queue: an Apply
+  // still queued when it passes leaves the queue and returns
+  // DEADLINE_EXCEEDED (nothing stored). Once in a batch being written it
+  // gets the batch's outcome, whatever the time: the batch's statements are
+  // bounded by the latest deadline among its Applies, so one caller's short
+  // deadline never cancels the others' writes.
+  absl::StatusOr<v1::Application> Apply(int64_t campaign_id, const std::string& user_id,
+                                        absl::Time deadline = absl::InfiniteFuture());
 
   struct Applicant {
     int64_t campaign_id;
@@ -63,10 +70,12 @@ class ApplyBatcher {
 
  private:
   struct Request {
-    Request(int64_t campaign_id, std::string user_id)
-        : campaign_id(campaign_id), user_id(std::move(user_id)) {}
+    Request(int64_t campaign_id, std::string user_id, absl::Time deadline)
+        : campaign_id(campaign_id), user_id(std::move(user_id)), deadline(deadline) {}
     int64_t campaign_id;
     std::string user_id;
+    absl::Time deadline;
+    bool taken = false;  // in a batch (no longer in queue_)
     bool done = false;
     absl::StatusOr<v1::Application> result = absl::UnknownError("not written");
     // Each waiter has its own, so that a finished batch wakes exactly its

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
 #include "common/db/transaction.h"
+#include "common/status_details.h"
 #include "common/store/rows.h"
 #include "common/store/validation.h"
 #include "statements.h"
@@ -16,29 +17,43 @@ constexpr int kOpensAtColumn = kApplicationColumns + 10;
 
 }  // namespace
 
+absl::Status CampaignNotFound(int64_t campaign_id) {
+  absl::Status status =
+      absl::NotFoundError(absl::StrCat("campaign ", campaign_id, " does not exist"));
+  SetErrorReason(status, "CAMPAIGN_NOT_FOUND");
+  return status;
+}
+
 absl::StatusOr<v1::Application> ApplyOutcome(db::ReadCommittedTransaction& txn, int64_t campaign_id,
                                              const std::string& user_id, const pqxx::row& row) {
-  if (row[kCampaignStatusColumn].is_null()) {
-    return absl::NotFoundError(absl::StrCat("campaign ", campaign_id, " does not exist"));
-  }
+  if (row[kCampaignStatusColumn].is_null()) return CampaignNotFound(campaign_id);
   if (!row[kApplicationColumns].is_null()) return ApplicationFromRow(row, kApplicationColumns);
   pqxx::result existing = db::Exec(txn, sql::kApplicationGetByUser, campaign_id, user_id);
   if (!existing.empty()) {
     const v1::Application application = ApplicationFromRow(existing[0]);
-    return absl::AlreadyExistsError(absl::StrCat(
+    absl::Status status = absl::AlreadyExistsError(absl::StrCat(
         "user '", user_id, "' already applied to campaign ", campaign_id, ": application ",
         application.id(), " is ", ApplicationStatusWord(application.status())));
+    SetErrorReason(status, "ALREADY_APPLIED");
+    SetErrorMetadata(status, "application_id", absl::StrCat(application.id()));
+    SetErrorMetadata(status, "status", ApplicationStatusWord(application.status()));
+    SetErrorMetadata(status, "campaign_id", absl::StrCat(campaign_id));
+    return status;
   }
   if (row[kCampaignStatusColumn].as<std::string>() == "not_yet_open") {
-    return absl::FailedPreconditionError(
+    absl::Status not_open = absl::FailedPreconditionError(
         absl::StrCat("campaign ", campaign_id, " opens at ",
                      absl::FormatTime(absl::RFC3339_full,
                                       absl::FromUnixMicros(row[kOpensAtColumn].as<int64_t>()),
                                       absl::UTCTimeZone()),
                      "; apply from then on"));
+    SetErrorReason(not_open, "CAMPAIGN_NOT_OPEN");
+    return not_open;
   }
-  return absl::FailedPreconditionError(
+  absl::Status closed = absl::FailedPreconditionError(
       absl::StrCat("campaign ", campaign_id, " is closed and takes no new applications"));
+  SetErrorReason(closed, "CAMPAIGN_CLOSED");
+  return closed;
 }
 
 }  // namespace campaignq::store

@@ -16,9 +16,14 @@ namespace campaignq::store {
 // campaign's opens_at. Returns
 // the new application; NOT_FOUND for an unknown campaign; ALREADY_EXISTS
 // naming the existing application (looked up in `txn`) when the user had
-// applied; FAILED_PRECONDITION when the campaign is closed or not yet open
-// (the message names the opening time). An existing
+// applied (ErrorInfo reason ALREADY_APPLIED, metadata application_id,
+// status, campaign_id); FAILED_PRECONDITION when the campaign is closed
+// (reason CAMPAIGN_CLOSED) or not yet open (CAMPAIGN_NOT_OPEN; the message
+// names the opening time). An existing
 // application wins over "closed", so that a retried Apply learns its id.
+// NOT_FOUND for a campaign; shared with the store.
+absl::Status CampaignNotFound(int64_t campaign_id);
+
 absl::StatusOr<v1::Application> ApplyOutcome(db::ReadCommittedTransaction& txn, int64_t campaign_id,
                                              const std::string& user_id, const pqxx::row& row);
 

@@ -8,7 +8,9 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/db/transaction.h"
+#include "common/status_details.h"
 #include "common/status_macros.h"
+#include "common/store/apply_outcome.h"
 #include "common/store/rows.h"
 #include "common/store/validation.h"
 #include "statements.h"
@@ -20,11 +22,7 @@ using db::Exec;
 using db::InTransaction;
 using db::ReadCommittedTransaction;
 
-const absl::Status& StatusOf(const absl::Status& status) { return status; }
-template <typename T>
-const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
-  return result.status();
-}
+using db::internal::StatusOf;
 
 // Runs `body` in one transaction on a pooled connection. A connection that
 // broke is discarded so the pool opens a fresh one. After a database
@@ -32,13 +30,14 @@ const absl::Status& StatusOf(const absl::StatusOr<T>& result) {
 // so a transaction that failed UNAVAILABLE runs once more on a fresh
 // connection. That is safe: UNAVAILABLE means it never reached COMMIT (a
 // commit whose outcome is unknown is UNKNOWN, never retried).
+// The transaction is bounded by `deadline` (db::InTransaction).
 template <typename Body>
-auto WithTransaction(db::ConnectionPool* pool, Body&& body)
+auto WithTransaction(db::ConnectionPool* pool, absl::Time deadline, Body&& body)
     -> decltype(body(std::declval<ReadCommittedTransaction&>())) {
   for (int attempt = 1;; ++attempt) {
-    auto connection = pool->Acquire();
+    auto connection = pool->Acquire(deadline);
     if (!connection.ok()) return connection.status();
-    auto result = InTransaction(**connection, body);
+    auto result = InTransaction(**connection, deadline, body);
     const absl::StatusCode code = StatusOf(result).code();
     if (code != absl::StatusCode::kUnavailable && code != absl::StatusCode::kUnknown) {
       return result;
@@ -48,12 +47,11 @@ auto WithTransaction(db::ConnectionPool* pool, Body&& body)
   }
 }
 
-absl::Status CampaignNotFound(int64_t campaign_id) {
-  return absl::NotFoundError(absl::StrCat("campaign ", campaign_id, " does not exist"));
-}
-
 absl::Status ApplicationNotFound(int64_t application_id) {
-  return absl::NotFoundError(absl::StrCat("application ", application_id, " does not exist"));
+  absl::Status status =
+      absl::NotFoundError(absl::StrCat("application ", application_id, " does not exist"));
+  SetErrorReason(status, "APPLICATION_NOT_FOUND");
+  return status;
 }
 
 // Takes the campaign lock (first in the global lock order). NOT_FOUND when
@@ -106,8 +104,8 @@ ApplyBatcher::Options BatcherOptionsFor(const db::ConnectionPool& pool) {
 CampaignStore::CampaignStore(db::ConnectionPool* pool)
     : pool_(pool), apply_batcher_(pool, BatcherOptionsFor(*pool)) {}
 
-absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(
-    const v1::CreateCampaignRequest& request) {
+absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(const v1::CreateCampaignRequest& request,
+                                                           absl::Time deadline) {
   RETURN_IF_ERROR(ValidateCampaignName(request.name()));
   std::optional<int32_t> cap;
   if (request.has_max_participants()) cap = request.max_participants();
@@ -120,41 +118,44 @@ absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(
     request_id = request.request_id();
     digest = CreateCampaignDigest(request);
   }
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
-    pqxx::result inserted =
-        Exec(txn, sql::kCampaignInsert, request.name(), cap, waitlist, schedule.opens_at_micros,
-             schedule.closes_at_micros, request_id, digest);
-    if (!inserted.empty()) return CampaignFromRow(inserted[0]);
-    // The request id was used before: a retry gets what the first call
-    // made; a different request under the same id is the caller's bug.
-    pqxx::result earlier = Exec(txn, sql::kCampaignGetByRequestId, *request_id);
-    if (earlier.empty()) return absl::AbortedError("request_id changed hands; retry");
-    if (earlier[0][kCampaignColumns].as<std::string>() != *digest) {
-      return absl::AlreadyExistsError(absl::StrCat("request_id ", *request_id,
-                                                   " was already used by a different "
-                                                   "CreateCampaign request (campaign ",
-                                                   earlier[0][0].as<int64_t>(),
-                                                   "); use a new request_id for a new campaign"));
-    }
-    return CampaignFromRow(earlier[0]);
-  });
+  return WithTransaction(
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+        pqxx::result inserted =
+            Exec(txn, sql::kCampaignInsert, request.name(), cap, waitlist, schedule.opens_at_micros,
+                 schedule.closes_at_micros, request_id, digest);
+        if (!inserted.empty()) return CampaignFromRow(inserted[0]);
+        // The request id was used before: a retry gets what the first call
+        // made; a different request under the same id is the caller's bug.
+        pqxx::result earlier = Exec(txn, sql::kCampaignGetByRequestId, *request_id);
+        if (earlier.empty()) return absl::AbortedError("request_id changed hands; retry");
+        if (earlier[0][kCampaignColumns].as<std::string>() != *digest) {
+          return absl::AlreadyExistsError(absl::StrCat(
+              "request_id ", *request_id,
+              " was already used by a different "
+              "CreateCampaign request (campaign ",
+              earlier[0][0].as<int64_t>(), "); use a new request_id for a new campaign"));
+        }
+        return CampaignFromRow(earlier[0]);
+      });
 }
 
-absl::StatusOr<v1::Campaign> CampaignStore::GetCampaign(int64_t campaign_id) {
+absl::StatusOr<v1::Campaign> CampaignStore::GetCampaign(int64_t campaign_id, absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
-    pqxx::result rows = Exec(txn, sql::kCampaignGet, campaign_id);
-    if (rows.empty()) return CampaignNotFound(campaign_id);
-    return CampaignFromRow(rows[0]);
-  });
+  return WithTransaction(pool_, deadline,
+                         [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+                           pqxx::result rows = Exec(txn, sql::kCampaignGet, campaign_id);
+                           if (rows.empty()) return CampaignNotFound(campaign_id);
+                           return CampaignFromRow(rows[0]);
+                         });
 }
 
 absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::ListCampaigns(
-    const v1::ListCampaignsRequest& request) {
+    const v1::ListCampaignsRequest& request, absl::Time deadline) {
   ASSIGN_OR_RETURN(const int page_size, ResolvePageSize(request.page_size()));
   ASSIGN_OR_RETURN(const int64_t after_id, DecodePageToken(request.page_token()));
   return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListCampaignsResponse> {
+      pool_, deadline,
+      [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListCampaignsResponse> {
         // One row more than a page tells whether another page follows.
         pqxx::result rows = Exec(txn, sql::kCampaignListAfter, after_id, page_size + 1);
         v1::ListCampaignsResponse response;
@@ -168,23 +169,27 @@ absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::ListCampaigns(
       });
 }
 
-absl::StatusOr<v1::Campaign> CampaignStore::CloseCampaign(int64_t campaign_id) {
+absl::StatusOr<v1::Campaign> CampaignStore::CloseCampaign(int64_t campaign_id,
+                                                          absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
-  return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) { return CloseInTransaction(txn, campaign_id); });
+  return WithTransaction(pool_, deadline, [&](ReadCommittedTransaction& txn) {
+    return CloseInTransaction(txn, campaign_id);
+  });
 }
 
-absl::StatusOr<v1::Campaign> CampaignStore::PauseCampaign(int64_t campaign_id) {
-  return SetPaused(campaign_id, true);
+absl::StatusOr<v1::Campaign> CampaignStore::PauseCampaign(int64_t campaign_id,
+                                                          absl::Time deadline) {
+  return SetPaused(campaign_id, true, deadline);
 }
 
-absl::StatusOr<v1::Campaign> CampaignStore::ResumeCampaign(int64_t campaign_id) {
-  return SetPaused(campaign_id, false);
+absl::StatusOr<v1::Campaign> CampaignStore::ResumeCampaign(int64_t campaign_id,
+                                                           absl::Time deadline) {
+  return SetPaused(campaign_id, false, deadline);
 }
 
-absl::StatusOr<int64_t> CampaignStore::DeleteCampaign(int64_t campaign_id) {
+absl::StatusOr<int64_t> CampaignStore::DeleteCampaign(int64_t campaign_id, absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
-  ASSIGN_OR_RETURN(const v1::Campaign campaign, GetCampaign(campaign_id));
+  ASSIGN_OR_RETURN(const v1::Campaign campaign, GetCampaign(campaign_id, deadline));
   if (campaign.status() != v1::CAMPAIGN_STATUS_CLOSED) {
     return absl::FailedPreconditionError(absl::StrCat(
         "campaign ", campaign_id, " is open; close it (CloseCampaign) before deleting it"));
@@ -193,7 +198,7 @@ absl::StatusOr<int64_t> CampaignStore::DeleteCampaign(int64_t campaign_id) {
   int64_t deleted = 0;
   for (;;) {
     ASSIGN_OR_RETURN(
-        const int64_t batch, WithTransaction(pool_, [&](ReadCommittedTransaction& txn) {
+        const int64_t batch, WithTransaction(pool_, deadline, [&](ReadCommittedTransaction& txn) {
           return absl::StatusOr<int64_t>(
               Exec(txn, sql::kApplicationDeleteOfCampaign, campaign_id, kDeleteBatchSize)
                   .affected_rows());
@@ -203,7 +208,7 @@ absl::StatusOr<int64_t> CampaignStore::DeleteCampaign(int64_t campaign_id) {
   }
   ASSIGN_OR_RETURN(
       const bool gone,
-      WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<bool> {
+      WithTransaction(pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<bool> {
         ASSIGN_OR_RETURN(const std::string status, LockCampaign(txn, campaign_id));
         (void)status;
         return Exec(txn, sql::kCampaignDelete, campaign_id).affected_rows() == 1;
@@ -212,15 +217,17 @@ absl::StatusOr<int64_t> CampaignStore::DeleteCampaign(int64_t campaign_id) {
   return deleted;
 }
 
-absl::StatusOr<v1::Application> CampaignStore::Apply(const v1::ApplyRequest& request) {
+absl::StatusOr<v1::Application> CampaignStore::Apply(const v1::ApplyRequest& request,
+                                                     absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(request.campaign_id(), "campaign_id"));
   RETURN_IF_ERROR(ValidateUserId(request.user_id()));
-  return apply_batcher_.Apply(request.campaign_id(), request.user_id());
+  return apply_batcher_.Apply(request.campaign_id(), request.user_id(), deadline);
 }
 
-absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t application_id) {
+absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t application_id,
+                                                              absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
-  return WithTransaction(pool_,
+  return WithTransaction(pool_, deadline,
                          [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
                            pqxx::result rows = Exec(txn, sql::kApplicationGet, application_id);
                            if (rows.empty()) return ApplicationNotFound(application_id);
@@ -229,18 +236,20 @@ absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t applicatio
 }
 
 absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
-    const v1::ListApplicationsRequest& request) {
+    const v1::ListApplicationsRequest& request, absl::Time deadline) {
   if (request.campaign_id() < 0) {
-    return absl::InvalidArgumentError("campaign_id must be a positive id, or 0 for every campaign");
+    return InvalidFieldError("campaign_id",
+                             "campaign_id must be a positive id, or 0 for every campaign");
   }
   if (!v1::ApplicationStatus_IsValid(request.status())) {
-    return absl::InvalidArgumentError(absl::StrCat("unknown status ", request.status()));
+    return InvalidFieldError("status", absl::StrCat("unknown status ", request.status()));
   }
   ASSIGN_OR_RETURN(const int page_size, ResolvePageSize(request.page_size()));
   ASSIGN_OR_RETURN(const int64_t after_id, DecodePageToken(request.page_token()));
   const std::string status_word = ApplicationStatusWord(request.status());
   return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListApplicationsResponse> {
+      pool_, deadline,
+      [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListApplicationsResponse> {
         pqxx::result rows = Exec(txn, sql::kApplicationListAfter, request.campaign_id(),
                                  status_word, after_id, page_size + 1);
         v1::ListApplicationsResponse response;
@@ -254,10 +263,11 @@ absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
       });
 }
 
-absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t application_id) {
+absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t application_id,
+                                                                 absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
   return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
         pqxx::result found = Exec(txn, sql::kApplicationGet, application_id);
         if (found.empty()) return ApplicationNotFound(application_id);
         const int64_t campaign_id = found[0][1].as<int64_t>();
@@ -268,8 +278,10 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
         if (status == "cancelled")
           return ApplicationFromRow(Exec(txn, sql::kApplicationGet, application_id)[0]);
         if (status != "pending" && status != "waitlisted" && status != "approved") {
-          return absl::FailedPreconditionError(absl::StrCat(
+          absl::Status final_status = absl::FailedPreconditionError(absl::StrCat(
               "application ", application_id, " is ", status, " and can no longer be cancelled"));
+          SetErrorReason(final_status, "APPLICATION_FINAL");
+          return final_status;
         }
         pqxx::result cancelled = Exec(txn, sql::kApplicationCancel, application_id, status);
         if (cancelled.empty()) {
@@ -288,10 +300,11 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
       });
 }
 
-absl::StatusOr<v1::Application> CampaignStore::RetryApplication(int64_t application_id) {
+absl::StatusOr<v1::Application> CampaignStore::RetryApplication(int64_t application_id,
+                                                                absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
   return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
         pqxx::result found = Exec(txn, sql::kApplicationGet, application_id);
         if (found.empty()) return ApplicationNotFound(application_id);
         const int64_t campaign_id = found[0][1].as<int64_t>();
@@ -312,28 +325,30 @@ absl::StatusOr<v1::Application> CampaignStore::RetryApplication(int64_t applicat
       });
 }
 
-absl::StatusOr<int64_t> CampaignStore::RetryFailedApplications(int64_t campaign_id) {
+absl::StatusOr<int64_t> CampaignStore::RetryFailedApplications(int64_t campaign_id,
+                                                               absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<int64_t> {
-    ASSIGN_OR_RETURN(const std::string campaign_status, LockCampaign(txn, campaign_id));
-    if (campaign_status != "open") {
-      return absl::FailedPreconditionError(
-          absl::StrCat("campaign ", campaign_id, " is closed: its applications cannot be retried"));
-    }
-    const int64_t retried =
-        static_cast<int64_t>(Exec(txn, sql::kApplicationRetryFailed, campaign_id, 0).size());
-    if (retried > 0) Exec(txn, sql::kCampaignNotifyPending, std::to_string(campaign_id));
-    return retried;
-  });
+  return WithTransaction(
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<int64_t> {
+        ASSIGN_OR_RETURN(const std::string campaign_status, LockCampaign(txn, campaign_id));
+        if (campaign_status != "open") {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "campaign ", campaign_id, " is closed: its applications cannot be retried"));
+        }
+        const int64_t retried =
+            static_cast<int64_t>(Exec(txn, sql::kApplicationRetryFailed, campaign_id, 0).size());
+        if (retried > 0) Exec(txn, sql::kCampaignNotifyPending, std::to_string(campaign_id));
+        return retried;
+      });
 }
 
 absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
-    std::chrono::microseconds stall_threshold) {
+    std::chrono::microseconds stall_threshold, absl::Time deadline) {
   if (stall_threshold.count() <= 0) {
-    return absl::InvalidArgumentError("stall_threshold must be positive");
+    return InvalidFieldError("stall_threshold", "stall_threshold must be positive");
   }
   return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::QueueStats> {
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::QueueStats> {
         v1::QueueStats stats;
         for (const auto& row : Exec(txn, sql::kQueueCountsByStatus)) {
           const std::string status = row[0].as<std::string>();
@@ -368,19 +383,22 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
 }
 
 absl::StatusOr<CampaignStore::QueueDepth> CampaignStore::GetQueueDepth() {
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<QueueDepth> {
-    const pqxx::row row = Exec(txn, sql::kQueueDepth)[0];
-    QueueDepth depth;
-    depth.pending = row[0].as<int64_t>();
-    depth.oldest_pending_age_seconds = row[1].is_null() ? 0 : row[1].as<int64_t>() / 1e6;
-    return depth;
-  });
+  return WithTransaction(pool_, absl::InfiniteFuture(),
+                         [&](ReadCommittedTransaction& txn) -> absl::StatusOr<QueueDepth> {
+                           const pqxx::row row = Exec(txn, sql::kQueueDepth)[0];
+                           QueueDepth depth;
+                           depth.pending = row[0].as<int64_t>();
+                           depth.oldest_pending_age_seconds =
+                               row[1].is_null() ? 0 : row[1].as<int64_t>() / 1e6;
+                           return depth;
+                         });
 }
 
 absl::StatusOr<CampaignStore::MaintenanceReport> CampaignStore::RunMaintenanceTick(
     std::chrono::microseconds retain_decided) {
   return WithTransaction(
-      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<MaintenanceReport> {
+      pool_, absl::InfiniteFuture(),
+      [&](ReadCommittedTransaction& txn) -> absl::StatusOr<MaintenanceReport> {
         MaintenanceReport report;
         report.leader = Exec(txn, sql::kMaintenanceTryLead)[0][0].as<bool>();
         if (!report.leader) return report;
@@ -412,28 +430,31 @@ absl::StatusOr<CampaignStore::MaintenanceReport> CampaignStore::RunMaintenanceTi
       });
 }
 
-absl::StatusOr<v1::Campaign> CampaignStore::SetPaused(int64_t campaign_id, bool paused) {
+absl::StatusOr<v1::Campaign> CampaignStore::SetPaused(int64_t campaign_id, bool paused,
+                                                      absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
-    ASSIGN_OR_RETURN(const std::string status, LockCampaign(txn, campaign_id));
-    if (status != "open") {
-      return absl::FailedPreconditionError(absl::StrCat("campaign ", campaign_id,
-                                                        " is closed; only open campaigns can be ",
-                                                        paused ? "paused" : "resumed"));
-    }
-    v1::Campaign campaign =
-        CampaignFromRow(Exec(txn, sql::kCampaignSetPaused, campaign_id, paused)[0]);
-    // Idle workers wait for a wake-up; resumed work is new work to them.
-    if (!paused) Exec(txn, sql::kCampaignNotifyPending, std::to_string(campaign_id));
-    return campaign;
-  });
+  return WithTransaction(
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+        ASSIGN_OR_RETURN(const std::string status, LockCampaign(txn, campaign_id));
+        if (status != "open") {
+          return absl::FailedPreconditionError(
+              absl::StrCat("campaign ", campaign_id, " is closed; only open campaigns can be ",
+                           paused ? "paused" : "resumed"));
+        }
+        v1::Campaign campaign =
+            CampaignFromRow(Exec(txn, sql::kCampaignSetPaused, campaign_id, paused)[0]);
+        // Idle workers wait for a wake-up; resumed work is new work to them.
+        if (!paused) Exec(txn, sql::kCampaignNotifyPending, std::to_string(campaign_id));
+        return campaign;
+      });
 }
 
 absl::Status CampaignStore::Ping() {
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::Status {
-    Exec(txn, sql::kQueueOldestPendingMicros);
-    return absl::OkStatus();
-  });
+  return WithTransaction(pool_, absl::InfiniteFuture(),
+                         [&](ReadCommittedTransaction& txn) -> absl::Status {
+                           Exec(txn, sql::kQueueOldestPendingMicros);
+                           return absl::OkStatus();
+                         });
 }
 
 }  // namespace campaignq::store

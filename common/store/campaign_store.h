@@ -13,6 +13,14 @@
 //   UNKNOWN      the connection broke during COMMIT: the outcome is unknown,
 //                so it is never retried here; read back before retrying
 //   INTERNAL     anything else
+//
+// Deadlines: every operation takes the caller's deadline (last parameter,
+// absl::InfiniteFuture() = none, the default). The transaction's statements
+// get the time left as their statement_timeout (db::InTransaction), so SQL
+// still running when the deadline passes is cancelled by PostgreSQL and the
+// operation returns DEADLINE_EXCEEDED (rolled back); a deadline already
+// passed returns DEADLINE_EXCEEDED without touching the database. The
+// server passes each call's capped deadline (server/call_deadline.h).
 
 #include <chrono>
 #include <cstdint>
@@ -20,6 +28,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "campaignq/v1/campaignq.pb.h"
 #include "common/db/pool.h"
 #include "common/store/apply_batcher.h"
@@ -35,45 +44,61 @@ class CampaignStore {
   // `pool` must outlive the store.
   explicit CampaignStore(db::ConnectionPool* pool);
 
-  absl::StatusOr<v1::Campaign> CreateCampaign(const v1::CreateCampaignRequest& request);
+  absl::StatusOr<v1::Campaign> CreateCampaign(const v1::CreateCampaignRequest& request,
+                                              absl::Time deadline = absl::InfiniteFuture());
   // NOT_FOUND for an unknown id.
-  absl::StatusOr<v1::Campaign> GetCampaign(int64_t campaign_id);
-  absl::StatusOr<v1::ListCampaignsResponse> ListCampaigns(const v1::ListCampaignsRequest& request);
+  absl::StatusOr<v1::Campaign> GetCampaign(int64_t campaign_id,
+                                           absl::Time deadline = absl::InfiniteFuture());
+  absl::StatusOr<v1::ListCampaignsResponse> ListCampaigns(
+      const v1::ListCampaignsRequest& request, absl::Time deadline = absl::InfiniteFuture());
   // Closes the campaign and, in the same transaction, rejects its pending
   // and waitlisted applications (reason campaign_closed). Idempotent.
-  absl::StatusOr<v1::Campaign> CloseCampaign(int64_t campaign_id);
+  absl::StatusOr<v1::Campaign> CloseCampaign(int64_t campaign_id,
+                                             absl::Time deadline = absl::InfiniteFuture());
   // Workers claim nothing of a paused campaign (they re-check under the
   // campaign lock); Applies still queue in order. Resume wakes the workers.
   // Both idempotent; FAILED_PRECONDITION on a closed campaign.
-  absl::StatusOr<v1::Campaign> PauseCampaign(int64_t campaign_id);
-  absl::StatusOr<v1::Campaign> ResumeCampaign(int64_t campaign_id);
+  absl::StatusOr<v1::Campaign> PauseCampaign(int64_t campaign_id,
+                                             absl::Time deadline = absl::InfiniteFuture());
+  absl::StatusOr<v1::Campaign> ResumeCampaign(int64_t campaign_id,
+                                              absl::Time deadline = absl::InfiniteFuture());
   // Deletes a closed campaign and its applications (in batches of short
   // transactions, then the campaign row under its lock); returns how many
   // applications went. FAILED_PRECONDITION while open.
-  absl::StatusOr<int64_t> DeleteCampaign(int64_t campaign_id);
+  absl::StatusOr<int64_t> DeleteCampaign(int64_t campaign_id,
+                                         absl::Time deadline = absl::InfiniteFuture());
 
   // Stores a pending application once it is durable. NOT_FOUND (unknown
   // campaign), FAILED_PRECONDITION (closed), ALREADY_EXISTS (the message
-  // names the existing application's id and status). Concurrent Applies
-  // are committed together (ApplyBatcher); each still gets its own outcome.
-  absl::StatusOr<v1::Application> Apply(const v1::ApplyRequest& request);
-  absl::StatusOr<v1::Application> GetApplication(int64_t application_id);
+  // names the existing application's id and status, and carries them as
+  // ErrorInfo reason ALREADY_APPLIED with metadata application_id, status,
+  // campaign_id: common/status_details.h). Concurrent Applies are committed
+  // together (ApplyBatcher); each still gets its own outcome. The deadline
+  // also bounds the wait for a batch to take this Apply.
+  absl::StatusOr<v1::Application> Apply(const v1::ApplyRequest& request,
+                                        absl::Time deadline = absl::InfiniteFuture());
+  absl::StatusOr<v1::Application> GetApplication(int64_t application_id,
+                                                 absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::ListApplicationsResponse> ListApplications(
-      const v1::ListApplicationsRequest& request);
+      const v1::ListApplicationsRequest& request, absl::Time deadline = absl::InfiniteFuture());
   // Pending/waitlisted/approved -> cancelled; an approved one's seat goes to
   // the oldest waitlisted application in the same transaction. Cancelled:
   // returned unchanged. Rejected or failed: FAILED_PRECONDITION.
-  absl::StatusOr<v1::Application> CancelApplication(int64_t application_id);
+  absl::StatusOr<v1::Application> CancelApplication(int64_t application_id,
+                                                    absl::Time deadline = absl::InfiniteFuture());
 
   // The dead-letter queue: a failed application back to pending, attempts
   // reset, keeping its id (its place in first-come-first-served order).
   // FAILED_PRECONDITION unless it is failed and its campaign open.
-  absl::StatusOr<v1::Application> RetryApplication(int64_t application_id);
+  absl::StatusOr<v1::Application> RetryApplication(int64_t application_id,
+                                                   absl::Time deadline = absl::InfiniteFuture());
   // The same for every failed application of the campaign, in one
   // transaction; returns how many. FAILED_PRECONDITION when closed.
-  absl::StatusOr<int64_t> RetryFailedApplications(int64_t campaign_id);
+  absl::StatusOr<int64_t> RetryFailedApplications(int64_t campaign_id,
+                                                  absl::Time deadline = absl::InfiniteFuture());
 
-  absl::StatusOr<v1::QueueStats> GetQueueStats(std::chrono::microseconds stall_threshold);
+  absl::StatusOr<v1::QueueStats> GetQueueStats(std::chrono::microseconds stall_threshold,
+                                               absl::Time deadline = absl::InfiniteFuture());
 
   // One tick of the maintenance every deployment needs done by exactly one
   // process at a time: close the campaigns whose closes_at has passed (as
@@ -102,7 +127,7 @@ class CampaignStore {
   absl::Status Ping();
 
  private:
-  absl::StatusOr<v1::Campaign> SetPaused(int64_t campaign_id, bool paused);
+  absl::StatusOr<v1::Campaign> SetPaused(int64_t campaign_id, bool paused, absl::Time deadline);
 
   db::ConnectionPool* pool_;
   ApplyBatcher apply_batcher_;

@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status_details.h"
 
 namespace campaignq::store {
 namespace {
@@ -37,12 +38,12 @@ bool CountPrintable(const std::string& text, int* length) {
 absl::Status ValidatePrintable(const std::string& text, const char* field, int max_length) {
   int length = 0;
   if (!CountPrintable(text, &length)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " must be printable UTF-8 text without control characters"));
+    return InvalidFieldError(
+        field, absl::StrCat(field, " must be printable UTF-8 text without control characters"));
   }
   if (length < 1 || length > max_length) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(field, " must be 1 to ", max_length, " characters long, got ", length));
+    return InvalidFieldError(
+        field, absl::StrCat(field, " must be 1 to ", max_length, " characters long, got ", length));
   }
   return absl::OkStatus();
 }
@@ -59,7 +60,8 @@ absl::Status ValidateCampaignName(const std::string& name) {
 
 absl::Status ValidateMaxParticipants(const std::optional<int32_t>& max_participants) {
   if (max_participants.has_value() && *max_participants <= 0) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "max_participants",
         absl::StrCat("max_participants must be greater than 0 (leave it unset for no cap), got ",
                      *max_participants));
   }
@@ -68,7 +70,7 @@ absl::Status ValidateMaxParticipants(const std::optional<int32_t>& max_participa
 
 absl::Status ValidateId(int64_t id, const char* what) {
   if (id <= 0) {
-    return absl::InvalidArgumentError(absl::StrCat(what, " must be a positive id, got ", id));
+    return InvalidFieldError(what, absl::StrCat(what, " must be a positive id, got ", id));
   }
   return absl::OkStatus();
 }
@@ -76,9 +78,9 @@ absl::Status ValidateId(int64_t id, const char* what) {
 absl::StatusOr<int> ResolvePageSize(int32_t page_size) {
   if (page_size == 0) return kDefaultPageSize;
   if (page_size < 0 || page_size > kMaxPageSize) {
-    return absl::InvalidArgumentError(absl::StrCat("page_size must be 1 to ", kMaxPageSize,
-                                                   " (0 for ", kDefaultPageSize, "), got ",
-                                                   page_size));
+    return InvalidFieldError("page_size",
+                             absl::StrCat("page_size must be 1 to ", kMaxPageSize, " (0 for ",
+                                          kDefaultPageSize, "), got ", page_size));
   }
   return page_size;
 }
@@ -90,7 +92,8 @@ absl::StatusOr<int64_t> DecodePageToken(const std::string& token) {
   if (!absl::WebSafeBase64Unescape(token, &decoded) ||
       !absl::StartsWith(decoded, kPageTokenPrefix) ||
       !absl::SimpleAtoi(decoded.substr(kPageTokenPrefix.size()), &last_id) || last_id <= 0) {
-    return absl::InvalidArgumentError(
+    return InvalidFieldError(
+        "page_token",
         "page_token is not one this service issued; pass next_page_token from the previous "
         "response, or leave it empty for the first page");
   }

@@ -1,6 +1,8 @@
 #pragma once
 // Input rules, checked before anything touches the database. Each returns
 // OK or INVALID_ARGUMENT with a message that says what to change.
+// Every INVALID_ARGUMENT names its request field as a field violation
+// (common/status_details.h), which the server sends as google.rpc.BadRequest.
 
 #include <optional>
 #include <string>

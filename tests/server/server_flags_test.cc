@@ -163,5 +163,53 @@ TEST(FlagEnvVariable, UpperCasesEitherSpelling) {
   EXPECT_EQ(FlagEnvVariable("pool-size"), "CAMPAIGNQ_POOL_SIZE");
 }
 
+// The limits' flags (server/limit_flags.h, docs/limits.md).
+TEST_F(ServerFlagsTest, LimitDefaultsEnvironmentAndUsageErrors) {
+  {
+    Argv args{"campaignq-server"};
+    ASSERT_TRUE(ParseCommandLine(args.argc(), args.argv()).ok());
+    absl::StatusOr<ServerOptions> options = ReadServerFlags();
+    ASSERT_TRUE(options.ok()) << options.status();
+    const LimitOptions& limits = options->limits;
+    EXPECT_EQ(limits.max_receive_message_bytes, 16 * 1024);
+    EXPECT_EQ(limits.max_concurrent_streams, 100);
+    EXPECT_EQ(limits.min_client_ping_interval, absl::Seconds(30));
+    EXPECT_EQ(limits.max_ping_strikes, 2);
+    EXPECT_EQ(limits.max_connection_age, absl::Minutes(30));
+    EXPECT_EQ(limits.max_connection_age_grace, absl::Minutes(1));
+    EXPECT_EQ(limits.max_call_deadline, absl::Seconds(30));
+    EXPECT_EQ(limits.max_watch_duration, absl::Minutes(10));
+    EXPECT_EQ(limits.max_watches_per_key, 16);
+    EXPECT_EQ(limits.max_watches_total, 256);
+    EXPECT_EQ(limits.apply_rate.per_second, 0);
+    EXPECT_EQ(limits.call_rate.per_second, 0);
+  }
+  {
+    absl::FlagSaver saver;
+    ScopedEnv rate("CAMPAIGNQ_APPLY_RATE", "2.5");
+    ScopedEnv deadline("CAMPAIGNQ_MAX_CALL_DEADLINE", "5s");
+    Argv args{"campaignq-server", "--apply-burst=10", "--max-watches-per-caller=3"};
+    ASSERT_TRUE(ParseCommandLine(args.argc(), args.argv()).ok());
+    absl::StatusOr<ServerOptions> options = ReadServerFlags();
+    ASSERT_TRUE(options.ok()) << options.status();
+    EXPECT_EQ(options->limits.apply_rate.per_second, 2.5);
+    EXPECT_EQ(options->limits.apply_rate.burst, 10);
+    EXPECT_EQ(options->limits.max_call_deadline, absl::Seconds(5));
+    EXPECT_EQ(options->limits.max_watches_per_key, 3);
+  }
+  for (std::initializer_list<std::string> invalid :
+       {std::initializer_list<std::string>{"s", "--max-receive-message-bytes=100"},
+        {"s", "--max-concurrent-streams=0"},
+        {"s", "--max-call-deadline=-1s"},
+        {"s", "--max-watch-duration=0s"},
+        {"s", "--max-watches=0"},
+        {"s", "--apply-rate=-1"}}) {
+    absl::FlagSaver saver;
+    Argv args(invalid);
+    ASSERT_TRUE(ParseCommandLine(args.argc(), args.argv()).ok());
+    EXPECT_EQ(ReadServerFlags().status().code(), absl::StatusCode::kInvalidArgument);
+  }
+}
+
 }  // namespace
 }  // namespace campaignq::server

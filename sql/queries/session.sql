@@ -1,0 +1,19 @@
+-- Per-transaction settings that carry a caller's limits into PostgreSQL.
+
+-- name: SessionLimitStatementTimeout
+-- $1 milliseconds left before the caller's deadline (> 0). Lowers this
+-- transaction's statement_timeout (set_config(..., true) is SET LOCAL) to
+-- them, so that a statement still running when the call's deadline passes
+-- is cancelled by the server (SQLSTATE 57014) instead of holding its
+-- connection and locks for a caller that has gone. A lower timeout already
+-- in force (the role's or the database's) is kept; 0 means none.
+SELECT set_config(
+         'statement_timeout',
+         CASE
+           WHEN current_setting('statement_timeout')::interval = interval '0'
+             OR current_setting('statement_timeout')::interval
+                  > make_interval(secs => $1::bigint / 1000.0)
+           THEN ($1::bigint)::text
+           ELSE current_setting('statement_timeout')
+         END,
+         true);
