@@ -3,6 +3,8 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_replace.h"
 
 namespace campaignq::metrics {
@@ -25,7 +27,15 @@ std::string Labels(const std::vector<std::string>& names, const LabelValues& val
 
 std::string Number(double value) {
   if (std::isinf(value)) return value > 0 ? "+Inf" : "-Inf";
-  return absl::StrCat(value);
+  // Text that reads back as the same double (StrCat's six significant
+  // digits would round a start time or a byte count), short where it can be
+  // (bucket bounds stay le="0.1").
+  for (const int digits : {15, 17}) {
+    std::string text = absl::StrFormat("%.*g", digits, value);
+    double parsed = 0;
+    if (digits == 17 || (absl::SimpleAtod(text, &parsed) && parsed == value)) return text;
+  }
+  return "";
 }
 
 void Header(std::string* out, const std::string& name, const std::string& help, const char* type) {

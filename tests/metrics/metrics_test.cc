@@ -41,6 +41,10 @@ TEST(Registry, RendersEveryKindAsPromtoolAccepts) {
     *value = 7;
     return true;
   });
+  registry.AddGauge("demo_big", "a value beyond six significant digits", [](double* value) {
+    *value = 1795715616.5;
+    return true;
+  });
   registry.AddGauge("demo_unreadable", "left out when it cannot be read",
                     [](double*) { return false; });
   registry.AddCallback("demo_labelled", "labelled samples", "gauge", {"shard"}, [] {
@@ -59,6 +63,8 @@ TEST(Registry, RendersEveryKindAsPromtoolAccepts) {
   EXPECT_EQ(samples["demo_wait_seconds_bucket{queue=\"q\",le=\"0.005\"}"], 1);
   EXPECT_EQ(samples["demo_wait_seconds_bucket{queue=\"q\",le=\"600\"}"], 1);
   EXPECT_EQ(samples["demo_depth"], 7);
+  EXPECT_NE(text.find("\ndemo_big 1795715616.5\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("le=\"0.1\""), std::string::npos);
   EXPECT_EQ(samples.count("demo_unreadable"), 0u);
   EXPECT_EQ(text.find("demo_unreadable"), std::string::npos);
   EXPECT_EQ(samples["demo_labelled{shard=\"2\"}"], 3);
