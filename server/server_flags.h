@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "common/process/process_flags.h"
+#include "server/security/security_options.h"
 
 namespace campaignq::server {
 
@@ -29,10 +30,15 @@ struct ServerOptions {
   int pool_size = 16;
   absl::Duration shutdown_grace = absl::Seconds(10);
   int max_threads = 512;
+  // TLS, authentication (--tls-*, --auth-tokens-file, --jwt-*,
+  // --insecure-allow-unauthenticated); see docs/security.md.
+  security::SecurityOptions security;
 };
 
 // The flags' values after ParseFlagsOrExit, validated: INVALID_ARGUMENT
-// says which is wrong.
+// says which is wrong, including the secure-by-default rule (no
+// authentication configured on a non-loopback --listen without
+// --insecure-allow-unauthenticated; security/security_options.h).
 absl::StatusOr<ServerOptions> ReadServerFlags();
 
 }  // namespace campaignq::server

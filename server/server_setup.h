@@ -10,6 +10,7 @@
 #include <string>
 
 #include "common/metrics/metrics.h"
+#include "server/security/authorizer.h"
 
 namespace campaignq::server {
 
@@ -28,6 +29,11 @@ struct ServerSetup {
   int max_threads = 512;
   // Metrics of every call (request_metrics.h); nullptr: none.
   metrics::Registry* metrics = nullptr;
+  // The listening port's credentials (security/credentials.h); nullptr:
+  // plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // Guards server reflection (security/reflection_guard.h); nullptr: open.
+  const security::Authorizer* authorizer = nullptr;
 };
 
 // Builds and starts the server; nullptr when it cannot listen. `service`
