@@ -8,15 +8,16 @@
 //
 // and then enforce ownership (authorization.h: MayActForUser, ...).
 //
-// Authentication, in this order:
+// Authentication: with nothing configured (no tokens file, JWT keys or
+// client CA; only on loopback or with --insecure-allow-unauthenticated)
+// every caller is the anonymous admin, whatever it sends. Otherwise, in
+// this order:
 //   1. an `authorization: Bearer <token>` metadata entry: a token of the
 //      tokens file, else (with --jwt-public-keys) a JWT. A present but
 //      unknown or invalid token is UNAUTHENTICATED, whatever else the call
 //      carries.
 //   2. a client certificate verified against --tls-client-ca whose subject
 //      CN has a cert-cn: line in the tokens file.
-//   3. nothing configured at all (loopback, or
-//      --insecure-allow-unauthenticated): the anonymous admin.
 //   Otherwise UNAUTHENTICATED.
 
 #include <grpcpp/security/auth_context.h>

@@ -16,8 +16,9 @@
 //           or observer; required. An applicant is bound to `sub`.
 // Principal::name is "jwt:<sub>".
 //
-// No cache: one RS256 verification costs ~20 us and one ES256 ~60 us
-// (OpenSSL 3 on x86-64), below a database round trip.
+// No cache: `openssl speed` on the development machine verifies ~80,000
+// RS256 (RSA 2048) and ~25,000 ES256 signatures per second and core, i.e.
+// 12 us and 40 us, well below a database round trip.
 
 #include <memory>
 #include <string>
