@@ -10,6 +10,7 @@
 #include <signal.h>
 
 #include <chrono>
+#include <cstdio>
 #include <map>
 #include <memory>
 #include <string>
@@ -534,6 +535,38 @@ TEST_F(SecurityTlsTest, TlsWithTokens) {
   ClientResult plaintext = stack.RunClient({"health", "--timeout=3s"});
   EXPECT_FALSE(plaintext.exit.Success());
   tls.reset();
+  stack.StopServer();
+}
+
+TEST_F(SecurityTlsTest, CertificatesAreReloadedWhenTheFilesChange) {
+  Stack stack("security-tls-reload");
+  const std::string cert = stack.dir() + "/server.pem", key = stack.dir() + "/server.key";
+  WriteFile(cert, ReadFile(server_->cert));
+  WriteFile(key, ReadFile(server_->key));
+  stack.StartServer({"--tls-cert=" + cert, "--tls-key=" + key});  // loopback: no auth needed
+  EXPECT_TRUE(
+      As(v1::CampaignQueue::NewStub(TlsChannel(stack.address())).get(), "").GetQueueStats().ok());
+
+  // Rotate to a certificate of another CA: new handshakes pick it up
+  // within the provider's refresh interval, without a restart.
+  const Ca next_ca = MakeCa(dir_->path(), "next-ca");
+  const Cert next = MakeCert(dir_->path(), "next", "localhost", next_ca);
+  WriteFile(key + ".new", ReadFile(next.key));
+  WriteFile(cert + ".new", ReadFile(next.cert));
+  ASSERT_EQ(std::rename((key + ".new").c_str(), key.c_str()), 0);
+  ASSERT_EQ(std::rename((cert + ".new").c_str(), cert.c_str()), 0);
+  const auto trusts_next = [&] {
+    grpc::SslCredentialsOptions ssl;
+    ssl.pem_root_certs = ReadFile(next_ca.cert);
+    // A fresh channel each time: a new handshake.
+    grpc::ChannelArguments args;
+    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    auto stub = v1::CampaignQueue::NewStub(
+        grpc::CreateCustomChannel(stack.address(), grpc::SslCredentials(ssl), args));
+    return As(stub.get(), "").GetQueueStats().ok();
+  };
+  EXPECT_TRUE(
+      PollUntil(trusts_next, Deadline(std::chrono::seconds(60)), std::chrono::milliseconds(500)));
   stack.StopServer();
 }
 
