@@ -25,6 +25,12 @@ absl::Status ValidateSecurityOptions(const SecurityOptions& options, absl::strin
   if (!options.tls_client_ca.empty() && !options.tls()) {
     return absl::InvalidArgumentError("--tls-client-ca needs --tls-cert and --tls-key");
   }
+  if (!options.tls_client_ca.empty() && options.auth_tokens_file.empty() &&
+      options.jwt_public_keys.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca needs --auth-tokens-file (its cert-cn: lines map certificates to "
+        "principals) or --jwt-public-keys: otherwise no caller could be authenticated");
+  }
   const bool any_jwt = !options.jwt_public_keys.empty() || !options.jwt_issuer.empty() ||
                        !options.jwt_audience.empty();
   if (any_jwt && (options.jwt_public_keys.empty() || options.jwt_issuer.empty() ||

@@ -12,12 +12,14 @@ namespace campaignq::server::security {
 
 struct SecurityOptions {
   // PEM server certificate chain and private key: both or neither. Re-read
-  // when the files change (checked every kCertificateRefresh).
+  // when the files change (checked every kCertificateRefresh,
+  // credentials.h).
   std::string tls_cert;
   std::string tls_key;
   // PEM CA bundle: clients must present a certificate it signed (mTLS).
-  // Needs tls_cert. A verified certificate's subject CN is mapped to a
-  // principal by a cert-cn: line of the tokens file.
+  // Needs tls_cert, and auth_tokens_file or jwt_public_keys. A verified
+  // certificate's subject CN maps to a principal by a cert-cn: line of the
+  // tokens file.
   std::string tls_client_ca;
   // token_file.h's format; re-read on SIGHUP.
   std::string auth_tokens_file;

@@ -132,6 +132,14 @@ TEST(SecurityOptionsTest, FlagsThatGoTogether) {
   ca_without_tls.tls_client_ca = "ca.pem";
   EXPECT_FALSE(ValidateSecurityOptions(ca_without_tls, "127.0.0.1:1").ok());
 
+  SecurityOptions ca_without_mapping;
+  ca_without_mapping.tls_cert = "cert.pem";
+  ca_without_mapping.tls_key = "key.pem";
+  ca_without_mapping.tls_client_ca = "ca.pem";
+  EXPECT_FALSE(ValidateSecurityOptions(ca_without_mapping, "0.0.0.0:1").ok());
+  ca_without_mapping.auth_tokens_file = "tokens";
+  EXPECT_TRUE(ValidateSecurityOptions(ca_without_mapping, "0.0.0.0:1").ok());
+
   SecurityOptions half_jwt;
   half_jwt.jwt_public_keys = "keys.pem";
   half_jwt.jwt_issuer = "issuer";
