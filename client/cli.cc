@@ -27,6 +27,16 @@ CAMPAIGNQ_FLAG(std::string, server, "CAMPAIGNQ_SERVER", "127.0.0.1:50051",
                "HOST:PORT of the campaignq server");
 CAMPAIGNQ_FLAG(std::string, database_url, "CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl,
                "PostgreSQL URL; storm verifies against it (read only), lab runs on it");
+CAMPAIGNQ_FLAG(bool, tls, "CAMPAIGNQ_TLS", false,
+               "connect with TLS (implied by --ca-cert, --cert, --key)");
+CAMPAIGNQ_FLAG(std::string, ca_cert, "CAMPAIGNQ_CA_CERT", "",
+               "PEM file: CA that signed the server's certificate (default: system roots)");
+CAMPAIGNQ_FLAG(std::string, cert, "CAMPAIGNQ_CERT", "",
+               "PEM file: client certificate for mutual TLS (with --key)");
+CAMPAIGNQ_FLAG(std::string, key, "CAMPAIGNQ_KEY", "", "PEM file: private key of --cert");
+CAMPAIGNQ_FLAG(std::string, token, "CAMPAIGNQ_TOKEN", "",
+               "bearer token sent with every call (prefer the environment variable: a flag "
+               "shows in the process list)");
 ABSL_FLAG(bool, json, false, "print protobuf messages (and the storm summary) as JSON");
 ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(10), "deadline of each RPC");
 ABSL_FLAG(std::string, name, "", "campaign name (create-campaign)");
@@ -55,6 +65,11 @@ namespace {
 CliOptions ReadFlags(const std::vector<std::string>& positional) {
   CliOptions o;
   o.server = absl::GetFlag(FLAGS_server);
+  o.connect.tls = absl::GetFlag(FLAGS_tls);
+  o.connect.ca_cert = absl::GetFlag(FLAGS_ca_cert);
+  o.connect.cert = absl::GetFlag(FLAGS_cert);
+  o.connect.key = absl::GetFlag(FLAGS_key);
+  o.connect.token = absl::GetFlag(FLAGS_token);
   o.database_url = absl::GetFlag(FLAGS_database_url);
   o.json = absl::GetFlag(FLAGS_json);
   o.rpc_timeout = absl::GetFlag(FLAGS_rpc_timeout);
@@ -81,7 +96,7 @@ CliOptions ReadFlags(const std::vector<std::string>& positional) {
 }  // namespace
 
 std::string UsageText() {
-  return R"(usage: campaignq [--server=HOST:PORT] [--json] [--rpc-timeout=10s] <command> [flags]
+  return R"(usage: campaignq [--server=HOST:PORT] [--tls ...] [--token=T] [--json] [--rpc-timeout=10s] <command> [flags]
 
 commands:
   create-campaign --name=N [--cap=N] [--waitlist=true|false]
@@ -112,6 +127,11 @@ commands:
 
 global flags:
   --server=HOST:PORT    default $CAMPAIGNQ_SERVER or 127.0.0.1:50051
+  --token=T             bearer token for every call; better $CAMPAIGNQ_TOKEN
+  --tls                 connect with TLS (system roots), implied by:
+  --ca-cert=FILE        PEM CA that signed the server's certificate
+  --cert=FILE --key=FILE
+                        PEM client certificate and key (mutual TLS)
   --json                print messages as JSON (proto field names); list prints
                         one object with every page; storm prints a JSON summary
   --rpc-timeout=10s     deadline of each RPC (watch and health use --timeout)
@@ -153,7 +173,10 @@ int RunCli(int argc, char** argv, const LabCommand& lab) {
 
   if (command == "storm") return RunStorm(options);
   if (command == "lab") return lab(options);
-  std::shared_ptr<grpc::Channel> channel = MakeChannel(options.server);
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> made =
+      MakeChannel(options.server, options.connect);
+  if (!made.ok()) return ReportUsageError(made.status().message());
+  std::shared_ptr<grpc::Channel> channel = *std::move(made);
   if (command == "health") return RunHealth(channel, options);
 
   auto stub = v1::CampaignQueue::NewStub(channel);

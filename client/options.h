@@ -12,8 +12,21 @@
 
 namespace campaignq::client {
 
+// How to reach the server: TLS and credentials (rpc.h: MakeChannel).
+struct ConnectOptions {
+  // TLS; --ca-cert, --cert and --key imply it. Without --ca-cert the
+  // system's roots verify the server.
+  bool tls = false;
+  std::string ca_cert;  // PEM file: the CA that signed the server's certificate
+  std::string cert;     // PEM file: client certificate for mutual TLS, with key
+  std::string key;      // PEM file: its private key
+  // Sent as `authorization: Bearer <token>` on every call; empty: none.
+  std::string token;
+};
+
 struct CliOptions {
   std::string server;
+  ConnectOptions connect;
   std::string database_url;  // PostgreSQL: storm verifies against it, lab runs on it
   bool json = false;
   absl::Duration rpc_timeout = absl::Seconds(10);

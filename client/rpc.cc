@@ -1,18 +1,101 @@
 #include "client/rpc.h"
 
+#include <grpcpp/support/client_interceptor.h>
+
+#include <fstream>
 #include <iostream>
+#include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "client/options.h"
 
 namespace campaignq::client {
+namespace {
 
-std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server, int index) {
+grpc::ChannelArguments ChannelArgs(int index) {
   grpc::ChannelArguments args;
   // Distinct args plus a local subchannel pool: one TCP connection each.
   args.SetInt("campaignq.channel_index", index);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), args);
+  return args;
+}
+
+absl::StatusOr<std::string> ReadPem(const std::string& path, absl::string_view flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read ", flag, " ", path));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Adds the bearer token to every call. An interceptor rather than
+// grpc::AccessTokenCredentials: gRPC sends call credentials only over TLS,
+// and a token on a loopback plaintext port is legitimate.
+class BearerInterceptor final : public grpc::experimental::Interceptor {
+ public:
+  explicit BearerInterceptor(const std::string* header) : header_(header) {}
+  void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
+    if (methods->QueryInterceptionHookPoint(
+            grpc::experimental::InterceptionHookPoints::PRE_SEND_INITIAL_METADATA)) {
+      methods->GetSendInitialMetadata()->insert({"authorization", *header_});
+    }
+    methods->Proceed();
+  }
+
+ private:
+  const std::string* header_;
+};
+
+class BearerFactory final : public grpc::experimental::ClientInterceptorFactoryInterface {
+ public:
+  explicit BearerFactory(const std::string& token) : header_("Bearer " + token) {}
+  grpc::experimental::Interceptor* CreateClientInterceptor(
+      grpc::experimental::ClientRpcInfo* /*info*/) override {
+    return new BearerInterceptor(&header_);
+  }
+
+ private:
+  const std::string header_;  // lives as long as the channel
+};
+
+}  // namespace
+
+std::shared_ptr<grpc::Channel> MakeChannel(const std::string& server, int index) {
+  return grpc::CreateCustomChannel(server, grpc::InsecureChannelCredentials(), ChannelArgs(index));
+}
+
+absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(const std::string& server,
+                                                           const ConnectOptions& connect,
+                                                           int index) {
+  std::shared_ptr<grpc::ChannelCredentials> credentials = grpc::InsecureChannelCredentials();
+  if (connect.tls || !connect.ca_cert.empty() || !connect.cert.empty() || !connect.key.empty()) {
+    if (connect.cert.empty() != connect.key.empty()) {
+      return absl::InvalidArgumentError("--cert and --key go together");
+    }
+    grpc::SslCredentialsOptions ssl;
+    if (!connect.ca_cert.empty()) {
+      absl::StatusOr<std::string> ca = ReadPem(connect.ca_cert, "--ca-cert");
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *std::move(ca);
+    }
+    if (!connect.cert.empty()) {
+      absl::StatusOr<std::string> cert = ReadPem(connect.cert, "--cert");
+      if (!cert.ok()) return cert.status();
+      absl::StatusOr<std::string> key = ReadPem(connect.key, "--key");
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *std::move(cert);
+      ssl.pem_private_key = *std::move(key);
+    }
+    credentials = grpc::SslCredentials(ssl);
+  }
+  if (connect.token.empty()) {
+    return grpc::CreateCustomChannel(server, credentials, ChannelArgs(index));
+  }
+  std::vector<std::unique_ptr<grpc::experimental::ClientInterceptorFactoryInterface>> interceptors;
+  interceptors.push_back(std::make_unique<BearerFactory>(connect.token));
+  return grpc::experimental::CreateCustomChannelWithInterceptors(
+      server, credentials, ChannelArgs(index), std::move(interceptors));
 }
 
 void SetTimeout(grpc::ClientContext* context, absl::Duration timeout) {

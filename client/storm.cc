@@ -71,7 +71,11 @@ int RunStorm(const CliOptions& o) {
   const auto start = std::chrono::steady_clock::now();
   const int channel_count = std::min<int>(kMaxChannels, 1 + o.concurrency / 16);
   std::vector<std::shared_ptr<grpc::Channel>> channels;
-  for (int i = 0; i < channel_count; ++i) channels.push_back(MakeChannel(o.server, i));
+  for (int i = 0; i < channel_count; ++i) {
+    absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(o.server, o.connect, i);
+    if (!channel.ok()) return ReportUsageError(channel.status().message());
+    channels.push_back(*std::move(channel));
+  }
   auto stub = v1::CampaignQueue::NewStub(channels[0]);
 
   // 1. Fresh campaigns, so nothing but this storm touches them.

@@ -12,20 +12,29 @@
 // Handlers only translate: the store validates, runs the transaction and
 // picks the status code; ToGrpcStatus maps it. The store reports every
 // database failure as a status, so no handler throws.
+//
+// Every handler starts with authorizer->Authorize(context, method)
+// (security/authorizer.h: UNAUTHENTICATED, PERMISSION_DENIED), which yields
+// the caller's security::Principal (key per-principal limits on its name),
+// then keeps an applicant to its own user id (another user's application is
+// NOT_FOUND, as if it did not exist) and redacts what the role may not see
+// (security/authorization.h).
 
 #include <grpcpp/grpcpp.h>
 
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "common/store/campaign_store.h"
 #include "server/decision_listener.h"
+#include "server/security/authorizer.h"
 
 namespace campaignq::server {
 
 class CampaignQueueService final : public v1::CampaignQueue::Service {
  public:
-  // Both must outlive the service.
-  CampaignQueueService(store::CampaignStore* store, const DecisionListener* listener)
-      : store_(store), listener_(listener) {}
+  // All three must outlive the service.
+  CampaignQueueService(store::CampaignStore* store, const DecisionListener* listener,
+                       const security::Authorizer* authorizer)
+      : store_(store), listener_(listener), authorizer_(authorizer) {}
 
   grpc::Status CreateCampaign(grpc::ServerContext* context,
                               const v1::CreateCampaignRequest* request,
@@ -54,8 +63,14 @@ class CampaignQueueService final : public v1::CampaignQueue::Service {
                              v1::QueueStats* response) override;
 
  private:
+  // The application `application_id` if `principal` may act on it; another
+  // user's is NOT_FOUND exactly like a missing one.
+  absl::StatusOr<v1::Application> OwnApplication(const security::Principal& principal,
+                                                 int64_t application_id);
+
   store::CampaignStore* store_;
   const DecisionListener* listener_;
+  const security::Authorizer* authorizer_;
 };
 
 }  // namespace campaignq::server

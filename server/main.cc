@@ -7,6 +7,7 @@
 #include "common/log.h"
 #include "common/process/process_flags.h"
 #include "common/shutdown.h"
+#include "server/security/reload.h"
 #include "server/server_flags.h"
 #include "server/server_stack.h"
 
@@ -15,6 +16,8 @@ int main(int argc, char** argv) {
   // First, so every thread started later inherits the blocked mask and the
   // signals reach only WaitForTerminationSignal / SleepUnlessTerminated.
   campaignq::BlockTerminationSignals();
+  // SIGHUP re-reads the tokens file and JWT keys (security/reload.h).
+  server::security::BlockReloadSignal();
   if (auto exit_code = campaignq::ParseFlagsOrExit(argc, argv, server::kProgram, server::kUsage)) {
     return *exit_code;
   }
@@ -32,7 +35,18 @@ int main(int argc, char** argv) {
   std::printf("campaignq-server listening on %s\n", stack.address().c_str());
   std::fflush(stdout);
 
-  campaignq::LogInfo("server", "signal ", campaignq::WaitForTerminationSignal(), ": stopping");
+  {
+    server::security::SighupReloader reloader([&stack] {
+      const absl::Status reloaded = stack.ReloadSecurity();
+      if (reloaded.ok()) {
+        campaignq::LogInfo("server", "SIGHUP: reloaded the tokens file and JWT keys");
+      } else {
+        campaignq::LogError(
+            "server", "SIGHUP: reload failed, keeping the previous ones: ", reloaded.message());
+      }
+    });
+    campaignq::LogInfo("server", "signal ", campaignq::WaitForTerminationSignal(), ": stopping");
+  }
   stack.Stop();
   return campaignq::kExitOk;
 }

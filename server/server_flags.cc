@@ -18,7 +18,46 @@ CAMPAIGNQ_FLAG(int, max_threads, "CAMPAIGNQ_MAX_THREADS", 512,
                "holds one, and a call beyond the bound is refused with RESOURCE_EXHAUSTED. Calls "
                "wait for one of --pool-size connections, so threads are cheap waiters here");
 
+// --- security (docs/security.md) ---
+CAMPAIGNQ_FLAG(std::string, tls_cert, "CAMPAIGNQ_TLS_CERT", "",
+               "PEM certificate chain of the gRPC port; with --tls-key turns TLS on. Re-read "
+               "when the file changes");
+CAMPAIGNQ_FLAG(std::string, tls_key, "CAMPAIGNQ_TLS_KEY", "",
+               "PEM private key of --tls-cert (unencrypted)");
+CAMPAIGNQ_FLAG(std::string, tls_client_ca, "CAMPAIGNQ_TLS_CLIENT_CA", "",
+               "PEM CA bundle: require client certificates it signed (mutual TLS); a verified "
+               "certificate's subject CN maps to a principal via a cert-cn: line of "
+               "--auth-tokens-file");
+CAMPAIGNQ_FLAG(std::string, auth_tokens_file, "CAMPAIGNQ_AUTH_TOKENS_FILE", "",
+               "bearer tokens: lines '<sha256-hex> <role> [<user id>] <name>'; re-read on SIGHUP");
+CAMPAIGNQ_FLAG(std::string, jwt_public_keys, "CAMPAIGNQ_JWT_PUBLIC_KEYS", "",
+               "PEM public keys (RSA for RS256, EC P-256 for ES256) that sign accepted JWTs; "
+               "re-read on SIGHUP");
+CAMPAIGNQ_FLAG(std::string, jwt_issuer, "CAMPAIGNQ_JWT_ISSUER", "", "the iss every JWT must carry");
+CAMPAIGNQ_FLAG(std::string, jwt_audience, "CAMPAIGNQ_JWT_AUDIENCE", "",
+               "the aud every JWT must carry");
+CAMPAIGNQ_FLAG(bool, insecure_allow_unauthenticated, "CAMPAIGNQ_INSECURE_ALLOW_UNAUTHENTICATED",
+               false,
+               "without any authentication configured, serve every caller as an anonymous admin "
+               "on a non-loopback --listen too (default: refuse to start)");
+
 namespace campaignq::server {
+namespace {
+
+security::SecurityOptions ReadSecurityFlags() {
+  security::SecurityOptions security;
+  security.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  security.tls_key = absl::GetFlag(FLAGS_tls_key);
+  security.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  security.auth_tokens_file = absl::GetFlag(FLAGS_auth_tokens_file);
+  security.jwt_public_keys = absl::GetFlag(FLAGS_jwt_public_keys);
+  security.jwt_issuer = absl::GetFlag(FLAGS_jwt_issuer);
+  security.jwt_audience = absl::GetFlag(FLAGS_jwt_audience);
+  security.insecure_allow_unauthenticated = absl::GetFlag(FLAGS_insecure_allow_unauthenticated);
+  return security;
+}
+
+}  // namespace
 
 absl::StatusOr<ServerOptions> ReadServerFlags() {
   ServerOptions options;
@@ -48,6 +87,11 @@ absl::StatusOr<ServerOptions> ReadServerFlags() {
   absl::StatusOr<LimitOptions> limits = ReadLimitFlags();
   if (!limits.ok()) return limits.status();
   options.limits = *std::move(limits);
+  options.security = ReadSecurityFlags();
+  if (absl::Status security = security::ValidateSecurityOptions(options.security, options.listen);
+      !security.ok()) {
+    return security;
+  }
   return options;
 }
 

@@ -10,6 +10,7 @@
 #include "absl/time/time.h"
 #include "common/process/process_flags.h"
 #include "server/limits/limit_options.h"
+#include "server/security/security_options.h"
 
 namespace campaignq::server {
 
@@ -33,10 +34,15 @@ struct ServerOptions {
   // Message size, streams, keepalive, connection age, deadline cap, watch
   // caps, rate limits (server/limit_flags.h, docs/limits.md).
   LimitOptions limits;
+  // TLS, authentication (--tls-*, --auth-tokens-file, --jwt-*,
+  // --insecure-allow-unauthenticated); see docs/security.md.
+  security::SecurityOptions security;
 };
 
 // The flags' values after ParseFlagsOrExit, validated: INVALID_ARGUMENT
-// says which is wrong.
+// says which is wrong, including the secure-by-default rule (no
+// authentication configured on a non-loopback --listen without
+// --insecure-allow-unauthenticated; security/security_options.h).
 absl::StatusOr<ServerOptions> ReadServerFlags();
 
 }  // namespace campaignq::server

@@ -10,6 +10,7 @@
 
 #include "grpc/health/v1/health.pb.h"
 #include "server/request_metrics.h"
+#include "server/security/reflection_guard.h"
 
 namespace campaignq::server {
 namespace {
@@ -59,7 +60,10 @@ std::unique_ptr<grpc::Server> BuildAndStartServer(const ServerSetup& setup, grpc
   grpc::ServerBuilder builder;
   *selected_port = 0;
   if (!setup.listen.empty()) {
-    builder.AddListeningPort(setup.listen, grpc::InsecureServerCredentials(), selected_port);
+    builder.AddListeningPort(
+        setup.listen,
+        setup.credentials != nullptr ? setup.credentials : grpc::InsecureServerCredentials(),
+        selected_port);
   }
   // gRPC sets SO_REUSEPORT by default: a second server on a busy port would
   // then start and silently share its traffic. Fail to start instead.
@@ -68,8 +72,14 @@ std::unique_ptr<grpc::Server> BuildAndStartServer(const ServerSetup& setup, grpc
   grpc::ResourceQuota quota("campaignq-server");
   quota.SetMaxThreads(setup.max_threads);
   builder.SetResourceQuota(quota);
-  if (setup.metrics != nullptr) {
-    builder.experimental().SetInterceptorCreators(RequestMetricsInterceptors(setup.metrics));
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
+  if (setup.metrics != nullptr) interceptors = RequestMetricsInterceptors(setup.metrics);
+  // First, so that the metrics count the status it substitutes.
+  if (setup.authorizer != nullptr) {
+    interceptors.insert(interceptors.begin(), security::ReflectionGuard(setup.authorizer));
+  }
+  if (!interceptors.empty()) {
+    builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
   builder.RegisterService(service);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

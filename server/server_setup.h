@@ -11,6 +11,7 @@
 
 #include "common/metrics/metrics.h"
 #include "server/limits/limit_options.h"
+#include "server/security/authorizer.h"
 
 namespace campaignq::server {
 
@@ -33,6 +34,11 @@ struct ServerSetup {
   // connection, keepalive enforcement, connection age) become channel
   // arguments; the per-call ones are CallLimits' (limits/call_limits.h).
   LimitOptions limits;
+  // The listening port's credentials (security/credentials.h); nullptr:
+  // plaintext.
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  // Guards server reflection (security/reflection_guard.h); nullptr: open.
+  const security::Authorizer* authorizer = nullptr;
 };
 
 // Builds and starts the server; nullptr when it cannot listen. `service`

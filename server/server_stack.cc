@@ -15,6 +15,7 @@
 #include "server/campaign_queue_service.h"
 #include "server/health_monitor.h"
 #include "server/queue_gauges.h"
+#include "server/security/credentials.h"
 #include "server/server_setup.h"
 
 namespace campaignq::server {
@@ -48,8 +49,9 @@ DecisionListenerOptions ListenerFor(const ServerOptions& options) {
 // Members in construction order; destroyed in reverse, each after
 // everything that uses it.
 struct ServerStack::Running {
-  explicit Running(const ServerOptions& options)
-      : pool(PoolFor(options, "campaignq-server", options.pool_size,
+  Running(const ServerOptions& options, std::unique_ptr<security::Authorizer> authorizer_in)
+      : authorizer(std::move(authorizer_in)),
+        pool(PoolFor(options, "campaignq-server", options.pool_size,
                      std::chrono::milliseconds(5000))),
         store(&pool),
         // Health pings get their own single connection: through the request
@@ -61,11 +63,12 @@ struct ServerStack::Running {
         health_store(&health_pool),
         listener(ListenerFor(options)),
         exporter(&registry),
-        service(&store, &listener) {
+        service(&store, &listener, authorizer.get()) {
     metrics::AddProcessMetrics(&registry);
     metrics::AddBuildInfo(&registry, "server", CAMPAIGNQ_VERSION);
   }
 
+  std::unique_ptr<security::Authorizer> authorizer;
   db::ConnectionPool pool;
   store::CampaignStore store;
   db::ConnectionPool health_pool;
@@ -108,6 +111,30 @@ absl::StatusOr<int> ServerStack::Start() {
 absl::StatusOr<int> ServerStack::StartLocked() {
   LogInfo(kComponent, "starting: listen=", options_.listen, " pool_size=", options_.pool_size,
           " max_threads=", options_.max_threads);
+  // Security first: a bad tokens file or certificate fails the start at
+  // once, not after waiting for the database.
+  std::unique_ptr<security::Authorizer> authorizer;
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  if (!options_.migrate_only) {
+    if (absl::Status rule = security::ValidateSecurityOptions(options_.security, options_.listen);
+        !rule.ok()) {
+      return rule;
+    }
+    absl::StatusOr<std::unique_ptr<security::Authorizer>> created =
+        security::Authorizer::Create(options_.security);
+    if (!created.ok()) return created.status();
+    authorizer = *std::move(created);
+    absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> made =
+        security::MakeServerCredentials(options_.security);
+    if (!made.ok()) return made.status();
+    credentials = *std::move(made);
+    if (authorizer->anonymous()) {
+      LogWarning(kComponent, "NO AUTHENTICATION: every caller on ", options_.listen,
+                 " is an anonymous admin (fine on loopback for development; configure "
+                 "--auth-tokens-file, --jwt-public-keys or --tls-client-ca otherwise, "
+                 "docs/security.md)");
+    }
+  }
   if (absl::Status schema = PrepareSchemaAtStart(options_.process.database_url,
                                                  ConnectAs(options_, "campaignq-server-migrate"),
                                                  options_.process.migrate);
@@ -117,7 +144,7 @@ absl::StatusOr<int> ServerStack::StartLocked() {
   LogInfo(kComponent, "database schema ready");
   if (options_.migrate_only) return 0;
 
-  running_ = std::make_unique<Running>(options_);
+  running_ = std::make_unique<Running>(options_, std::move(authorizer));
   Running& r = *running_;
   r.listener.Start();
   // Queue gauges read through the health connection: a scrape must not
@@ -137,6 +164,8 @@ absl::StatusOr<int> ServerStack::StartLocked() {
   setup.max_threads = options_.max_threads;
   setup.limits = options_.limits;
   setup.metrics = &r.registry;
+  setup.credentials = std::move(credentials);
+  setup.authorizer = r.authorizer.get();
   int port = 0;
   r.server = BuildAndStartServer(setup, &r.service, &port);
   if (r.server == nullptr || port == 0) {
@@ -157,8 +186,15 @@ absl::StatusOr<int> ServerStack::StartLocked() {
                         return true;
                       });
   address_ = BoundAddress(options_.listen, port);
-  LogInfo(kComponent, "listening on ", address_);
+  LogInfo(kComponent, "listening on ", address_, options_.security.tls() ? " (TLS" : " (plaintext",
+          options_.security.tls_client_ca.empty() ? "" : ", client certificates required", ")");
   return port;
+}
+
+absl::Status ServerStack::ReloadSecurity() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (running_ == nullptr) return absl::FailedPreconditionError("the server is not running");
+  return running_->authorizer->Reload();
 }
 
 void ServerStack::Drain() {

@@ -34,7 +34,10 @@ class ServerStack {
   //                        common/shutdown.h; otherwise they kill the process)
   //   FAILED_PRECONDITION  the schema does not match, or the database cannot
   //                        be used; also when Start() was called before
-  //   INVALID_ARGUMENT     a malformed --database-url or --metrics-listen
+  //   INVALID_ARGUMENT     a malformed --database-url or --metrics-listen;
+  //                        bad security options or files (a tokens-file
+  //                        line, a PEM file; security/*.h), or no
+  //                        authentication on a non-loopback --listen
   //   UNAVAILABLE          cannot listen on --listen or --metrics-listen
   // Health reports SERVING once the database answers (checked before
   // Start returns).
@@ -45,6 +48,11 @@ class ServerStack {
   // elsewhere); other calls are still served. Idempotent; nothing before
   // Start.
   void Drain();
+
+  // Re-reads the tokens file and the JWT keys (on SIGHUP). On an error the
+  // old ones stay in force and the error is returned; FAILED_PRECONDITION
+  // when not running.
+  absl::Status ReloadSecurity();
 
   // Drain(), then refuses new calls, lets in-flight calls finish for up to
   // options.shutdown_grace, cancels the rest, and stops health checks and

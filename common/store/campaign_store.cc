@@ -251,7 +251,7 @@ absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
       pool_, deadline,
       [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListApplicationsResponse> {
         pqxx::result rows = Exec(txn, sql::kApplicationListAfter, request.campaign_id(),
-                                 status_word, after_id, page_size + 1);
+                                 status_word, after_id, page_size + 1, request.user_id());
         v1::ListApplicationsResponse response;
         for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
           *response.add_applications() = ApplicationFromRow(rows[i]);

@@ -75,12 +75,13 @@ FROM applications WHERE campaign_id = $1 AND user_id = $2;
 
 -- name: ApplicationListAfter
 -- $1 campaign id (0: all), $2 status ('': all), $3 last id of the previous
--- page (0 at the start), $4 limit.
+-- page (0 at the start), $4 limit, $5 user id ('': all).
 SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
        campaignq_micros(created_at), campaignq_micros(decided_at),
        campaignq_micros(updated_at)
 FROM applications
 WHERE ($1 = 0 OR campaign_id = $1) AND ($2 = '' OR status = $2) AND id > $3
+  AND ($5 = '' OR user_id = $5)
 ORDER BY id LIMIT $4;
 
 -- name: ApplicationLock

@@ -50,6 +50,8 @@ TEST_F(ServerFlagsTest, EnvironmentSetsFlagsAndTheCommandLineWins) {
   ScopedEnv grace("CAMPAIGNQ_SHUTDOWN_GRACE", "2s");
   ScopedEnv migrate("CAMPAIGNQ_MIGRATE", "verify");
   ScopedEnv url("CAMPAIGNQ_DATABASE_URL", "postgresql://env@db/x");
+  // Not loopback: needs authentication or the explicit opt-out.
+  ScopedEnv insecure("CAMPAIGNQ_INSECURE_ALLOW_UNAUTHENTICATED", "1");
   Argv args{"campaignq-server", "--pool-size=7", "--database_url", "postgresql://flag@db/y"};
   ASSERT_TRUE(ParseCommandLine(args.argc(), args.argv()).ok());
   absl::StatusOr<ServerOptions> options = ReadServerFlags();
@@ -60,6 +62,30 @@ TEST_F(ServerFlagsTest, EnvironmentSetsFlagsAndTheCommandLineWins) {
   EXPECT_EQ(options->shutdown_grace, absl::Seconds(2));
   EXPECT_EQ(options->process.migrate, db::MigrateMode::kVerify);
   EXPECT_EQ(options->process.database_url, "postgresql://flag@db/y");
+}
+
+TEST_F(ServerFlagsTest, SecurityFlagsAndTheSecureDefault) {
+  Argv open_port{"campaignq-server", "--listen=0.0.0.0:7000"};
+  ASSERT_TRUE(ParseCommandLine(open_port.argc(), open_port.argv()).ok());
+  absl::StatusOr<ServerOptions> refused = ReadServerFlags();
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "--insecure-allow-unauthenticated"));
+
+  ScopedEnv tokens("CAMPAIGNQ_AUTH_TOKENS_FILE", "/etc/campaignq/tokens");
+  Argv tls{"campaignq-server", "--listen=0.0.0.0:7000",  "--tls-cert=c.pem",
+           "--tls-key=k.pem",  "--tls-client-ca=ca.pem", "--jwt-public-keys=j.pem",
+           "--jwt-issuer=i",   "--jwt-audience=a"};
+  ASSERT_TRUE(ParseCommandLine(tls.argc(), tls.argv()).ok());
+  absl::StatusOr<ServerOptions> options = ReadServerFlags();
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->security.auth_tokens_file, "/etc/campaignq/tokens");
+  EXPECT_EQ(options->security.tls_cert, "c.pem");
+  EXPECT_EQ(options->security.tls_key, "k.pem");
+  EXPECT_EQ(options->security.tls_client_ca, "ca.pem");
+  EXPECT_EQ(options->security.jwt_public_keys, "j.pem");
+  EXPECT_EQ(options->security.jwt_issuer, "i");
+  EXPECT_EQ(options->security.jwt_audience, "a");
+  EXPECT_FALSE(options->security.insecure_allow_unauthenticated);
 }
 
 TEST_F(ServerFlagsTest, AnEmptyVariableCountsAsUnset) {
