@@ -60,18 +60,10 @@ bool IsFinalForWatch(v1::ApplicationStatus status) {
 
 grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
                               grpc::ServerContext* context, int64_t application_id,
-                              grpc::ServerWriterInterface<v1::Application>* writer) {
-  return WatchApplication(store, listener, context, application_id, writer, nullptr, "");
-}
-
-grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
-                              grpc::ServerContext* context, int64_t application_id,
                               grpc::ServerWriterInterface<v1::Application>* writer,
                               CallLimits* limits, const std::string& caller) {
   std::optional<WatchSlots::Slot> slot;
   if (limits != nullptr) {
-    absl::Status admitted = limits->Admit(/*is_apply=*/false, caller);
-    if (!admitted.ok()) return ToGrpcStatus(admitted);
     absl::StatusOr<WatchSlots::Slot> taken = limits->watch_slots().Take(caller);
     if (!taken.ok()) return ToGrpcStatus(taken.status());
     slot.emplace(*std::move(taken));

@@ -45,18 +45,13 @@ inline constexpr std::chrono::milliseconds kWatchFallbackInterval{1000};
 
 bool IsFinalForWatch(v1::ApplicationStatus status);
 
-// Without limits (kept for callers that have none): no watch caps, no
-// rate limit, no maximum duration, reads bounded by the client's deadline.
-grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
-                              grpc::ServerContext* context, int64_t application_id,
-                              grpc::ServerWriterInterface<v1::Application>* writer);
-
-// With `limits` (must outlive the call): the call is admitted by the
-// caller's token bucket and takes one of its watch slots (both keyed by
-// `caller`: the principal's name, or PeerKey(*context) before
-// authentication), ends OK after limits->options().max_watch_duration, and
-// each read's SQL is bounded by the call's deadline capped at
-// max_call_deadline from the read's start.
+// With `limits` (must outlive the call; nullptr: no caps, no maximum
+// duration): the watch takes one of the caller's watch slots (keyed by
+// `caller`: the principal's name, or PeerKey(*context) for anonymous
+// callers; the caller's token bucket was charged when the call began), ends
+// OK after limits->options().max_watch_duration, and each read's SQL is
+// bounded by the call's deadline capped at max_call_deadline from the
+// read's start.
 grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
                               grpc::ServerContext* context, int64_t application_id,
                               grpc::ServerWriterInterface<v1::Application>* writer,

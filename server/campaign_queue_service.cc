@@ -50,85 +50,126 @@ class RedactingWriter final : public grpc::ServerWriterInterface<v1::Application
 
 }  // namespace
 
+absl::StatusOr<CampaignQueueService::Call> CampaignQueueService::Begin(
+    const grpc::ServerContext& context, security::Method method) {
+  absl::StatusOr<Principal> principal = authorizer_->Authorize(context, method);
+  if (!principal.ok()) return principal.status();
+  Call call;
+  call.principal = *std::move(principal);
+  // Anonymous callers (loopback without auth) are told apart by address.
+  call.limits_key = call.principal.anonymous ? PeerKey(context) : call.principal.name;
+  if (absl::Status admitted = limits_->Admit(method == Method::kApply, call.limits_key);
+      !admitted.ok()) {
+    return admitted;
+  }
+  call.deadline = limits_->CallDeadline(context);
+  return call;
+}
+
 // The ownership check of the "own only" cells. Must answer exactly like the
 // store for a missing id (CampaignStore::GetApplication's NOT_FOUND), so
 // that an applicant cannot tell another user's application from none; the
 // authorization matrix test compares the two.
-absl::StatusOr<v1::Application> CampaignQueueService::OwnApplication(const Principal& principal,
+absl::StatusOr<v1::Application> CampaignQueueService::OwnApplication(const Call& call,
                                                                      int64_t application_id) {
-  absl::StatusOr<v1::Application> application = store_->GetApplication(application_id);
-  if (application.ok() && !security::MayActForUser(principal, application->user_id())) {
-    return absl::NotFoundError(absl::StrCat("application ", application_id, " does not exist"));
+  absl::StatusOr<v1::Application> application =
+      store_->GetApplication(application_id, call.deadline);
+  if (application.ok() && !security::MayActForUser(call.principal, application->user_id())) {
+    return store::ApplicationNotFound(application_id);
   }
   return application;
 }
 
+// Every handler begins so: the call, or the status that ends it.
+#define CAMPAIGNQ_BEGIN_CALL(call, method)                      \
+  absl::StatusOr<Call> call##_or = Begin(*context, method);     \
+  if (!call##_or.ok()) return ToGrpcStatus(call##_or.status()); \
+  const Call& call = *call##_or
+
 grpc::Status CampaignQueueService::CreateCampaign(grpc::ServerContext* context,
                                                   const v1::CreateCampaignRequest* request,
                                                   v1::Campaign* response) {
-  absl::StatusOr<Principal> principal = authorizer_->Authorize(*context, Method::kCreateCampaign);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
-  return Reply(store_->CreateCampaign(*request), response);
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kCreateCampaign);
+  return Reply(store_->CreateCampaign(*request, call.deadline), response);
 }
 
 grpc::Status CampaignQueueService::GetCampaign(grpc::ServerContext* context,
                                                const v1::GetCampaignRequest* request,
                                                v1::Campaign* response) {
-  absl::StatusOr<Principal> principal = authorizer_->Authorize(*context, Method::kGetCampaign);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
-  return Reply(store_->GetCampaign(request->campaign_id()), response);
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kGetCampaign);
+  return Reply(store_->GetCampaign(request->campaign_id(), call.deadline), response);
 }
 
 grpc::Status CampaignQueueService::ListCampaigns(grpc::ServerContext* context,
                                                  const v1::ListCampaignsRequest* request,
                                                  v1::ListCampaignsResponse* response) {
-  absl::StatusOr<Principal> principal = authorizer_->Authorize(*context, Method::kListCampaigns);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
-  return Reply(store_->ListCampaigns(*request), response);
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kListCampaigns);
+  return Reply(store_->ListCampaigns(*request, call.deadline), response);
 }
 
 grpc::Status CampaignQueueService::CloseCampaign(grpc::ServerContext* context,
                                                  const v1::CloseCampaignRequest* request,
                                                  v1::Campaign* response) {
-  absl::StatusOr<Principal> principal = authorizer_->Authorize(*context, Method::kCloseCampaign);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
-  return Reply(store_->CloseCampaign(request->campaign_id()), response);
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kCloseCampaign);
+  return Reply(store_->CloseCampaign(request->campaign_id(), call.deadline), response);
+}
+
+grpc::Status CampaignQueueService::PauseCampaign(grpc::ServerContext* context,
+                                                 const v1::PauseCampaignRequest* request,
+                                                 v1::Campaign* response) {
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kPauseCampaign);
+  return Reply(store_->PauseCampaign(request->campaign_id(), call.deadline), response);
+}
+
+grpc::Status CampaignQueueService::ResumeCampaign(grpc::ServerContext* context,
+                                                  const v1::ResumeCampaignRequest* request,
+                                                  v1::Campaign* response) {
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kResumeCampaign);
+  return Reply(store_->ResumeCampaign(request->campaign_id(), call.deadline), response);
+}
+
+grpc::Status CampaignQueueService::DeleteCampaign(grpc::ServerContext* context,
+                                                  const v1::DeleteCampaignRequest* request,
+                                                  v1::DeleteCampaignResponse* response) {
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kDeleteCampaign);
+  absl::StatusOr<int64_t> deleted = store_->DeleteCampaign(request->campaign_id(), call.deadline);
+  if (!deleted.ok()) return ToGrpcStatus(deleted.status());
+  response->set_deleted_applications(*deleted);
+  return grpc::Status::OK;
 }
 
 grpc::Status CampaignQueueService::Apply(grpc::ServerContext* context,
                                          const v1::ApplyRequest* request,
                                          v1::Application* response) {
-  absl::StatusOr<Principal> principal = authorizer_->Authorize(*context, Method::kApply);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kApply);
   // The request names the user id, so refusing it reveals nothing.
-  if (!security::MayActForUser(*principal, request->user_id())) {
+  if (!security::MayActForUser(call.principal, request->user_id())) {
     return ToGrpcStatus(absl::PermissionDeniedError("an applicant may only apply as its own user"));
   }
-  return ReplyApplication(*principal, store_->Apply(*request), response);
+  return ReplyApplication(call.principal, store_->Apply(*request, call.deadline), response);
 }
 
 grpc::Status CampaignQueueService::GetApplication(grpc::ServerContext* context,
                                                   const v1::GetApplicationRequest* request,
                                                   v1::Application* response) {
-  absl::StatusOr<Principal> principal = authorizer_->Authorize(*context, Method::kGetApplication);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
-  return ReplyApplication(*principal, OwnApplication(*principal, request->application_id()),
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kGetApplication);
+  return ReplyApplication(call.principal, OwnApplication(call, request->application_id()),
                           response);
 }
 
 grpc::Status CampaignQueueService::ListApplications(grpc::ServerContext* context,
                                                     const v1::ListApplicationsRequest* request,
                                                     v1::ListApplicationsResponse* response) {
-  absl::StatusOr<Principal> principal = authorizer_->Authorize(*context, Method::kListApplications);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kListApplications);
   v1::ListApplicationsRequest bounded = *request;
-  if (std::string own = security::ForcedUserFilter(*principal); !own.empty()) {
+  if (std::string own = security::ForcedUserFilter(call.principal); !own.empty()) {
     bounded.set_user_id(std::move(own));
   }
-  absl::StatusOr<v1::ListApplicationsResponse> result = store_->ListApplications(bounded);
+  absl::StatusOr<v1::ListApplicationsResponse> result =
+      store_->ListApplications(bounded, call.deadline);
   if (result.ok()) {
     for (v1::Application& application : *result->mutable_applications()) {
-      security::RedactApplication(*principal, &application);
+      security::RedactApplication(call.principal, &application);
     }
   }
   return Reply(std::move(result), response);
@@ -137,45 +178,63 @@ grpc::Status CampaignQueueService::ListApplications(grpc::ServerContext* context
 grpc::Status CampaignQueueService::CancelApplication(grpc::ServerContext* context,
                                                      const v1::CancelApplicationRequest* request,
                                                      v1::Application* response) {
-  absl::StatusOr<Principal> principal =
-      authorizer_->Authorize(*context, Method::kCancelApplication);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kCancelApplication);
   // An application's user id never changes, so checking it before the
   // cancel's own transaction leaves no gap.
-  if (absl::StatusOr<v1::Application> own = OwnApplication(*principal, request->application_id());
+  if (absl::StatusOr<v1::Application> own = OwnApplication(call, request->application_id());
       !own.ok()) {
     return ToGrpcStatus(own.status());
   }
-  return ReplyApplication(*principal, store_->CancelApplication(request->application_id()),
+  return ReplyApplication(call.principal,
+                          store_->CancelApplication(request->application_id(), call.deadline),
                           response);
+}
+
+grpc::Status CampaignQueueService::RetryApplication(grpc::ServerContext* context,
+                                                    const v1::RetryApplicationRequest* request,
+                                                    v1::Application* response) {
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kRetryApplication);
+  return ReplyApplication(
+      call.principal, store_->RetryApplication(request->application_id(), call.deadline), response);
+}
+
+grpc::Status CampaignQueueService::RetryFailedApplications(
+    grpc::ServerContext* context, const v1::RetryFailedApplicationsRequest* request,
+    v1::RetryFailedApplicationsResponse* response) {
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kRetryFailedApplications);
+  absl::StatusOr<int64_t> retried =
+      store_->RetryFailedApplications(request->campaign_id(), call.deadline);
+  if (!retried.ok()) return ToGrpcStatus(retried.status());
+  response->set_retried(*retried);
+  return grpc::Status::OK;
 }
 
 grpc::Status CampaignQueueService::WatchApplication(grpc::ServerContext* context,
                                                     const v1::WatchApplicationRequest* request,
                                                     grpc::ServerWriter<v1::Application>* writer) {
-  absl::StatusOr<Principal> principal = authorizer_->Authorize(*context, Method::kWatchApplication);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
-  if (absl::StatusOr<v1::Application> own = OwnApplication(*principal, request->application_id());
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kWatchApplication);
+  if (absl::StatusOr<v1::Application> own = OwnApplication(call, request->application_id());
       !own.ok()) {
     return ToGrpcStatus(own.status());
   }
-  RedactingWriter redacting(&*principal, writer);
-  return server::WatchApplication(store_, listener_, context, request->application_id(),
-                                  &redacting);
+  RedactingWriter redacting(&call.principal, writer);
+  return server::WatchApplication(store_, listener_, context, request->application_id(), &redacting,
+                                  limits_, call.limits_key);
 }
 
 grpc::Status CampaignQueueService::GetQueueStats(grpc::ServerContext* context,
                                                  const v1::GetQueueStatsRequest* request,
                                                  v1::QueueStats* response) {
-  absl::StatusOr<Principal> principal = authorizer_->Authorize(*context, Method::kGetQueueStats);
-  if (!principal.ok()) return ToGrpcStatus(principal.status());
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kGetQueueStats);
   // An explicit zero or negative threshold is the store's INVALID_ARGUMENT.
   const std::chrono::microseconds threshold =
       request->has_stall_threshold()
           ? std::chrono::microseconds(google::protobuf::util::TimeUtil::DurationToMicroseconds(
                 request->stall_threshold()))
           : kDefaultStallThreshold;
-  return Reply(store_->GetQueueStats(threshold), response);
+  return Reply(store_->GetQueueStats(threshold, call.deadline), response);
 }
+
+#undef CAMPAIGNQ_BEGIN_CALL
 
 }  // namespace campaignq::server

@@ -13,28 +13,31 @@
 // picks the status code; ToGrpcStatus maps it. The store reports every
 // database failure as a status, so no handler throws.
 //
-// Every handler starts with authorizer->Authorize(context, method)
-// (security/authorizer.h: UNAUTHENTICATED, PERMISSION_DENIED), which yields
-// the caller's security::Principal (key per-principal limits on its name),
-// then keeps an applicant to its own user id (another user's application is
-// NOT_FOUND, as if it did not exist) and redacts what the role may not see
-// (security/authorization.h).
+// Every handler starts with Begin(context, method): authentication and the
+// authorization table (security/authorizer.h: UNAUTHENTICATED,
+// PERMISSION_DENIED), then the caller's token bucket (limits/call_limits.h:
+// RESOURCE_EXHAUSTED with RetryInfo), keyed by the principal's name (by
+// peer address for anonymous callers), and the call's capped deadline,
+// which every store call gets. Then it keeps an applicant to its own user
+// id (another user's application is NOT_FOUND, as if it did not exist) and
+// redacts what the role may not see (security/authorization.h).
 
 #include <grpcpp/grpcpp.h>
 
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "common/store/campaign_store.h"
 #include "server/decision_listener.h"
+#include "server/limits/call_limits.h"
 #include "server/security/authorizer.h"
 
 namespace campaignq::server {
 
 class CampaignQueueService final : public v1::CampaignQueue::Service {
  public:
-  // All three must outlive the service.
+  // All must outlive the service.
   CampaignQueueService(store::CampaignStore* store, const DecisionListener* listener,
-                       const security::Authorizer* authorizer)
-      : store_(store), listener_(listener), authorizer_(authorizer) {}
+                       const security::Authorizer* authorizer, CallLimits* limits)
+      : store_(store), listener_(listener), authorizer_(authorizer), limits_(limits) {}
 
   grpc::Status CreateCampaign(grpc::ServerContext* context,
                               const v1::CreateCampaignRequest* request,
@@ -61,16 +64,41 @@ class CampaignQueueService final : public v1::CampaignQueue::Service {
                                 grpc::ServerWriter<v1::Application>* writer) override;
   grpc::Status GetQueueStats(grpc::ServerContext* context, const v1::GetQueueStatsRequest* request,
                              v1::QueueStats* response) override;
+  grpc::Status PauseCampaign(grpc::ServerContext* context, const v1::PauseCampaignRequest* request,
+                             v1::Campaign* response) override;
+  grpc::Status ResumeCampaign(grpc::ServerContext* context,
+                              const v1::ResumeCampaignRequest* request,
+                              v1::Campaign* response) override;
+  grpc::Status DeleteCampaign(grpc::ServerContext* context,
+                              const v1::DeleteCampaignRequest* request,
+                              v1::DeleteCampaignResponse* response) override;
+  grpc::Status RetryApplication(grpc::ServerContext* context,
+                                const v1::RetryApplicationRequest* request,
+                                v1::Application* response) override;
+  grpc::Status RetryFailedApplications(grpc::ServerContext* context,
+                                       const v1::RetryFailedApplicationsRequest* request,
+                                       v1::RetryFailedApplicationsResponse* response) override;
 
  private:
+  // What a handler knows once a call is let in.
+  struct Call {
+    security::Principal principal;
+    // The key of the caller's rate and watch limits.
+    std::string limits_key;
+    // The client's deadline, capped by --max-call-deadline.
+    absl::Time deadline;
+  };
+  // Authenticates, authorizes `method` and takes a token from the caller's
+  // bucket; the status to return as is otherwise.
+  absl::StatusOr<Call> Begin(const grpc::ServerContext& context, security::Method method);
   // The application `application_id` if `principal` may act on it; another
   // user's is NOT_FOUND exactly like a missing one.
-  absl::StatusOr<v1::Application> OwnApplication(const security::Principal& principal,
-                                                 int64_t application_id);
+  absl::StatusOr<v1::Application> OwnApplication(const Call& call, int64_t application_id);
 
   store::CampaignStore* store_;
   const DecisionListener* listener_;
   const security::Authorizer* authorizer_;
+  CallLimits* limits_;
 };
 
 }  // namespace campaignq::server

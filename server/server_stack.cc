@@ -63,7 +63,8 @@ struct ServerStack::Running {
         health_store(&health_pool),
         listener(ListenerFor(options)),
         exporter(&registry),
-        service(&store, &listener, authorizer.get()) {
+        limits(options.limits),
+        service(&store, &listener, authorizer.get(), &limits) {
     metrics::AddProcessMetrics(&registry);
     metrics::AddBuildInfo(&registry, "server", CAMPAIGNQ_VERSION);
   }
@@ -80,6 +81,7 @@ struct ServerStack::Running {
   // Before the exporter, so it outlives every scrape.
   std::unique_ptr<QueueGauges> queue_gauges;
   metrics::HttpExporter exporter;
+  CallLimits limits;
   CampaignQueueService service;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<HealthMonitor> health;

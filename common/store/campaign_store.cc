@@ -47,13 +47,6 @@ auto WithTransaction(db::ConnectionPool* pool, absl::Time deadline, Body&& body)
   }
 }
 
-absl::Status ApplicationNotFound(int64_t application_id) {
-  absl::Status status =
-      absl::NotFoundError(absl::StrCat("application ", application_id, " does not exist"));
-  SetErrorReason(status, "APPLICATION_NOT_FOUND");
-  return status;
-}
-
 // Takes the campaign lock (first in the global lock order). NOT_FOUND when
 // the campaign does not exist.
 absl::StatusOr<std::string> LockCampaign(ReadCommittedTransaction& txn, int64_t campaign_id) {
@@ -100,6 +93,13 @@ ApplyBatcher::Options BatcherOptionsFor(const db::ConnectionPool& pool) {
 }
 
 }  // namespace
+
+absl::Status ApplicationNotFound(int64_t application_id) {
+  absl::Status status =
+      absl::NotFoundError(absl::StrCat("application ", application_id, " does not exist"));
+  SetErrorReason(status, "APPLICATION_NOT_FOUND");
+  return status;
+}
 
 CampaignStore::CampaignStore(db::ConnectionPool* pool)
     : pool_(pool), apply_batcher_(pool, BatcherOptionsFor(*pool)) {}

@@ -39,6 +39,11 @@ namespace campaignq::store {
 inline constexpr char kPendingChannel[] = "campaignq_pending";  // payload: campaign id
 inline constexpr char kDecidedChannel[] = "campaignq_decided";  // payload: campaign id
 
+// The NOT_FOUND the store answers for a missing application (ErrorInfo
+// reason APPLICATION_NOT_FOUND). The service answers the same for another
+// user's application, so that the two cannot be told apart.
+absl::Status ApplicationNotFound(int64_t application_id);
+
 class CampaignStore {
  public:
   // `pool` must outlive the store.

@@ -1,5 +1,7 @@
 #include "server/security/authorization.h"
 
+#include <iterator>
+
 #include "absl/strings/str_cat.h"
 
 namespace campaignq::server::security {
@@ -30,7 +32,14 @@ constexpr Row kTable[] = {
     {Method::kCancelApplication, "CancelApplication", kAll, kAll, kOwn, kNo},
     {Method::kWatchApplication, "WatchApplication", kAll, kAll, kOwn, kNo},
     {Method::kGetQueueStats, "GetQueueStats", kAll, kAll, kNo, kAll},
+    {Method::kPauseCampaign, "PauseCampaign", kAll, kNo, kNo, kNo},
+    {Method::kResumeCampaign, "ResumeCampaign", kAll, kNo, kNo, kNo},
+    {Method::kDeleteCampaign, "DeleteCampaign", kAll, kNo, kNo, kNo},
+    {Method::kRetryApplication, "RetryApplication", kAll, kNo, kNo, kNo},
+    {Method::kRetryFailedApplications, "RetryFailedApplications", kAll, kNo, kNo, kNo},
 };
+
+static_assert(std::size(kTable) == std::size(kAllMethods), "one table row per Method");
 
 const Row& RowOf(Method method) { return kTable[static_cast<int>(method)]; }
 

@@ -41,6 +41,11 @@ enum class Method {
   kCancelApplication,
   kWatchApplication,
   kGetQueueStats,
+  kPauseCampaign,
+  kResumeCampaign,
+  kDeleteCampaign,
+  kRetryApplication,
+  kRetryFailedApplications,
 };
 
 // How an allowed role is bounded on a method.
@@ -60,7 +65,12 @@ inline constexpr Method kAllMethods[] = {Method::kCreateCampaign,
                                          Method::kListApplications,
                                          Method::kCancelApplication,
                                          Method::kWatchApplication,
-                                         Method::kGetQueueStats};
+                                         Method::kGetQueueStats,
+                                         Method::kPauseCampaign,
+                                         Method::kResumeCampaign,
+                                         Method::kDeleteCampaign,
+                                         Method::kRetryApplication,
+                                         Method::kRetryFailedApplications};
 
 // "CreateCampaign", ... (the RPC's name).
 absl::string_view MethodName(Method method);

@@ -33,6 +33,11 @@ TEST(AuthorizationTest, EveryCellAsDocumented) {
       {Method::kCancelApplication, "AAO-"},
       {Method::kWatchApplication, "AAO-"},
       {Method::kGetQueueStats, "AA-A"},
+      {Method::kPauseCampaign, "A---"},
+      {Method::kResumeCampaign, "A---"},
+      {Method::kDeleteCampaign, "A---"},
+      {Method::kRetryApplication, "A---"},
+      {Method::kRetryFailedApplications, "A---"},
   };
   const Role roles[] = {Role::kAdmin, Role::kService, Role::kApplicant, Role::kObserver};
   ASSERT_EQ(expected.size(), std::size(kAllMethods));

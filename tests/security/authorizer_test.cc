@@ -61,7 +61,7 @@ TEST(AuthorizerTest, BearerTokensFromTheFile) {
   ASSERT_TRUE(authorizer.ok()) << authorizer.status();
   EXPECT_FALSE((*authorizer)->anonymous());
 
-  for (const std::string& header : {"Bearer s3cret", "bearer s3cret", "BEARER  s3cret "}) {
+  for (const char* header : {"Bearer s3cret", "bearer s3cret", "BEARER  s3cret "}) {
     Metadata metadata;
     metadata.Add("authorization", header);
     absl::StatusOr<Principal> principal = (*authorizer)->Authenticate(metadata.Map(), nullptr);

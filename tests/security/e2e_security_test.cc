@@ -154,8 +154,44 @@ class As {
     Authorize(&context, token_);
     return stub_->GetQueueStats(&context, v1::GetQueueStatsRequest(), &response);
   }
+  // The admin-only operations, by id.
+  grpc::Status PauseCampaign(int64_t id) {
+    v1::PauseCampaignRequest request;
+    request.set_campaign_id(id);
+    return Unary(&v1::CampaignQueue::Stub::PauseCampaign, request);
+  }
+  grpc::Status ResumeCampaign(int64_t id) {
+    v1::ResumeCampaignRequest request;
+    request.set_campaign_id(id);
+    return Unary(&v1::CampaignQueue::Stub::ResumeCampaign, request);
+  }
+  grpc::Status DeleteCampaign(int64_t id) {
+    v1::DeleteCampaignRequest request;
+    request.set_campaign_id(id);
+    return Unary(&v1::CampaignQueue::Stub::DeleteCampaign, request);
+  }
+  grpc::Status RetryApplication(int64_t id) {
+    v1::RetryApplicationRequest request;
+    request.set_application_id(id);
+    return Unary(&v1::CampaignQueue::Stub::RetryApplication, request);
+  }
+  grpc::Status RetryFailedApplications(int64_t campaign_id) {
+    v1::RetryFailedApplicationsRequest request;
+    request.set_campaign_id(campaign_id);
+    return Unary(&v1::CampaignQueue::Stub::RetryFailedApplications, request);
+  }
 
  private:
+  template <typename Request, typename Response>
+  grpc::Status Unary(grpc::Status (v1::CampaignQueue::Stub::*method)(grpc::ClientContext*,
+                                                                     const Request&, Response*),
+                     const Request& request) {
+    Response response;
+    grpc::ClientContext context;
+    Authorize(&context, token_);
+    return (stub_->*method)(&context, request, &response);
+  }
+
   v1::CampaignQueue::Stub* stub_;
   std::string token_;
 };
@@ -164,6 +200,7 @@ class As {
 std::vector<int64_t> Fingerprint(Stack& stack) {
   return {stack.Scalar("SELECT count(*) FROM campaigns"),
           stack.Scalar("SELECT count(*) FROM campaigns WHERE status = 'closed'"),
+          stack.Scalar("SELECT count(*) FROM campaigns WHERE paused"),
           stack.Scalar("SELECT count(*) FROM applications"),
           stack.Scalar("SELECT coalesce(sum(hashtext(id::text || status || updated_at::text)), 0)"
                        " FROM applications")};
@@ -250,12 +287,22 @@ TEST_F(AuthorizationMatrixTest, EveryRoleAgainstEveryMethod) {
   // Written out here, not read from the server's table: O ok, P denied.
   // Columns in kAllMethods order: CreateCampaign GetCampaign ListCampaigns
   // CloseCampaign Apply GetApplication ListApplications CancelApplication
-  // WatchApplication GetQueueStats. Applicants act on their own user id.
+  // WatchApplication GetQueueStats, then PauseCampaign ResumeCampaign
+  // DeleteCampaign RetryApplication RetryFailedApplications. Applicants act
+  // on their own user id.
   const std::map<std::string, std::string> expected = {
-      {kAdmin, "OOOOOOOOOO"},
-      {kService, "POOPOOOOOO"},
-      {kAlice, "POOPOOOOOP"},
-      {kObserver, "POOPPPPPPO"},
+      {kAdmin,
+       "OOOOOOOOOO"
+       "OOOOO"},
+      {kService,
+       "POOPOOOOOO"
+       "PPPPP"},
+      {kAlice,
+       "POOPOOOOOP"
+       "PPPPP"},
+      {kObserver,
+       "POOPPPPPPO"
+       "PPPPP"},
   };
   const int64_t shared = NewCampaign();
   const int64_t alices = NewApplication(shared, "alice");
@@ -268,11 +315,24 @@ TEST_F(AuthorizationMatrixTest, EveryRoleAgainstEveryMethod) {
     for (Method method : server::security::kAllMethods) {
       // Prerequisites first (as admin), so the fingerprint covers the call alone.
       int64_t fresh_campaign = 0, fresh_application = 0;
-      if (method == Method::kCloseCampaign || method == Method::kApply) {
+      if (method == Method::kCloseCampaign || method == Method::kApply ||
+          method == Method::kPauseCampaign || method == Method::kResumeCampaign ||
+          method == Method::kRetryFailedApplications) {
         fresh_campaign = NewCampaign();
+      }
+      if (method == Method::kDeleteCampaign) {
+        fresh_campaign = NewCampaign();
+        EXPECT_TRUE(Admin().CloseCampaign(fresh_campaign).ok());
       }
       if (method == Method::kCancelApplication) {
         fresh_application = NewApplication(NewCampaign(), "alice");
+      }
+      if (method == Method::kRetryApplication) {
+        // What a worker leaves after deterministic errors.
+        fresh_application = stack_->Scalar(absl::StrCat(
+            "UPDATE applications SET status = 'failed', decided_at = now(), last_error = 'x' "
+            "WHERE id = ",
+            NewApplication(NewCampaign(), "alice"), " RETURNING id"));
       }
       const std::vector<int64_t> before = Fingerprint(*stack_);
       As caller(stub_.get(), token);
@@ -308,6 +368,21 @@ TEST_F(AuthorizationMatrixTest, EveryRoleAgainstEveryMethod) {
         case Method::kGetQueueStats:
           status = caller.GetQueueStats();
           break;
+        case Method::kPauseCampaign:
+          status = caller.PauseCampaign(fresh_campaign);
+          break;
+        case Method::kResumeCampaign:
+          status = caller.ResumeCampaign(fresh_campaign);
+          break;
+        case Method::kDeleteCampaign:
+          status = caller.DeleteCampaign(fresh_campaign);
+          break;
+        case Method::kRetryApplication:
+          status = caller.RetryApplication(fresh_application);
+          break;
+        case Method::kRetryFailedApplications:
+          status = caller.RetryFailedApplications(fresh_campaign);
+          break;
       }
       const char want = codes[column++];
       const std::string where = absl::StrCat(token, " calling ", MethodName(method));
@@ -340,6 +415,11 @@ TEST_F(AuthorizationMatrixTest, NoOrBadTokenIsUnauthenticatedEverywhere) {
         {Method::kCancelApplication, caller.CancelApplication(application)},
         {Method::kWatchApplication, caller.WatchApplication(application)},
         {Method::kGetQueueStats, caller.GetQueueStats()},
+        {Method::kPauseCampaign, caller.PauseCampaign(shared)},
+        {Method::kResumeCampaign, caller.ResumeCampaign(shared)},
+        {Method::kDeleteCampaign, caller.DeleteCampaign(shared)},
+        {Method::kRetryApplication, caller.RetryApplication(application)},
+        {Method::kRetryFailedApplications, caller.RetryFailedApplications(shared)},
     };
     for (const auto& [method, status] : calls) {
       EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
@@ -379,8 +459,16 @@ TEST_F(AuthorizationMatrixTest, ApplicantsSeeNothingOfOtherUsers) {
   grpc::Status none = alice.GetApplication(missing);
   EXPECT_EQ(other.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(none.error_code(), grpc::StatusCode::NOT_FOUND);
-  EXPECT_EQ(absl::StrReplaceAll(other.error_message(), {{std::to_string(bobs), "ID"}}),
-            absl::StrReplaceAll(none.error_message(), {{std::to_string(missing), "ID"}}));
+  // Word for word, but for the id asked about and the request id every
+  // error carries; and the same structured details, but for the request id.
+  const auto redacted = [](const grpc::Status& status, int64_t id) {
+    std::string message = absl::StrReplaceAll(status.error_message(), {{std::to_string(id), "ID"}});
+    return message.substr(0, message.find(" [request_id="));
+  };
+  EXPECT_EQ(redacted(other, bobs), redacted(none, missing));
+  // (The details repeat the message, so they differ by the ids' lengths.)
+  EXPECT_EQ(other.error_details().size() - std::to_string(bobs).size(),
+            none.error_details().size() - std::to_string(missing).size());
 
   const std::vector<int64_t> before = Fingerprint(*stack_);
   EXPECT_EQ(alice.CancelApplication(bobs).error_code(), grpc::StatusCode::NOT_FOUND);
