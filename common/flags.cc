@@ -165,7 +165,8 @@ absl::StatusOr<EnvValue> FlagEnvValue(const std::string& env_variable) {
   // from a file often has one) is not part of the value.
   while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
   if (text.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat(file_variable, "=", path, ": the file is empty"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_variable, "=", path, ": the file is empty"));
   }
   result.value = std::move(text);
   result.from_file = true;

@@ -40,9 +40,8 @@ std::string SqlStateOf(const std::exception& error);
 
 // A session for `schema`: db::Connect (core statements registered), the
 // search_path set to the schema (then pg_catalog: the schema's pg_notify
-// keeps the lab off the service's notification channels), lab statements registered, and lock_timeout
-// and statement_timeout as a safety net so that no blocking strategy can
-// hang a run.
+// keeps the lab off the service's notification channels), lab statements registered, and
+// lock_timeout and statement_timeout as a safety net so that no blocking strategy can hang a run.
 absl::StatusOr<std::unique_ptr<db::Connection>> OpenLabConnection(const std::string& url,
                                                                   const std::string& schema);
 

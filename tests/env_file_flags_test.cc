@@ -47,7 +47,8 @@ TEST_F(EnvFileFlagsTest, DatabaseUrlFromAFileWithoutTheTrailingNewline) {
 }
 
 TEST_F(EnvFileFlagsTest, TheCommandLineWinsOverTheFile) {
-  ScopedEnv file("CAMPAIGNQ_DATABASE_URL_FILE", WriteFile("url", "postgresql://from-file/c").c_str());
+  ScopedEnv file("CAMPAIGNQ_DATABASE_URL_FILE",
+                 WriteFile("url", "postgresql://from-file/c").c_str());
   Argv args{"campaignq-server", "--database-url=postgresql://from-flag/c"};
   ASSERT_TRUE(ParseCommandLine(args.argc(), args.argv()).ok());
   EXPECT_EQ(ReadProcessFlags()->database_url, "postgresql://from-flag/c");
@@ -89,7 +90,8 @@ TEST_F(EnvFileFlagsTest, MissingOrEmptyFileIsAnErrorNamingThePath) {
 }
 
 TEST_F(EnvFileFlagsTest, ABadValueFromAFileIsNotEchoed) {
-  ScopedEnv file("CAMPAIGNQ_IDLE_IN_TRANSACTION_TIMEOUT_FILE", WriteFile("t", "s3cret-ish").c_str());
+  ScopedEnv file("CAMPAIGNQ_IDLE_IN_TRANSACTION_TIMEOUT_FILE",
+                 WriteFile("t", "s3cret-ish").c_str());
   Argv args{"campaignq-server"};
   const auto parsed = ParseCommandLine(args.argc(), args.argv());
   EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument);

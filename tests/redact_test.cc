@@ -1,11 +1,12 @@
 // Unit tier: database URLs made safe to print (common/db/redact.h), and the
 // parse errors of connect.h that must never echo a password. No database.
 
+#include "common/db/redact.h"
+
 #include <string>
 
 #include "absl/strings/match.h"
 #include "common/db/connect.h"
-#include "common/db/redact.h"
 #include "gtest/gtest.h"
 
 namespace campaignq::db {
@@ -16,7 +17,8 @@ TEST(RedactedUrl, UriUserInfoPassword) {
             "postgresql://app:***@db.example:5432/campaignq");
   EXPECT_EQ(RedactedUrl("postgres://app:s3cret@db/campaignq"), "postgres://app:***@db/campaignq");
   // Nothing secret: unchanged.
-  EXPECT_EQ(RedactedUrl("postgresql://app@db:5432/campaignq"), "postgresql://app@db:5432/campaignq");
+  EXPECT_EQ(RedactedUrl("postgresql://app@db:5432/campaignq"),
+            "postgresql://app@db:5432/campaignq");
   EXPECT_EQ(RedactedUrl("postgresql://db:5432/campaignq?sslmode=require"),
             "postgresql://db:5432/campaignq?sslmode=require");
   EXPECT_EQ(RedactedUrl("postgresql://"), "postgresql://");
@@ -46,7 +48,8 @@ TEST(RedactedUrl, PasswordQueryParameters) {
             "postgresql://db/campaignq?sslmode=require&sslpassword=***");
   // A percent-encoded key is still the password.
   EXPECT_EQ(RedactedUrl("postgresql://db/c?pass%77ord=s3cret"), "postgresql://db/c?pass%77ord=***");
-  EXPECT_EQ(RedactedUrl("postgresql://u:a@db/c?password=b"), "postgresql://u:***@db/c?password=***");
+  EXPECT_EQ(RedactedUrl("postgresql://u:a@db/c?password=b"),
+            "postgresql://u:***@db/c?password=***");
 }
 
 TEST(RedactedUrl, KeyValueForms) {

@@ -70,10 +70,8 @@ TEST_F(RolesTest, TheMigrateRoleOwnsTheSchema) {
 TEST_F(RolesTest, NeitherServiceRoleMayWriteSchemaMigrationsOrRunDdl) {
   for (const std::string* url : {&roles_->server, &roles_->worker}) {
     EXPECT_EQ(StateOf(*url, "SELECT count(*) FROM schema_migrations"), "");
-    EXPECT_EQ(StateOf(*url, "INSERT INTO schema_migrations VALUES (999, 'x', 'y')"),
-              kDenied);
-    EXPECT_EQ(StateOf(*url, "UPDATE schema_migrations SET checksum = 'x'"),
-              kDenied);
+    EXPECT_EQ(StateOf(*url, "INSERT INTO schema_migrations VALUES (999, 'x', 'y')"), kDenied);
+    EXPECT_EQ(StateOf(*url, "UPDATE schema_migrations SET checksum = 'x'"), kDenied);
     EXPECT_EQ(StateOf(*url, "DELETE FROM schema_migrations"), kDenied);
     EXPECT_EQ(StateOf(*url, "CREATE TABLE schema_migrations_2 (x int)"), kDenied);
     EXPECT_EQ(StateOf(*url, "ALTER TABLE applications ADD COLUMN x int"), kDenied);
@@ -89,17 +87,16 @@ TEST_F(RolesTest, NeitherServiceRoleMayWriteSchemaMigrationsOrRunDdl) {
 
 TEST_F(RolesTest, TheServerWritesOnlyItsColumns) {
   const std::string& server = roles_->server;
-  EXPECT_EQ(StateOf(server, "INSERT INTO campaigns (name, max_participants, waitlist) "
-                            "VALUES ('c', 1, true)"),
+  EXPECT_EQ(StateOf(server,
+                    "INSERT INTO campaigns (name, max_participants, waitlist) "
+                    "VALUES ('c', 1, true)"),
             "");
   EXPECT_EQ(StateOf(server, "INSERT INTO campaigns (name, approved_count) VALUES ('c', 5)"),
             kDenied);
   EXPECT_EQ(StateOf(server, "UPDATE campaigns SET name = 'x'"), kDenied);
-  EXPECT_EQ(StateOf(server, "UPDATE campaigns SET max_participants = 1000"),
-            kDenied);
+  EXPECT_EQ(StateOf(server, "UPDATE campaigns SET max_participants = 1000"), kDenied);
   EXPECT_EQ(StateOf(server, "UPDATE campaigns SET status = status, closed_at = closed_at"), "");
-  EXPECT_EQ(StateOf(server, "UPDATE applications SET user_id = 'someone else'"),
-            kDenied);
+  EXPECT_EQ(StateOf(server, "UPDATE applications SET user_id = 'someone else'"), kDenied);
   EXPECT_EQ(StateOf(server, "UPDATE applications SET attempts = 0"), kDenied);
   EXPECT_EQ(StateOf(server, "UPDATE applications SET status = status, reason = reason"), "");
   EXPECT_EQ(StateOf(server, "SELECT * FROM campaign_queue_heads"), "");
@@ -109,12 +106,14 @@ TEST_F(RolesTest, TheWorkerDecidesButNeverCreates) {
   const std::string& worker = roles_->worker;
   EXPECT_EQ(StateOf(worker, "INSERT INTO campaigns (name) VALUES ('c')"), kDenied);
   EXPECT_EQ(StateOf(worker, "UPDATE campaigns SET status = 'closed'"), kDenied);
-  EXPECT_EQ(StateOf(worker, "UPDATE campaigns SET approved_count = approved_count, "
-                            "last_decided_at = now()"),
+  EXPECT_EQ(StateOf(worker,
+                    "UPDATE campaigns SET approved_count = approved_count, "
+                    "last_decided_at = now()"),
             "");
   EXPECT_EQ(StateOf(worker, "UPDATE applications SET user_id = 'x'"), kDenied);
-  EXPECT_EQ(StateOf(worker, "UPDATE applications SET status = status, attempts = attempts, "
-                            "last_error = last_error, decided_at = decided_at"),
+  EXPECT_EQ(StateOf(worker,
+                    "UPDATE applications SET status = status, attempts = attempts, "
+                    "last_error = last_error, decided_at = decided_at"),
             "");
   EXPECT_EQ(StateOf(worker, "SELECT id FROM campaigns FOR NO KEY UPDATE"), "");
 }
@@ -124,9 +123,9 @@ TEST_F(RolesTest, RoleSettingsAndLimits) {
   EXPECT_EQ(Show(roles_->worker, "statement_timeout"), "30s");
   pqxx::connection connection(*database_);
   pqxx::nontransaction txn(connection);
-  const pqxx::result limits =
-      txn.exec("SELECT rolname, rolconnlimit, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
-               "WHERE rolname LIKE 'campaignq\\_%' ORDER BY rolname");
+  const pqxx::result limits = txn.exec(
+      "SELECT rolname, rolconnlimit, rolsuper, rolcreaterole, rolcreatedb FROM pg_roles "
+      "WHERE rolname LIKE 'campaignq\\_%' ORDER BY rolname");
   ASSERT_EQ(limits.size(), 3u);
   for (const auto& row : limits) {
     EXPECT_GT(row[1].as<int>(), 0) << row[0].as<std::string>();

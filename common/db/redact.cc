@@ -217,8 +217,7 @@ std::string RedactedParseError(absl::string_view message, absl::string_view url)
       break;
     }
     const absl::string_view part = message.substr(open + 1, close - open - 1);
-    absl::StrAppend(&out, message.substr(i, open + 1 - i), IsSeparator(part) ? part : "...",
-                    "\"");
+    absl::StrAppend(&out, message.substr(i, open + 1 - i), IsSeparator(part) ? part : "...", "\"");
     i = close + 1;
   }
   // An unpaired quote, another quoting style (a translated message): the

@@ -4,14 +4,13 @@
 // they are printed, never asserted.
 
 #include <iostream>
+#include <pqxx/pqxx>
 #include <string>
 
-#include <pqxx/pqxx>
-
+#include "absl/strings/match.h"
 #include "common/db/connect.h"
 #include "common/db/migrator.h"
 #include "common/db/pg_status.h"
-#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 #include "lab/lab.h"
 #include "lab/report.h"

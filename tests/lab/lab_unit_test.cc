@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "common/flags.h"
 #include "common/json_text.h"
 #include "gtest/gtest.h"
-#include "common/flags.h"
 #include "lab/barrier.h"
 #include "lab/command.h"
 #include "lab/html_report.h"

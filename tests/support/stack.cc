@@ -113,9 +113,9 @@ int Stack::StartWorker(const WorkerFlags& flags) {
   if (!prepared_ && use_roles_) return -1;
   const int index = static_cast<int>(workers_.size());
   std::vector<std::string> args = DatabaseArgs(/*server=*/false);
-  args.insert(args.end(), {"--lock-mode=" + flags.lock_mode,
-                           absl::StrCat("--concurrency=", flags.concurrency),
-                           absl::StrCat("--batch-size=", flags.batch_size)});
+  args.insert(args.end(),
+              {"--lock-mode=" + flags.lock_mode, absl::StrCat("--concurrency=", flags.concurrency),
+               absl::StrCat("--batch-size=", flags.batch_size)});
   args.insert(args.end(), flags.extra_args.begin(), flags.extra_args.end());
   auto worker = StartOrFail(
       {kWorkerBinary, args, ChildEnvironment(), dir_.File(absl::StrCat("worker-", index, ".log"))});
