@@ -1,8 +1,13 @@
 #include "common/flags.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iterator>
 #include <optional>
+#include <set>
 
 #include "absl/flags/commandlineflag.h"
 #include "absl/flags/reflection.h"
@@ -21,6 +26,12 @@ std::vector<EnvFlag>& EnvFlagRegistry() {
   return *flags;
 }
 
+// Abseil names of the flags the last ParseCommandLine found in argv.
+std::set<std::string>& GivenFlags() {
+  static auto* given = new std::set<std::string>();
+  return *given;
+}
+
 bool IsHelp(absl::string_view arg) {
   return arg == "--help" || arg == "-help" || arg == "-h" || arg == "--helpfull";
 }
@@ -32,12 +43,19 @@ std::string Identifier(absl::string_view name) { return absl::StrReplaceAll(name
 
 absl::Status ApplyEnvironment() {
   for (const EnvFlag& env_flag : EnvFlagRegistry()) {
-    const std::string value = EnvOr(env_flag.env_variable.c_str(), "");
-    if (value.empty()) continue;
+    absl::StatusOr<EnvValue> env = FlagEnvValue(env_flag.env_variable);
+    if (!env.ok()) return env.status();
+    if (!env->value) continue;
     absl::CommandLineFlag* flag = absl::FindCommandLineFlag(env_flag.name);
     std::string why;
-    if (flag == nullptr || !flag->ParseFrom(value, &why)) {
-      return absl::InvalidArgumentError(absl::StrCat(env_flag.env_variable, "=", value, ": ", why));
+    if (flag == nullptr || !flag->ParseFrom(*env->value, &why)) {
+      // A file's content is not echoed (nor Abseil's reason, which quotes
+      // it): it is in a file because it is secret.
+      return absl::InvalidArgumentError(
+          env->from_file ? absl::StrCat(env_flag.env_variable,
+                                        "_FILE: the file does not hold a valid value for --",
+                                        absl::StrReplaceAll(env_flag.name, {{"_", "-"}}))
+                         : absl::StrCat(env_flag.env_variable, "=", *env->value, ": ", why));
     }
   }
   return absl::OkStatus();
@@ -84,6 +102,7 @@ absl::Status ApplyArguments(int argc, char** argv, std::vector<std::string>* pos
     if (!flag->ParseFrom(*value, &why)) {
       return absl::InvalidArgumentError(absl::StrCat("--", arg, "=", *value, ": ", why));
     }
+    GivenFlags().insert(std::string(flag->Name()));
   }
   return absl::OkStatus();
 }
@@ -119,6 +138,41 @@ std::string EnvOr(const char* name, const std::string& fallback) {
   return value != nullptr && *value != '\0' ? std::string(value) : fallback;
 }
 
+absl::StatusOr<EnvValue> FlagEnvValue(const std::string& env_variable) {
+  EnvValue result;
+  const std::string value = EnvOr(env_variable.c_str(), "");
+  const std::string file_variable = absl::StrCat(env_variable, "_FILE");
+  const std::string path = EnvOr(file_variable.c_str(), "");
+  if (!value.empty() && !path.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("both ", env_variable, " and ", file_variable, " are set; set one"));
+  }
+  if (!value.empty()) {
+    result.value = value;
+    return result;
+  }
+  if (path.empty()) return result;
+  std::ifstream file(path, std::ios::binary);
+  if (!file.is_open()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_variable, "=", path, ": cannot open: ", std::strerror(errno)));
+  }
+  std::string text{std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>()};
+  if (file.bad()) {
+    return absl::InvalidArgumentError(absl::StrCat(file_variable, "=", path, ": cannot read"));
+  }
+  // The newline an editor or `echo` leaves (a Kubernetes Secret created
+  // from a file often has one) is not part of the value.
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(file_variable, "=", path, ": the file is empty"));
+  }
+  result.value = std::move(text);
+  result.from_file = true;
+  return result;
+}
+
 std::string FlagEnvVariable(absl::string_view flag_name) {
   return absl::StrCat("CAMPAIGNQ_", absl::AsciiStrToUpper(Identifier(flag_name)));
 }
@@ -138,6 +192,7 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
   }
   if (result.help || result.version) return result;
   result.positional.emplace_back(argc > 0 ? argv[0] : "");
+  GivenFlags().clear();
   if (absl::Status status = ApplyEnvironment(); !status.ok()) return status;
   if (absl::Status status = ApplyArguments(argc, argv, &result.positional); !status.ok()) {
     return status;
@@ -145,17 +200,22 @@ absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv) {
   return result;
 }
 
+bool GivenOnCommandLine(absl::string_view flag_name) {
+  return GivenFlags().count(Identifier(flag_name)) > 0;
+}
+
 std::string FlagHelp() {
   std::string out =
       "flags (--flag-name or --flag_name; each may instead be set by the environment variable "
-      "shown, which a flag on the command line overrides):\n";
+      "shown, or <VARIABLE>_FILE naming a file that holds the value (for secrets mounted as "
+      "files); a flag on the command line overrides both):\n";
   for (const EnvFlag& env_flag : EnvFlags()) {
     const absl::CommandLineFlag* flag = absl::FindCommandLineFlag(env_flag.name);
     if (flag == nullptr) continue;
     absl::StrAppend(&out, "  --", absl::StrReplaceAll(env_flag.name, {{"_", "-"}}), "\n");
     out += Wrapped(flag->Help(), "      ", 100);
-    absl::StrAppend(&out, "      env ", env_flag.env_variable, ", default \"", flag->DefaultValue(),
-                    "\"\n");
+    absl::StrAppend(&out, "      env ", env_flag.env_variable, " (or ", env_flag.env_variable,
+                    "_FILE), default \"", flag->DefaultValue(), "\"\n");
   }
   absl::StrAppend(&out,
                   "  --help     print this and exit 0\n"

@@ -3,6 +3,7 @@
 // environment variable, one parser (exit code 2 on a usage error, never
 // Abseil's 1), --help listing every flag, and --version.
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,20 @@ std::string EnvOr(const char* name, const std::string& fallback);
 // "pool-size" -> "CAMPAIGNQ_POOL_SIZE").
 std::string FlagEnvVariable(absl::string_view flag_name);
 
+// The value the environment gives the flag whose variable is
+// `env_variable` ("CAMPAIGNQ_DATABASE_URL"): the variable itself, else the
+// content of the file that `<env_variable>_FILE` names (trailing newlines
+// removed), so that a secret can be mounted as a file rather than put in
+// the environment (Kubernetes Secret volumes, Docker/compose secrets). An
+// empty variable counts as unset. INVALID_ARGUMENT when both are set, or
+// the file cannot be read or is empty; the message never holds the file's
+// content.
+struct EnvValue {
+  std::optional<std::string> value;  // nullopt: neither is set
+  bool from_file = false;
+};
+absl::StatusOr<EnvValue> FlagEnvValue(const std::string& env_variable);
+
 struct EnvFlag {
   std::string name;          // Abseil's: "pool_size"
   std::string env_variable;  // "CAMPAIGNQ_POOL_SIZE"
@@ -61,7 +76,8 @@ struct CommandLine {
 };
 
 // Parses argv the way every campaignq binary does. First every
-// CAMPAIGNQ_FLAG whose environment variable is set takes that value; then
+// CAMPAIGNQ_FLAG whose environment variable (or <VARIABLE>_FILE,
+// FlagEnvValue) is set takes that value; then
 // argv: --flag-name and --flag_name alike (Abseil names are identifiers, the
 // documented spelling has dashes), --flag=value or --flag value, bare
 // --bool / --nobool, nothing after "--" is a flag. INVALID_ARGUMENT for an
@@ -69,6 +85,12 @@ struct CommandLine {
 // environment), so that the caller can exit kExitUsage. With help or
 // version set, nothing has been applied.
 absl::StatusOr<CommandLine> ParseCommandLine(int argc, char** argv);
+
+// Whether the last ParseCommandLine set flag `flag_name` ("database_url"
+// or "database-url") from argv, not from the environment or its default:
+// for a command that must not act on a setting every process inherits
+// (`campaignq lab` and the database URL of the pod it runs in).
+bool GivenOnCommandLine(absl::string_view flag_name);
 
 // "flags:" and every CAMPAIGNQ_FLAG: its spelling, help, environment
 // variable and built-in default (not the one the environment sets).

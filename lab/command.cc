@@ -6,6 +6,8 @@
 #include "absl/flags/flag.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "common/db/redact.h"
+#include "common/flags.h"
 #include "lab/html_report.h"
 #include "lab/lab.h"
 #include "lab/report.h"
@@ -19,6 +21,8 @@ ABSL_FLAG(int32_t, clients, 0,
 ABSL_FLAG(int32_t, iterations, 0, "lab: operations per client; 0: each scenario's default");
 ABSL_FLAG(uint64_t, seed, 1, "lab: seed of the random choices (writers' transfers, schema names)");
 ABSL_FLAG(std::string, html, "", "lab: also write a self-contained HTML report to this file");
+ABSL_FLAG(bool, shared_database, false,
+          "lab: run even though the database holds the campaignq service's schema");
 
 namespace campaignq::lab {
 namespace {
@@ -34,6 +38,11 @@ std::vector<std::string> SplitList(const std::string& text) {
 }  // namespace
 
 int RunLabCommand(const LabCommandInputs& inputs) {
+  if (!GivenOnCommandLine("database_url")) {
+    std::cerr << "error: campaignq lab needs an explicit --database-url (it never uses "
+                 "CAMPAIGNQ_DATABASE_URL or the default, which point at the service's database)\n";
+    return 2;
+  }
   LabOptions options;
   options.database_url = inputs.database_url;
   options.cap = inputs.cap;
@@ -42,16 +51,19 @@ int RunLabCommand(const LabCommandInputs& inputs) {
   options.clients = absl::GetFlag(FLAGS_clients);
   options.iterations = absl::GetFlag(FLAGS_iterations);
   options.seed = absl::GetFlag(FLAGS_seed);
+  options.shared_database = absl::GetFlag(FLAGS_shared_database);
   absl::Status valid = ValidateOptions(options);
   if (!valid.ok()) {
     std::cerr << "error: " << valid.message() << "\n";
     return 2;
   }
-  if (!inputs.json) std::cerr << "campaignq lab: running against " << options.database_url << "\n";
+  if (!inputs.json) {
+    std::cerr << "campaignq lab: running against " << db::RedactedUrl(options.database_url) << "\n";
+  }
   absl::StatusOr<LabReport> report = RunLab(options);
   if (!report.ok()) {
     std::cerr << "error: " << report.status() << "\n";
-    return 1;
+    return report.status().code() == absl::StatusCode::kFailedPrecondition ? 2 : 1;
   }
   std::cout << (inputs.json ? FormatJson(*report) : FormatTable(*report));
   const std::string html_path = absl::GetFlag(FLAGS_html);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_join.h"
 #include "common/db/pg_status.h"
 #include "lab/scenarios.h"
+#include "lab/session.h"
 
 namespace campaignq::lab {
 
@@ -56,6 +57,16 @@ absl::Status ValidateOptions(const LabOptions& options) {
 absl::StatusOr<LabReport> RunLab(const LabOptions& options) {
   absl::Status valid = ValidateOptions(options);
   if (!valid.ok()) return valid;
+  if (!options.shared_database) {
+    absl::StatusOr<bool> service = ServiceSchemaExists(options.database_url);
+    if (!service.ok()) return service.status();
+    if (*service) {
+      return absl::FailedPreconditionError(
+          "this database holds the campaignq service's schema: the lab runs heavy contention "
+          "and creates and drops schemas of its own; point --database-url at a scratch database, "
+          "or pass --shared-database to run here anyway");
+    }
+  }
   LabReport report;
   const Clock::time_point start = Clock::now();
   for (const ScenarioInfo& info : Scenarios()) {

@@ -11,7 +11,10 @@
 namespace campaignq::lab {
 
 // INVALID_ARGUMENT for an unknown scenario or strategy (the message lists
-// the known ones); otherwise the first database error, if any.
+// the known ones); FAILED_PRECONDITION (RunLab) when the database holds the
+// campaignq service's schema and options.shared_database is false: the
+// lab's contention and its schemas do not belong on a service's database
+// by accident; otherwise the first database error, if any.
 absl::Status ValidateOptions(const LabOptions& options);
 absl::StatusOr<LabReport> RunLab(const LabOptions& options);
 

@@ -16,6 +16,9 @@ struct LabOptions {
   int iterations = 0;                   // 0: each scenario's default (per client)
   int cap = 0;                          // 0: campaign-overflow's default
   uint64_t seed = 1;
+  // The database may hold the campaignq service's schema (--shared-database):
+  // otherwise RunLab refuses it.
+  bool shared_database = false;
 
   int ClientsOr(int fallback) const { return clients > 0 ? clients : fallback; }
   int IterationsOr(int fallback) const { return iterations > 0 ? iterations : fallback; }

@@ -100,15 +100,17 @@ Step Apply(const std::string& strategy, db::Connection& connection, Tally& tally
   return Step::kDone;
 }
 
-// A URL whose sessions resolve unqualified names in `schema` (libpq
-// "options", not SQL): the store's pooled connections need it.
+// A URL whose sessions resolve unqualified names in `schema`, before
+// pg_catalog (libpq "options", not SQL): the store's pooled connections need
+// it, and so calls to pg_notify reach the schema's own (sql/lab/session.sql).
+// The lab's schema names need no quoting (lower-case letters, digits, _).
 std::string UrlWithSearchPath(const std::string& url, const std::string& schema) {
   const bool uri = url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0;
   if (uri) {
     return absl::StrCat(url, url.find('?') == std::string::npos ? "?" : "&",
-                        "options=-csearch_path%3D", schema);
+                        "options=-csearch_path%3D", schema, "%2Cpg_catalog");
   }
-  return absl::StrCat(url, " options='-csearch_path=", schema, "'");
+  return absl::StrCat(url, " options='-csearch_path=", schema, ",pg_catalog'");
 }
 
 // When one Apply was sent and when its reply came.

@@ -71,6 +71,19 @@ absl::StatusOr<std::unique_ptr<db::Connection>> OpenLabConnection(const std::str
   return connection;
 }
 
+absl::StatusOr<bool> ServiceSchemaExists(const std::string& url) {
+  db::ConnectOptions options;
+  options.application_name = "campaignq-lab";
+  auto connection = db::Connect(url, options);
+  if (!connection.ok()) return connection.status();
+  try {
+    pqxx::nontransaction txn(**connection);
+    return txn.exec(LabSql(sql::kLabServiceSchemaExists))[0][0].as<bool>();
+  } catch (const std::exception& error) {
+    return db::StatusFromException(error);
+  }
+}
+
 absl::StatusOr<std::unique_ptr<ScenarioSchema>> ScenarioSchema::Create(const std::string& url,
                                                                        const std::string& scenario,
                                                                        uint64_t seed) {

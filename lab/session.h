@@ -39,11 +39,15 @@ void RunScript(pqxx::transaction_base& txn, campaignq::sql::Statement statement)
 std::string SqlStateOf(const std::exception& error);
 
 // A session for `schema`: db::Connect (core statements registered), the
-// search_path set to the schema, lab statements registered, and lock_timeout
-// and statement_timeout as a safety net so that no blocking strategy can
-// hang a run.
+// search_path set to the schema (then pg_catalog: the schema's pg_notify
+// keeps the lab off the service's notification channels), lab statements registered, and
+// lock_timeout and statement_timeout as a safety net so that no blocking strategy can hang a run.
 absl::StatusOr<std::unique_ptr<db::Connection>> OpenLabConnection(const std::string& url,
                                                                   const std::string& schema);
+
+// Whether the database at `url` holds the campaignq service's schema
+// (sql/lab/session.sql LabServiceSchemaExists); a database error otherwise.
+absl::StatusOr<bool> ServiceSchemaExists(const std::string& url);
 
 // A fresh schema for one scenario, dropped (CASCADE) on destruction.
 class ScenarioSchema {

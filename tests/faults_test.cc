@@ -360,6 +360,7 @@ TEST(Faults, ResourceFaultChargesNoApplication) {
   RunApplyStorm(stack, records, 16, Deadline(kStormTimeout));
   ExecSql(stack.database_url(), R"sql(
     CREATE TABLE test_fault_window (until timestamptz NOT NULL);
+    GRANT SELECT ON test_fault_window TO PUBLIC;  -- read in the workers' sessions
     INSERT INTO test_fault_window VALUES (clock_timestamp() + interval '2 seconds');
     CREATE FUNCTION test_out_of_memory() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN

@@ -9,6 +9,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/db/pg_status.h"
+#include "common/db/redact.h"
 #include "common/sql/statement.h"
 
 namespace campaignq::db {
@@ -28,7 +29,9 @@ absl::StatusOr<std::map<std::string, std::string>> ParseConnectionUrl(const std:
     std::string why = error != nullptr ? error : "out of memory";
     PQfreemem(error);
     while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) why.pop_back();
-    return absl::InvalidArgumentError(absl::StrCat("bad database URL: ", why));
+    // libpq echoes the offending token, or the whole URI: never the URL.
+    return absl::InvalidArgumentError(
+        absl::StrCat("bad database URL: ", RedactedParseError(why, url)));
   }
   std::map<std::string, std::string> settings;
   for (PQconninfoOption* option = parsed; option->keyword != nullptr; ++option) {
@@ -80,9 +83,11 @@ absl::StatusOr<std::unique_ptr<Connection>> Connect(const std::string& url,
     }
     return connection;
   } catch (const pqxx::broken_connection& error) {
-    return absl::UnavailableError(absl::StrCat("cannot connect to PostgreSQL: ", error.what()));
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to PostgreSQL: ", WithoutSecrets(error.what(), url)));
   } catch (const std::exception& error) {
-    return StatusFromException(error);
+    const absl::Status status = StatusFromException(error);
+    return absl::Status(status.code(), WithoutSecrets(status.message(), url));
   }
 }
 

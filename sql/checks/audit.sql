@@ -22,8 +22,12 @@ CREATE INDEX IF NOT EXISTS campaignq_check_audit_by_application
     ON campaignq_check_audit (application_id);
 
 -- name: CheckAuditCreateFunction
+-- SECURITY DEFINER: the trigger fires in the sessions of the server and the
+-- workers, whose roles (sql/roles.sql) may not write this table; it writes
+-- as whoever installed the audit. The search_path is pinned so that those
+-- sessions cannot redirect the INSERT.
 CREATE OR REPLACE FUNCTION campaignq_check_audit_row() RETURNS trigger
-    LANGUAGE plpgsql AS $$
+    LANGUAGE plpgsql SECURITY DEFINER SET search_path = public, pg_catalog AS $$
 BEGIN
   INSERT INTO campaignq_check_audit (application_id, old_status, new_status)
   VALUES (NEW.id, OLD.status, NEW.status);

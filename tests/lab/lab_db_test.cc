@@ -4,8 +4,12 @@
 // they are printed, never asserted.
 
 #include <iostream>
+#include <pqxx/pqxx>
 #include <string>
 
+#include "absl/strings/match.h"
+#include "common/db/connect.h"
+#include "common/db/migrator.h"
 #include "common/db/pg_status.h"
 #include "gtest/gtest.h"
 #include "lab/lab.h"
@@ -167,6 +171,57 @@ TEST(LabOptions, StrategyFilterRunsOnlyTheNamedRows) {
   ASSERT_EQ(report.results.size(), 1u);
   EXPECT_EQ(report.results[0].strategy, "atomic");
   EXPECT_EQ(report.results[0].actual, 6);
+}
+
+// Counts notifications on one channel of a listening connection.
+class ChannelCounter : public pqxx::notification_receiver {
+ public:
+  ChannelCounter(pqxx::connection_base& connection, const std::string& channel)
+      : pqxx::notification_receiver(connection, channel) {}
+  void operator()(const std::string&, int) override { ++count; }
+  int count = 0;
+};
+
+// The lab runs the real store and claim code, which notify the service's
+// (database-wide) channels; on a shared database that would wake real
+// workers and watchers. It must notify only channels of its own.
+TEST(LabNotifications, NeverOnTheServiceChannels) {
+  LabOptions options = Small("campaign-overflow", 2, 3);
+  options.strategies = {"queue"};
+  pqxx::connection listener(options.database_url);
+  ChannelCounter pending(listener, "campaignq_pending");
+  ChannelCounter decided(listener, "campaignq_decided");
+  ScenarioReport report = RunOne(options);
+  ASSERT_EQ(report.results.size(), 1u);
+  EXPECT_EQ(report.results[0].actual, 6);  // the default cap (10) is above 6: all approved
+  // Control: a notification on the channel does arrive. Delivered before
+  // the reply to the listener's next statement, so nothing is pending.
+  {
+    pqxx::connection other(options.database_url);
+    pqxx::nontransaction txn(other);
+    txn.exec("NOTIFY campaignq_pending, 'control'");
+  }
+  pqxx::nontransaction(listener).exec("SELECT 1");
+  listener.get_notifs();
+  EXPECT_EQ(pending.count, 1);
+  EXPECT_EQ(decided.count, 0);
+}
+
+TEST(LabDatabase, RefusesTheServiceDatabaseUnlessShared) {
+  LabOptions options = Small("lost-update", 2, 2);
+  options.strategies = {"atomic"};
+  {
+    auto connection = db::Connect(options.database_url, {});
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    ASSERT_TRUE(db::Migrate(**connection, db::MigrateMode::kAuto).ok());
+  }
+  absl::StatusOr<LabReport> refused = RunLab(options);
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  EXPECT_TRUE(absl::StrContains(refused.status().message(), "--shared-database"));
+  options.shared_database = true;
+  ScenarioReport report = RunOne(options);
+  ASSERT_EQ(report.results.size(), 1u);
+  EXPECT_EQ(report.results[0].actual, 4);
 }
 
 }  // namespace

@@ -6,9 +6,11 @@
 #include <vector>
 
 #include "absl/strings/match.h"
+#include "common/flags.h"
 #include "common/json_text.h"
 #include "gtest/gtest.h"
 #include "lab/barrier.h"
+#include "lab/command.h"
 #include "lab/html_report.h"
 #include "lab/lab.h"
 #include "lab/report.h"
@@ -152,6 +154,16 @@ TEST(Options, UnknownNamesAreUsageErrors) {
   options.scenarios = {};
   options.strategies = {"yolo"};
   EXPECT_EQ(ValidateOptions(options).code(), absl::StatusCode::kInvalidArgument);
+}
+
+// `campaignq lab` acts only on a database named on its command line: the
+// URL every process of a deployment inherits (CAMPAIGNQ_DATABASE_URL, here
+// handed in as the CLI does) is the service's.
+TEST(Command, RefusesADatabaseUrlNotGivenOnTheCommandLine) {
+  std::string program = "campaignq", command = "lab";
+  char* argv[] = {program.data(), command.data()};
+  ASSERT_TRUE(ParseCommandLine(2, argv).ok());
+  EXPECT_EQ(RunLabCommand({"postgresql://service@db/campaignq", false, 0}), 2);
 }
 
 }  // namespace

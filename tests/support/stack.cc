@@ -59,12 +59,36 @@ Stack::~Stack() {
   }
 }
 
+void Stack::PrepareDatabase() {
+  if (prepared_ || !use_roles_) return;
+  roles_ = ApplyRoles(database_url_);
+  auto migrate = StartOrFail({kServerBinary,
+                              {"--database-url=" + roles_.migrate, "--listen=127.0.0.1:0",
+                               "--migrate=auto", "--migrate-only"},
+                              ChildEnvironment(),
+                              dir_.File("migrate.log")});
+  ASSERT_NE(migrate, nullptr);
+  auto exit = migrate->Wait(Deadline(kStartTimeout));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  ASSERT_TRUE(exit->Success()) << "the migrate step as campaignq_migrate ended with "
+                               << exit->ToString() << "; " << migrate->Describe();
+  ApplyRoles(database_url_);
+  prepared_ = true;
+}
+
+std::vector<std::string> Stack::DatabaseArgs(bool server) {
+  if (!use_roles_) return {"--database-url=" + process_database_url_, "--migrate=auto"};
+  return {"--database-url=" + (server ? roles_.server : roles_.worker), "--migrate=verify"};
+}
+
 void Stack::StartServer(const std::vector<std::string>& extra_args) {
+  PrepareDatabase();
+  ASSERT_TRUE(prepared_ || !use_roles_);
   // The first start takes any free port; restarts keep the port so that
   // clients reconnect to the same address.
   const std::string listen = address_.empty() ? "127.0.0.1:0" : address_;
-  std::vector<std::string> args{"--database-url=" + process_database_url_, "--listen=" + listen,
-                                "--migrate=auto", "--shutdown-grace=5s"};
+  std::vector<std::string> args = DatabaseArgs(/*server=*/true);
+  args.insert(args.end(), {"--listen=" + listen, "--shutdown-grace=5s"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   server_ = StartOrFail({kServerBinary, args, ChildEnvironment(),
                          dir_.File(absl::StrCat("server-", server_starts_++, ".log"))});
@@ -85,11 +109,13 @@ void Stack::StopServer() {
 }
 
 int Stack::StartWorker(const WorkerFlags& flags) {
+  PrepareDatabase();
+  if (!prepared_ && use_roles_) return -1;
   const int index = static_cast<int>(workers_.size());
-  std::vector<std::string> args{"--database-url=" + process_database_url_,
-                                "--lock-mode=" + flags.lock_mode,
-                                absl::StrCat("--concurrency=", flags.concurrency),
-                                absl::StrCat("--batch-size=", flags.batch_size), "--migrate=auto"};
+  std::vector<std::string> args = DatabaseArgs(/*server=*/false);
+  args.insert(args.end(),
+              {"--lock-mode=" + flags.lock_mode, absl::StrCat("--concurrency=", flags.concurrency),
+               absl::StrCat("--batch-size=", flags.batch_size)});
   args.insert(args.end(), flags.extra_args.begin(), flags.extra_args.end());
   auto worker = StartOrFail(
       {kWorkerBinary, args, ChildEnvironment(), dir_.File(absl::StrCat("worker-", index, ".log"))});

@@ -2,6 +2,16 @@
 // A whole campaignq deployment for end-to-end tests: a fresh database, the
 // real campaignq-server on a free port, and any number of real
 // campaignq-worker processes, each of which can be killed and replaced.
+//
+// As a deployment runs them, under campaignq's database roles
+// (sql/roles.sql): before the first process starts, the stack applies the
+// roles (ApplyRoles), runs the migrate step as campaignq_migrate
+// (campaignq-server --migrate=auto --migrate-only), applies the roles again
+// (the grants), and then starts the server as campaignq_server and workers
+// as campaignq_worker, both with --migrate=verify. A test that hands the
+// processes a URL of its own (set_process_database_url: through PgBouncer,
+// a fault proxy, a role of its own) gets the old way instead: that URL as
+// it is, and --migrate=auto.
 
 #include <grpcpp/grpcpp.h>
 
@@ -14,6 +24,7 @@
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "common/verify/process.h"
 #include "support/temp_dir.h"
+#include "support/test_postgres.h"
 
 namespace campaignq::testing {
 
@@ -54,12 +65,16 @@ class Stack {
   const std::string& database_url() const { return database_url_; }
   const std::string& address() const { return address_; }  // host:port once started
 
-  // The URL the server and workers get (default: database_url()), e.g. the
-  // same database through PgBouncer. Checks still read database_url().
-  void set_process_database_url(std::string url) { process_database_url_ = std::move(url); }
+  // The URL the server and workers get (default: their roles' URLs), e.g.
+  // the same database through PgBouncer; then they run with --migrate=auto
+  // and no roles are applied. Checks still read database_url().
+  void set_process_database_url(std::string url) {
+    process_database_url_ = std::move(url);
+    use_roles_ = false;
+  }
 
-  // Starts campaignq-server (--migrate=auto) and waits for its listening
-  // line. Restarting reuses the same port. Fails the test on error.
+  // Starts campaignq-server and waits for its listening line. Restarting
+  // reuses the same port. Fails the test on error.
   void StartServer(const std::vector<std::string>& extra_args = {});
   // SIGTERM, and expects exit 0.
   void StopServer();
@@ -94,9 +109,18 @@ class Stack {
   const std::string& dir() const { return dir_.path(); }
 
  private:
+  // Once, before the first process: roles, migrate step, grants. Fails the
+  // test on error.
+  void PrepareDatabase();
+  // --database-url and --migrate for a server (`server`) or a worker.
+  std::vector<std::string> DatabaseArgs(bool server);
+
   ScopedTestDir dir_;
   std::string database_url_;
   std::string process_database_url_;
+  bool use_roles_ = true;
+  bool prepared_ = false;  // the roles applied and the schema migrated
+  RoleUrls roles_;
   std::string address_;
   int server_starts_ = 0;
   int client_runs_ = 0;

@@ -26,6 +26,10 @@
 #include "common/verify/process.h"
 #include "support/temp_dir.h"
 
+#ifndef CAMPAIGNQ_ROLES_SQL
+#define CAMPAIGNQ_ROLES_SQL ""
+#endif
+
 #ifndef CAMPAIGNQ_POSTGRES_BIN_DIR
 #define CAMPAIGNQ_POSTGRES_BIN_DIR "/usr/lib/postgresql/15/bin"
 #endif
@@ -279,6 +283,35 @@ std::string UrlWithDatabase(const std::string& url, const std::string& database)
           ? path
           : (query == std::string::npos ? url.size() : query);
   return absl::StrCat(url.substr(0, host_end), "/", database, rest);
+}
+
+std::string UrlWithUser(const std::string& url, const std::string& user) {
+  const bool uri = absl::StartsWith(url, "postgresql://") || absl::StartsWith(url, "postgres://");
+  if (!uri) return absl::StrCat(url, url.empty() ? "" : " ", "user=", user);
+  const size_t authority = url.find("://") + 3;
+  const size_t path = url.find_first_of("/?", authority);
+  const size_t at = url.substr(0, path).rfind('@');
+  const size_t host = at != std::string::npos && at >= authority ? at + 1 : authority;
+  return absl::StrCat(url.substr(0, authority), user, "@", url.substr(host));
+}
+
+RoleUrls ApplyRoles(const std::string& superuser_url) {
+  // The file the admin step runs, read as it is (plain SQL, idempotent).
+  const std::string path = CAMPAIGNQ_ROLES_SQL;
+  const std::string roles_sql = ReadTextFile(path);
+  if (roles_sql.empty()) Die(absl::StrCat("cannot read sql/roles.sql at '", path, "'"));
+  try {
+    // Closing the connection releases the lock.
+    pqxx::connection lock_holder(UrlWithDatabase(superuser_url, "postgres"));
+    pqxx::nontransaction(lock_holder).exec("SELECT pg_advisory_lock(7164506171753181234)");
+    pqxx::connection connection(superuser_url);
+    pqxx::nontransaction(connection).exec(roles_sql);
+  } catch (const std::exception& error) {
+    Die(absl::StrCat("applying sql/roles.sql failed: ", error.what()));
+  }
+  return {UrlWithUser(superuser_url, "campaignq_migrate"),
+          UrlWithUser(superuser_url, "campaignq_server"),
+          UrlWithUser(superuser_url, "campaignq_worker")};
 }
 
 std::string FreshDatabaseUrl(const std::string& name_hint) {

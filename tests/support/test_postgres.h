@@ -24,6 +24,27 @@ std::string FreshDatabaseUrl(const std::string& name_hint);
 // `url` with its database replaced by `database` (URI or key=value form).
 std::string UrlWithDatabase(const std::string& url, const std::string& database);
 
+// `url` logging in as `user`, without a password (the test clusters trust
+// TCP connections from 127.0.0.1): the user info of a URI replaced, or
+// user=... appended to a key=value string.
+std::string UrlWithUser(const std::string& url, const std::string& user);
+
+// The URLs of campaignq's database roles (sql/roles.sql) on one database.
+struct RoleUrls {
+  std::string migrate;  // campaignq_migrate: runs migrations, owns the schema
+  std::string server;   // campaignq_server
+  std::string worker;   // campaignq_worker
+};
+
+// Applies sql/roles.sql, as the deployment's admin step does, to the
+// database at `superuser_url` (a superuser's URL of it): creates the roles
+// when missing and, once the database is migrated, grants on its tables
+// (before that the file only says so). Run it before migrating (as
+// RoleUrls::migrate) and again after. Roles are cluster-wide: runs of test
+// processes sharing a cluster are serialised by an advisory lock held in
+// the cluster's `postgres` database. Aborts the process on failure.
+RoleUrls ApplyRoles(const std::string& superuser_url);
+
 struct Cluster;
 
 // A PostgreSQL 15 cluster of the test's own, apart from the shared test

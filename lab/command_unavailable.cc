@@ -1,0 +1,18 @@
+// RunLabCommand (lab/command.h) for the `campaignq` built into the server
+// image (target campaignq-without-lab): that binary is there for the image's
+// HEALTHCHECK, and an image every server pod runs must not carry a tool that
+// loads a database with contention. The full CLI is the campaignq/cli image.
+
+#include <iostream>
+
+#include "lab/command.h"
+
+namespace campaignq::lab {
+
+int RunLabCommand(const LabCommandInputs&) {
+  std::cerr << "error: this campaignq has no race lab (it is the server image's health probe); "
+               "run `campaignq lab` from the campaignq/cli image or a build of your own\n";
+  return 2;
+}
+
+}  // namespace campaignq::lab
