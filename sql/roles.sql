@@ -21,7 +21,9 @@
 --
 -- Neither the server nor the worker may run DDL, INSERT into or UPDATE
 -- schema_migrations (they run with --migrate=verify, which only reads it),
--- DELETE or TRUNCATE anything, or change a column their SQL
+-- TRUNCATE anything, DELETE anything but what the server's retention and
+-- DeleteCampaign remove (applications of closed campaigns, closed campaign
+-- rows), or change a column their SQL
 -- (sql/queries/*.sql) never writes: an application's campaign_id, user_id or
 -- created_at, a campaign's name, cap or waitlist. Advisory locks,
 -- LISTEN/NOTIFY (pg_notify) and the session settings campaignq sets need no
@@ -96,13 +98,19 @@ BEGIN
   GRANT SELECT ON public.campaigns, public.applications, public.campaign_queue_heads,
     public.schema_migrations TO campaignq_server, campaignq_worker;
 
-  -- CreateCampaign; CloseCampaign; a seat freed by Cancel.
-  GRANT INSERT (name, max_participants, waitlist) ON public.campaigns TO campaignq_server;
-  GRANT UPDATE (status, closed_at, approved_count) ON public.campaigns TO campaignq_server;
-  -- Apply; Cancel, waitlist promotion, rejection at close.
-  GRANT INSERT (campaign_id, user_id) ON public.applications TO campaignq_server;
-  GRANT UPDATE (status, reason, decided_at, updated_at) ON public.applications
+  -- CreateCampaign (with its schedule and request id); CloseCampaign and the
+  -- scheduled close; a seat freed by Cancel; Pause/Resume; retention's mark.
+  GRANT INSERT (name, max_participants, waitlist, opens_at, closes_at, request_id,
+    request_digest) ON public.campaigns TO campaignq_server;
+  GRANT UPDATE (status, closed_at, approved_count, paused, purged_at) ON public.campaigns
     TO campaignq_server;
+  -- Apply; Cancel, waitlist promotion, rejection at close; RetryApplication.
+  GRANT INSERT (campaign_id, user_id) ON public.applications TO campaignq_server;
+  GRANT UPDATE (status, reason, decided_at, updated_at, attempts, last_error)
+    ON public.applications TO campaignq_server;
+  -- Retention (--retain-decided) and DeleteCampaign, both of closed
+  -- campaigns only (the SQL says so in its WHERE).
+  GRANT DELETE ON public.applications, public.campaigns TO campaignq_server;
 
   -- The batch decision and the failure bookkeeping.
   GRANT UPDATE (approved_count, last_decided_at) ON public.campaigns TO campaignq_worker;

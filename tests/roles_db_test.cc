@@ -75,7 +75,6 @@ TEST_F(RolesTest, NeitherServiceRoleMayWriteSchemaMigrationsOrRunDdl) {
     EXPECT_EQ(StateOf(*url, "DELETE FROM schema_migrations"), kDenied);
     EXPECT_EQ(StateOf(*url, "CREATE TABLE schema_migrations_2 (x int)"), kDenied);
     EXPECT_EQ(StateOf(*url, "ALTER TABLE applications ADD COLUMN x int"), kDenied);
-    EXPECT_EQ(StateOf(*url, "DELETE FROM applications"), kDenied);
     EXPECT_EQ(StateOf(*url, "TRUNCATE campaigns CASCADE"), kDenied);
     // --migrate=verify still works: it only reads.
     auto connection = db::Connect(*url, {});
@@ -97,7 +96,12 @@ TEST_F(RolesTest, TheServerWritesOnlyItsColumns) {
   EXPECT_EQ(StateOf(server, "UPDATE campaigns SET max_participants = 1000"), kDenied);
   EXPECT_EQ(StateOf(server, "UPDATE campaigns SET status = status, closed_at = closed_at"), "");
   EXPECT_EQ(StateOf(server, "UPDATE applications SET user_id = 'someone else'"), kDenied);
-  EXPECT_EQ(StateOf(server, "UPDATE applications SET attempts = 0"), kDenied);
+  // RetryApplication resets attempts and last_error.
+  EXPECT_EQ(StateOf(server, "UPDATE applications SET attempts = 0, last_error = NULL"), "");
+  EXPECT_EQ(StateOf(server, "UPDATE campaigns SET paused = paused, purged_at = purged_at"), "");
+  // Retention and DeleteCampaign (the SQL limits both to closed campaigns).
+  EXPECT_EQ(StateOf(server, "DELETE FROM applications WHERE false"), "");
+  EXPECT_EQ(StateOf(server, "DELETE FROM campaigns WHERE false"), "");
   EXPECT_EQ(StateOf(server, "UPDATE applications SET status = status, reason = reason"), "");
   EXPECT_EQ(StateOf(server, "SELECT * FROM campaign_queue_heads"), "");
 }
@@ -105,6 +109,9 @@ TEST_F(RolesTest, TheServerWritesOnlyItsColumns) {
 TEST_F(RolesTest, TheWorkerDecidesButNeverCreates) {
   const std::string& worker = roles_->worker;
   EXPECT_EQ(StateOf(worker, "INSERT INTO campaigns (name) VALUES ('c')"), kDenied);
+  EXPECT_EQ(StateOf(worker, "DELETE FROM applications"), kDenied);
+  EXPECT_EQ(StateOf(worker, "DELETE FROM campaigns"), kDenied);
+  EXPECT_EQ(StateOf(worker, "UPDATE campaigns SET paused = false"), kDenied);
   EXPECT_EQ(StateOf(worker, "UPDATE campaigns SET status = 'closed'"), kDenied);
   EXPECT_EQ(StateOf(worker,
                     "UPDATE campaigns SET approved_count = approved_count, "
