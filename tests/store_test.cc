@@ -846,7 +846,9 @@ TEST_F(CampaignLockTest, WorkersExcludeEachOtherFromACampaign) {
   // A second worker: SKIP LOCKED finds nothing to claim, NOWAIT is refused.
   auto claimed = db::InTransaction(
       *applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
-        return db::Exec(txn, sql::kCampaignClaimSkipLocked, std::string("{}")).size();
+        return db::Exec(txn, sql::kCampaignClaimSkipLocked, db::BigintArrayLiteral({campaign_id_}),
+                        1)
+            .size();
       });
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   EXPECT_EQ(*claimed, 0u);
@@ -857,10 +859,12 @@ TEST_F(CampaignLockTest, WorkersExcludeEachOtherFromACampaign) {
   EXPECT_EQ(db::SqlState(nowait.status()), db::kSqlstateLockNotAvailable) << nowait.status();
   worker.commit();
   // Released: claimable again.
-  claimed = db::InTransaction(
-      *applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
-        return db::Exec(txn, sql::kCampaignClaimSkipLocked, std::string("{}")).size();
-      });
+  claimed = db::InTransaction(*applier_,
+                              [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
+                                return db::Exec(txn, sql::kCampaignClaimSkipLocked,
+                                                db::BigintArrayLiteral({campaign_id_}), 1)
+                                    .size();
+                              });
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   EXPECT_EQ(*claimed, 1u);
 }
