@@ -118,10 +118,16 @@ void NotifyDecided(db::Connection& connection, const std::vector<Decision>& deci
       campaigns.push_back(decision.campaign_id);
     }
   }
+  // One round trip: the statement in its own implicit transaction, which it
+  // makes asynchronous (set_config(..., true)): a hint needs no WAL flush.
+  const std::string ids = db::BigintArrayLiteral(campaigns);
   try {
-    ReadCommittedTransaction txn(connection);
-    Exec(txn, sql::kQueueNotifyDecidedAfterCommit, db::BigintArrayLiteral(campaigns));
-    txn.commit();
+    pqxx::nontransaction txn(connection);
+    if (connection.pooler_safe()) {
+      txn.exec_params(sql::StatementText(sql::kQueueNotifyDecidedAfterCommit), ids);
+    } else {
+      txn.exec_prepared(sql::kQueueNotifyDecidedAfterCommit.name, ids);
+    }
   } catch (const std::exception&) {
   }
 }
