@@ -23,8 +23,10 @@ using db::ReadCommittedTransaction;
 constexpr int kCandidatesPerCampaign = 32;
 
 struct Candidates {
-  std::vector<int64_t> capped;   // fairest first
-  int64_t fairest_uncapped = 0;  // the fairest campaign, when it is uncapped
+  std::vector<int64_t> capped;  // fairest first
+  // When the fairest campaign is uncapped: it and the uncapped campaigns
+  // that follow it in fairness order, up to the first capped one.
+  std::vector<int64_t> leading_uncapped;
 };
 
 Candidates ReadCandidates(ReadCommittedTransaction& txn, const BatchRequest& request) {
@@ -36,8 +38,8 @@ Candidates ReadCandidates(ReadCommittedTransaction& txn, const BatchRequest& req
     const int64_t id = row[0].as<int64_t>();
     if (!row[1].as<bool>()) {
       out.capped.push_back(id);
-    } else if (out.capped.empty() && out.fairest_uncapped == 0) {
-      out.fairest_uncapped = id;
+    } else if (out.capped.empty()) {
+      out.leading_uncapped.push_back(id);
     }
   }
   return out;
@@ -90,17 +92,21 @@ void AppendDecisions(const pqxx::result& rows, std::vector<Decision>* decisions)
   }
 }
 
-// Step 1a on an uncapped campaign; false when every pending row of it was
-// held by other workers (nothing decided, nothing locked).
-bool DecideUncapped(ReadCommittedTransaction& txn, int64_t campaign_id, int batch_size,
-                    BatchResult* result) {
+// Step 1a on the first of `campaigns` (uncapped, fairest first) with a
+// pending row no other worker holds; false when there was none (nothing
+// decided, one row at most locked, released by the caller's rollback).
+bool DecideUncapped(ReadCommittedTransaction& txn, const std::vector<int64_t>& campaigns,
+                    int batch_size, BatchResult* result) {
   Exec(txn, sql::kQueueSetCounterLockTimeout);
-  const pqxx::result decided = Exec(txn, sql::kApplicationDecideUncapped, campaign_id, batch_size);
+  const pqxx::result decided =
+      Exec(txn, sql::kApplicationDecideUncapped, db::BigintArrayLiteral(campaigns), batch_size);
   if (decided.empty()) return false;
+  result->campaign_id = decided[0][3].as<int64_t>();
+  result->campaign_ids = {result->campaign_id};
   for (const auto& row : decided) {
     if (!row[4].as<bool>() && row[1].as<std::string>() == "approved") {
       // Closed meanwhile: the retry sees it closed and rejects them.
-      throw pqxx::serialization_failure("campaign " + std::to_string(campaign_id) +
+      throw pqxx::serialization_failure("campaign " + std::to_string(result->campaign_id) +
                                         " was closed while its rows were approved");
     }
   }
@@ -159,22 +165,21 @@ BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
   const auto start = std::chrono::steady_clock::now();
   BatchRequest attempt = request;
   try {
-    // At most two passes: the second when the fairest campaign was uncapped
-    // and all its pending rows were held by other workers (its
-    // lock_timeout must not outlive that pass: a new transaction).
+    // A second pass when the fairest campaigns were uncapped and all their
+    // pending rows were held by other workers: those left out, in a new
+    // transaction (the lock_timeout must not outlive the first).
     for (int pass = 0; pass < 2; ++pass) {
       ReadCommittedTransaction txn(connection_);
       Candidates candidates;
       if (attempt.lock_mode == LockMode::kSkipLocked && !attempt.only_campaign.has_value()) {
         candidates = ReadCandidates(txn, attempt);
       }
-      if (candidates.fairest_uncapped != 0) {
-        result.campaign_id = candidates.fairest_uncapped;
-        result.campaign_ids = {result.campaign_id};
+      if (!candidates.leading_uncapped.empty()) {
+        result.campaign_id = candidates.leading_uncapped.front();  // until known
         result.campaign_locked = result.uncapped = true;
-        if (!DecideUncapped(txn, result.campaign_id, attempt.batch_size, &result)) {
+        if (!DecideUncapped(txn, candidates.leading_uncapped, attempt.batch_size, &result)) {
           txn.abort();
-          attempt.excluded_campaigns.push_back(result.campaign_id);
+          for (int64_t id : candidates.leading_uncapped) attempt.excluded_campaigns.push_back(id);
           result = BatchResult();
           continue;
         }

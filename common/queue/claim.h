@@ -20,13 +20,17 @@
 //         waiting for one of those rows makes this batch roll back (55P03)
 //         long before the deadlock detector could pick the canceller.
 //         When its rows are all held by other workers, the batch is retried
-//         at once, in a new transaction, with that campaign left out.
+//         at once, in a new transaction, with that campaign left out (up to
+//         4 campaigns). No worker ever takes an open uncapped campaign's
+//         lock to decide it (that would close a cycle with 1a's wait).
 //      b. Otherwise lock campaign rows FOR NO KEY UPDATE (Applies, which
 //         only take a KEY SHARE lock through the foreign key, go on):
 //        kSkipLocked  up to max_campaigns of the capped candidates, in
 //                     campaign id order, skipping those other workers hold
-//                     (never waiting); when none is free, the fairest free
-//                     campaign anywhere (one).
+//                     (never waiting); when the window has no candidate
+//                     this worker may take, the fairest free capped (or
+//                     closed) campaign anywhere (one). When the candidates
+//                     are all held, nothing: they are being worked on.
 //        kNowait      the fairest candidate is locked with NOWAIT: SQLSTATE
 //                     55P03 at once if held, and the caller backs off it.
 //        kBlocking    the fairest candidate is waited for (for comparison).
