@@ -6,23 +6,25 @@
 //   1. Find the fairest campaigns with pending work (oldest pending
 //      application first, among the owners of the 1,024 oldest), unlocked.
 //      a. The fairest is uncapped and open (skip-locked mode): no campaign
-//         lock at all. Lock up to batch_size of its oldest pending
-//         applications FOR UPDATE SKIP LOCKED, approve them, and add them to
-//         approved_count last, so that any number of workers decide one
-//         uncapped campaign in parallel and queue only for their commits.
-//         Nothing to protect is lost: there is no cap, all are approved (so
-//         no FCFS order to keep), and each UPDATE is guarded by status =
-//         'pending'. A batch that approved rows of a campaign found closed
-//         once its row lock was granted rolls back (40001; the retry rejects
-//         them). It waits for the campaign row while holding application
-//         rows, against the lock order below, under a 200 ms lock_timeout:
-//         a CancelApplication or CloseCampaign holding the campaign and
-//         waiting for one of those rows makes this batch roll back (55P03)
-//         long before the deadlock detector could pick the canceller.
-//         When its rows are all held by other workers, the batch is retried
-//         at once, in a new transaction, with that campaign left out (up to
-//         4 campaigns). No worker ever takes an open uncapped campaign's
-//         lock to decide it (that would close a cycle with 1a's wait).
+//         lock at all. Of it and the uncapped candidates right after it, the
+//         first with a pending row no other worker holds is decided: lock up
+//         to batch_size of its oldest pending applications FOR UPDATE SKIP
+//         LOCKED, approve them, and add them to approved_count last, so that
+//         any number of workers decide one uncapped campaign in parallel and
+//         queue only for their commits. Nothing to protect is lost: there is
+//         no cap, all are approved (so no FCFS order to keep), and each
+//         UPDATE is guarded by status = 'pending'. A batch that approved rows
+//         of a campaign found closed once its row lock was granted rolls back
+//         (40001; the retry rejects them). It waits for the campaign row
+//         while holding application rows, against the lock order below,
+//         under a 200 ms lock_timeout: a CancelApplication or CloseCampaign
+//         holding the campaign and waiting for one of those rows makes this
+//         batch roll back (55P03) long before the deadlock detector could
+//         pick the canceller. When all their rows are held by other workers,
+//         the batch is retried at once, in a new transaction, with them left
+//         out. No skip-locked claim takes an open uncapped campaign's lock
+//         (it would close a cycle with this wait); the rare isolated retry
+//         after a deterministic error does, and the timeout ends the cycle.
 //      b. Otherwise lock campaign rows FOR NO KEY UPDATE (Applies, which
 //         only take a KEY SHARE lock through the foreign key, go on):
 //        kSkipLocked  up to max_campaigns of the capped candidates, in
