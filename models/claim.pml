@@ -69,6 +69,11 @@ byte committed_before[NAPPS];
 
 /* Scratch for the d_step computations: hidden, so not part of the state. */
 hidden byte i, j, n;
+hidden byte cc, taken;   /* decide(): the campaign being decided, decisions so far */
+/* A worker's batch holds campaign c, and campaign 1 too when both. */
+#define UNLOCK_HELD lock_holder[c] = FREE; if :: both -> lock_holder[1] = FREE :: else -> skip fi; c = 0; both = false
+#define CLEAR_SNAP_CAMPAIGNS snap_count[0] = 0; snap_count[1] = 0; snap_closed[0] = 0; snap_closed[1] = 0
+
 
 #define VISIBLE_PENDING(a, c) (status[a] == PENDING && campaign_of[a] == (c))
 #define HAS_PENDING(c) (VISIBLE_PENDING(0, c) || VISIBLE_PENDING(1, c) || \
@@ -231,10 +236,14 @@ proctype applicants() {
  *      default; a held campaign is skipped) or, with -DBLOCKING, wait for
  *      the one picked. nowait is skip-locked followed by a rollback. Which
  *      campaign is fairest is abstracted: any with pending work may be picked.
+ *      Skip-locked may also lock both campaigns in one batch (in id order;
+ *      SKIP LOCKED never waits, so locking them is one step: a held one is
+ *      simply not taken, which is the one-campaign claim).
  *   2. ApplicationDecideBatch, a new statement, so a snapshot taken after the
- *      lock was granted: the oldest pending applications (up to BATCH, FOR
- *      UPDATE, id order), decided against the approved_count and status read
- *      in that statement; the UPDATEs stay in the transaction until
+ *      locks were granted: campaign by campaign in id order, the oldest
+ *      pending applications (up to BATCH in all, FOR UPDATE, id order),
+ *      decided against each campaign's approved_count and status read in
+ *      that statement; the UPDATEs stay in the transaction until
  *   3. COMMIT.
  * The worker may die (rollback) at any point before COMMIT; it then starts
  * again (a replacement worker). It stops when every applicant has applied and
@@ -245,97 +254,102 @@ proctype applicants() {
  * UPDATE re-reads a row that changed since the snapshot and drops it if it is
  * no longer pending (PostgreSQL's EvalPlanQual), before LIMIT counts it. */
 inline decide() {
-  position = 0;
-  i = 0;
+  taken = 0;
+  cc = c;
   do
-  :: i < NAPPS ->
-     if
-     :: BIT(snap_pending, i) && position < BATCH && status[i] == PENDING ->
-        position++;
+  :: cc < 2 && (cc == c || both) ->
+     position = 0;
+     i = 0;
+     do
+     :: i < NAPPS ->
         if
-        :: snap_closed -> verdict[i] = REJ_CLOSED;
-           printf("MSC: worker %d: application %d -> rejected campaign_closed\n", WORKER, i)
-        :: !snap_closed && position + snap_count <= CAP(c) -> verdict[i] = APPROVED;
-           printf("MSC: worker %d: application %d -> approved (position %d, approved_count %d, cap %d)\n",
-                  WORKER, i, position, snap_count, CAP(c))
-        :: else ->
+        :: BIT(snap_pending, i) && campaign_of[i] == cc && taken < BATCH && status[i] == PENDING ->
+           position++;
+           taken++;
            if
-           :: WAITLIST(c) -> verdict[i] = WAITLISTED;
-              printf("MSC: worker %d: application %d -> waitlisted\n", WORKER, i)
-           :: else -> verdict[i] = REJ_FULL;
-              printf("MSC: worker %d: application %d -> rejected campaign_full\n", WORKER, i)
+           :: snap_closed[cc] -> verdict[i] = REJ_CLOSED;
+              printf("MSC: worker %d: application %d -> rejected campaign_closed\n", WORKER, i)
+           :: !snap_closed[cc] && position + snap_count[cc] <= CAP(cc) -> verdict[i] = APPROVED;
+              printf("MSC: worker %d: application %d -> approved (position %d, approved_count %d, cap %d)\n",
+                     WORKER, i, position, snap_count[cc], CAP(cc))
+           :: else ->
+              if
+              :: WAITLIST(cc) -> verdict[i] = WAITLISTED;
+                 printf("MSC: worker %d: application %d -> waitlisted\n", WORKER, i)
+              :: else -> verdict[i] = REJ_FULL;
+                 printf("MSC: worker %d: application %d -> rejected campaign_full\n", WORKER, i)
+              fi
            fi
-        fi
-     :: else -> skip
-     fi;
-     i++
+        :: else -> skip
+        fi;
+        i++
+     :: else -> break
+     od;
+     cc++
   :: else -> break
   od;
-  position = 0; snap_pending = 0; snap_count = 0; snap_closed = 0
+  cc = 0; taken = 0;
+  position = 0; snap_pending = 0; CLEAR_SNAP_CAMPAIGNS
 }
 
 /* COMMIT: the buffered UPDATEs, each guarded by status = 'pending' (asserted
- * never to find another status: decided at most once), approved_count +=
- * the rows approved; the lock is released. A campaign closed before this
- * COMMIT gets only campaign_closed decisions. */
+ * never to find another status: decided at most once), each campaign's
+ * approved_count += its rows approved; the locks are released. A campaign
+ * closed before this COMMIT gets only campaign_closed decisions. */
 inline commit() {
-  n = 0;
   i = 0;
   do
   :: i < NAPPS ->
      if
      :: verdict[i] != NONE ->
         assert(status[i] == PENDING);                    /* decided at most once */
-        assert(!closed[c] || verdict[i] == REJ_CLOSED);  /* a closed campaign takes no one */
+        assert(!closed[campaign_of[i]] || verdict[i] == REJ_CLOSED);  /* a closed campaign takes no one */
         status[i] = verdict[i];
-        n = n + (verdict[i] == APPROVED);
+        approved_count[campaign_of[i]] = approved_count[campaign_of[i]] + (verdict[i] == APPROVED);
         verdict[i] = NONE
      :: else -> skip
      fi;
      i++
   :: else -> break
   od;
-  approved_count[c] = approved_count[c] + n;
-  printf("MSC: worker %d: COMMIT; campaign %d approved_count %d\n", WORKER, c, approved_count[c]);
-  lock_holder[c] = FREE;
-  c = 0;
+  printf("MSC: worker %d: COMMIT; approved_count %d %d\n", WORKER, approved_count[0], approved_count[1]);
+  UNLOCK_HELD;
   committed()
 }
 
-/* Death before COMMIT: PostgreSQL rolls back. Nothing was written; the lock
- * is released. */
+/* Death before COMMIT: PostgreSQL rolls back. Nothing was written; the locks
+ * are released. */
 inline rollback() {
-  printf("MSC: worker %d: dies before COMMIT; rolled back, campaign %d unlocked\n", WORKER, c);
-  lock_holder[c] = FREE;
-  c = 0;
+  printf("MSC: worker %d: dies before COMMIT; rolled back, campaign %d unlocked (and 1: %d)\n", WORKER, c, both);
+  UNLOCK_HELD;
   i = 0;
   do
   :: i < NAPPS -> verdict[i] = NONE; i++
   :: else -> break
   od;
-  position = 0; snap_pending = 0; snap_count = 0; snap_closed = 0
+  position = 0; snap_pending = 0; CLEAR_SNAP_CAMPAIGNS
 }
 
 #define PENDING_CHAR(a) (BIT(snap_pending, a) -> '0' + (a) : '-')
 
-/* A statement's snapshot of campaign c (the worker's locals). */
+/* A statement's snapshot of campaign c, or of both (the worker's locals). */
 inline snapshot() {
   snap_pending = 0;
   i = 0;
   do
   :: i < NAPPS ->
      if
-     :: VISIBLE_PENDING(i, c) -> snap_pending = snap_pending | (1 << i)
+     :: VISIBLE_PENDING(i, c) || (both && status[i] == PENDING) -> snap_pending = snap_pending | (1 << i)
      :: else -> skip
      fi;
      i++
   :: else -> break
   od;
-  snap_count = approved_count[c];
-  snap_closed = closed[c];
+  snap_count[0] = approved_count[0]; snap_count[1] = approved_count[1];
+  snap_closed[0] = closed[0]; snap_closed[1] = closed[1];
   /* pending ids as characters: '0'..'3' for a pending one, '-' for not */
-  printf("MSC: worker %d: statement snapshot of campaign %d: approved_count %d, pending [%c %c %c %c]\n",
-         WORKER, c, snap_count, PENDING_CHAR(0), PENDING_CHAR(1), PENDING_CHAR(2), PENDING_CHAR(3))
+  printf("MSC: worker %d: statement snapshot of campaign %d (and 1: %d): approved_count %d %d, pending [%c %c %c %c]\n",
+         WORKER, c, both, snap_count[0], snap_count[1], PENDING_CHAR(0), PENDING_CHAR(1), PENDING_CHAR(2), PENDING_CHAR(3))
 }
 
 #define LOCK lock_holder[c] = _pid + 1; printf("MSC: worker %d: locks campaign %d\n", WORKER, c)
@@ -348,10 +362,11 @@ inline snapshot() {
 #endif
 
 proctype worker() {
-  byte c;                  /* the campaign of this batch */
-  byte snap_pending;       /* step 2's snapshot: c's pending applications (bit mask), */
-  byte snap_count;         /* its approved_count */
-  bool snap_closed;        /* and whether it was closed */
+  byte c;                  /* the campaign of this batch (the first, when both) */
+  bool both;               /* skip-locked: this batch holds campaigns 0 and 1 */
+  byte snap_pending;       /* step 2's snapshot: the held campaigns' pending applications (bit mask), */
+  byte snap_count[2];      /* their approved_count */
+  bool snap_closed[2];     /* and whether each was closed */
   byte verdict[NAPPS];     /* the batch's buffered UPDATEs (NONE: untouched) */
   byte position;
 
@@ -367,6 +382,10 @@ idle:
    * step (nothing is read before the lock that the decision uses). */
   :: atomic { HAS_PENDING(0) && lock_holder[0] == FREE -> c = 0; LOCK; goto locked }
   :: atomic { HAS_PENDING(1) && lock_holder[1] == FREE -> c = 1; LOCK; goto locked }
+  /* several campaigns in one batch, locked in id order */
+  :: atomic { HAS_PENDING(0) && HAS_PENDING(1) && lock_holder[0] == FREE && lock_holder[1] == FREE ->
+              c = 0; LOCK; lock_holder[1] = _pid + 1; both = true;
+              printf("MSC: worker %d: locks campaign 1 too\n", WORKER); goto locked }
 #endif
   od;
   goto finished;
@@ -375,7 +394,7 @@ claim:
   if
   :: atomic { lock_holder[c] == FREE -> LOCK }  /* granted (blocking: perhaps after waiting) */
 #ifndef BLOCKING
-  :: atomic { lock_holder[c] != FREE -> c = 0; snap_pending = 0; snap_count = 0; snap_closed = 0; goto idle }  /* SKIP LOCKED */
+  :: atomic { lock_holder[c] != FREE -> c = 0; snap_pending = 0; CLEAR_SNAP_CAMPAIGNS; goto idle }  /* SKIP LOCKED */
 #endif
   fi;
 

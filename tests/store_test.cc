@@ -789,6 +789,125 @@ TEST_F(StoreTest, AFailureIsChargedOnlyToTheApplicationThatFailed) {
 // foreign-key check takes FOR KEY SHARE on the campaign row, never wait for
 // a deciding worker. Proven with lock_timeout, not with timing: an insert
 // that had to wait would fail with 55P03.
+// One skip-locked batch as a worker runs it (queue::ClaimProtocol), on `connection`.
+queue::BatchResult ClaimBatch(db::Connection* connection, int batch_size, int max_campaigns) {
+  queue::BatchRequest request;
+  request.lock_mode = queue::LockMode::kSkipLocked;
+  request.batch_size = batch_size;
+  request.max_campaigns = max_campaigns;
+  return queue::ClaimProtocol(connection).DecideBatch(request);
+}
+
+TEST_F(StoreTest, OneBatchDecidesSeveralSmallCampaignsEachInIdOrder) {
+  const int64_t full = Create("one seat", 1, false).id();
+  const int64_t waitlisted = Create("two seats", 2, true).id();
+  const int64_t a1 = Apply(full, "a1").id();
+  const int64_t b1 = Apply(waitlisted, "b1").id();
+  const int64_t a2 = Apply(full, "a2").id();
+  const int64_t b2 = Apply(waitlisted, "b2").id();
+  const int64_t b3 = Apply(waitlisted, "b3").id();
+
+  const queue::BatchResult result = ClaimBatch(sql_.get(), 10, 4);
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_FALSE(result.uncapped);
+  EXPECT_EQ(result.campaign_ids, (std::vector<int64_t>{full, waitlisted}));  // id order
+  EXPECT_EQ(result.decisions.size(), 5u);
+  EXPECT_EQ(Get(a1).status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(Get(a2).status(), v1::APPLICATION_STATUS_REJECTED);
+  EXPECT_EQ(Get(b1).status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(Get(b2).status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(Get(b3).status(), v1::APPLICATION_STATUS_WAITLISTED);
+  ExpectSeatsConsistent(full);
+  ExpectSeatsConsistent(waitlisted);
+}
+
+TEST_F(StoreTest, ABatchBudgetGivesEachCampaignAPrefixOfItsQueue) {
+  const int64_t first = Create("first", 10).id();
+  const int64_t second = Create("second", 10).id();
+  std::vector<int64_t> of_second;
+  for (int i = 0; i < 3; ++i) {
+    Apply(first, absl::StrCat("f", i));
+    of_second.push_back(Apply(second, absl::StrCat("s", i)).id());
+  }
+  const queue::BatchResult result = ClaimBatch(sql_.get(), 4, 2);
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(result.decisions.size(), 4u);
+  EXPECT_EQ(CountApplications(first, "pending"), 0);
+  // The second campaign's oldest was decided, its younger two wait.
+  EXPECT_EQ(Get(of_second[0]).status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(Get(of_second[1]).status(), v1::APPLICATION_STATUS_PENDING);
+  EXPECT_EQ(Get(of_second[2]).status(), v1::APPLICATION_STATUS_PENDING);
+  ExpectSeatsConsistent(first);
+  ExpectSeatsConsistent(second);
+}
+
+TEST_F(StoreTest, TheMultiCampaignClaimSkipsCampaignsAnotherWorkerHolds) {
+  const int64_t held = Create("held", 10).id();
+  const int64_t free_one = Create("free", 10).id();
+  Apply(held, "h");
+  Apply(free_one, "f");
+  auto other = MustConnect(url_);
+  db::ReadCommittedTransaction holder(*other);
+  ASSERT_EQ(db::Exec(holder, sql::kCampaignLock, held).size(), 1u);
+  const queue::BatchResult result = ClaimBatch(sql_.get(), 10, 4);
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(result.campaign_ids, std::vector<int64_t>{free_one});
+  EXPECT_EQ(CountApplications(held, "pending"), 1);
+  holder.commit();
+}
+
+TEST_F(StoreTest, AnUncappedCampaignIsDecidedAroundTheRowsAnotherWorkerHolds) {
+  const int64_t open = Create("uncapped").id();
+  std::vector<int64_t> ids;
+  for (int i = 0; i < 4; ++i) ids.push_back(Apply(open, absl::StrCat("u", i)).id());
+  auto other = MustConnect(url_);
+  {
+    // Another worker's batch holds the two oldest rows: this one neither
+    // waits for them nor for the campaign.
+    pqxx::work holder(*other);
+    holder.exec_params("SELECT id FROM applications WHERE id IN ($1, $2) FOR UPDATE", ids[0],
+                       ids[1]);
+    const queue::BatchResult result = ClaimBatch(sql_.get(), 10, 1);
+    ASSERT_TRUE(result.status.ok()) << result.status;
+    EXPECT_TRUE(result.uncapped);
+    EXPECT_EQ(result.campaign_ids, std::vector<int64_t>{open});
+    ASSERT_EQ(result.decisions.size(), 2u);
+    EXPECT_EQ(result.decisions[0].application_id, ids[2]);
+    EXPECT_EQ(result.decisions[1].application_id, ids[3]);
+    EXPECT_EQ(GetCampaign(open).approved_count(), 2);
+    holder.abort();
+  }
+  const queue::BatchResult rest = ClaimBatch(sql_.get(), 10, 1);
+  ASSERT_TRUE(rest.status.ok()) << rest.status;
+  EXPECT_EQ(rest.decisions.size(), 2u);
+  EXPECT_EQ(CountApplications(open, "approved"), 4);
+  ExpectSeatsConsistent(open);
+}
+
+TEST_F(StoreTest, AnUncappedBatchGivesWayToACancelOrCloseHoldingTheCampaign) {
+  const int64_t open = Create("uncapped").id();
+  Apply(open, "u0");
+  Apply(open, "u1");
+  auto other = MustConnect(url_);
+  {
+    // A cancel or close holds the campaign (and might wait for one of the
+    // rows the batch locked): the batch's wait for the counter ends at its
+    // lock_timeout and it rolls back, charged to nobody.
+    db::ReadCommittedTransaction canceller(*other);
+    ASSERT_EQ(db::Exec(canceller, sql::kCampaignLock, open).size(), 1u);
+    const queue::BatchResult result = ClaimBatch(sql_.get(), 10, 1);
+    EXPECT_EQ(db::SqlState(result.status), db::kSqlstateLockNotAvailable) << result.status;
+    EXPECT_TRUE(db::IsTransient(result.status));
+    EXPECT_TRUE(result.uncapped);
+    EXPECT_EQ(CountApplications(open, "pending"), 2);
+    canceller.commit();
+  }
+  const queue::BatchResult retried = ClaimBatch(sql_.get(), 10, 1);
+  ASSERT_TRUE(retried.status.ok()) << retried.status;
+  EXPECT_EQ(retried.decisions.size(), 2u);
+  ExpectSeatsConsistent(open);
+}
+
 class CampaignLockTest : public StoreTest {
  protected:
   void SetUp() override {
@@ -851,7 +970,9 @@ TEST_F(CampaignLockTest, WorkersExcludeEachOtherFromACampaign) {
   // A second worker: SKIP LOCKED finds nothing to claim, NOWAIT is refused.
   auto claimed = db::InTransaction(
       *applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
-        return db::Exec(txn, sql::kCampaignClaimSkipLocked, std::string("{}")).size();
+        return db::Exec(txn, sql::kCampaignClaimSkipLocked, db::BigintArrayLiteral({campaign_id_}),
+                        1)
+            .size();
       });
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   EXPECT_EQ(*claimed, 0u);
@@ -862,10 +983,12 @@ TEST_F(CampaignLockTest, WorkersExcludeEachOtherFromACampaign) {
   EXPECT_EQ(db::SqlState(nowait.status()), db::kSqlstateLockNotAvailable) << nowait.status();
   worker.commit();
   // Released: claimable again.
-  claimed = db::InTransaction(
-      *applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
-        return db::Exec(txn, sql::kCampaignClaimSkipLocked, std::string("{}")).size();
-      });
+  claimed = db::InTransaction(*applier_,
+                              [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<size_t> {
+                                return db::Exec(txn, sql::kCampaignClaimSkipLocked,
+                                                db::BigintArrayLiteral({campaign_id_}), 1)
+                                    .size();
+                              });
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   EXPECT_EQ(*claimed, 1u);
 }

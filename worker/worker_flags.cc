@@ -9,6 +9,9 @@ CAMPAIGNQ_FLAG(int, concurrency, "CAMPAIGNQ_CONCURRENCY", 4,
                "worker threads, one database connection each");
 CAMPAIGNQ_FLAG(int, batch_size, "CAMPAIGNQ_BATCH_SIZE", 100,
                "applications decided per transaction, at most");
+CAMPAIGNQ_FLAG(int, max_campaigns_per_batch, "CAMPAIGNQ_MAX_CAMPAIGNS_PER_BATCH", 64,
+               "capped campaigns one transaction may lock (in id order, skip-locked mode), at "
+               "most; used when campaigns have fewer pending applications than --batch-size");
 CAMPAIGNQ_FLAG(std::string, lock_mode, "CAMPAIGNQ_LOCK_MODE", "skip-locked",
                "how to lock a campaign: skip-locked (never wait), nowait (fail fast, back off), "
                "blocking (wait in line; for comparison)");
@@ -28,14 +31,16 @@ absl::StatusOr<WorkerStackOptions> ReadWorkerFlags() {
   pool.concurrency = absl::GetFlag(FLAGS_concurrency);
   pool.batch_size = absl::GetFlag(FLAGS_batch_size);
   pool.max_attempts = absl::GetFlag(FLAGS_max_attempts);
+  pool.max_campaigns_per_batch = absl::GetFlag(FLAGS_max_campaigns_per_batch);
   pool.poll_interval = absl::ToChronoMilliseconds(absl::GetFlag(FLAGS_poll_interval));
   absl::StatusOr<queue::LockMode> lock_mode = queue::ParseLockMode(absl::GetFlag(FLAGS_lock_mode));
   if (!lock_mode.ok()) return lock_mode.status();
   pool.lock_mode = *lock_mode;
   if (pool.concurrency < 1 || pool.batch_size < 1 || pool.max_attempts < 1 ||
-      pool.poll_interval.count() < 1) {
+      pool.max_campaigns_per_batch < 1 || pool.poll_interval.count() < 1) {
     return absl::InvalidArgumentError(
-        "--concurrency, --batch-size, --max-attempts and --poll-interval must be positive");
+        "--concurrency, --batch-size, --max-campaigns-per-batch, --max-attempts and "
+        "--poll-interval must be positive");
   }
   return options;
 }

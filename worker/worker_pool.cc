@@ -20,6 +20,23 @@ constexpr std::chrono::milliseconds kPoolerPollInterval{100};
 // Successful batches after which a shrunken batch size doubles again.
 constexpr int kSuccessesToGrow = 16;
 
+// Campaigns to claim in the next batch after a successful one: a short batch
+// means every campaign claimed ran dry (campaigns are small: take more); a
+// full one, that the campaigns it reached were enough (those, no more, so
+// that no campaign is locked for nothing).
+int NextCampaignsPerBatch(const queue::BatchResult& result, const queue::BatchRequest& request,
+                          int current, int most) {
+  if (result.uncapped) return current;
+  if (static_cast<int>(result.decisions.size()) < request.batch_size) {
+    return std::min(most, current * 2);
+  }
+  int reached = 0;
+  for (size_t i = 0; i < result.decisions.size(); ++i) {
+    if (i == 0 || result.decisions[i].campaign_id != result.decisions[i - 1].campaign_id) ++reached;
+  }
+  return std::max(1, std::min(most, reached));
+}
+
 }  // namespace
 
 WorkerPool::WorkerPool(WorkerOptions options, WorkerMetrics* metrics)
@@ -85,6 +102,8 @@ void WorkerPool::RunThread(int index) {
     // a run of successes, so that such a batch is not retried forever.
     int batch_size = options_.batch_size;
     int successes_since_shrink = 0;
+    // Capped campaigns to lock per batch (WorkerOptions::max_campaigns_per_batch).
+    int campaigns_per_batch = 1;
     // Consecutive transient failures that no campaign can be blamed for
     // (the claim statement itself failed): backed off here, not hot-looped.
     int unattributed_failures = 0;
@@ -93,6 +112,7 @@ void WorkerPool::RunThread(int index) {
       queue::BatchRequest request;
       request.lock_mode = options_.lock_mode;
       request.batch_size = suspect.has_value() ? 1 : batch_size;
+      request.max_campaigns = campaigns_per_batch;
       request.excluded_campaigns = cooldowns.Active(Clock::now());
       request.only_campaign = suspect;
       request.isolate_head = suspect.has_value();
@@ -106,7 +126,9 @@ void WorkerPool::RunThread(int index) {
         }
         if (suspect.has_value()) suspect.reset();
         if (result.campaign_id != 0) {
-          cooldowns.Succeeded(result.campaign_id);
+          campaigns_per_batch = NextCampaignsPerBatch(result, request, campaigns_per_batch,
+                                                      options_.max_campaigns_per_batch);
+          for (int64_t campaign : result.campaign_ids) cooldowns.Succeeded(campaign);
           metrics_->RecordBatch(result);
           LogDebug(name, "decided ", result.decisions.size(), " campaign_id=", result.campaign_id);
           // A full batch suggests a backlog: bring one more idle thread in.
@@ -137,9 +159,12 @@ void WorkerPool::RunThread(int index) {
         // database rather than of an application (out of memory, disk
         // full, I/O, internal error): retry later, charge nobody.
         metrics_->RecordRetry(sqlstate);
+        // (Deciding an uncapped campaign, 55P03 is the counter's short
+        // lock_timeout, not the batch's size.)
         const bool decide_timed_out =
             result.campaign_locked &&
-            (sqlstate == db::kSqlstateQueryCanceled || sqlstate == db::kSqlstateLockNotAvailable);
+            (sqlstate == db::kSqlstateQueryCanceled ||
+             (sqlstate == db::kSqlstateLockNotAvailable && !result.uncapped));
         if (decide_timed_out && request.batch_size > 1) {
           batch_size = std::max(1, request.batch_size / 2);
           successes_since_shrink = 0;
@@ -159,6 +184,12 @@ void WorkerPool::RunThread(int index) {
       }
       LogError(name, "deciding campaign_id=", result.campaign_id,
                " failed: ", result.status.message());
+      if (result.campaign_ids.size() > 1) {
+        // Which campaign? Retry one at a time; the single-campaign batch
+        // that fails then isolates its head as below.
+        campaigns_per_batch = 1;
+        continue;
+      }
       if (!suspect.has_value() || result.isolated_application == 0) {
         suspect = result.campaign_id;
         continue;

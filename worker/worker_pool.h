@@ -23,6 +23,11 @@ struct WorkerOptions {
   std::string database_url;
   int concurrency = 4;  // threads, one connection each
   int batch_size = 100;
+  // Capped campaigns one batch may lock (skip-locked mode). Each thread
+  // starts at 1 and adapts: doubles while its batches come back short
+  // (every campaign claimed ran dry), drops to the campaigns a full batch
+  // actually used, and to 1 after a deterministic error.
+  int max_campaigns_per_batch = 64;
   queue::LockMode lock_mode = queue::LockMode::kSkipLocked;
   // With no work, a thread sleeps until a NOTIFY on campaignq_pending (one
   // listener per process hands them to idle threads one at a time), or

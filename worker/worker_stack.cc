@@ -67,6 +67,7 @@ absl::Status WorkerStack::StartLocked() {
   }
   running_->pool.Start();
   LogInfo(kComponent, "started: concurrency=", pool.concurrency, " batch_size=", pool.batch_size,
+          " max_campaigns_per_batch=", pool.max_campaigns_per_batch,
           " lock_mode=", queue::LockModeName(pool.lock_mode));
   return absl::OkStatus();
 }

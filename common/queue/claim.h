@@ -3,23 +3,53 @@
 // sql/queries/queue.sql, in the order they run; this header is its contract.
 //
 // One batch is one READ COMMITTED transaction on one connection:
-//   1. Lock one campaign row with pending work, FOR NO KEY UPDATE (Applies,
-//      which only take a KEY SHARE lock through the foreign key, go on):
-//        kSkipLocked  campaigns other workers hold are skipped, never waited
-//                     for; the fairest free one (oldest head) is taken.
+//   1. Find the fairest campaigns with pending work (oldest pending
+//      application first, among the owners of the 1,024 oldest), unlocked.
+//      a. The fairest is uncapped and open (skip-locked mode): no campaign
+//         lock at all. Of it and the uncapped candidates right after it, the
+//         first with a pending row no other worker holds is decided: lock up
+//         to batch_size of its oldest pending applications FOR UPDATE SKIP
+//         LOCKED, approve them, and add them to approved_count last, so that
+//         any number of workers decide one uncapped campaign in parallel and
+//         queue only for their commits. Nothing to protect is lost: there is
+//         no cap, all are approved (so no FCFS order to keep), and each
+//         UPDATE is guarded by status = 'pending'. A batch that approved rows
+//         of a campaign found closed once its row lock was granted rolls back
+//         (40001; the retry rejects them). It waits for the campaign row
+//         while holding application rows, against the lock order below,
+//         under a 200 ms lock_timeout: a CancelApplication or CloseCampaign
+//         holding the campaign and waiting for one of those rows makes this
+//         batch roll back (55P03) long before the deadlock detector could
+//         pick the canceller. When all their rows are held by other workers,
+//         the batch is retried at once, in a new transaction, with them left
+//         out. No skip-locked claim takes an open uncapped campaign's lock
+//         (it would close a cycle with this wait); the rare isolated retry
+//         after a deterministic error does, and the timeout ends the cycle.
+//      b. Otherwise lock campaign rows FOR NO KEY UPDATE (Applies, which
+//         only take a KEY SHARE lock through the foreign key, go on):
+//        kSkipLocked  up to max_campaigns of the capped candidates, in
+//                     campaign id order, skipping those other workers hold
+//                     (never waiting); when the window has no candidate
+//                     this worker may take, the fairest free capped (or
+//                     closed) campaign anywhere (one). When the candidates
+//                     are all held, nothing: they are being worked on.
 //        kNowait      the fairest candidate is locked with NOWAIT: SQLSTATE
 //                     55P03 at once if held, and the caller backs off it.
 //        kBlocking    the fairest candidate is waited for (for comparison).
 //   2. In a new statement (a fresh snapshot that sees every decision
-//      committed before the campaign lock was granted), lock the campaign's
-//      oldest pending applications FOR UPDATE in id order and decide them:
-//      approved while seats remain, then waitlisted (or rejected
-//      campaign_full), everything rejected campaign_closed once closed.
-//      Every UPDATE is guarded by status = 'pending'.
-//   3. One NOTIFY campaignq_decided per batch, then COMMIT.
-// Lock order, everywhere in campaignq: the campaign row, then its
-// application rows in id order. The campaign lock is the lease: a worker
-// that dies or freezes loses it when PostgreSQL ends its session (see
+//      committed before the campaign locks were granted), lock the
+//      campaigns' oldest pending applications FOR UPDATE, campaign by
+//      campaign in id order and each in id order, up to batch_size in
+//      total, and decide them: approved while seats remain, then waitlisted
+//      (or rejected campaign_full), everything rejected campaign_closed once
+//      closed. Every UPDATE is guarded by status = 'pending'.
+//   3. COMMIT; then one NOTIFY campaignq_decided per campaign decided, in a
+//      transaction of its own (inside the batch, NOTIFY's global commit lock
+//      serialised every worker's commit).
+// Lock order, everywhere in campaignq: campaign rows (several only here, in
+// id order, SKIP LOCKED), then their application rows in id order; the one
+// exception is 1a, above. The campaign lock is the lease: a worker that dies
+// or freezes loses it when PostgreSQL ends its session (see
 // db::ConnectOptions::idle_in_transaction_timeout_ms) and rolls back.
 
 #include <cstdint>
@@ -47,11 +77,17 @@ struct Decision {
   int64_t application_id;
   std::string status;     // approved, waitlisted or rejected
   int64_t waited_micros;  // from its Apply to this decision
+  int64_t campaign_id;
 };
 
 struct BatchRequest {
   LockMode lock_mode = LockMode::kSkipLocked;
+  // Applications decided at most, over all campaigns of the batch.
   int batch_size = 100;
+  // kSkipLocked: capped campaigns locked at most in one batch (>= 1). More
+  // than one pays off when campaigns have fewer pending applications than
+  // batch_size; the worker adapts it (worker/worker_pool.cc).
+  int max_campaigns = 1;
   // Campaigns to leave out (backing off); never claimed by this call.
   std::vector<int64_t> excluded_campaigns;
   // When set, claim this campaign only (waiting for its lock) instead of
@@ -67,17 +103,24 @@ struct BatchResult {
   // OK, or why the transaction rolled back (db::StatusFromException;
   // db::IsTransient tells whether to retry as is).
   absl::Status status;
-  // The campaign claimed, or whose lock was refused (nowait); 0 when no
-  // campaign had pending work that this worker may take.
+  // The campaign claimed (the first, in id order, when several were), or
+  // whose lock was refused (nowait); 0 when no campaign had pending work
+  // that this worker may take.
   int64_t campaign_id = 0;
-  // Step 1 succeeded: the campaign was locked, so a failure is about
-  // deciding its applications (a statement_timeout on a big batch), not
-  // about the lock (NOWAIT refused, lock_timeout while waiting for it).
+  // Every campaign claimed, in id order (campaign_id is the first).
+  std::vector<int64_t> campaign_ids;
+  // Decided by step 1a: an uncapped campaign, without its lock.
+  bool uncapped = false;
+  // Step 1 succeeded: the campaign was locked (or, uncapped, chosen), so a
+  // failure is about deciding its applications (a statement_timeout on a
+  // big batch; with uncapped, 55P03 is the counter's lock_timeout instead),
+  // not about the lock (NOWAIT refused, lock_timeout while waiting for it).
   bool campaign_locked = false;
   // With isolate_head: the application this batch tried to decide (0 when
   // the campaign had none pending). Set whether or not the batch succeeded.
   int64_t isolated_application = 0;
-  // In id order; empty if the campaign's pending rows were already gone.
+  // By campaign, each in id order; empty if the pending rows were already
+  // gone.
   std::vector<Decision> decisions;
   // BEGIN to COMMIT (or to the error).
   double transaction_seconds = 0;

@@ -1,14 +1,18 @@
--- The worker's claim protocol, statement by statement. A batch is one READ
--- COMMITTED transaction:
---   1. Lock one campaign with pending work, the one whose oldest pending
---      application is oldest (fair across campaigns): CampaignClaimSkipLocked
---      (and, rarely, CampaignClaimSkipLockedAnywhere), or
---      CampaignNextWithPending then CampaignLockNowait (nowait mode) or
---      CampaignLock (blocking mode, kept to compare).
+-- The worker's claim protocol, statement by statement (common/queue/claim.h
+-- is its contract). A batch is one READ COMMITTED transaction:
+--   1. QueueClaimCandidates: the fairest campaigns with pending work (oldest
+--      head first). If the fairest is uncapped and open:
+--      QueueSetCounterLockTimeout, ApplicationDecideUncapped (no campaign
+--      lock; rows FOR UPDATE SKIP LOCKED), COMMIT. Otherwise lock up to N of
+--      the capped candidates in id order, skipping held ones:
+--      CampaignClaimSkipLocked (when none, CampaignClaimSkipLockedAnywhere,
+--      one campaign); or CampaignNextWithPending then CampaignLockNowait
+--      (nowait mode) or CampaignLock (blocking mode, kept to compare).
 --   2. ApplicationDecideBatch: in a new statement, so with a fresh snapshot
---      that sees every decision committed before our lock was granted, lock
---      the campaign's oldest pending applications in id order and decide them.
---   3. QueueNotifyDecided, then COMMIT.
+--      that sees every decision committed before our locks were granted,
+--      lock the campaigns' oldest pending applications in id order and
+--      decide them.
+--   3. COMMIT, then QueueNotifyDecidedAfterCommit in its own transaction.
 -- The row locks are the lease: if the worker dies, PostgreSQL rolls back and
 -- the next worker claims the campaign.
 --
@@ -23,33 +27,50 @@
 -- them in that order. Measured on 200,000 pending rows of one campaign:
 -- 8,300 decisions/s with "=", 2x and more with BETWEEN (bench/RESULTS.md).
 
--- name: CampaignClaimSkipLocked
--- $1 campaign ids to leave out (bigint[] text form; '{}' for none).
--- Campaigns other workers hold are skipped, never waited for. Looks only at
--- the campaigns owning the 512 oldest pending applications: among those,
--- the unlocked one with the oldest head is the fairest campaign overall
--- (any other campaign's head is younger than all 512). So the claim costs
--- the same with 20 campaigns or 10,000. When every campaign in that window
--- is held or left out, CampaignClaimSkipLockedAnywhere looks at all.
+-- name: QueueClaimCandidates
+-- $1 campaign ids to leave out (bigint[] text form; '{}' for none), $2 how
+-- many. Not locked: the campaigns owning the 1,024 oldest pending
+-- applications, fairest (oldest head) first, $2 at most, each with whether
+-- it is uncapped and open (the worker decides those without the campaign
+-- lock: ApplicationDecideUncapped). Looking only at that window makes the
+-- claim cost the same with 20 campaigns or 10,000: any campaign outside it
+-- has a younger head than all of them. When the window yields nothing this
+-- worker may lock, CampaignClaimSkipLockedAnywhere looks at all.
 WITH window_heads AS (
     SELECT campaign_id, min(id) AS head_id
     FROM (SELECT campaign_id, id FROM applications
-          WHERE status = 'pending' ORDER BY id LIMIT 512) oldest
+          WHERE status = 'pending' ORDER BY id LIMIT 1024) oldest
     GROUP BY campaign_id
 )
-SELECT c.id
+SELECT c.id, c.max_participants IS NULL AND c.status = 'open' AS uncapped
 FROM window_heads h JOIN campaigns c ON c.id = h.campaign_id
 WHERE c.id <> ALL ($1::bigint[])
 ORDER BY h.head_id
-LIMIT 1
-FOR NO KEY UPDATE OF c SKIP LOCKED;
+LIMIT $2;
+
+-- name: CampaignClaimSkipLocked
+-- $1 candidate campaign ids (bigint[] text form, from QueueClaimCandidates),
+-- $2 how many to lock at most. Locks them in campaign id order, the one
+-- global order for several campaigns in one transaction, skipping those
+-- other workers hold (never waits, so never deadlocks). Several workers
+-- with the same candidates each get different ones.
+SELECT id FROM campaigns
+WHERE id = ANY ($1::bigint[])
+ORDER BY id
+LIMIT $2
+FOR NO KEY UPDATE SKIP LOCKED;
 
 -- name: CampaignClaimSkipLockedAnywhere
--- The same claim over every campaign with pending work (one index probe
--- per campaign, campaign_queue_heads).
+-- The same claim over every capped (or closed) campaign with pending work
+-- (one index probe per campaign, campaign_queue_heads). Never an open
+-- uncapped one: workers decide those without the campaign lock
+-- (ApplicationDecideUncapped), and one holding the lock while waiting for
+-- their rows would close a cycle with their wait for the counter that only
+-- their lock_timeout ends (measured: W3 p99 from 41 to 177 ms).
 SELECT c.id
 FROM campaign_queue_heads h JOIN campaigns c ON c.id = h.campaign_id
 WHERE c.id <> ALL ($1::bigint[])
+  AND NOT (c.max_participants IS NULL AND c.status = 'open')
 ORDER BY h.head_id
 LIMIT 1
 FOR NO KEY UPDATE OF c SKIP LOCKED;
@@ -69,29 +90,38 @@ LIMIT 1;
 SELECT id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE NOWAIT;
 
 -- name: ApplicationDecideBatch
--- $1 the campaign this transaction holds, $2 batch size, $3 one application
--- to decide alone (0: any; an isolated retry after a deterministic error,
--- so that the error is known to be about that application). Decides up to $2
--- of its oldest pending applications in id order: approved while seats
--- remain, then waitlisted (or rejected as campaign_full without a waitlist);
--- everything rejected as campaign_closed once closed. Each UPDATE is guarded
--- by status = 'pending', and approved_count grows by the rows actually
--- approved. Returns one row per decided application: id, status, and how
--- long it waited from Apply to this decision (microseconds).
+-- $1 the campaigns this transaction holds (bigint[] text form, in id
+-- order), $2 batch size, $3 one application to decide alone (0: any; an
+-- isolated retry after a deterministic error, so that the error is known to
+-- be about that application). Decides up to $2 pending applications in
+-- total, campaign by campaign in id order and each campaign's oldest first
+-- (so every campaign gets a prefix of its queue: FCFS): approved while
+-- seats remain, then waitlisted (or rejected as campaign_full without a
+-- waitlist); everything rejected as campaign_closed once closed. Each
+-- UPDATE is guarded by status = 'pending', and each campaign's
+-- approved_count grows by its rows actually approved. Returns one row per
+-- decided application: id, status, how long it waited from Apply to this
+-- decision (microseconds), campaign id.
 WITH campaign AS (
-    SELECT max_participants, approved_count, waitlist, status
-    FROM campaigns WHERE id = $1
+    SELECT id, max_participants, approved_count, waitlist, status
+    FROM campaigns WHERE id = ANY ($1::bigint[])
 ), picked AS (
-    SELECT id FROM applications
-    WHERE campaign_id BETWEEN $1 AND $1 AND status = 'pending'  -- see "Index choice"
-      AND ($3::bigint = 0 OR id = $3)
-    ORDER BY campaign_id, id
+    SELECT p.id, p.campaign_id
+    FROM unnest($1::bigint[]) WITH ORDINALITY AS held(campaign_id, n)
+    CROSS JOIN LATERAL (
+        SELECT id, campaign_id FROM applications
+        WHERE campaign_id BETWEEN held.campaign_id AND held.campaign_id  -- see "Index choice"
+          AND status = 'pending' AND ($3::bigint = 0 OR id = $3)
+        ORDER BY campaign_id, id
+        LIMIT $2
+        FOR UPDATE) p
     LIMIT $2
-    FOR UPDATE
 ), ranked AS (
-    SELECT id, row_number() OVER (ORDER BY id) AS position FROM picked
+    SELECT id, campaign_id,
+           row_number() OVER (PARTITION BY campaign_id ORDER BY id) AS position
+    FROM picked
 ), verdicts AS (
-    SELECT r.id,
+    SELECT r.id, r.campaign_id,
            CASE WHEN c.status = 'closed' THEN 'rejected'
                 WHEN c.max_participants IS NULL
                   OR r.position <= c.max_participants - c.approved_count THEN 'approved'
@@ -102,24 +132,93 @@ WITH campaign AS (
                   OR r.position <= c.max_participants - c.approved_count THEN NULL
                 WHEN c.waitlist THEN NULL
                 ELSE 'campaign_full' END AS reason
-    FROM ranked r CROSS JOIN campaign c
+    FROM ranked r JOIN campaign c ON c.id = r.campaign_id
 ), decided AS (
     UPDATE applications a
     SET status = v.status, reason = v.reason,
         decided_at = clock_timestamp(), updated_at = clock_timestamp()
     FROM verdicts v
     WHERE a.id = v.id AND a.status = 'pending'
-    RETURNING a.id, a.status,
+    RETURNING a.id, a.status, a.campaign_id,
               campaignq_micros(a.decided_at) - campaignq_micros(a.created_at) AS waited_micros
 ), counted AS (
-    UPDATE campaigns
-    SET approved_count = approved_count
+    UPDATE campaigns c
+    SET approved_count = c.approved_count + d.approved,
+        last_decided_at = clock_timestamp()
+    FROM (SELECT campaign_id, count(*) FILTER (WHERE status = 'approved') AS approved
+          FROM decided GROUP BY campaign_id) d
+    WHERE c.id = d.campaign_id
+)
+SELECT d.id, d.status, d.waited_micros, d.campaign_id FROM decided d
+ORDER BY d.campaign_id, d.id;
+
+-- name: ApplicationDecideUncapped
+-- $1 uncapped campaigns, NOT locked, fairest first (bigint[] text form), $2
+-- batch size. An uncapped campaign has no cap to protect and no order to
+-- keep between its applicants (all are approved), so workers decide its
+-- rows in parallel, the classic queue: the first of $1 with a pending row
+-- no other worker holds is chosen (campaigns are tried in array order and
+-- the scan stops at the first hit), and up to $2 of its oldest pending
+-- applications are locked FOR UPDATE SKIP LOCKED (rows other workers hold
+-- are skipped, never waited for) and approved (rejected campaign_closed if
+-- the campaign is closed in this statement's snapshot); then, only if any
+-- were decided, they are added to approved_count: the campaign row's lock
+-- is taken last and held to COMMIT, so concurrent workers queue only for
+-- their commits. Waiting for that lock while holding application rows is
+-- the one wait against the lock order (CloseCampaign and CancelApplication
+-- take the campaign, then rows): the caller sets a short lock_timeout first
+-- (QueueSetCounterLockTimeout), so that such a cycle ends by this batch
+-- rolling back, well before PostgreSQL's deadlock detector
+-- (deadlock_timeout, 1 s) could pick the canceller. Returns the decided rows
+-- (id, status, waited microseconds, campaign id) and, in each, whether the
+-- campaign was still open and uncapped once its row lock was granted: a
+-- batch that approved rows of a campaign closed meanwhile must roll back,
+-- and its retry rejects them under the lock.
+WITH chosen AS (
+    SELECT held.campaign_id
+    FROM unnest($1::bigint[]) WITH ORDINALITY AS held(campaign_id, n)
+    CROSS JOIN LATERAL (
+        SELECT id FROM applications
+        WHERE campaign_id BETWEEN held.campaign_id AND held.campaign_id  -- see "Index choice"
+          AND status = 'pending'
+        ORDER BY campaign_id, id
+        LIMIT 1
+        FOR UPDATE SKIP LOCKED) free
+    LIMIT 1
+), campaign AS (
+    SELECT c.id, c.status FROM campaigns c JOIN chosen ON c.id = chosen.campaign_id
+    WHERE c.max_participants IS NULL
+), picked AS (
+    SELECT a.id FROM applications a, campaign c
+    WHERE a.campaign_id BETWEEN c.id AND c.id AND a.status = 'pending'  -- see "Index choice"
+    ORDER BY a.campaign_id, a.id
+    LIMIT $2
+    FOR UPDATE OF a SKIP LOCKED
+), decided AS (
+    UPDATE applications a
+    SET status = CASE WHEN c.status = 'closed' THEN 'rejected' ELSE 'approved' END,
+        reason = CASE WHEN c.status = 'closed' THEN 'campaign_closed' END,
+        decided_at = clock_timestamp(), updated_at = clock_timestamp()
+    FROM picked p, campaign c
+    WHERE a.id = p.id AND a.status = 'pending'
+    RETURNING a.id, a.status, a.campaign_id,
+              campaignq_micros(a.decided_at) - campaignq_micros(a.created_at) AS waited_micros
+), counted AS (
+    UPDATE campaigns c
+    SET approved_count = c.approved_count
             + (SELECT count(*) FROM decided WHERE status = 'approved'),
         last_decided_at = clock_timestamp()
-    WHERE id = $1
-    RETURNING approved_count
+    WHERE c.id = (SELECT id FROM campaign) AND EXISTS (SELECT 1 FROM decided)
+    RETURNING c.status, c.max_participants IS NULL AS uncapped
 )
-SELECT d.id, d.status, d.waited_micros FROM decided d, counted ORDER BY d.id;
+SELECT d.id, d.status, d.waited_micros, d.campaign_id,
+       coalesce(k.status = 'open' AND k.uncapped, false) AS still_open
+FROM decided d LEFT JOIN counted k ON true
+ORDER BY d.id;
+
+-- name: QueueSetCounterLockTimeout
+-- Before ApplicationDecideUncapped, for this transaction only: see there.
+SELECT set_config('lock_timeout', '200ms', true);
 
 -- name: ApplicationRecordFailure
 -- A deterministic error while deciding application $1 alone (pending; the
@@ -154,6 +253,18 @@ FROM unnest($1::bigint[]) AS campaign_id;
 -- One notification per decided batch (NOTIFY takes a global lock at commit,
 -- so never one per row). Payload: the campaign id; watchers re-read.
 SELECT pg_notify('campaignq_decided', $1::text);
+
+-- name: QueueNotifyDecidedAfterCommit
+-- $1 campaign ids (bigint[] text form, built from ids only). The workers'
+-- wake-up for watchers, sent in its own transaction right after a batch
+-- committed, with synchronous_commit off: NOTIFY takes a global lock from
+-- pre-commit through the commit's WAL flush, so sent inside the batch it
+-- serialised every worker's commit (no group commit; measured in
+-- docs/scaling.md). A notification lost to a crash between the two commits
+-- only delays a watch until its re-read (server/application_watch.h).
+SELECT set_config('synchronous_commit', 'off', true),
+       pg_notify('campaignq_decided', campaign_id::text)
+FROM unnest($1::bigint[]) AS campaign_id;
 
 -- name: QueueCountsByStatus
 SELECT status, count(*) FROM applications GROUP BY status;
