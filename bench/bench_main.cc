@@ -629,6 +629,10 @@ int Latency(const Flags& f) {
   res.Add("worker_cpu_ms_per_1k", worker_cpu * 1000 / (n / 1000.0));
   res.Add("server_cpu_ms_per_1k", server_cpu * 1000 / (n / 1000.0));
   res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (n / 1000.0));
+  // The same per Apply+decision (issue 10's unit for W3).
+  res.Add("worker_cpu_ms_per_decision", worker_cpu * 1000 / n);
+  res.Add("server_cpu_ms_per_decision", server_cpu * 1000 / n);
+  res.Add("pg_cpu_ms_per_decision", pg_cpu * 1000 / n);
   res.Print(error.empty(), error);
   return error.empty() ? 0 : 1;
 }
