@@ -8,11 +8,10 @@
 //        [--batch 500] [--p99-slack-ms 0]
 //
 // One server and --procs workers on an emptied database. --campaigns capped
-// campaigns (no waitlist) are open at any time: a manager closes each one
-// that is full (CloseCampaign) and opens a new one in its place. Senders
-// Apply open loop at --rate (Apply k at start + k / rate) round robin over
-// the open campaigns; an Apply that meets a campaign just closed
-// (FAILED_PRECONDITION) is counted, not failed. Retention: decided
+// campaigns (no waitlist; caps spread over cap/2..3cap/2) are open at any time: a manager closes
+// each one that is full (CloseCampaign) and opens a new one in its place. Senders Apply open loop
+// at --rate (Apply k at start + k / rate) round robin over the open campaigns; an Apply that meets
+// a campaign just closed (FAILED_PRECONDITION) is counted, not failed. Retention: decided
 // applications older than --retention-seconds are deleted by id range (what
 // an operator's retention job would do; the service has none), so the table
 // may hold about rate x retention rows.
@@ -68,12 +67,15 @@ struct Sample {
   long connections = 0, dead_tuples = 0, live_tuples = 0, table_bytes = 0, autovacuums = 0;
 };
 
+// Opens campaign number `serial` with a cap from cap/2 to 3cap/2 (cap on
+// average): with one cap for all, the campaigns, which fill round robin,
+// would all be full, closed and replaced in the same moment.
 int64_t CreateCapped(v1::CampaignQueue::Stub& stub, long serial, long cap) {
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + 10s);
   v1::CreateCampaignRequest req;
   req.set_name("soak-" + std::to_string(serial));
-  req.set_max_participants(static_cast<int32_t>(cap));
+  req.set_max_participants(static_cast<int32_t>(std::max(1L, cap / 2 + (serial * 37) % cap)));
   req.set_waitlist(false);
   v1::Campaign out;
   auto st = stub.CreateCampaign(&ctx, req, &out);
