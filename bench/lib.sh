@@ -5,6 +5,8 @@
 # synchronous_commit on) that is removed on exit.
 # Expects: $root (the repository), $build_dir, $build (1: build), $keep
 # (1: keep the cluster directory), $logs (a directory for initdb's log).
+# BENCH_PG_SETTINGS="name=value ..." adds server settings, for experiments
+# (e.g. autovacuum_naptime=5s); the results' header lists them.
 
 # shellcheck source=../scripts/pg-lib.sh
 source "$root/scripts/pg-lib.sh"
@@ -38,7 +40,9 @@ bench_cluster() {
   local port
   port=$(free_port)
   touch "$work/postgres.log"; pg_own "$work/postgres.log"
-  pg_start "$work/data" "$work/sockets" "$port" "$work/postgres.log" max_connections=200
+  # shellcheck disable=SC2086  # BENCH_PG_SETTINGS: extra name=value words
+  pg_start "$work/data" "$work/sockets" "$port" "$work/postgres.log" max_connections=200 \
+    ${BENCH_PG_SETTINGS:-}
   base=postgresql://postgres@127.0.0.1:$port
 }
 
@@ -56,4 +60,5 @@ bench_machine() { # db
   echo "postgresql: $(psql -qAtX "$1" -c 'SHOW server_version')"
   echo "campaignq: repository at $(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$root" diff --quiet 2>/dev/null || echo ' (uncommitted changes)'); binaries in $build_dir, built $(date -u -r "$server" '+%Y-%m-%d %H:%M UTC')"
   echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+  if [[ -n ${BENCH_PG_SETTINGS:-} ]]; then echo "extra server settings: $BENCH_PG_SETTINGS"; fi
 }

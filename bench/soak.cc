@@ -31,7 +31,8 @@
 //   table        the largest size in the second half of the run <= 1.2 x the
 //                largest in the first half (only judged when the run is long
 //                enough for autovacuum to have come by: >= 4 minutes)
-//   errors       no Apply failed, every Apply's decision was seen
+//   errors       no Apply failed (a decision not seen within 5 s of the end of
+//                its interval counts as an infinite latency in that interval)
 
 #include <grpcpp/grpcpp.h>
 
@@ -381,10 +382,14 @@ int Soak(const Flags& f) {
   }
   long unobserved = 0;
   for (auto& s : seen) unobserved += s.unobserved;
-  verdict("errors", failed == 0 && unobserved == 0 ? "pass" : "fail",
+  // A decision not seen within the grace period is already in that
+  // interval's percentiles as an infinite latency; only failed Applies fail
+  // here.
+  verdict("errors", failed == 0 ? "pass" : "fail",
           std::to_string(failed.load()) + " Applies failed" +
-              (first_error.empty() ? "" : " (first " + first_error + ")") + ", " +
-              std::to_string(unobserved) + " decisions not seen within the grace period, " +
+              (first_error.empty() ? "" : " (first " + first_error + ")") + "; " +
+              std::to_string(unobserved) +
+              " decisions not seen within the grace period (counted as infinite latency); " +
               std::to_string(closed_races.load()) + " Applies met a campaign just closed");
   std::cout << "SOAK " << (pass ? "PASS" : "FAIL") << std::endl;
   return pass ? 0 : 1;
