@@ -1,6 +1,7 @@
-// campaignq-bench: drives campaignq's own binaries through the shared
-// workloads (../shared/bench/WORKLOADS.md) and prints one RESULT line per
-// run. bench/run calls it; see bench/RESULTS.md for what each number means.
+// campaignq-bench: drives campaignq's own binaries through the benchmark's
+// workloads (W1, W2, W2-hot, W4, Apply, W3, scaling, soak; bench/RESULTS.md)
+// and prints one RESULT line per run. bench/run calls it; see bench/RESULTS.md for what each number
+// means.
 //
 //   campaignq-bench migrate --db URL --worker BIN --logdir DIR
 //   campaignq-bench drain   --db URL --worker BIN --logdir DIR --label L --run R
@@ -10,7 +11,9 @@
 //                           --callers 64 --seconds 10 --campaigns 20
 //   campaignq-bench latency --db URL --server BIN --worker BIN --logdir DIR --label L --run R
 //                           --rate 500 --seconds 20 --procs P --threads T --batch B --campaigns 20
-//   campaignq-bench report  --results FILE --floor CSV --json OUT --svg OUT
+//   campaignq-bench soak    --db URL --server BIN --worker BIN --logdir DIR --minutes 10
+//                           --rate 1000 (see soak.cc)
+//   campaignq-bench report  --results FILE --floor CSV --json OUT --svg OUT [--peers FILE]
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
@@ -37,127 +40,20 @@
 #include "common/verify/apply.h"
 #include "common/verify/checks.h"
 #include "common/verify/process.h"
+#include "driver.h"
 #include "procs.h"
 
 namespace bench {
 int Report(const std::map<std::string, std::string>& flags);  // report.cc
-}
+int Soak(const std::map<std::string, std::string>& flags);    // soak.cc
+}  // namespace bench
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
 namespace v1 = campaignq::v1;
-
-using Flags = std::map<std::string, std::string>;
 using namespace bench;
 namespace verify = campaignq::verify;
-using Child = verify::Process;
-
-std::string Get(const Flags& f, const std::string& k, const std::string& def = "") {
-  auto it = f.find(k);
-  if (it != f.end()) return it->second;
-  if (def.empty()) throw std::runtime_error("missing --" + k);
-  return def;
-}
-long GetInt(const Flags& f, const std::string& k, long def) {
-  return std::stol(Get(f, k, std::to_string(def)));
-}
-
-int64_t NowMicros() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// One RESULT line: label, run, ok, then key=value pairs in insertion order.
-class Result {
- public:
-  Result(std::string label, long run) {
-    Add("label", label);
-    Add("run", std::to_string(run));
-  }
-  void Add(const std::string& k, const std::string& v) { kv_.emplace_back(k, v); }
-  void Add(const std::string& k, double v) {
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.6g", v);
-    Add(k, std::string(buf));
-  }
-  void Print(bool ok, const std::string& error) {
-    std::ostringstream out;
-    out << "RESULT ok=" << (ok ? 1 : 0);
-    for (auto& [k, v] : kv_) out << ' ' << k << '=' << v;
-    if (!error.empty()) {
-      std::string e = error;
-      std::replace(e.begin(), e.end(), ' ', '_');
-      std::replace(e.begin(), e.end(), '\n', '_');
-      out << " error=" << e;
-    }
-    std::cout << out.str() << std::endl;
-  }
-
- private:
-  std::vector<std::pair<std::string, std::string>> kv_;
-};
-
-pid_t Postmaster(pqxx::connection& c) {
-  pqxx::nontransaction n(c);
-  pid_t backend = n.exec("SELECT pg_backend_pid()")[0][0].as<int>();
-  return ParentPid(backend);
-}
-
-void Exec(pqxx::connection& c, const std::string& sql) {
-  pqxx::nontransaction n(c);
-  n.exec(sql);
-}
-
-long Count(pqxx::connection& c, const std::string& sql) {
-  pqxx::nontransaction n(c);
-  return n.exec(sql)[0][0].as<long>();
-}
-
-// Starts `binary` with the kit's launcher; throws when it cannot.
-std::unique_ptr<Child> Spawn(const std::string& binary, std::vector<std::string> args,
-                             const std::string& stderr_path) {
-  auto child = Child::Start({binary, std::move(args), {}, stderr_path});
-  if (!child.ok()) throw std::runtime_error(std::string(child.status().message()));
-  return *std::move(child);
-}
-
-// The first stdout line starting with `prefix`; throws on timeout or exit.
-std::string WaitForLine(Child& child, const std::string& prefix, Clock::duration timeout) {
-  auto line = child.WaitForLine(prefix, Clock::now() + timeout);
-  if (!line.ok()) throw std::runtime_error(std::string(line.status().message()));
-  return *line;
-}
-
-// SIGTERM, then SIGKILL if it still runs after `timeout`.
-void Stop(Child& child, Clock::duration timeout) {
-  if (!child.Signal(SIGTERM).ok()) return;  // already reaped
-  if (child.Wait(Clock::now() + timeout).ok()) return;
-  child.Signal(SIGKILL).IgnoreError();
-  child.Wait(Clock::now() + 10s).IgnoreError();
-}
-
-std::vector<std::unique_ptr<Child>> StartWorkers(const Flags& f, long procs, long threads,
-                                                 const std::string& tag) {
-  std::vector<std::unique_ptr<Child>> workers;
-  for (long i = 0; i < procs; ++i) {
-    workers.push_back(
-        Spawn(Get(f, "worker"),
-              {"--database-url=" + Get(f, "db"), "--migrate=off",
-               "--concurrency=" + std::to_string(threads), "--batch-size=" + Get(f, "batch", "500"),
-               "--poll-interval=" + Get(f, "poll-interval", "2s")},
-              Get(f, "logdir") + "/" + tag + "-worker" + std::to_string(i) + ".log"));
-  }
-  return workers;
-}
-
-void StopAll(std::vector<std::unique_ptr<Child>>& children) {
-  for (auto& c : children) c->Signal(SIGTERM).IgnoreError();
-  for (auto& c : children) Stop(*c, 15s);
-}
 
 // --- seeding and verification ----------------------------------------------
 
@@ -340,45 +236,6 @@ int Drain(const Flags& f) {
   return error.empty() ? 0 : 1;
 }
 
-struct Server {
-  std::unique_ptr<Child> child;
-  std::string address;
-};
-
-Server StartServer(const Flags& f, const std::string& tag) {
-  Server s;
-  s.child = Spawn(Get(f, "server"),
-                  {"--database-url=" + Get(f, "db"), "--migrate=off", "--listen=127.0.0.1:0"},
-                  Get(f, "logdir") + "/" + tag + "-server.log");
-  std::string line = WaitForLine(*s.child, "campaignq-server listening on ", 60s);
-  s.address = line.substr(std::string("campaignq-server listening on ").size());
-  return s;
-}
-
-std::vector<std::unique_ptr<v1::CampaignQueue::Stub>> Stubs(const std::string& address, long n) {
-  std::vector<std::unique_ptr<v1::CampaignQueue::Stub>> stubs;
-  for (long i = 0; i < n; ++i) {
-    grpc::ChannelArguments args;
-    args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);  // one TCP connection per channel
-    stubs.push_back(v1::CampaignQueue::NewStub(
-        grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args)));
-  }
-  return stubs;
-}
-
-void CreateCampaigns(v1::CampaignQueue::Stub& stub, long n) {
-  for (long i = 0; i < n; ++i) {
-    grpc::ClientContext ctx;
-    ctx.set_deadline(std::chrono::system_clock::now() + 10s);
-    v1::CreateCampaignRequest req;
-    req.set_name("bench-" + std::to_string(i + 1));
-    req.set_waitlist(false);  // uncapped: max_participants unset
-    v1::Campaign out;
-    auto st = stub.CreateCampaign(&ctx, req, &out);
-    if (!st.ok()) throw std::runtime_error("CreateCampaign: " + st.error_message());
-  }
-}
-
 // Apply throughput: C callers (one channel per 8) Apply distinct users to M
 // uncapped campaigns for a fixed time; no workers run. Every OK reply must be
 // a committed row.
@@ -450,13 +307,6 @@ int Apply(const Flags& f) {
   res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (ok / 1000.0));
   res.Print(error.empty(), error);
   return error.empty() ? 0 : 1;
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return NAN;
-  std::sort(v.begin(), v.end());
-  size_t i = static_cast<size_t>(std::ceil(p / 100.0 * v.size()));
-  return v[std::min(v.size() - 1, i == 0 ? 0 : i - 1)];
 }
 
 // W3: workers idle first; Applies open-loop at --rate for --seconds; a
@@ -629,6 +479,10 @@ int Latency(const Flags& f) {
   res.Add("worker_cpu_ms_per_1k", worker_cpu * 1000 / (n / 1000.0));
   res.Add("server_cpu_ms_per_1k", server_cpu * 1000 / (n / 1000.0));
   res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (n / 1000.0));
+  // The same per Apply+decision (issue 10's unit for W3).
+  res.Add("worker_cpu_ms_per_decision", worker_cpu * 1000 / n);
+  res.Add("server_cpu_ms_per_decision", server_cpu * 1000 / n);
+  res.Add("pg_cpu_ms_per_decision", pg_cpu * 1000 / n);
   res.Print(error.empty(), error);
   return error.empty() ? 0 : 1;
 }
@@ -638,8 +492,9 @@ int Latency(const Flags& f) {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: campaignq-bench migrate|drain|apply|latency|report --flag=value ...\n");
+    std::fprintf(
+        stderr,
+        "usage: campaignq-bench migrate|drain|apply|latency|soak|report --flag=value ...\n");
     return 2;
   }
   std::string cmd = argv[1];
@@ -665,6 +520,7 @@ int main(int argc, char** argv) {
     if (cmd == "apply") return Apply(flags);
     if (cmd == "latency") return Latency(flags);
     if (cmd == "report") return bench::Report(flags);
+    if (cmd == "soak") return bench::Soak(flags);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "campaignq-bench %s: %s\n", cmd.c_str(), e.what());
     std::cout << "RESULT ok=0 label=" << flags["label"] << " run=" << flags["run"]

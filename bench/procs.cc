@@ -38,14 +38,21 @@ pid_t ParentPid(pid_t pid) {
   return f.size() < 2 ? -1 : static_cast<pid_t>(std::atol(f[1].c_str()));
 }
 
-long PeakRssKib(pid_t pid) {
+namespace {
+// A "Key:   N kB" line of /proc/<pid>/status, in KiB; 0 if absent.
+long StatusKib(pid_t pid, const std::string& key) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
   while (std::getline(in, line)) {
-    if (line.rfind("VmHWM:", 0) == 0) return std::atol(line.c_str() + 6);
+    if (line.rfind(key, 0) == 0) return std::atol(line.c_str() + key.size());
   }
   return 0;
 }
+}  // namespace
+
+long PeakRssKib(pid_t pid) { return StatusKib(pid, "VmHWM:"); }
+
+long RssKib(pid_t pid) { return StatusKib(pid, "VmRSS:"); }
 
 double ClusterCpuSeconds(pid_t postmaster) {
   auto f = StatFields(postmaster);

@@ -11,6 +11,8 @@ namespace bench {
 double ProcessCpuSeconds(pid_t pid);
 // Peak resident set (VmHWM) in KiB; 0 if unknown.
 long PeakRssKib(pid_t pid);
+// Resident set now (VmRSS) in KiB; 0 if unknown.
+long RssKib(pid_t pid);
 // CPU seconds of a PostgreSQL cluster: the postmaster, its reaped children
 // (cutime+cstime) and its live children.
 double ClusterCpuSeconds(pid_t postmaster);

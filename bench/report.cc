@@ -85,7 +85,7 @@ struct Row {
 };
 
 const std::vector<Row> kRows = {
-    {"w1", "W1 empty jobs (1 uncapped campaign)", {"w1-claim-complete"}, 0, 20000},
+    {"w1", "W1 empty jobs (1 uncapped campaign)", {"w1-claim-complete"}, 10, 0},
     {"w2",
      "W2 (20 campaigns, cap = N/40 each)",
      {"w2-claim-decide-batch50", "w2-claim-decide"},
@@ -98,6 +98,11 @@ const std::vector<Row> kRows = {
      1.5,
      0},
     {"w2hotx10", "W2-hot x10 (1 campaign x cap 100,000)", {"w2hotx10-claim-decide-T"}, 10, 0},
+    {"w4",
+     "W4 (campaigns x cap 10, 20 applicants each; N = 20 x campaigns)",
+     {"w4-claim-decide-batch50"},
+     0,
+     0},
     {"apply", "Apply via gRPC, 64 callers (N = OK replies)", {"enqueue"}, 2, 0},
 };
 
@@ -107,6 +112,15 @@ struct Cell {
   std::vector<std::string> errors;
   std::map<std::string, std::vector<double>> extra;
 };
+
+// The median of one RESULT key over a cell's successful runs; NaN if none.
+double MedianOf(const std::map<std::string, Cell>& cells, const std::string& label,
+                const std::string& key) {
+  auto it = cells.find(label);
+  if (it == cells.end()) return NAN;
+  auto e = it->second.extra.find(key);
+  return e == it->second.extra.end() ? NAN : Median(e->second);
+}
 
 std::map<std::string, Cell> Collect(const std::vector<Run>& runs) {
   std::map<std::string, Cell> cells;
@@ -257,6 +271,37 @@ int Report(const std::map<std::string, std::string>& flags) {
     }
   }
 
+  // W4 against W2 x10 of the same run (issue 10: >= 0.5x).
+  if (cells.count("w4")) {
+    const double w4 = MedianOf(cells, "w4", "value"), x10 = MedianOf(cells, "w2x10", "value");
+    const double ratio = w4 / x10;
+    md << "\nW4 (" << Fmt(MedianOf(cells, "w4", "campaigns")) << " campaigns x cap 10, "
+       << Fmt(MedianOf(cells, "w4", "apps")) << " applications): " << Fmt(w4)
+       << " decisions/s = " << (std::isnan(ratio) ? "-" : Fmt(ratio, 2) + "x")
+       << " W2 x10 of the same run (" << Fmt(x10) << "/s); target >= 0.5x: "
+       << (std::isnan(ratio) ? "?"
+           : ratio >= 0.5    ? "met"
+                             : "missed")
+       << "\n";
+  }
+
+  // Apply's CPU beside its one-INSERT floor ratio.
+  if (cells.count("apply")) {
+    std::string which;
+    const double apply = MedianOf(cells, "apply", "value");
+    const double server = MedianOf(cells, "apply", "server_cpu_ms_per_1k");
+    md << "\nApply, 64 callers: " << Fmt(apply)
+       << " applies/s = " << Fmt(apply / floor_best("enqueue", &which), 2)
+       << "x the one-INSERT floor; per 1,000 "
+       << "Applies: server CPU " << Fmt(server) << " ms (target <= 60: "
+       << (std::isnan(server) ? "?"
+           : server <= 60     ? "met"
+                              : "missed")
+       << "), PostgreSQL CPU " << Fmt(MedianOf(cells, "apply", "pg_cpu_ms_per_1k"))
+       << " ms (all postgres processes of the "
+       << "cluster, from /proc/<pid>/stat)\n";
+  }
+
   // The same W2 with the xmin horizon held back by a long transaction.
   auto w2 = cells.find("w2"), held = cells.find("w2-xmin-held");
   if (w2 != cells.end() && held != cells.end()) {
@@ -301,9 +346,13 @@ int Report(const std::map<std::string, std::string>& flags) {
              {"rate_achieved", "achieved Apply rate /s", 0},
              {"issued_late_1ms", "Applies issued > 1 ms late", 0},
              {"idle_worker_cpu_pct", "idle worker CPU % (all processes)", 0},
-             {"idle_server_cpu_pct", "idle server CPU %", 0}}) {
+             {"idle_server_cpu_pct", "idle server CPU %", 0},
+             {"pg_cpu_ms_per_decision", "PostgreSQL CPU ms per Apply+decision", 0.5},
+             {"server_cpu_ms_per_decision", "server CPU ms per Apply+decision", 0},
+             {"worker_cpu_ms_per_decision", "worker CPU ms per Apply+decision", 0}}) {
       md << "| " << name << " | " << Fmt(m(k), 2) << " | " << Fmt(mn(k), 2) << " | "
-         << Fmt(mx(k), 2) << " | " << (target > 0 ? "<= " + Fmt(target, 0) : "-") << " | "
+         << Fmt(mx(k), 2) << " | " << (target > 0 ? "<= " + Fmt(target, target < 1 ? 1 : 0) : "-")
+         << " | "
          << (target > 0 ? (c.failed         ? "FAILED"
                            : m(k) <= target ? "yes"
                                             : "no")
@@ -317,7 +366,7 @@ int Report(const std::map<std::string, std::string>& flags) {
      << "| workload | worker RSS MiB | server RSS MiB | worker CPU ms / 1,000 | server CPU ms / "
         "1,000 | PostgreSQL CPU ms / 1,000 |\n"
      << "|---|---|---|---|---|---|\n";
-  for (const std::string label : {"w1", "w2", "w2hot", "w2x10", "w2hotx10", "apply", "w3"}) {
+  for (const std::string label : {"w1", "w2", "w2hot", "w2x10", "w2hotx10", "w4", "apply", "w3"}) {
     auto it = cells.find(label);
     if (it == cells.end()) continue;
     auto m = [&](const char* k) {
@@ -346,6 +395,17 @@ int Report(const std::map<std::string, std::string>& flags) {
        << " |\n";
   }
 
+  // Scale-out (issue 10: 8 processes >= 0.9x of 1).
+  if (cells.count("procs-1") && cells.count("procs-8")) {
+    const double ratio = MedianOf(cells, "procs-8", "value") / MedianOf(cells, "procs-1", "value");
+    md << "\n8 worker processes / 1 (x4 threads each, W2 data): " << Fmt(ratio, 2)
+       << "x; target >= 0.9x: "
+       << (std::isnan(ratio) ? "?"
+           : ratio >= 0.9    ? "met"
+                             : "missed")
+       << "\n";
+  }
+
   // Floor.
   md << "\nSQL floor (pgbench, same cluster, separate database; jobs/s, median of runs)\n\n| test "
         "| clients | runs | median | min | max |\n|---|---|---|---|---|---|\n";
@@ -354,6 +414,40 @@ int Report(const std::map<std::string, std::string>& flags) {
     md << "| " << k.substr(0, comma) << " | " << k.substr(comma + 2) << " | " << v.size() << " | "
        << Fmt(Median(v)) << " | " << Fmt(*std::min_element(v.begin(), v.end())) << " | "
        << Fmt(*std::max_element(v.begin(), v.end())) << " |\n";
+  }
+
+  // Peers (bench/run --peers): beside campaignq's W2 and W3 of the same run.
+  // A peer that failed is a row that says so; it does not fail the report.
+  if (!get("peers").empty()) {
+    auto peer_cells = Collect(ReadResults(get("peers")));
+    md << "\nPeers on the same cluster (bench/peers/, concurrency 8; W2 = the W2 data above, one "
+          "job per application deciding it in one transaction; W3 = enqueue to handler start, "
+          "open loop, beside campaignq's Apply to decided_at p50)\n\n| queue | workload | runs ok "
+          "| median | unit | campaignq (same run) | "
+          "campaignq better by | how it wakes | note |\n|---|---|---|---|---|---|---|---|---|\n";
+    for (auto& [label, c] : peer_cells) {
+      const bool w3_row = label.size() > 3 && label.substr(label.size() - 3) == "-w3";
+      const double v = Median(c.values);
+      // W3: a peer's latency ends when its handler starts; campaignq's
+      // nearest point is decided_at, inside the deciding transaction.
+      const double ours =
+          w3_row ? MedianOf(cells, "w3", "decided_p50_ms") : MedianOf(cells, "w2", "value");
+      const double ratio = w3_row ? v / ours : ours / v;
+      std::string queue = label.substr(5, label.size() - 8), wakeup = "-", note;
+      for (const Run& r : ReadResults(get("peers"))) {
+        if (r.at("label") != label) continue;
+        if (r.count("version")) queue = r.at("queue") + " " + r.at("version");
+        if (r.count("wakeup")) wakeup = r.at("wakeup");
+        if (r.count("rate_achieved")) note = "enqueue rate " + r.at("rate_achieved") + "/s";
+      }
+      std::replace(wakeup.begin(), wakeup.end(), '_', ' ');
+      for (auto& e : c.errors) note += (note.empty() ? "" : "; ") + std::string("FAILED: ") + e;
+      md << "| " << queue << " | " << (w3_row ? "W3 p50 ms" : "W2 decisions/s") << " | "
+         << RunsCell(c) << " | " << Fmt(v, w3_row ? 1 : 0) << " | "
+         << (w3_row ? "ms p50" : "decisions/s") << " | " << Fmt(ours, w3_row ? 2 : 0) << " | "
+         << (std::isnan(ratio) ? "-" : Fmt(ratio, 1) + "x") << " | " << wakeup << " | " << note
+         << " |\n";
+    }
   }
 
   // Failures in detail.
