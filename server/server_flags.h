@@ -29,6 +29,8 @@ struct ServerOptions {
   int pool_size = 16;
   absl::Duration shutdown_grace = absl::Seconds(10);
   int max_threads = 512;
+  // The web console's host:port (server/console); empty: off.
+  std::string console_listen;
 };
 
 // The flags' values after ParseFlagsOrExit, validated: INVALID_ARGUMENT
