@@ -329,7 +329,7 @@ async function renderCampaign(main, id) {
     el('div', { class: 'tile' }, el('span', { class: 'label', text: 'Status' }),
       el('span', { class: 'value', id: 'campaign-status', text: c.status })),
     el('div', { class: 'tile' }, el('span', { class: 'label', text: 'Created' }),
-      el('span', { text: time(c.created_ms) }))));
+      el('span', { class: 'value small', text: time(c.created_ms) }))));
   main.append(counts);
   const actions = el('div', { class: 'actions', role: 'group', 'aria-label': 'Actions' });
   const reload = () => route();
