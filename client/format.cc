@@ -1,6 +1,8 @@
 #include "client/format.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "common/store/validation.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -54,7 +56,12 @@ std::string CampaignText(const v1::Campaign& c) {
 std::string ApplicationText(const v1::Application& a) {
   std::string out = absl::StrCat("application ", a.id(), " campaign=", a.campaign_id(),
                                  " user=", Quoted(a.user_id()), " status=", StatusWord(a.status()));
-  if (!a.reason().empty()) absl::StrAppend(&out, " reason=", a.reason());
+  if (a.reason() != v1::REJECTION_REASON_UNSPECIFIED) {
+    // REJECTION_REASON_CAMPAIGN_FULL -> campaign_full
+    absl::StrAppend(&out, " reason=",
+                    absl::AsciiStrToLower(absl::StripPrefix(v1::RejectionReason_Name(a.reason()),
+                                                            "REJECTION_REASON_")));
+  }
   if (!a.last_error().empty()) absl::StrAppend(&out, " last_error=", Quoted(a.last_error()));
   absl::StrAppend(&out, " attempts=", a.attempts());
   if (a.has_create_time()) absl::StrAppend(&out, " created=", TimeUtil::ToString(a.create_time()));

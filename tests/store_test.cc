@@ -1,6 +1,8 @@
 // db tier: store::CampaignStore over a db::ConnectionPool against real
 // PostgreSQL, one fresh migrated database per test.
 
+#include <google/protobuf/util/time_util.h>
+
 #include <algorithm>
 #include <atomic>
 #include <map>
@@ -15,6 +17,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/db/connect.h"
 #include "common/db/migrator.h"
 #include "common/db/pg_status.h"
@@ -239,7 +243,7 @@ TEST_F(StoreTest, ApplyStoresAPendingApplication) {
   EXPECT_EQ(application.campaign_id(), campaign.id());
   EXPECT_EQ(application.user_id(), "alice");
   EXPECT_EQ(application.status(), v1::APPLICATION_STATUS_PENDING);
-  EXPECT_EQ(application.reason(), "");
+  EXPECT_EQ(application.reason(), v1::REJECTION_REASON_UNSPECIFIED);
   EXPECT_GT(application.create_time().seconds(), 0);
   EXPECT_EQ(Get(application.id()).SerializeAsString(), application.SerializeAsString());
   EXPECT_EQ(store_->GetApplication(987654).status().code(), StatusCode::kNotFound);
@@ -399,7 +403,8 @@ TEST_F(StoreTest, WorkerDecisionsFillTheCapThenWaitlistOrReject) {
     const v1::Application rejected = Get(r[i]);
     EXPECT_EQ(rejected.status(),
               i < 2 ? v1::APPLICATION_STATUS_APPROVED : v1::APPLICATION_STATUS_REJECTED);
-    EXPECT_EQ(rejected.reason(), i < 2 ? "" : "campaign_full");
+    EXPECT_EQ(rejected.reason(),
+              i < 2 ? v1::REJECTION_REASON_UNSPECIFIED : v1::REJECTION_REASON_CAMPAIGN_FULL);
     EXPECT_GT(rejected.decide_time().seconds(), 0);
   }
   ExpectSeatsConsistent(waitlisted.id());
@@ -422,7 +427,7 @@ TEST_F(StoreTest, CloseCampaignRejectsPendingAndWaitlistedAsCampaignClosed) {
   for (int64_t id : {waitlisted1, waitlisted2, pending}) {
     const v1::Application application = Get(id);
     EXPECT_EQ(application.status(), v1::APPLICATION_STATUS_REJECTED) << id;
-    EXPECT_EQ(application.reason(), "campaign_closed") << id;
+    EXPECT_EQ(application.reason(), v1::REJECTION_REASON_CAMPAIGN_CLOSED) << id;
     EXPECT_GT(application.decide_time().seconds(), 0) << id;
   }
   EXPECT_EQ(GetCampaign(campaign.id()).approved_count(), 1);
@@ -443,7 +448,7 @@ TEST_F(StoreTest, CancellingAnApprovedApplicationPromotesTheOldestWaitlisted) {
 
   const v1::Application cancelled = Must(store_->CancelApplication(ids[0]), "Cancel u0");
   EXPECT_EQ(cancelled.status(), v1::APPLICATION_STATUS_CANCELLED);
-  EXPECT_EQ(cancelled.reason(), "");
+  EXPECT_EQ(cancelled.reason(), v1::REJECTION_REASON_UNSPECIFIED);
   EXPECT_EQ(Get(ids[2]).status(), v1::APPLICATION_STATUS_APPROVED);  // the oldest waitlisted
   EXPECT_EQ(Get(ids[3]).status(), v1::APPLICATION_STATUS_WAITLISTED);
   EXPECT_EQ(Get(ids[4]).status(), v1::APPLICATION_STATUS_WAITLISTED);
@@ -863,6 +868,209 @@ TEST_F(CampaignLockTest, WorkersExcludeEachOtherFromACampaign) {
       });
   ASSERT_TRUE(claimed.ok()) << claimed.status();
   EXPECT_EQ(*claimed, 1u);
+}
+
+// --- operations: request ids, schedules, pause, retry, delete, maintenance -------
+
+TEST_F(StoreTest, CreateCampaignWithARequestIdIsIdempotent) {
+  v1::CreateCampaignRequest request;
+  request.set_name("drop");
+  request.set_max_participants(5);
+  request.set_request_id("7f1c0d2e-retry-me");
+  const v1::Campaign first = Must(store_->CreateCampaign(request));
+  const v1::Campaign again = Must(store_->CreateCampaign(request));
+  EXPECT_EQ(again.id(), first.id());
+  EXPECT_EQ(Scalar("SELECT count(*) FROM campaigns"), 1);
+
+  // The same id for a different request is the caller's bug, named.
+  request.set_max_participants(6);
+  auto different = store_->CreateCampaign(request);
+  EXPECT_EQ(different.status().code(), StatusCode::kAlreadyExists) << different.status();
+  EXPECT_TRUE(absl::StrContains(different.status().message(), "7f1c0d2e-retry-me"));
+  EXPECT_EQ(Scalar("SELECT count(*) FROM campaigns"), 1);
+
+  request.set_request_id(std::string(101, 'x'));
+  EXPECT_EQ(store_->CreateCampaign(request).status().code(), StatusCode::kInvalidArgument);
+}
+
+TEST_F(StoreTest, ConcurrentRetriesOfOneCreateCampaignMakeOneCampaign) {
+  v1::CreateCampaignRequest request;
+  request.set_name("raced");
+  request.set_request_id("one-request");
+  std::vector<std::thread> callers;
+  std::vector<int64_t> ids(8, 0);
+  for (int i = 0; i < 8; ++i) {
+    callers.emplace_back([&, i] {
+      auto created = store_->CreateCampaign(request);
+      if (created.ok()) ids[i] = created->id();
+    });
+  }
+  for (auto& caller : callers) caller.join();
+  EXPECT_EQ(Scalar("SELECT count(*) FROM campaigns"), 1);
+  for (int64_t id : ids) EXPECT_EQ(id, ids[0]);
+  EXPECT_GT(ids[0], 0);
+}
+
+TEST_F(StoreTest, ScheduleIsValidatedAndApplyBeforeOpeningIsRefusedNamingTheTime) {
+  const int64_t now = absl::ToUnixSeconds(absl::Now());
+  v1::CreateCampaignRequest bad;
+  bad.set_name("bad");
+  bad.mutable_closes_at()->set_seconds(now - 10);
+  EXPECT_EQ(store_->CreateCampaign(bad).status().code(), StatusCode::kInvalidArgument);
+  bad.mutable_closes_at()->set_seconds(now + 100);
+  bad.mutable_opens_at()->set_seconds(now + 200);
+  EXPECT_EQ(store_->CreateCampaign(bad).status().code(), StatusCode::kInvalidArgument);
+  bad.mutable_opens_at()->set_nanos(-1);
+  EXPECT_EQ(store_->CreateCampaign(bad).status().code(), StatusCode::kInvalidArgument);
+
+  v1::CreateCampaignRequest later;
+  later.set_name("opens tomorrow");
+  later.mutable_opens_at()->set_seconds(now + 86400);
+  const v1::Campaign campaign = Must(store_->CreateCampaign(later));
+  EXPECT_EQ(campaign.opens_at().seconds(), now + 86400);
+  auto early = TryApply(campaign.id(), "eager");
+  EXPECT_EQ(early.status().code(), StatusCode::kFailedPrecondition) << early.status();
+  EXPECT_TRUE(absl::StrContains(early.status().message(), "opens at"));
+  EXPECT_TRUE(absl::StrContains(
+      early.status().message(),
+      absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(now + 86400), absl::UTCTimeZone())));
+  EXPECT_EQ(CountApplications(campaign.id()), 0);
+
+  // Opened (as if the time had come): Applies go through.
+  pqxx::nontransaction(*sql_).exec_params(
+      "UPDATE campaigns SET opens_at = now() - interval '1 second' WHERE id = $1", campaign.id());
+  EXPECT_TRUE(TryApply(campaign.id(), "eager").ok());
+}
+
+TEST_F(StoreTest, TheMaintenanceLeaderClosesDueCampaignsAndOnlyOneLeads) {
+  v1::CreateCampaignRequest request;
+  request.set_name("closes soon");
+  request.set_max_participants(1);
+  const int64_t now_micros = absl::ToUnixMicros(absl::Now());
+  *request.mutable_closes_at() =
+      google::protobuf::util::TimeUtil::MicrosecondsToTimestamp(now_micros + 60'000'000);
+  const v1::Campaign campaign = Must(store_->CreateCampaign(request));
+  Apply(campaign.id(), "a");
+  Apply(campaign.id(), "b");
+  DecideAll(campaign.id());   // a approved, b waitlisted
+  Apply(campaign.id(), "c");  // pending
+
+  // Not due yet: the leader reports when the next close is.
+  auto report = Must(store_->RunMaintenanceTick(std::chrono::microseconds(0)));
+  EXPECT_TRUE(report.leader);
+  EXPECT_EQ(report.closed_campaigns, 0);
+  ASSERT_TRUE(report.next_close_in.has_value());
+  EXPECT_GT(report.next_close_in->count(), 0);
+  EXPECT_LE(report.next_close_in->count(), 60'000'000);
+
+  pqxx::nontransaction(*sql_).exec_params("UPDATE campaigns SET closes_at = now() WHERE id = $1",
+                                          campaign.id());
+  // Past closes_at an Apply is refused even before the leader has run.
+  EXPECT_EQ(TryApply(campaign.id(), "late").status().code(), StatusCode::kFailedPrecondition);
+
+  // While another session holds the leader's lock, this process does
+  // nothing: exactly one process acts per tick.
+  {
+    pqxx::work holder(*sql_);
+    holder.exec("SELECT pg_advisory_xact_lock(7164506171753181234)");
+    auto follower = Must(store_->RunMaintenanceTick(std::chrono::microseconds(0)));
+    EXPECT_FALSE(follower.leader);
+    EXPECT_EQ(follower.closed_campaigns, 0);
+    EXPECT_EQ(GetCampaign(campaign.id()).status(), v1::CAMPAIGN_STATUS_OPEN);
+    holder.abort();
+  }
+  report = Must(store_->RunMaintenanceTick(std::chrono::microseconds(0)));
+  EXPECT_TRUE(report.leader);
+  EXPECT_EQ(report.closed_campaigns, 1);
+  EXPECT_EQ(GetCampaign(campaign.id()).status(), v1::CAMPAIGN_STATUS_CLOSED);
+  // Exactly as CloseCampaign: pending and waitlisted rejected, approved kept.
+  EXPECT_EQ(CountApplications(campaign.id(), "approved"), 1);
+  EXPECT_EQ(CountApplications(campaign.id(), "rejected"), 2);
+  EXPECT_FALSE(
+      Must(store_->RunMaintenanceTick(std::chrono::microseconds(0))).next_close_in.has_value());
+}
+
+TEST_F(StoreTest, PauseAndResumeAreIdempotentAndRefuseClosedCampaigns) {
+  const v1::Campaign campaign = Create("pausable", 2);
+  EXPECT_TRUE(Must(store_->PauseCampaign(campaign.id())).paused());
+  EXPECT_TRUE(Must(store_->PauseCampaign(campaign.id())).paused());
+  // Applies still queue while paused, in order.
+  const int64_t first = Apply(campaign.id(), "first").id();
+  const int64_t second = Apply(campaign.id(), "second").id();
+  EXPECT_LT(first, second);
+  EXPECT_FALSE(Must(store_->ResumeCampaign(campaign.id())).paused());
+  EXPECT_FALSE(Must(store_->ResumeCampaign(campaign.id())).paused());
+  EXPECT_EQ(store_->PauseCampaign(987654).status().code(), StatusCode::kNotFound);
+  Must(store_->CloseCampaign(campaign.id()));
+  EXPECT_EQ(store_->PauseCampaign(campaign.id()).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(store_->ResumeCampaign(campaign.id()).status().code(), StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, RetryPutsFailedApplicationsBackInTheirOriginalOrder) {
+  const v1::Campaign campaign = Create("dead letters", 10);
+  std::vector<int64_t> ids;
+  for (const char* user : {"u1", "u2", "u3"}) ids.push_back(Apply(campaign.id(), user).id());
+  // What a worker leaves after deterministic errors.
+  pqxx::nontransaction(*sql_).exec_params(
+      "UPDATE applications SET status = 'failed', decided_at = now(), attempts = 3, "
+      "last_error = 'poison' WHERE campaign_id = $1",
+      campaign.id());
+
+  const v1::Application retried = Must(store_->RetryApplication(ids[1]));
+  EXPECT_EQ(retried.id(), ids[1]);
+  EXPECT_EQ(retried.status(), v1::APPLICATION_STATUS_PENDING);
+  EXPECT_EQ(retried.attempts(), 0);
+  EXPECT_EQ(retried.last_error(), "");
+  auto again = store_->RetryApplication(ids[1]);
+  EXPECT_EQ(again.status().code(), StatusCode::kFailedPrecondition) << again.status();
+  EXPECT_TRUE(absl::StrContains(again.status().message(), "pending"));
+
+  EXPECT_EQ(Must(store_->RetryFailedApplications(campaign.id())), 2);
+  EXPECT_EQ(Must(store_->RetryFailedApplications(campaign.id())), 0);
+  EXPECT_EQ(CountApplications(campaign.id(), "pending"), 3);
+  DecideAll(campaign.id());
+  for (int64_t id : ids) EXPECT_EQ(Get(id).status(), v1::APPLICATION_STATUS_APPROVED) << id;
+  ExpectSeatsConsistent(campaign.id());
+
+  Must(store_->CloseCampaign(campaign.id()));
+  EXPECT_EQ(store_->RetryFailedApplications(campaign.id()).status().code(),
+            StatusCode::kFailedPrecondition);
+}
+
+TEST_F(StoreTest, DeleteCampaignTakesOnlyClosedOnesWithTheirApplications) {
+  const v1::Campaign campaign = Create("storm data");
+  for (int i = 0; i < 30; ++i) Apply(campaign.id(), absl::StrCat("user-", i));
+  EXPECT_EQ(store_->DeleteCampaign(campaign.id()).status().code(), StatusCode::kFailedPrecondition);
+  EXPECT_EQ(CountApplications(campaign.id()), 30);
+  Must(store_->CloseCampaign(campaign.id()));
+  EXPECT_EQ(Must(store_->DeleteCampaign(campaign.id())), 30);
+  EXPECT_EQ(store_->GetCampaign(campaign.id()).status().code(), StatusCode::kNotFound);
+  EXPECT_EQ(CountApplications(campaign.id()), 0);
+  EXPECT_EQ(store_->DeleteCampaign(campaign.id()).status().code(), StatusCode::kNotFound);
+}
+
+TEST_F(StoreTest, RetentionPurgesOnlyCampaignsClosedLongerThanItKeeps) {
+  const v1::Campaign old_one = Create("closed long ago");
+  const v1::Campaign recent = Create("closed just now");
+  for (int i = 0; i < 5; ++i) {
+    Apply(old_one.id(), absl::StrCat("u", i));
+    Apply(recent.id(), absl::StrCat("u", i));
+  }
+  Must(store_->CloseCampaign(old_one.id()));
+  Must(store_->CloseCampaign(recent.id()));
+  pqxx::nontransaction(*sql_).exec_params(
+      "UPDATE campaigns SET closed_at = now() - interval '31 days' WHERE id = $1", old_one.id());
+
+  // Zero keeps everything forever.
+  EXPECT_EQ(Must(store_->RunMaintenanceTick(std::chrono::microseconds(0))).purged_applications, 0);
+  const std::chrono::microseconds thirty_days = std::chrono::hours(24 * 30);
+  EXPECT_EQ(Must(store_->RunMaintenanceTick(thirty_days)).purged_applications, 5);
+  EXPECT_EQ(CountApplications(old_one.id()), 0);
+  EXPECT_EQ(CountApplications(recent.id()), 5);
+  // The campaign row and its counts stay; it is not visited again.
+  EXPECT_EQ(GetCampaign(old_one.id()).status(), v1::CAMPAIGN_STATUS_CLOSED);
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT count(*) FROM campaigns WHERE purged_at IS NOT NULL")), 1);
+  EXPECT_EQ(Must(store_->RunMaintenanceTick(thirty_days)).purged_applications, 0);
 }
 
 }  // namespace

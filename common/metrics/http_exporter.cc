@@ -11,6 +11,10 @@ HttpExporter::HttpExporter(Registry* registry) : registry_(registry) {}
 
 HttpExporter::~HttpExporter() { Stop(); }
 
+void HttpExporter::AddCheck(const std::string& path, std::function<absl::Status()> check) {
+  checks_[path] = std::move(check);
+}
+
 absl::StatusOr<int> HttpExporter::Start(const std::string& listen) {
   const size_t colon = listen.rfind(':');
   int port = -1;
@@ -24,6 +28,14 @@ absl::StatusOr<int> HttpExporter::Start(const std::string& listen) {
   server_->Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
     response.set_content(registry_->Render(), "text/plain; version=0.0.4");
   });
+  for (const auto& [path, check] : checks_) {
+    server_->Get(path, [check = check](const httplib::Request&, httplib::Response& response) {
+      const absl::Status status = check();
+      response.status = status.ok() ? 200 : 503;
+      response.set_content(status.ok() ? "ok\n" : absl::StrCat(status.message(), "\n"),
+                           "text/plain");
+    });
+  }
   const int bound = port == 0                           ? server_->bind_to_any_port(host)
                     : server_->bind_to_port(host, port) ? port
                                                         : -1;

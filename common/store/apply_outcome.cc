@@ -1,6 +1,7 @@
 #include "common/store/apply_outcome.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/db/transaction.h"
 #include "common/store/rows.h"
 #include "common/store/validation.h"
@@ -11,6 +12,7 @@ namespace {
 
 constexpr int kCampaignStatusColumn = 1;
 constexpr int kApplicationColumns = 2;
+constexpr int kOpensAtColumn = kApplicationColumns + 10;
 
 }  // namespace
 
@@ -26,6 +28,14 @@ absl::StatusOr<v1::Application> ApplyOutcome(db::ReadCommittedTransaction& txn, 
     return absl::AlreadyExistsError(absl::StrCat(
         "user '", user_id, "' already applied to campaign ", campaign_id, ": application ",
         application.id(), " is ", ApplicationStatusWord(application.status())));
+  }
+  if (row[kCampaignStatusColumn].as<std::string>() == "not_yet_open") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("campaign ", campaign_id, " opens at ",
+                     absl::FormatTime(absl::RFC3339_full,
+                                      absl::FromUnixMicros(row[kOpensAtColumn].as<int64_t>()),
+                                      absl::UTCTimeZone()),
+                     "; apply from then on"));
   }
   return absl::FailedPreconditionError(
       absl::StrCat("campaign ", campaign_id, " is closed and takes no new applications"));

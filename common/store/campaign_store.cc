@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "common/db/transaction.h"
 #include "common/status_macros.h"
 #include "common/store/rows.h"
@@ -63,6 +64,29 @@ absl::StatusOr<std::string> LockCampaign(ReadCommittedTransaction& txn, int64_t 
   return rows[0][0].as<std::string>();
 }
 
+// Closes the campaign (takes its lock as a side effect) and rejects its
+// pending and waitlisted applications. Idempotent. Shared by CloseCampaign
+// and the scheduled close.
+absl::StatusOr<v1::Campaign> CloseInTransaction(ReadCommittedTransaction& txn,
+                                                int64_t campaign_id) {
+  pqxx::result closed = Exec(txn, sql::kCampaignMarkClosed, campaign_id);
+  if (closed.empty()) return CampaignNotFound(campaign_id);
+  // A separate statement: its snapshot is taken after the campaign lock
+  // was granted, so it sees the last worker batch's decisions.
+  pqxx::result rejected = Exec(txn, sql::kApplicationRejectOpenOfClosedCampaign, campaign_id);
+  if (!rejected.empty()) Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
+  return CampaignFromRow(closed[0]);
+}
+
+int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
+
+// Columns of a campaign row (rows.h); CampaignGetByRequestId's digest
+// follows them.
+constexpr int kCampaignColumns = 11;
+// Rows per DELETE when purging or deleting a campaign's applications.
+constexpr int64_t kDeleteBatchSize = 5000;
+constexpr int kClosesPerTick = 10;
+
 }  // namespace
 
 namespace {
@@ -88,9 +112,31 @@ absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(
   std::optional<int32_t> cap;
   if (request.has_max_participants()) cap = request.max_participants();
   RETURN_IF_ERROR(ValidateMaxParticipants(cap));
+  RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
+  ASSIGN_OR_RETURN(const Schedule schedule, ValidateSchedule(request, NowMicros()));
   const bool waitlist = request.has_waitlist() ? request.waitlist() : true;
+  std::optional<std::string> request_id, digest;
+  if (!request.request_id().empty()) {
+    request_id = request.request_id();
+    digest = CreateCampaignDigest(request);
+  }
   return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
-    return CampaignFromRow(Exec(txn, sql::kCampaignInsert, request.name(), cap, waitlist)[0]);
+    pqxx::result inserted =
+        Exec(txn, sql::kCampaignInsert, request.name(), cap, waitlist, schedule.opens_at_micros,
+             schedule.closes_at_micros, request_id, digest);
+    if (!inserted.empty()) return CampaignFromRow(inserted[0]);
+    // The request id was used before: a retry gets what the first call
+    // made; a different request under the same id is the caller's bug.
+    pqxx::result earlier = Exec(txn, sql::kCampaignGetByRequestId, *request_id);
+    if (earlier.empty()) return absl::AbortedError("request_id changed hands; retry");
+    if (earlier[0][kCampaignColumns].as<std::string>() != *digest) {
+      return absl::AlreadyExistsError(absl::StrCat("request_id ", *request_id,
+                                                   " was already used by a different "
+                                                   "CreateCampaign request (campaign ",
+                                                   earlier[0][0].as<int64_t>(),
+                                                   "); use a new request_id for a new campaign"));
+    }
+    return CampaignFromRow(earlier[0]);
   });
 }
 
@@ -124,15 +170,46 @@ absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::ListCampaigns(
 
 absl::StatusOr<v1::Campaign> CampaignStore::CloseCampaign(int64_t campaign_id) {
   RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
-  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
-    pqxx::result closed = Exec(txn, sql::kCampaignMarkClosed, campaign_id);
-    if (closed.empty()) return CampaignNotFound(campaign_id);
-    // A separate statement: its snapshot is taken after the campaign lock
-    // was granted, so it sees the last worker batch's decisions.
-    pqxx::result rejected = Exec(txn, sql::kApplicationRejectOpenOfClosedCampaign, campaign_id);
-    if (!rejected.empty()) Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
-    return CampaignFromRow(closed[0]);
-  });
+  return WithTransaction(
+      pool_, [&](ReadCommittedTransaction& txn) { return CloseInTransaction(txn, campaign_id); });
+}
+
+absl::StatusOr<v1::Campaign> CampaignStore::PauseCampaign(int64_t campaign_id) {
+  return SetPaused(campaign_id, true);
+}
+
+absl::StatusOr<v1::Campaign> CampaignStore::ResumeCampaign(int64_t campaign_id) {
+  return SetPaused(campaign_id, false);
+}
+
+absl::StatusOr<int64_t> CampaignStore::DeleteCampaign(int64_t campaign_id) {
+  RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
+  ASSIGN_OR_RETURN(const v1::Campaign campaign, GetCampaign(campaign_id));
+  if (campaign.status() != v1::CAMPAIGN_STATUS_CLOSED) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "campaign ", campaign_id, " is open; close it (CloseCampaign) before deleting it"));
+  }
+  // Closed campaigns take no new applications, so the batches only shrink.
+  int64_t deleted = 0;
+  for (;;) {
+    ASSIGN_OR_RETURN(
+        const int64_t batch, WithTransaction(pool_, [&](ReadCommittedTransaction& txn) {
+          return absl::StatusOr<int64_t>(
+              Exec(txn, sql::kApplicationDeleteOfCampaign, campaign_id, kDeleteBatchSize)
+                  .affected_rows());
+        }));
+    deleted += batch;
+    if (batch < kDeleteBatchSize) break;
+  }
+  ASSIGN_OR_RETURN(
+      const bool gone,
+      WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<bool> {
+        ASSIGN_OR_RETURN(const std::string status, LockCampaign(txn, campaign_id));
+        (void)status;
+        return Exec(txn, sql::kCampaignDelete, campaign_id).affected_rows() == 1;
+      }));
+  if (!gone) return CampaignNotFound(campaign_id);
+  return deleted;
 }
 
 absl::StatusOr<v1::Application> CampaignStore::Apply(const v1::ApplyRequest& request) {
@@ -211,6 +288,45 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
       });
 }
 
+absl::StatusOr<v1::Application> CampaignStore::RetryApplication(int64_t application_id) {
+  RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
+  return WithTransaction(
+      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
+        pqxx::result found = Exec(txn, sql::kApplicationGet, application_id);
+        if (found.empty()) return ApplicationNotFound(application_id);
+        const int64_t campaign_id = found[0][1].as<int64_t>();
+        ASSIGN_OR_RETURN(const std::string campaign_status, LockCampaign(txn, campaign_id));
+        if (campaign_status != "open") {
+          return absl::FailedPreconditionError(absl::StrCat(
+              "campaign ", campaign_id, " is closed: its applications cannot be retried"));
+        }
+        if (Exec(txn, sql::kApplicationRetryFailed, campaign_id, application_id).empty()) {
+          const std::string status =
+              Exec(txn, sql::kApplicationGet, application_id)[0][3].as<std::string>();
+          return absl::FailedPreconditionError(
+              absl::StrCat("application ", application_id, " is ", status,
+                           "; only failed applications can be retried"));
+        }
+        Exec(txn, sql::kCampaignNotifyPending, std::to_string(campaign_id));
+        return ApplicationFromRow(Exec(txn, sql::kApplicationGet, application_id)[0]);
+      });
+}
+
+absl::StatusOr<int64_t> CampaignStore::RetryFailedApplications(int64_t campaign_id) {
+  RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
+  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<int64_t> {
+    ASSIGN_OR_RETURN(const std::string campaign_status, LockCampaign(txn, campaign_id));
+    if (campaign_status != "open") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("campaign ", campaign_id, " is closed: its applications cannot be retried"));
+    }
+    const int64_t retried =
+        static_cast<int64_t>(Exec(txn, sql::kApplicationRetryFailed, campaign_id, 0).size());
+    if (retried > 0) Exec(txn, sql::kCampaignNotifyPending, std::to_string(campaign_id));
+    return retried;
+  });
+}
+
 absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
     std::chrono::microseconds stall_threshold) {
   if (stall_threshold.count() <= 0) {
@@ -258,6 +374,58 @@ absl::StatusOr<CampaignStore::QueueDepth> CampaignStore::GetQueueDepth() {
     depth.pending = row[0].as<int64_t>();
     depth.oldest_pending_age_seconds = row[1].is_null() ? 0 : row[1].as<int64_t>() / 1e6;
     return depth;
+  });
+}
+
+absl::StatusOr<CampaignStore::MaintenanceReport> CampaignStore::RunMaintenanceTick(
+    std::chrono::microseconds retain_decided) {
+  return WithTransaction(
+      pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<MaintenanceReport> {
+        MaintenanceReport report;
+        report.leader = Exec(txn, sql::kMaintenanceTryLead)[0][0].as<bool>();
+        if (!report.leader) return report;
+        // A handful per tick keeps the transaction short; the next tick
+        // follows at once while campaigns are due.
+        for (const auto& row : Exec(txn, sql::kCampaignDueToClose, kClosesPerTick)) {
+          ASSIGN_OR_RETURN(const v1::Campaign closed,
+                           CloseInTransaction(txn, row[0].as<int64_t>()));
+          (void)closed;
+          ++report.closed_campaigns;
+        }
+        if (retain_decided.count() > 0) {
+          pqxx::result due = Exec(txn, sql::kCampaignDueForPurge, retain_decided.count(), 1);
+          if (!due.empty()) {
+            const int64_t campaign_id = due[0][0].as<int64_t>();
+            report.purged_applications =
+                Exec(txn, sql::kApplicationDeleteOfCampaign, campaign_id, kDeleteBatchSize)
+                    .affected_rows();
+            if (report.purged_applications < kDeleteBatchSize) {
+              Exec(txn, sql::kCampaignMarkPurged, campaign_id);
+            }
+          }
+        }
+        pqxx::result next = Exec(txn, sql::kCampaignNextCloseInMicros);
+        if (!next[0][0].is_null()) {
+          report.next_close_in = std::chrono::microseconds(next[0][0].as<int64_t>());
+        }
+        return report;
+      });
+}
+
+absl::StatusOr<v1::Campaign> CampaignStore::SetPaused(int64_t campaign_id, bool paused) {
+  RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
+  return WithTransaction(pool_, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+    ASSIGN_OR_RETURN(const std::string status, LockCampaign(txn, campaign_id));
+    if (status != "open") {
+      return absl::FailedPreconditionError(absl::StrCat("campaign ", campaign_id,
+                                                        " is closed; only open campaigns can be ",
+                                                        paused ? "paused" : "resumed"));
+    }
+    v1::Campaign campaign =
+        CampaignFromRow(Exec(txn, sql::kCampaignSetPaused, campaign_id, paused)[0]);
+    // Idle workers wait for a wake-up; resumed work is new work to them.
+    if (!paused) Exec(txn, sql::kCampaignNotifyPending, std::to_string(campaign_id));
+    return campaign;
   });
 }
 

@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -41,6 +42,15 @@ class CampaignStore {
   // Closes the campaign and, in the same transaction, rejects its pending
   // and waitlisted applications (reason campaign_closed). Idempotent.
   absl::StatusOr<v1::Campaign> CloseCampaign(int64_t campaign_id);
+  // Workers claim nothing of a paused campaign (they re-check under the
+  // campaign lock); Applies still queue in order. Resume wakes the workers.
+  // Both idempotent; FAILED_PRECONDITION on a closed campaign.
+  absl::StatusOr<v1::Campaign> PauseCampaign(int64_t campaign_id);
+  absl::StatusOr<v1::Campaign> ResumeCampaign(int64_t campaign_id);
+  // Deletes a closed campaign and its applications (in batches of short
+  // transactions, then the campaign row under its lock); returns how many
+  // applications went. FAILED_PRECONDITION while open.
+  absl::StatusOr<int64_t> DeleteCampaign(int64_t campaign_id);
 
   // Stores a pending application once it is durable. NOT_FOUND (unknown
   // campaign), FAILED_PRECONDITION (closed), ALREADY_EXISTS (the message
@@ -55,7 +65,31 @@ class CampaignStore {
   // returned unchanged. Rejected or failed: FAILED_PRECONDITION.
   absl::StatusOr<v1::Application> CancelApplication(int64_t application_id);
 
+  // The dead-letter queue: a failed application back to pending, attempts
+  // reset, keeping its id (its place in first-come-first-served order).
+  // FAILED_PRECONDITION unless it is failed and its campaign open.
+  absl::StatusOr<v1::Application> RetryApplication(int64_t application_id);
+  // The same for every failed application of the campaign, in one
+  // transaction; returns how many. FAILED_PRECONDITION when closed.
+  absl::StatusOr<int64_t> RetryFailedApplications(int64_t campaign_id);
+
   absl::StatusOr<v1::QueueStats> GetQueueStats(std::chrono::microseconds stall_threshold);
+
+  // One tick of the maintenance every deployment needs done by exactly one
+  // process at a time: close the campaigns whose closes_at has passed (as
+  // CloseCampaign), and delete the applications of campaigns closed longer
+  // than `retain_decided` (zero: keep forever), one small batch per tick.
+  // Leadership is a transaction-scoped advisory lock, so it works through
+  // a transaction pooler and moves on by itself when a leader dies; a
+  // process that does not get it does nothing this tick.
+  struct MaintenanceReport {
+    bool leader = false;
+    int closed_campaigns = 0;
+    int64_t purged_applications = 0;
+    // Until the next scheduled close, when one is scheduled.
+    std::optional<std::chrono::microseconds> next_close_in;
+  };
+  absl::StatusOr<MaintenanceReport> RunMaintenanceTick(std::chrono::microseconds retain_decided);
 
   struct QueueDepth {
     int64_t pending = 0;
@@ -68,6 +102,8 @@ class CampaignStore {
   absl::Status Ping();
 
  private:
+  absl::StatusOr<v1::Campaign> SetPaused(int64_t campaign_id, bool paused);
+
   db::ConnectionPool* pool_;
   ApplyBatcher apply_batcher_;
 };

@@ -34,6 +34,11 @@ v1::Campaign CampaignFromRow(const pqxx::row& row, int first) {
   SetMicros(row[first + 6].as<int64_t>(), campaign.mutable_create_time());
   if (!row[first + 7].is_null())
     SetMicros(row[first + 7].as<int64_t>(), campaign.mutable_close_time());
+  if (!row[first + 8].is_null())
+    SetMicros(row[first + 8].as<int64_t>(), campaign.mutable_opens_at());
+  if (!row[first + 9].is_null())
+    SetMicros(row[first + 9].as<int64_t>(), campaign.mutable_closes_at());
+  campaign.set_paused(row[first + 10].as<bool>());
   return campaign;
 }
 
@@ -43,7 +48,9 @@ v1::Application ApplicationFromRow(const pqxx::row& row, int first) {
   application.set_campaign_id(row[first + 1].as<int64_t>());
   application.set_user_id(row[first + 2].as<std::string>());
   application.set_status(ApplicationStatusFromWord(row[first + 3].as<std::string>()));
-  if (!row[first + 4].is_null()) application.set_reason(row[first + 4].as<std::string>());
+  if (!row[first + 4].is_null()) {
+    application.set_reason(RejectionReasonFromWord(row[first + 4].as<std::string>()));
+  }
   if (!row[first + 5].is_null()) application.set_last_error(row[first + 5].as<std::string>());
   application.set_attempts(row[first + 6].as<int32_t>());
   SetMicros(row[first + 7].as<int64_t>(), application.mutable_create_time());

@@ -1,5 +1,7 @@
 #include "common/store/validation.h"
 
+#include <google/protobuf/util/time_util.h>
+
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -116,6 +118,75 @@ const char* ApplicationStatusWord(v1::ApplicationStatus status) {
     default:
       return "";
   }
+}
+
+v1::RejectionReason RejectionReasonFromWord(const std::string& word) {
+  if (word == "campaign_full") return v1::REJECTION_REASON_CAMPAIGN_FULL;
+  if (word == "campaign_closed") return v1::REJECTION_REASON_CAMPAIGN_CLOSED;
+  return v1::REJECTION_REASON_UNSPECIFIED;
+}
+
+namespace {
+
+// A Timestamp as microseconds since the epoch; INVALID_ARGUMENT naming
+// `field` when it is out of range (protobuf's own rule: years 1 to 9999,
+// nanos 0 to 999,999,999).
+absl::StatusOr<int64_t> TimestampMicros(const google::protobuf::Timestamp& time,
+                                        const char* field) {
+  using google::protobuf::util::TimeUtil;
+  if (time.seconds() < TimeUtil::kTimestampMinSeconds ||
+      time.seconds() > TimeUtil::kTimestampMaxSeconds || time.nanos() < 0 ||
+      time.nanos() > 999999999) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is not a valid timestamp (years 1 to 9999, nanos 0 to 999999999)"));
+  }
+  return TimeUtil::TimestampToMicroseconds(time);
+}
+
+}  // namespace
+
+absl::StatusOr<Schedule> ValidateSchedule(const v1::CreateCampaignRequest& request,
+                                          int64_t now_micros) {
+  Schedule schedule;
+  if (request.has_opens_at()) {
+    auto micros = TimestampMicros(request.opens_at(), "opens_at");
+    if (!micros.ok()) return micros.status();
+    schedule.opens_at_micros = *micros;
+  }
+  if (request.has_closes_at()) {
+    auto micros = TimestampMicros(request.closes_at(), "closes_at");
+    if (!micros.ok()) return micros.status();
+    if (*micros <= now_micros) {
+      return absl::InvalidArgumentError(
+          "closes_at must be in the future (to close a campaign now, call CloseCampaign)");
+    }
+    if (schedule.opens_at_micros && *micros <= *schedule.opens_at_micros) {
+      return absl::InvalidArgumentError("closes_at must be after opens_at");
+    }
+    schedule.closes_at_micros = *micros;
+  }
+  return schedule;
+}
+
+absl::Status ValidateRequestId(const std::string& request_id) {
+  if (request_id.empty()) return absl::OkStatus();
+  return ValidatePrintable(request_id, "request_id", kMaxRequestIdLength);
+}
+
+std::string CreateCampaignDigest(const v1::CreateCampaignRequest& request) {
+  // Lengths first, so no name can make two requests read alike.
+  return absl::StrCat(
+      "v1;name:", request.name().size(), ":", request.name(),
+      ";max:", request.has_max_participants() ? absl::StrCat(request.max_participants()) : "none",
+      ";waitlist:", request.has_waitlist() ? (request.waitlist() ? "1" : "0") : "default",
+      ";opens:",
+      request.has_opens_at()
+          ? absl::StrCat(request.opens_at().seconds(), ".", request.opens_at().nanos())
+          : "none",
+      ";closes:",
+      request.has_closes_at()
+          ? absl::StrCat(request.closes_at().seconds(), ".", request.closes_at().nanos())
+          : "none");
 }
 
 v1::ApplicationStatus ApplicationStatusFromWord(const std::string& word) {

@@ -15,6 +15,7 @@ inline constexpr int kMaxUserIdLength = 128;
 inline constexpr int kMaxCampaignNameLength = 200;
 inline constexpr int kDefaultPageSize = 100;
 inline constexpr int kMaxPageSize = 1000;
+inline constexpr int kMaxRequestIdLength = 100;
 
 // 1 to 128 printable characters (no control characters; UTF-8 allowed).
 absl::Status ValidateUserId(const std::string& user_id);
@@ -31,6 +32,25 @@ absl::StatusOr<int> ResolvePageSize(int32_t page_size);
 // issued. Returns the last id of the previous page (0 for the first).
 absl::StatusOr<int64_t> DecodePageToken(const std::string& token);
 std::string EncodePageToken(int64_t last_id);
+
+// "campaign_full" / "campaign_closed" (the database words) to the enum;
+// anything else UNSPECIFIED.
+v1::RejectionReason RejectionReasonFromWord(const std::string& word);
+
+// A CreateCampaign schedule: each time a valid Timestamp, closes_at after
+// opens_at and after `now_micros`. Microseconds since the epoch, or nullopt
+// when unset.
+struct Schedule {
+  std::optional<int64_t> opens_at_micros;
+  std::optional<int64_t> closes_at_micros;
+};
+absl::StatusOr<Schedule> ValidateSchedule(const v1::CreateCampaignRequest& request,
+                                          int64_t now_micros);
+// "" (none) or 1 to 100 printable characters.
+absl::Status ValidateRequestId(const std::string& request_id);
+// What a CreateCampaign asked for, request_id aside, as one canonical
+// string: equal for a retry of the same request, different for any other.
+std::string CreateCampaignDigest(const v1::CreateCampaignRequest& request);
 
 // The lower-case database word for a status and back.
 const char* ApplicationStatusWord(v1::ApplicationStatus status);

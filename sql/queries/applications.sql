@@ -8,8 +8,9 @@
 -- campaign id and user id, $3/$4 the second's, ...; unused slots NULL),
 -- several of these in one transaction, one COMMIT (one WAL flush) for all.
 -- Each Apply keeps its own outcome: one row per slot in input order, with
--- the campaign's status (NULL: no such campaign) and the inserted row (all
--- NULL when the campaign is closed or the user already applied): nothing
+-- the campaign's status (NULL: no such campaign), the inserted row (all
+-- NULL when the campaign is closed, not yet open or the user already
+-- applied) and the campaign's opens_at: nothing
 -- here raises an error for one bad Apply, so none can fail the others.
 -- No NOTIFY here: PendingNotifier wakes the workers after the commit.
 -- The caller never puts the same (campaign, user) twice into one batch.
@@ -32,7 +33,14 @@ WITH input (position, campaign_id, user_id) AS (
         (15, $29::bigint, $30::text),
         (16, $31::bigint, $32::text)
 ), wanted AS (
-    SELECT i.position, i.campaign_id, i.user_id, c.status AS campaign_status
+    -- The schedule counts as the status: before opens_at 'not_yet_open',
+    -- from closes_at on 'closed' (the maintenance leader closes the row
+    -- within a second; no Apply slips in meanwhile).
+    SELECT i.position, i.campaign_id, i.user_id,
+           CASE WHEN c.status = 'open' AND c.opens_at > clock_timestamp() THEN 'not_yet_open'
+                WHEN c.status = 'open' AND c.closes_at <= clock_timestamp() THEN 'closed'
+                ELSE c.status END AS campaign_status,
+           campaignq_micros(c.opens_at) AS opens_micros
     FROM input i LEFT JOIN campaigns c ON c.id = i.campaign_id
     WHERE i.campaign_id IS NOT NULL
 ), inserted AS (
@@ -47,7 +55,8 @@ WITH input (position, campaign_id, user_id) AS (
 )
 SELECT w.position, w.campaign_status,
        ins.id, ins.campaign_id, ins.user_id, ins.status, ins.reason, ins.last_error,
-       ins.attempts, ins.created_micros, ins.decided_micros, ins.updated_micros
+       ins.attempts, ins.created_micros, ins.decided_micros, ins.updated_micros,
+       w.opens_micros
 FROM wanted w
 LEFT JOIN inserted ins ON ins.campaign_id = w.campaign_id AND ins.user_id = w.user_id
 ORDER BY w.position;
@@ -111,3 +120,21 @@ SET status = 'rejected', reason = 'campaign_closed',
     updated_at = clock_timestamp()
 WHERE campaign_id = $1 AND status IN ('pending', 'waitlisted')
 RETURNING id;
+
+-- name: ApplicationRetryFailed
+-- The dead-letter queue: failed applications of campaign $1 (only
+-- application $2; 0: all) back to pending with their attempts reset. Their
+-- ids, and so their places in first-come-first-served order, stay. Run
+-- under the campaign lock (global lock order), on an open campaign.
+UPDATE applications
+SET status = 'pending', reason = NULL, last_error = NULL, attempts = 0,
+    decided_at = NULL, updated_at = clock_timestamp()
+WHERE campaign_id = $1 AND status = 'failed' AND ($2 = 0 OR id = $2)
+RETURNING id;
+
+-- name: ApplicationDeleteOfCampaign
+-- Up to $2 applications of closed campaign $1 (any order: through the
+-- one-per-user index, no sort): deleting in small batches keeps each
+-- transaction short and its WAL burst small.
+DELETE FROM applications
+WHERE id IN (SELECT id FROM applications WHERE campaign_id = $1 LIMIT $2);

@@ -1,24 +1,42 @@
 -- Campaign statements. Rows come back in the column order
 -- store::CampaignFromRow (common/store/rows.cc) reads: id, name,
--- max_participants, approved_count, waitlist, status, created_at, closed_at
--- (timestamps as microseconds since the epoch).
+-- max_participants, approved_count, waitlist, status, created_at, closed_at,
+-- opens_at, closes_at, paused (timestamps as microseconds since the epoch).
 
 -- name: CampaignInsert
--- $1 name, $2 max_participants (NULL: unlimited), $3 waitlist.
-INSERT INTO campaigns (name, max_participants, waitlist)
-VALUES ($1, $2, $3)
+-- $1 name, $2 max_participants (NULL: unlimited), $3 waitlist, $4/$5
+-- opens_at/closes_at in microseconds (NULL: none), $6/$7 request id and
+-- digest (NULL: none). With a request id already used, inserts nothing and
+-- returns no row: the caller reads CampaignGetByRequestId (a concurrent
+-- twin waits here for the first to commit, then sees its row).
+INSERT INTO campaigns (name, max_participants, waitlist, opens_at, closes_at,
+                       request_id, request_digest)
+VALUES ($1, $2, $3, campaignq_timestamp($4), campaignq_timestamp($5), $6, $7)
+ON CONFLICT ON CONSTRAINT campaigns_request_id_unique DO NOTHING
 RETURNING id, name, max_participants, approved_count, waitlist, status,
-          campaignq_micros(created_at), campaignq_micros(closed_at);
+          campaignq_micros(created_at), campaignq_micros(closed_at),
+          campaignq_micros(opens_at), campaignq_micros(closes_at), paused;
 
 -- name: CampaignGet
 SELECT id, name, max_participants, approved_count, waitlist, status,
-       campaignq_micros(created_at), campaignq_micros(closed_at)
+       campaignq_micros(created_at), campaignq_micros(closed_at),
+       campaignq_micros(opens_at), campaignq_micros(closes_at), paused
 FROM campaigns WHERE id = $1;
+
+-- name: CampaignGetByRequestId
+-- The campaign a CreateCampaign with this request id made, and the digest
+-- of that request (last column).
+SELECT id, name, max_participants, approved_count, waitlist, status,
+       campaignq_micros(created_at), campaignq_micros(closed_at),
+       campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
+       request_digest
+FROM campaigns WHERE request_id = $1;
 
 -- name: CampaignListAfter
 -- Keyset paging: $1 the last id of the previous page (0 at the start), $2 limit.
 SELECT id, name, max_participants, approved_count, waitlist, status,
-       campaignq_micros(created_at), campaignq_micros(closed_at)
+       campaignq_micros(created_at), campaignq_micros(closed_at),
+       campaignq_micros(opens_at), campaignq_micros(closes_at), paused
 FROM campaigns WHERE id > $1 ORDER BY id LIMIT $2;
 
 -- name: CampaignLock
@@ -34,8 +52,55 @@ UPDATE campaigns
 SET status = 'closed', closed_at = coalesce(closed_at, clock_timestamp())
 WHERE id = $1
 RETURNING id, name, max_participants, approved_count, waitlist, status,
-          campaignq_micros(created_at), campaignq_micros(closed_at);
+          campaignq_micros(created_at), campaignq_micros(closed_at),
+          campaignq_micros(opens_at), campaignq_micros(closes_at), paused;
 
 -- name: CampaignAdjustApproved
 -- $2 is +1 or -1; the CHECK constraints keep it within [0, cap].
 UPDATE campaigns SET approved_count = approved_count + $2 WHERE id = $1;
+
+-- name: CampaignSetPaused
+-- $2 true (pause) or false (resume). Run under the campaign lock.
+UPDATE campaigns SET paused = $2 WHERE id = $1
+RETURNING id, name, max_participants, approved_count, waitlist, status,
+          campaignq_micros(created_at), campaignq_micros(closed_at),
+          campaignq_micros(opens_at), campaignq_micros(closes_at), paused;
+
+-- name: CampaignDelete
+-- Run under the campaign lock, after its applications are gone.
+DELETE FROM campaigns WHERE id = $1 AND status = 'closed';
+
+-- name: CampaignDueToClose
+-- Open campaigns whose closes_at has passed, earliest first; $1 limit.
+SELECT id FROM campaigns
+WHERE status = 'open' AND closes_at IS NOT NULL AND closes_at <= clock_timestamp()
+ORDER BY closes_at LIMIT $1;
+
+-- name: CampaignNextCloseInMicros
+-- Microseconds until the next scheduled close (NULL: none scheduled).
+SELECT campaignq_micros(min(closes_at)) - campaignq_micros(clock_timestamp())
+FROM campaigns WHERE status = 'open' AND closes_at IS NOT NULL;
+
+-- name: CampaignDueForPurge
+-- Closed campaigns whose decided applications are older than the retention
+-- ($1 microseconds since closing) and not yet purged; $2 limit.
+SELECT id FROM campaigns
+WHERE status = 'closed' AND purged_at IS NULL
+  AND closed_at < clock_timestamp() - $1 * interval '1 microsecond'
+ORDER BY closed_at LIMIT $2;
+
+-- name: CampaignMarkPurged
+UPDATE campaigns SET purged_at = clock_timestamp() WHERE id = $1 AND status = 'closed';
+
+-- name: MaintenanceTryLead
+-- The maintenance leader's lock, for this transaction only (so it works
+-- through transaction poolers too): whoever gets it closes due campaigns and
+-- purges this tick; everyone else skips it. Key: "campaignq-maintenance".
+SELECT pg_try_advisory_xact_lock(7164506171753181234);
+
+-- name: CampaignNotifyPending
+-- Wakes idle workers for campaign $1 (payload: its id) when work became
+-- claimable without an Apply: a resume, a retry. Inside the transaction, so
+-- it is sent at COMMIT and only then (unlike QueueNotifyPending, which runs
+-- alone with synchronous_commit off and must not share a durable commit).
+SELECT pg_notify('campaignq_pending', $1::text);

@@ -237,7 +237,7 @@ TEST_F(ServiceDbTest, CloseRejectsPendingAndRefusesNewApplications) {
   v1::Application rejected;
   ASSERT_TRUE(stub().GetApplication(Context().get(), get, &rejected).ok());
   EXPECT_EQ(rejected.status(), v1::APPLICATION_STATUS_REJECTED);
-  EXPECT_EQ(rejected.reason(), "campaign_closed");
+  EXPECT_EQ(rejected.reason(), v1::REJECTION_REASON_CAMPAIGN_CLOSED);
 
   v1::ApplyRequest late;
   late.set_campaign_id(campaign.id());
