@@ -30,9 +30,9 @@ store::WorkerHeartbeatOptions HeartbeatFor(const WorkerOptions& options, WorkerM
   heartbeat.lock_mode = queue::LockModeName(options.lock_mode);
   heartbeat.threads = options.concurrency;
   heartbeat.totals = [metrics] {
-    return store::WorkerTotals{
-        metrics->decided("approved") + metrics->decided("waitlisted") + metrics->decided("rejected"),
-        metrics->failed() + metrics->retries()};
+    return store::WorkerTotals{metrics->decided("approved") + metrics->decided("waitlisted") +
+                                   metrics->decided("rejected"),
+                               metrics->failed() + metrics->retries()};
   };
   return heartbeat;
 }

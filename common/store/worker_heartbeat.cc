@@ -137,10 +137,10 @@ absl::Status WorkerHeartbeat::BeatOnce(bool stopped) {
              options_.threads, static_cast<int>(options_.interval.count()), started_micros_,
              minute.decided, minute.errors, stopped);
     if (prune) {
-      db::Exec(txn, sql::kWorkerHeartbeatPrune,
-               static_cast<int64_t>(
-                   std::chrono::duration_cast<std::chrono::microseconds>(options_.prune_after)
-                       .count()));
+      db::Exec(
+          txn, sql::kWorkerHeartbeatPrune,
+          static_cast<int64_t>(
+              std::chrono::duration_cast<std::chrono::microseconds>(options_.prune_after).count()));
     }
     return absl::OkStatus();
   });
@@ -159,34 +159,34 @@ const char* WorkerStateName(WorkerStatus::State state) {
 }
 
 absl::StatusOr<std::vector<WorkerStatus>> ListWorkers(db::ConnectionPool* pool) {
-  return OnPool(pool,
-                [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<std::vector<WorkerStatus>> {
-                  std::vector<WorkerStatus> workers;
-                  for (const auto& row : db::Exec(txn, sql::kWorkerHeartbeatList)) {
-                    WorkerStatus w;
-                    w.worker_id = row[0].as<std::string>();
-                    w.host = row[1].as<std::string>();
-                    w.pid = row[2].as<int>();
-                    w.lock_mode = row[3].as<std::string>();
-                    w.threads = row[4].as<int>();
-                    w.interval_ms = row[5].as<int64_t>();
-                    w.started_micros = row[6].as<int64_t>();
-                    w.last_seen_micros = row[7].as<int64_t>();
-                    w.stopped_micros = row[8].is_null() ? 0 : row[8].as<int64_t>();
-                    w.decided_last_minute = row[9].as<int64_t>();
-                    w.errors_last_minute = row[10].as<int64_t>();
-                    w.seen_ago_micros = row[11].as<int64_t>();
-                    if (w.stopped_micros != 0) {
-                      w.state = WorkerStatus::State::kStopped;
-                    } else if (w.seen_ago_micros > kGoneAfterIntervals * w.interval_ms * 1000) {
-                      w.state = WorkerStatus::State::kGone;
-                    } else {
-                      w.state = WorkerStatus::State::kAlive;
-                    }
-                    workers.push_back(std::move(w));
-                  }
-                  return workers;
-                });
+  return OnPool(
+      pool, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<std::vector<WorkerStatus>> {
+        std::vector<WorkerStatus> workers;
+        for (const auto& row : db::Exec(txn, sql::kWorkerHeartbeatList)) {
+          WorkerStatus w;
+          w.worker_id = row[0].as<std::string>();
+          w.host = row[1].as<std::string>();
+          w.pid = row[2].as<int>();
+          w.lock_mode = row[3].as<std::string>();
+          w.threads = row[4].as<int>();
+          w.interval_ms = row[5].as<int64_t>();
+          w.started_micros = row[6].as<int64_t>();
+          w.last_seen_micros = row[7].as<int64_t>();
+          w.stopped_micros = row[8].is_null() ? 0 : row[8].as<int64_t>();
+          w.decided_last_minute = row[9].as<int64_t>();
+          w.errors_last_minute = row[10].as<int64_t>();
+          w.seen_ago_micros = row[11].as<int64_t>();
+          if (w.stopped_micros != 0) {
+            w.state = WorkerStatus::State::kStopped;
+          } else if (w.seen_ago_micros > kGoneAfterIntervals * w.interval_ms * 1000) {
+            w.state = WorkerStatus::State::kGone;
+          } else {
+            w.state = WorkerStatus::State::kAlive;
+          }
+          workers.push_back(std::move(w));
+        }
+        return workers;
+      });
 }
 
 }  // namespace campaignq::store

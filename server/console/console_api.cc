@@ -1,5 +1,6 @@
 #include "server/console/console_api.h"
 
+#include <set>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -16,7 +17,8 @@ constexpr char kComponent[] = "console";
 
 // The actions the store offers in this build, in the order the page shows them.
 const std::vector<std::string>& AvailableActions() {
-  static const auto* actions = new std::vector<std::string>{"close"};
+  static const auto* actions =
+      new std::vector<std::string>{"close", "pause", "resume", "retry-failed", "retry-application"};
   return *actions;
 }
 
@@ -87,6 +89,9 @@ nlohmann::json CampaignJson(const v1::Campaign& campaign) {
       {"approved", campaign.approved_count()},
       {"waitlist", campaign.waitlist()},
       {"status", StatusWord(campaign.status())},
+      {"paused", campaign.paused()},
+      {"opens_ms", OrNull(MillisOf(campaign.opens_at()))},
+      {"closes_ms", OrNull(MillisOf(campaign.closes_at()))},
       {"created_ms", OrNull(MillisOf(campaign.create_time()))},
       {"closed_ms", OrNull(MillisOf(campaign.close_time()))},
   };
@@ -122,8 +127,7 @@ ApiResponse ConsoleApi::Error(const absl::Status& status) {
     LogWarning(kComponent, "request failed: ", status.ToString());
     message = "internal error (see the server log)";
   }
-  nlohmann::json body = {{"error", message},
-                         {"code", absl::StatusCodeToString(status.code())}};
+  nlohmann::json body = {{"error", message}, {"code", absl::StatusCodeToString(status.code())}};
   return {http, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
@@ -171,6 +175,9 @@ absl::StatusOr<nlohmann::json> ConsoleApi::Route(const ApiRequest& request) {
       return Applications(*id, QueryValue(request, "status"), request);
     }
     if (post && n == 3) return Act(parts[2], *id, request.principal);
+  }
+  if (post && n == 2 && parts[0] == "failed" && parts[1] == "retry-all") {
+    return RetryAllFailed(request.principal);
   }
   if (post && n == 3 && parts[0] == "applications" && parts[2] == "retry") {
     absl::StatusOr<int64_t> id = ParseId(parts[1], "application id");
@@ -246,6 +253,41 @@ absl::StatusOr<nlohmann::json> ConsoleApi::Workers() {
   return nlohmann::json{{"workers", list}, {"gone_after_intervals", store::kGoneAfterIntervals}};
 }
 
+absl::StatusOr<nlohmann::json> ConsoleApi::RetryAllFailed(const Principal& principal) {
+  if (!principal.may_act) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("role ", principal.role, " may not retry; admin may"));
+  }
+  // The campaigns with failed applications (the failed are few: a
+  // dead-letter queue), then the store's bulk retry for each open one.
+  std::set<int64_t> campaigns;
+  v1::ListApplicationsRequest list;
+  list.set_status(v1::APPLICATION_STATUS_FAILED);
+  list.set_page_size(1000);
+  do {
+    absl::StatusOr<v1::ListApplicationsResponse> page = store_->ListApplications(list);
+    if (!page.ok()) return page.status();
+    for (const v1::Application& application : page->applications()) {
+      campaigns.insert(application.campaign_id());
+    }
+    list.set_page_token(page->next_page_token());
+  } while (!list.page_token().empty());
+  int64_t retried = 0;
+  int64_t skipped_campaigns = 0;
+  for (const int64_t campaign_id : campaigns) {
+    absl::StatusOr<int64_t> count = store_->RetryFailedApplications(campaign_id);
+    if (count.ok()) {
+      retried += *count;
+    } else if (count.status().code() == absl::StatusCode::kFailedPrecondition) {
+      ++skipped_campaigns;  // closed: its failed applications stay failed
+    } else {
+      return count.status();
+    }
+  }
+  LogInfo(kComponent, retried, " failed applications retried from the console by ", principal.role);
+  return nlohmann::json{{"retried", retried}, {"skipped_closed_campaigns", skipped_campaigns}};
+}
+
 absl::StatusOr<nlohmann::json> ConsoleApi::Act(const std::string& action, int64_t id,
                                                const Principal& principal) {
   if (!principal.may_act) {
@@ -258,9 +300,25 @@ absl::StatusOr<nlohmann::json> ConsoleApi::Act(const std::string& action, int64_
     LogInfo(kComponent, "campaign ", id, " closed from the console by ", principal.role);
     return nlohmann::json{{"campaign", CampaignJson(*campaign)}};
   }
-  if (action == "pause" || action == "resume" || action == "retry-failed" ||
-      action == "retry-application") {
-    return absl::UnimplementedError(absl::StrCat(action, " is not available in this build"));
+  if (action == "pause" || action == "resume") {
+    absl::StatusOr<v1::Campaign> campaign =
+        action == "pause" ? store_->PauseCampaign(id) : store_->ResumeCampaign(id);
+    if (!campaign.ok()) return campaign.status();
+    LogInfo(kComponent, "campaign ", id, " ", action, "d from the console by ", principal.role);
+    return nlohmann::json{{"campaign", CampaignJson(*campaign)}};
+  }
+  if (action == "retry-failed") {
+    absl::StatusOr<int64_t> retried = store_->RetryFailedApplications(id);
+    if (!retried.ok()) return retried.status();
+    LogInfo(kComponent, "campaign ", id, ": ", *retried,
+            " failed applications retried from the console by ", principal.role);
+    return nlohmann::json{{"retried", *retried}};
+  }
+  if (action == "retry-application") {
+    absl::StatusOr<v1::Application> application = store_->RetryApplication(id);
+    if (!application.ok()) return application.status();
+    LogInfo(kComponent, "application ", id, " retried from the console by ", principal.role);
+    return nlohmann::json{{"application", ApplicationJson(*application, principal.sees_user_ids)}};
   }
   return absl::NotFoundError(absl::StrCat("no action '", action, "'"));
 }

@@ -13,12 +13,15 @@
 //   GET  /api/failed                          ?campaign=&page_size=&page_token= (as above)
 //   GET  /api/workers                         {"workers": [...], "gone_after_intervals"}
 //   POST /api/campaigns/{id}/close            {"campaign": {...}}
-//   POST /api/campaigns/{id}/pause|resume     {"campaign": {...}}  (501 until the store has them)
-//   POST /api/campaigns/{id}/retry-failed     {"retried": n}       (501 until the store has it)
-//   POST /api/applications/{id}/retry         {"application": {...}} (501 until the store has it)
+//   POST /api/campaigns/{id}/pause|resume     {"campaign": {...}}
+//   POST /api/campaigns/{id}/retry-failed     {"retried": n}
+//   POST /api/applications/{id}/retry         {"application": {...}}
+//   POST /api/failed/retry-all                {"retried": n, "skipped_closed_campaigns": k}
 //
-// Errors: {"error": message, "code": "NOT_FOUND"...} with 400 (invalid
-// argument), 401, 403, 404, 409 (failed precondition), 501, 503
+// Actions need a principal that may_act (admin); they are the store's
+// operations, with its errors. Errors: {"error": message, "code":
+// "NOT_FOUND"...} with 400 (invalid argument), 401, 403, 404, 409 (failed
+// precondition, aborted, already exists), 429, 501, 503
 // (unavailable), 500 (anything else: the message then says nothing of the
 // database; the details go to the log). Applications carry "user_id" and
 // "last_error" only for a principal that sees_user_ids.
@@ -61,6 +64,7 @@ class ConsoleApi {
   absl::StatusOr<nlohmann::json> Applications(int64_t campaign_id, const std::string& status,
                                               const ApiRequest& request);
   absl::StatusOr<nlohmann::json> Workers();
+  absl::StatusOr<nlohmann::json> RetryAllFailed(const Principal& principal);
   absl::StatusOr<nlohmann::json> Act(const std::string& action, int64_t id,
                                      const Principal& principal);
 

@@ -58,8 +58,7 @@ absl::StatusOr<Principal> Authenticate(const Authorizer& authorizer,
       authorization.size() == kBearer.size()) {
     return absl::UnauthenticatedError("a bearer token is required (Authorization: Bearer ...)");
   }
-  absl::StatusOr<std::string> role =
-      authorizer(std::string(authorization.substr(kBearer.size())));
+  absl::StatusOr<std::string> role = authorizer(std::string(authorization.substr(kBearer.size())));
   if (!role.ok()) return absl::UnauthenticatedError("the token was not accepted");
   if (*role == "admin") return Principal{*role, true, true};
   if (*role == "observer" || *role == "service") return Principal{*role, false, false};

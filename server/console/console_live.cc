@@ -195,7 +195,8 @@ absl::StatusOr<nlohmann::json> ConsoleLive::BuildOverview() {
       const int64_t dt = rate_[i].time_ms - rate_[i - 1].time_ms;
       if (dt <= 0) continue;
       // Deletions (retention) can make the total shrink: never a negative rate.
-      const int64_t delta = std::max<int64_t>(0, rate_[i].out_of_pending - rate_[i - 1].out_of_pending);
+      const int64_t delta =
+          std::max<int64_t>(0, rate_[i].out_of_pending - rate_[i - 1].out_of_pending);
       last = delta * 1000.0 / dt;
       rate.push_back({rate_[i].time_ms, last});
     }

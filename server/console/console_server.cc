@@ -101,9 +101,9 @@ void ConsoleServer::Route() {
                                       httplib::Response& response) -> absl::StatusOr<Principal> {
     SetCommonHeaders(response);
     const std::string authorization = request.get_header_value("Authorization");
-    if (absl::Status origin = CheckRequestOrigin(
-            has_authorizer, request.method == "POST", authorization,
-            request.get_header_value("Host"), request.get_header_value("Origin"));
+    if (absl::Status origin = CheckRequestOrigin(has_authorizer, request.method == "POST",
+                                                 authorization, request.get_header_value("Host"),
+                                                 request.get_header_value("Origin"));
         !origin.ok()) {
       Send(response, ConsoleApi::Error(origin));
       return origin;
@@ -113,38 +113,38 @@ void ConsoleServer::Route() {
     return principal;
   };
 
-  http_->Get("/api/events", [this, admit](const httplib::Request& request,
-                                          httplib::Response& response) {
-    if (!admit(request, response).ok()) return;
-    if (streams_.fetch_add(1) >= options_.max_streams) {
-      streams_.fetch_sub(1);
-      Send(response, ConsoleApi::Error(absl::UnavailableError("too many open event streams")));
-      return;
-    }
-    auto viewer = std::make_shared<ConsoleLive::Viewer>(live_.get());
-    auto seen = std::make_shared<uint64_t>(0);
-    response.set_header("X-Accel-Buffering", "no");
-    response.set_chunked_content_provider(
-        "text/event-stream",
-        [this, viewer, seen](size_t /*offset*/, httplib::DataSink& sink) {
-          const ConsoleLive::Snapshot snapshot =
-              live_->WaitNewer(*seen, std::chrono::steady_clock::now() + kKeepAlive);
-          if (snapshot.stopped) {
-            sink.done();
-            return false;
-          }
-          std::string event;
-          if (snapshot.seq > *seen) {
-            *seen = snapshot.seq;
-            event = absl::StrCat("id: ", snapshot.seq, "\nevent: overview\ndata: ", snapshot.json,
-                                 "\n\n");
-          } else {
-            event = ": keep-alive\n\n";
-          }
-          return sink.write(event.data(), event.size());
-        },
-        [this](bool /*success*/) { streams_.fetch_sub(1); });
-  });
+  http_->Get(
+      "/api/events", [this, admit](const httplib::Request& request, httplib::Response& response) {
+        if (!admit(request, response).ok()) return;
+        if (streams_.fetch_add(1) >= options_.max_streams) {
+          streams_.fetch_sub(1);
+          Send(response, ConsoleApi::Error(absl::UnavailableError("too many open event streams")));
+          return;
+        }
+        auto viewer = std::make_shared<ConsoleLive::Viewer>(live_.get());
+        auto seen = std::make_shared<uint64_t>(0);
+        response.set_header("X-Accel-Buffering", "no");
+        response.set_chunked_content_provider(
+            "text/event-stream",
+            [this, viewer, seen](size_t /*offset*/, httplib::DataSink& sink) {
+              const ConsoleLive::Snapshot snapshot =
+                  live_->WaitNewer(*seen, std::chrono::steady_clock::now() + kKeepAlive);
+              if (snapshot.stopped) {
+                sink.done();
+                return false;
+              }
+              std::string event;
+              if (snapshot.seq > *seen) {
+                *seen = snapshot.seq;
+                event = absl::StrCat("id: ", snapshot.seq,
+                                     "\nevent: overview\ndata: ", snapshot.json, "\n\n");
+              } else {
+                event = ": keep-alive\n\n";
+              }
+              return sink.write(event.data(), event.size());
+            },
+            [this](bool /*success*/) { streams_.fetch_sub(1); });
+      });
 
   auto api = [this, admit](const httplib::Request& request, httplib::Response& response) {
     absl::StatusOr<Principal> principal = admit(request, response);
@@ -159,24 +159,24 @@ void ConsoleServer::Route() {
   http_->Get(R"(/api/.*)", api);
   http_->Post(R"(/api/.*)", api);
 
-  http_->Get(R"(/.*)", [has_authorizer](const httplib::Request& request,
-                                        httplib::Response& response) {
-    SetCommonHeaders(response);
-    if (absl::Status origin =
-            CheckRequestOrigin(has_authorizer, false, "", request.get_header_value("Host"), "");
-        !origin.ok()) {
-      response.status = 403;
-      response.set_content(std::string(origin.message()), "text/plain; charset=utf-8");
-      return;
-    }
-    const Asset* asset = FindAsset(request.path);
-    if (asset == nullptr) {
-      response.status = 404;
-      response.set_content("not found", "text/plain; charset=utf-8");
-      return;
-    }
-    response.set_content(asset->body, asset->content_type);
-  });
+  http_->Get(
+      R"(/.*)", [has_authorizer](const httplib::Request& request, httplib::Response& response) {
+        SetCommonHeaders(response);
+        if (absl::Status origin =
+                CheckRequestOrigin(has_authorizer, false, "", request.get_header_value("Host"), "");
+            !origin.ok()) {
+          response.status = 403;
+          response.set_content(std::string(origin.message()), "text/plain; charset=utf-8");
+          return;
+        }
+        const Asset* asset = FindAsset(request.path);
+        if (asset == nullptr) {
+          response.status = 404;
+          response.set_content("not found", "text/plain; charset=utf-8");
+          return;
+        }
+        response.set_content(asset->body, asset->content_type);
+      });
 }
 
 }  // namespace campaignq::server::console

@@ -31,8 +31,8 @@ namespace campaignq::server::console {
 class ConsoleApi;
 
 struct ConsoleServerOptions {
-  store::CampaignStore* store = nullptr;    // the gRPC service's store
-  db::ConnectionPool* pool = nullptr;       // where worker heartbeats are read
+  store::CampaignStore* store = nullptr;       // the gRPC service's store
+  db::ConnectionPool* pool = nullptr;          // where worker heartbeats are read
   const DecisionListener* listener = nullptr;  // may be null: idle refresh only
   // Empty: no authentication, loopback only, everyone admin (console_auth.h).
   Authorizer authorizer;

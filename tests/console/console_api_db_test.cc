@@ -103,8 +103,7 @@ class ConsoleTest : public ::testing::Test {
 
   // The response's JSON, after checking its HTTP status.
   json Call(const std::string& method, const std::string& path, int want_status,
-            const Principal& principal = kAdmin,
-            std::map<std::string, std::string> query = {}) {
+            const Principal& principal = kAdmin, std::map<std::string, std::string> query = {}) {
     ApiRequest request{method, path, std::move(query), principal};
     const ApiResponse response = api_->Handle(request);
     EXPECT_EQ(response.http_status, want_status) << method << " " << path << ": " << response.body;
@@ -150,7 +149,8 @@ TEST_F(ConsoleTest, OverviewShowsOpenCampaignsWithTheirFill) {
   EXPECT_EQ(detail["counts"]["waitlisted"], 1);
   ASSERT_EQ(detail["fill"].size(), 1u);
   EXPECT_EQ(detail["fill"][0][1], 2);
-  EXPECT_EQ(detail["actions"], json::array({"close"}));
+  EXPECT_EQ(detail["actions"],
+            json::array({"close", "pause", "resume", "retry-failed", "retry-application"}));
   EXPECT_EQ(Call("GET", absl::StrCat("/api/campaigns/", capped), 200, kObserver)["actions"],
             json::array());
 }
@@ -170,7 +170,8 @@ TEST_F(ConsoleTest, ApplicationsArePagedFilteredAndHideUserIdsFromObservers) {
   ASSERT_EQ(page1["applications"].size(), 3u);
   ASSERT_FALSE(page1["next_page_token"].get<std::string>().empty());
   const json page2 = Call("GET", path, 200, kAdmin,
-                          {{"status", "waitlisted"}, {"page_size", "3"},
+                          {{"status", "waitlisted"},
+                           {"page_size", "3"},
                            {"page_token", page1["next_page_token"].get<std::string>()}});
   ASSERT_EQ(page2["applications"].size(), 1u);
   EXPECT_TRUE(page2["next_page_token"].get<std::string>().empty());
@@ -202,9 +203,10 @@ TEST_F(ConsoleTest, FailedListsLastErrorForAdminsOnly) {
   EXPECT_EQ(failed["applications"][0]["id"], bad);
   EXPECT_EQ(failed["applications"][0]["attempts"], 3);
   EXPECT_EQ(failed["applications"][0]["last_error"], "poison refused");
-  EXPECT_FALSE(Call("GET", "/api/failed", 200, kObserver)["applications"][0].contains("last_error"));
-  EXPECT_EQ(
-      Call("GET", "/api/failed", 200, kAdmin, {{"campaign", "999"}})["applications"].size(), 0u);
+  EXPECT_FALSE(
+      Call("GET", "/api/failed", 200, kObserver)["applications"][0].contains("last_error"));
+  EXPECT_EQ(Call("GET", "/api/failed", 200, kAdmin, {{"campaign", "999"}})["applications"].size(),
+            0u);
   (void)ok;
 }
 
@@ -224,6 +226,53 @@ TEST_F(ConsoleTest, CloseNeedsAdminAndClosesInTheDatabase) {
   EXPECT_EQ(Call("POST", "/api/campaigns/999/close", 404)["code"], "NOT_FOUND");
   EXPECT_EQ(Call("POST", absl::StrCat("/api/campaigns/", campaign, "/explode"), 404)["code"],
             "NOT_FOUND");
+}
+
+TEST_F(ConsoleTest, PauseResumeAndRetryChangeTheDatabase) {
+  const int64_t campaign = Create("operations", 5);
+  const std::string base = absl::StrCat("/api/campaigns/", campaign);
+  EXPECT_EQ(Call("POST", base + "/pause", 403, kObserver)["code"], "PERMISSION_DENIED");
+  EXPECT_EQ(Call("POST", base + "/pause", 200)["campaign"]["paused"], true);
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT paused FROM campaigns WHERE id = ", campaign)), "t");
+  EXPECT_EQ(Call("GET", base, 200)["campaign"]["paused"], true);
+  EXPECT_EQ(Call("POST", base + "/resume", 200)["campaign"]["paused"], false);
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT paused FROM campaigns WHERE id = ", campaign)), "f");
+
+  auto fail = [&](int64_t id) {
+    Exec(absl::StrCat("UPDATE applications SET status = 'failed', attempts = 3, ",
+                      "last_error = 'boom', decided_at = now() WHERE id = ", id));
+  };
+  const int64_t one = Apply(campaign, "one");
+  const int64_t two = Apply(campaign, "two");
+  const int64_t three = Apply(campaign, "three");
+  fail(one);
+  fail(two);
+  fail(three);
+  const json retried = Call("POST", absl::StrCat("/api/applications/", one, "/retry"), 200);
+  EXPECT_EQ(retried["application"]["status"], "pending");
+  EXPECT_EQ(retried["application"]["attempts"], 0);
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT status FROM applications WHERE id = ", one)), "pending");
+  EXPECT_EQ(Call("POST", absl::StrCat("/api/applications/", one, "/retry"), 409)["code"],
+            "FAILED_PRECONDITION");
+  EXPECT_EQ(Call("POST", base + "/retry-failed", 200)["retried"], 2);
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT count(*) FROM applications WHERE status = 'pending' ",
+                                "AND campaign_id = ", campaign)),
+            "3");
+
+  // Retry all: every open campaign's failed applications; a closed one's stay.
+  const int64_t other = Create("other", 5);
+  const int64_t closed = Create("closed", 5);
+  const int64_t four = Apply(other, "four");
+  const int64_t five = Apply(closed, "five");
+  fail(four);
+  fail(five);
+  Call("POST", absl::StrCat("/api/campaigns/", closed, "/close"), 200);
+  EXPECT_EQ(Call("POST", "/api/failed/retry-all", 403, kObserver)["code"], "PERMISSION_DENIED");
+  const json all = Call("POST", "/api/failed/retry-all", 200);
+  EXPECT_EQ(all["retried"], 1);
+  EXPECT_EQ(all["skipped_closed_campaigns"], 1);
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT status FROM applications WHERE id = ", four)), "pending");
+  EXPECT_EQ(Scalar(absl::StrCat("SELECT status FROM applications WHERE id = ", five)), "failed");
 }
 
 TEST_F(ConsoleTest, WorkersComeFromHeartbeats) {
@@ -272,10 +321,12 @@ TEST_F(ConsoleTest, HeartbeatStatesAndPruning) {
   ASSERT_TRUE(gone->BeatOnce().ok());
   ASSERT_TRUE(old->BeatOnce().ok());
   // No beat for more than 3 intervals (3 s): gone. Two hours: pruned.
-  Exec("UPDATE worker_heartbeats SET last_seen_at = now() - interval '4 seconds' "
-       "WHERE worker_id = 'gone'");
-  Exec("UPDATE worker_heartbeats SET last_seen_at = now() - interval '2 hours' "
-       "WHERE worker_id = 'old'");
+  Exec(
+      "UPDATE worker_heartbeats SET last_seen_at = now() - interval '4 seconds' "
+      "WHERE worker_id = 'gone'");
+  Exec(
+      "UPDATE worker_heartbeats SET last_seen_at = now() - interval '2 hours' "
+      "WHERE worker_id = 'old'");
   ASSERT_TRUE(alive->BeatOnce().ok());  // its first beat prunes
   std::map<std::string, std::string> states;
   for (const store::WorkerStatus& w : Must(store::ListWorkers(pool_.get()))) {
@@ -323,8 +374,8 @@ TEST_F(ConsoleTest, LiveViewCoalescesNotificationsIntoFewSnapshots) {
     seen = snapshot.seq;
     if (json::parse(snapshot.json)["pending"] == 1) break;
   }
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-                             .count();
+  const double elapsed =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   EXPECT_LE(seen - first.seq, 2 + static_cast<uint64_t>(elapsed / 0.3)) << elapsed << " s";
   viewer.reset();
   live.Stop();
@@ -387,8 +438,8 @@ TEST_F(ConsoleTest, HttpServesAssetsChecksOriginsAndStreamsSnapshots) {
   ASSERT_TRUE(page);
   EXPECT_EQ(page->status, 200);
   EXPECT_TRUE(absl::StrContains(page->body, "<script src=\"/app.js\""));
-  EXPECT_TRUE(absl::StrContains(page->get_header_value("Content-Security-Policy"),
-                                "default-src 'none'"));
+  EXPECT_TRUE(
+      absl::StrContains(page->get_header_value("Content-Security-Policy"), "default-src 'none'"));
   auto script = client.Get("/app.js");
   ASSERT_TRUE(script);
   EXPECT_TRUE(absl::StartsWith(script->get_header_value("Content-Type"), "text/javascript"));
@@ -400,14 +451,15 @@ TEST_F(ConsoleTest, HttpServesAssetsChecksOriginsAndStreamsSnapshots) {
   // No Authorization header (a cross-site form): refused.
   EXPECT_EQ(client.Post(close, "", "text/plain")->status, 403);
   // Another origin: refused.
-  EXPECT_EQ(client.Post(close, {{"Authorization", "Bearer x"}, {"Origin", "http://evil.example"}},
-                        "", "text/plain")
+  EXPECT_EQ(client
+                .Post(close, {{"Authorization", "Bearer x"}, {"Origin", "http://evil.example"}}, "",
+                      "text/plain")
                 ->status,
             403);
   EXPECT_EQ(Scalar(absl::StrCat("SELECT status FROM campaigns WHERE id = ", campaign)), "open");
-  auto closed = client.Post(
-      close, {{"Authorization", "Bearer x"}, {"Origin", absl::StrCat("http://", host)}}, "",
-      "text/plain");
+  auto closed =
+      client.Post(close, {{"Authorization", "Bearer x"}, {"Origin", absl::StrCat("http://", host)}},
+                  "", "text/plain");
   ASSERT_TRUE(closed);
   EXPECT_EQ(closed->status, 200) << closed->body;
   EXPECT_EQ(Scalar(absl::StrCat("SELECT status FROM campaigns WHERE id = ", campaign)), "closed");

@@ -125,9 +125,11 @@ function svg(tag, attrs) {
 
 // series: [{points: [[x, y]...], color, dash, label}]; x in ms.
 function lineChart(container, series, { yLabel = '', minY = 0 } = {}) {
-  const width = 800, height = 160, left = 48, right = 8, top = 8, bottom = 22;
+  // Drawn at the container's own width, so that text is never stretched.
+  const width = Math.max(240, Math.round(container.clientWidth || 800));
+  const height = 160, left = 48, right = 8, top = 8, bottom = 22;
   const all = series.flatMap((s) => s.points);
-  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: 'none', role: 'img',
+  const root = svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img',
     'aria-label': `${yLabel} chart` });
   if (all.length === 0) {
     const text = svg('text', { x: left, y: height / 2 });
@@ -200,7 +202,7 @@ function renderOverview(main) {
     tile('Pending', 'stat-pending'), tile('Waitlisted', 'stat-waitlisted'),
     tile('Decided per second', 'stat-rate'), tile('Oldest pending', 'stat-oldest'),
     tile('Workers alive', 'stat-workers'), tile('Failed', 'stat-failed')));
-  const chart = el('div', { class: 'chart', id: 'rate-chart' });
+  const chart = el('div', { id: 'rate-chart' });
   main.append(el('section', { class: 'chart', 'aria-labelledby': 'rate-title' },
     el('h2', { id: 'rate-title', text: 'Decided per second (last minutes)' }), chart));
   main.append(el('h2', { text: 'Open campaigns' }));
@@ -309,10 +311,11 @@ function pagedTable(container, load, { failed = false, actions = [] } = {}) {
   return show;
 }
 
+// POSTs an action; `done` is the message, or a function of the reply.
 async function act(path, done, then) {
   try {
-    await api(path, 'POST');
-    toast(done);
+    const reply = await api(path, 'POST');
+    toast(typeof done === 'function' ? done(reply) : done);
     if (then) then();
   } catch (error) { toast(error.message); }
 }
@@ -327,7 +330,7 @@ async function renderCampaign(main, id) {
   main.append(el('div', { class: 'tiles' },
     el('div', { class: 'tile' }, el('span', { class: 'label', text: 'Approved / cap' }), bar),
     el('div', { class: 'tile' }, el('span', { class: 'label', text: 'Status' }),
-      el('span', { class: 'value', id: 'campaign-status', text: c.status })),
+      el('span', { class: 'value', id: 'campaign-status', text: c.paused ? `${c.status}, paused` : c.status })),
     el('div', { class: 'tile' }, el('span', { class: 'label', text: 'Created' }),
       el('span', { class: 'value small', text: time(c.created_ms) }))));
   main.append(counts);
@@ -341,14 +344,14 @@ async function renderCampaign(main, id) {
       }
     } }));
   }
-  if (c.status === 'open' && can.includes('pause')) {
+  if (c.status === 'open' && !c.paused && can.includes('pause')) {
     actions.append(el('button', { type: 'button', text: 'Pause', onclick: () => act(`/api/campaigns/${c.id}/pause`, 'Paused.', reload) }));
   }
-  if (c.status === 'paused' && can.includes('resume')) {
+  if (c.status === 'open' && c.paused && can.includes('resume')) {
     actions.append(el('button', { type: 'button', text: 'Resume', onclick: () => act(`/api/campaigns/${c.id}/resume`, 'Resumed.', reload) }));
   }
-  if (can.includes('retry-failed')) {
-    actions.append(el('button', { type: 'button', text: 'Retry failed', onclick: () => act(`/api/campaigns/${c.id}/retry-failed`, 'Failed applications back to pending.', reload) }));
+  if (c.status === 'open' && can.includes('retry-failed')) {
+    actions.append(el('button', { type: 'button', text: 'Retry failed', onclick: () => act(`/api/campaigns/${c.id}/retry-failed`, (r) => `${r.retried} failed applications back to pending.`, reload) }));
   }
   if (actions.childElementCount === 0) {
     actions.append(el('span', { class: 'muted', text: state.me && state.me.may_act ? 'No actions for this campaign.' : 'Actions need the admin role.' }));
@@ -425,7 +428,13 @@ async function renderFailed(main) {
   main.append(list);
   const show = pagedTable(list, (token) => api(`/api/failed?page_size=50&page_token=${encodeURIComponent(token)}`),
     { failed: true, actions: actions.includes('retry-application') ? ['retry'] : [] });
-  if (!actions.includes('retry-application')) {
+  if (actions.includes('retry-failed')) {
+    bar.append(el('button', { type: 'button', id: 'retry-all', text: 'Retry all failed', onclick: () => {
+      if (window.confirm('Put every failed application of every open campaign back to pending?')) {
+        act('/api/failed/retry-all', (r) => `${r.retried} failed applications back to pending.`, () => show());
+      }
+    } }));
+  } else {
     bar.append(el('span', { class: 'muted', text: state.me && state.me.may_act ? 'Retry is not available in this build.' : 'Retry needs the admin role.' }));
   }
   let lastFailed = state.overview ? state.overview.failed : null;
