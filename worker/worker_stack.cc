@@ -26,7 +26,9 @@ store::WorkerHeartbeatOptions HeartbeatFor(const WorkerOptions& options, WorkerM
   store::WorkerHeartbeatOptions heartbeat;
   heartbeat.database_url = options.database_url;
   heartbeat.connect = options.connect;
-  heartbeat.connect.application_name += "-heartbeat";  // apart in pg_stat_activity
+  // Apart in pg_stat_activity, and from the "campaignq-worker" sessions that
+  // fault tests pick by name prefix.
+  heartbeat.connect.application_name = "campaignq-heartbeat";
   heartbeat.lock_mode = queue::LockModeName(options.lock_mode);
   heartbeat.threads = options.concurrency;
   heartbeat.totals = [metrics] {
