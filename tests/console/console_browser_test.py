@@ -17,7 +17,7 @@ the page (DOM), never by sleeping:
 Screenshots of each page go to the test's temporary directory (printed), and
 to --docs-dir when given (docs/console/*.png).
 
-Usage: console_browser_test.py --bin-dir BUILD_DIR [--docs-dir DIR] [--keep]
+Usage: console_browser_test.py --bin-dir BUILD_DIR [--docs-dir DIR]
 """
 
 import argparse
@@ -291,15 +291,19 @@ def run(args, tmp):
         campaign = json.loads(cli(args.bin_dir, grpc, "create-campaign", "--name=poisoned", "--cap=5"))
         poison = json.loads(cli(args.bin_dir, grpc, "apply", f"--campaign={campaign['id']}", "--user=poison"))
         driver.get(f"{base}/#/failed")
-        wait(driver, "the poison application on the Failed page", lambda d: d.find_elements(
-            By.CSS_SELECTOR, f"tr[data-application='{poison['id']}']"), timeout=90)
-        row = driver.find_element(By.CSS_SELECTOR, f"tr[data-application='{poison['id']}']")
-        assert "poison application refused" in row.text, row.text
+        row_css = f"tr[data-application='{poison['id']}']"
+        # The page re-renders the list when the failed count changes: every
+        # read and click finds the row afresh (stale rows are read again).
+        wait(driver, "the poison application with its last_error on the Failed page",
+             lambda d: any("poison application refused" in r.text
+                           for r in d.find_elements(By.CSS_SELECTOR, row_css)), timeout=90)
         shot(driver, tmp, shots, "failed")
-        retry = row.find_elements(By.TAG_NAME, "button")
-        if retry:
+        has_retry = wait(driver, "the row's action cell", lambda d: [
+            len(d.find_element(By.CSS_SELECTOR, row_css).find_elements(By.TAG_NAME, "button"))])[0]
+        if has_retry:
             pg.psql("DROP TRIGGER test_refuse_poison ON applications")
-            retry[0].click()
+            wait(driver, "a click on Retry", lambda d: d.find_element(By.CSS_SELECTOR, row_css)
+                 .find_element(By.TAG_NAME, "button").click() or True)
             wait(driver, "the retried application decided", lambda d: pg.psql(
                 f"SELECT status FROM applications WHERE id = {poison['id']}") == "approved", timeout=60)
             log("retried from the page and decided")
@@ -354,7 +358,6 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin-dir", required=True)
     parser.add_argument("--docs-dir")
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="campaignq-console-test.")
     log("artifacts in", tmp)
@@ -365,6 +368,10 @@ def main():
         log("FAILED:", error)
         log("logs and screenshots kept in", tmp)
         raise
+    # Keep the artifacts (screenshots, logs); drop the database cluster and
+    # the browser profile, which are large.
+    for bulky in ("pg", "chromium"):
+        shutil.rmtree(os.path.join(tmp, bulky), ignore_errors=True)
     log(f"passed in {time.monotonic() - start:.1f}s; screenshots in {tmp}")
     print("1 passed, 0 failed")
 
