@@ -7,8 +7,9 @@
 #   ha    the real binaries on a Patroni + etcd cluster while the primary
 #         changes (scripts/ha-cluster)
 #   bench-smoke  bench/run --smoke (bench/CMakeLists.txt)
+#   browser  the web console in headless Chromium (tests/console)
 #
-# campaignq_add_test(NAME name LABEL unit|db|e2e|faults|ha|bench-smoke
+# campaignq_add_test(NAME name LABEL unit|db|e2e|faults|ha|bench-smoke|browser
 #                    SOURCES a.cc [b.cc ...] | COMMAND program [args ...]
 #                    [LIBS lib ...] [DEPENDS target ...] [TIMEOUT seconds])
 #
@@ -17,7 +18,7 @@
 # PostgreSQL cluster is started once per binary, not once per test case.
 # COMMAND: a test that is not a GoogleTest binary (e.g. the format check).
 # DEPENDS: targets built before the test (e2e: the binaries it runs).
-# TIMEOUT defaults to 60 s (unit), 120 s (db) and 600 s (e2e, bench-smoke).
+# TIMEOUT defaults to 60 s (unit), 120 s (db) and 600 s (e2e, bench-smoke, browser).
 function(campaignq_add_test)
   cmake_parse_arguments(ARG "" "NAME;LABEL;TIMEOUT" "SOURCES;COMMAND;LIBS;DEPENDS" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS)
@@ -26,9 +27,10 @@ function(campaignq_add_test)
   if(NOT ARG_NAME)
     message(FATAL_ERROR "campaignq_add_test: NAME is required")
   endif()
-  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|faults|ha|bench-smoke)$")
+  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|faults|ha|bench-smoke|browser)$")
     message(FATAL_ERROR
-            "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e, faults, ha or bench-smoke")
+            "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e, faults, ha, bench-smoke "
+            "or browser")
   endif()
   if(ARG_SOURCES AND ARG_COMMAND OR NOT ARG_SOURCES AND NOT ARG_COMMAND)
     message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): give SOURCES or COMMAND, not both")

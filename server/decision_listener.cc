@@ -64,6 +64,18 @@ uint64_t DecisionListener::WaitForChange(int64_t campaign_id, uint64_t seen,
   return GenerationLocked(campaign_id);
 }
 
+uint64_t DecisionListener::AnyGeneration() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return any_;
+}
+
+uint64_t DecisionListener::WaitForAnyChange(uint64_t seen,
+                                            std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock<std::mutex> lock(mutex_);
+  changed_.wait_until(lock, deadline, [&] { return stopping_ || any_ != seen; });
+  return any_;
+}
+
 void DecisionListener::OnNotification(absl::string_view payload) {
   int64_t campaign_id = 0;
   if (!absl::SimpleAtoi(payload, &campaign_id)) {
@@ -74,6 +86,7 @@ void DecisionListener::OnNotification(absl::string_view payload) {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++generations_[campaign_id];
+    ++any_;
   }
   // Every watcher wakes and compares its own campaign's generation: cheap
   // for the few dozen watchers the bounded sync thread pool can hold.
@@ -84,6 +97,7 @@ void DecisionListener::BumpAll() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     ++epoch_;
+    ++any_;
   }
   changed_.notify_all();
 }

@@ -58,6 +58,12 @@ class DecisionListener {
   uint64_t WaitForChange(int64_t campaign_id, uint64_t seen,
                          std::chrono::steady_clock::time_point deadline) const;
 
+  // A number that changes whenever any campaign may have changed, and
+  // waiting for it: the console's live view (server/console/console_live.h)
+  // waits here (one thread, however many tabs are open).
+  uint64_t AnyGeneration() const;
+  uint64_t WaitForAnyChange(uint64_t seen, std::chrono::steady_clock::time_point deadline) const;
+
   // For the notification receiver (and tests): a notification arrived.
   void OnNotification(absl::string_view payload);
 
@@ -77,6 +83,8 @@ class DecisionListener {
   // Bumped on every (re)connect and on an unparsable payload: changes the
   // generation of every campaign at once.
   uint64_t epoch_ ABSL_GUARDED_BY(mutex_) = 0;
+  // Bumped with every notification and every epoch.
+  uint64_t any_ ABSL_GUARDED_BY(mutex_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mutex_) = false;
   // Declared last: its thread calls back into the members above, so it is
   // destroyed (stopped) first.

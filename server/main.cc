@@ -32,6 +32,9 @@ int main(int argc, char** argv) {
   if (!stack.metrics_address().empty()) {
     std::printf("campaignq-server metrics on %s\n", stack.metrics_address().c_str());
   }
+  if (!stack.console_address().empty()) {
+    std::printf("campaignq-server console on %s\n", stack.console_address().c_str());
+  }
   std::printf("campaignq-server listening on %s\n", stack.address().c_str());
   std::fflush(stdout);
 

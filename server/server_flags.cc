@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
 #include "server/limit_flags.h"
+#include "server/console/console_auth.h"
 
 CAMPAIGNQ_FLAG(std::string, listen, "CAMPAIGNQ_LISTEN", "127.0.0.1:50051",
                "host:port to serve gRPC on; port 0 picks a free one");
@@ -17,6 +18,10 @@ CAMPAIGNQ_FLAG(int, max_threads, "CAMPAIGNQ_MAX_THREADS", 512,
                "bound on gRPC's sync handler threads; each in-flight call (watches included) "
                "holds one, and a call beyond the bound is refused with RESOURCE_EXHAUSTED. Calls "
                "wait for one of --pool-size connections, so threads are cheap waiters here");
+// The web console (server/console, docs/console.md).
+CAMPAIGNQ_FLAG(std::string, console_listen, "CAMPAIGNQ_CONSOLE_LISTEN", "",
+               "host:port of the web console (port 0 picks a free one); empty: no console. "
+               "Loopback addresses only until authentication is configured");
 
 // --- security (docs/security.md) ---
 CAMPAIGNQ_FLAG(std::string, tls_cert, "CAMPAIGNQ_TLS_CERT", "",
@@ -69,6 +74,7 @@ absl::StatusOr<ServerOptions> ReadServerFlags() {
   options.pool_size = absl::GetFlag(FLAGS_pool_size);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  options.console_listen = absl::GetFlag(FLAGS_console_listen);
   if (options.migrate_only && options.process.migrate == db::MigrateMode::kOff) {
     return absl::InvalidArgumentError("--migrate-only needs --migrate=auto or --migrate=verify");
   }
@@ -91,6 +97,15 @@ absl::StatusOr<ServerOptions> ReadServerFlags() {
   if (absl::Status security = security::ValidateSecurityOptions(options.security, options.listen);
       !security.ok()) {
     return security;
+  }
+  // The console takes the gRPC API's principals: off loopback only with
+  // authentication configured.
+  if (!options.console_listen.empty()) {
+    if (absl::Status console = console::CheckConsoleListen(options.console_listen,
+                                                           options.security.auth_configured());
+        !console.ok()) {
+      return absl::InvalidArgumentError(console.message());
+    }
   }
   return options;
 }

@@ -37,6 +37,8 @@ struct ServerOptions {
   // TLS, authentication (--tls-*, --auth-tokens-file, --jwt-*,
   // --insecure-allow-unauthenticated); see docs/security.md.
   security::SecurityOptions security;
+  // The web console's host:port (server/console); empty: off.
+  std::string console_listen;
 };
 
 // The flags' values after ParseFlagsOrExit, validated: INVALID_ARGUMENT

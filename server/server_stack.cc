@@ -13,6 +13,7 @@
 #include "common/metrics/process_metrics.h"
 #include "common/store/campaign_store.h"
 #include "server/campaign_queue_service.h"
+#include "server/console/console_server.h"
 #include "server/health_monitor.h"
 #include "server/queue_gauges.h"
 #include "server/security/credentials.h"
@@ -85,6 +86,8 @@ struct ServerStack::Running {
   CampaignQueueService service;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<HealthMonitor> health;
+  // The web console (--console-listen), over the same store and listener.
+  std::unique_ptr<console::ConsoleServer> console;
 };
 
 ServerStack::ServerStack(ServerOptions options) : options_(std::move(options)) {}
@@ -187,6 +190,36 @@ absl::StatusOr<int> ServerStack::StartLocked() {
                         *value = health->serving() ? 1 : 0;
                         return true;
                       });
+  if (!options_.console_listen.empty()) {
+    console::ConsoleServerOptions console_options;
+    console_options.store = &r.store;
+    console_options.pool = &r.pool;
+    console_options.listener = &r.listener;
+    if (options_.security.auth_configured()) {
+      // The same principals and roles as the gRPC API: a bearer token
+      // pasted into the page, checked by the server's authorizer.
+      const security::Authorizer* authorizer = r.authorizer.get();
+      console_options.authorizer =
+          [authorizer](const std::string& bearer) -> absl::StatusOr<std::string> {
+        const std::string header = "Bearer " + bearer;
+        std::multimap<grpc::string_ref, grpc::string_ref> metadata;
+        metadata.emplace("authorization", header);
+        absl::StatusOr<security::Principal> principal = authorizer->Authenticate(metadata, nullptr);
+        if (!principal.ok()) return principal.status();
+        return std::string(security::RoleName(principal->role));
+      };
+    }
+    r.console = std::make_unique<console::ConsoleServer>(std::move(console_options));
+    absl::StatusOr<int> console_port = r.console->Start(options_.console_listen);
+    if (!console_port.ok()) {
+      r.server->Shutdown();
+      r.health->Stop();
+      metrics_address_.clear();
+      return console_port.status();
+    }
+    console_address_ = BoundAddress(options_.console_listen, *console_port);
+    LogInfo(kComponent, "console on http://", console_address_, "/");
+  }
   address_ = BoundAddress(options_.listen, port);
   LogInfo(kComponent, "listening on ", address_, options_.security.tls() ? " (TLS" : " (plaintext",
           options_.security.tls_client_ca.empty() ? "" : ", client certificates required", ")");
@@ -218,6 +251,7 @@ void ServerStack::Stop() {
   LogInfo(kComponent, "draining for up to ", absl::FormatDuration(options_.shutdown_grace));
   DrainLocked();
   Running& r = *running_;
+  if (r.console != nullptr) r.console->Stop();
   // New calls are refused at once; in-flight unary calls get the grace
   // period to finish, then are cancelled.
   r.server->Shutdown(std::chrono::system_clock::now() +
@@ -228,6 +262,7 @@ void ServerStack::Stop() {
   running_.reset();  // closes the connections
   address_.clear();
   metrics_address_.clear();
+  console_address_.clear();
   LogInfo(kComponent, "stopped");
 }
 

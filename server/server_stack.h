@@ -65,6 +65,8 @@ class ServerStack {
   const std::string& address() const { return address_; }
   // "host:port" of GET /metrics, empty without --metrics-listen,
   const std::string& metrics_address() const { return metrics_address_; }
+  // "host:port" of the web console, empty without --console-listen,
+  const std::string& console_address() const { return console_address_; }
   // the server, e.g. for InProcessChannel(),
   grpc::Server* grpc_server() const;
   // and its decision listener (e.g. to wait until it listens).
@@ -82,6 +84,7 @@ class ServerStack {
   std::unique_ptr<Running> running_ ABSL_GUARDED_BY(mutex_);
   std::string address_;
   std::string metrics_address_;
+  std::string console_address_;
 };
 
 }  // namespace campaignq::server

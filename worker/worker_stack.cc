@@ -7,6 +7,7 @@
 #include "common/metrics/http_exporter.h"
 #include "common/metrics/metrics.h"
 #include "common/metrics/process_metrics.h"
+#include "common/store/worker_heartbeat.h"
 #include "worker/worker_metrics.h"
 
 namespace campaignq::worker {
@@ -20,13 +21,34 @@ WorkerStackOptions Normalized(WorkerStackOptions options) {
   return options;
 }
 
+// The console's Workers page reads these beats (common/store/worker_heartbeat.h).
+store::WorkerHeartbeatOptions HeartbeatFor(const WorkerOptions& options, WorkerMetrics* metrics) {
+  store::WorkerHeartbeatOptions heartbeat;
+  heartbeat.database_url = options.database_url;
+  heartbeat.connect = options.connect;
+  // Apart in pg_stat_activity, and from the "campaignq-worker" sessions that
+  // fault tests pick by name prefix.
+  heartbeat.connect.application_name = "campaignq-heartbeat";
+  heartbeat.lock_mode = queue::LockModeName(options.lock_mode);
+  heartbeat.threads = options.concurrency;
+  heartbeat.totals = [metrics] {
+    return store::WorkerTotals{metrics->decided("approved") + metrics->decided("waitlisted") +
+                                   metrics->decided("rejected"),
+                               metrics->failed() + metrics->retries()};
+  };
+  return heartbeat;
+}
+
 }  // namespace
 
 // Members in construction order; destroyed in reverse, each after
 // everything that uses it.
 struct WorkerStack::Running {
   explicit Running(const WorkerOptions& options)
-      : metrics(&registry), exporter(&registry), pool(options, &metrics) {
+      : metrics(&registry),
+        exporter(&registry),
+        pool(options, &metrics),
+        heartbeat(HeartbeatFor(options, &metrics)) {
     metrics::AddProcessMetrics(&registry);
     metrics::AddBuildInfo(&registry, "worker", CAMPAIGNQ_VERSION);
   }
@@ -35,6 +57,7 @@ struct WorkerStack::Running {
   WorkerMetrics metrics;
   metrics::HttpExporter exporter;
   WorkerPool pool;
+  store::WorkerHeartbeat heartbeat;
 };
 
 WorkerStack::WorkerStack(WorkerStackOptions options) : options_(Normalized(std::move(options))) {}
@@ -66,6 +89,7 @@ absl::Status WorkerStack::StartLocked() {
     LogInfo(kComponent, "metrics on http://", metrics_address_, "/metrics");
   }
   running_->pool.Start();
+  running_->heartbeat.Start();
   LogInfo(kComponent, "started: concurrency=", pool.concurrency, " batch_size=", pool.batch_size,
           " max_campaigns_per_batch=", pool.max_campaigns_per_batch,
           " lock_mode=", queue::LockModeName(pool.lock_mode));
@@ -77,6 +101,7 @@ void WorkerStack::Stop() {
   if (running_ == nullptr) return;
   LogInfo(kComponent, "finishing current batches");
   running_->pool.Stop();
+  running_->heartbeat.Stop();  // after the last batch: its beat says "stopped"
   running_->exporter.Stop();
   WorkerMetrics& m = running_->metrics;
   LogInfo(kComponent, "stopped: batches=", m.batches(), " approved=", m.decided("approved"),
