@@ -13,10 +13,12 @@ constexpr std::chrono::milliseconds kFresh(500);
 
 }  // namespace
 
-QueueGauges::QueueGauges(metrics::Registry* registry, ReadDepth read) : read_(std::move(read)) {
+QueueGauges::QueueGauges(metrics::Registry* registry, ReadDepth read,
+                         std::function<bool()> exporting)
+    : read_(std::move(read)), exporting_(std::move(exporting)) {
   registry->AddGauge("campaignq_queue_pending",
-                     "applications waiting for a decision (the shared queue: every server "
-                     "reports the same value, aggregate with max)",
+                     "applications waiting for a decision (the one shared queue, reported by "
+                     "the server that leads maintenance)",
                      [this](double* value) {
                        double at = 0;
                        auto depth = Current(&at);
@@ -40,6 +42,7 @@ QueueGauges::QueueGauges(metrics::Registry* registry, ReadDepth read) : read_(st
 }
 
 std::optional<store::CampaignStore::QueueDepth> QueueGauges::Current(double* read_at_seconds) {
+  if (!exporting_()) return std::nullopt;
   std::lock_guard<std::mutex> lock(mutex_);
   const auto now = std::chrono::steady_clock::now();
   if (!last_ || now - last_attempt_ >= kFresh) {

@@ -1,5 +1,5 @@
 #pragma once
-// The queue gauges a server exports: campaignq_queue_pending,
+// The queue gauges the leading server exports: campaignq_queue_pending,
 // campaignq_queue_oldest_pending_age_seconds, and
 // campaignq_queue_stats_timestamp_seconds (when they were last read).
 //
@@ -23,9 +23,11 @@ namespace campaignq::server {
 class QueueGauges {
  public:
   using ReadDepth = std::function<absl::StatusOr<store::CampaignStore::QueueDepth>()>;
-  // Registers the gauges in `registry`; `read` is one depth query. Both
-  // must outlive every scrape.
-  QueueGauges(metrics::Registry* registry, ReadDepth read);
+  // Registers the gauges in `registry`; `read` is one depth query; the
+  // gauges are exported only while `exporting` says so (the maintenance
+  // leader: one server reports the one shared queue, so sum() is right).
+  // All must outlive every scrape.
+  QueueGauges(metrics::Registry* registry, ReadDepth read, std::function<bool()> exporting);
 
  private:
   // The depth of this scrape: read at most once per `kFresh`, the last good
@@ -33,6 +35,7 @@ class QueueGauges {
   std::optional<store::CampaignStore::QueueDepth> Current(double* read_at_seconds);
 
   const ReadDepth read_;
+  const std::function<bool()> exporting_;
   std::mutex mutex_;
   std::chrono::steady_clock::time_point last_attempt_ ABSL_GUARDED_BY(mutex_);
   std::optional<store::CampaignStore::QueueDepth> last_ ABSL_GUARDED_BY(mutex_);

@@ -2,8 +2,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/flags.h"
-#include "server/limit_flags.h"
 #include "server/console/console_auth.h"
+#include "server/limit_flags.h"
 
 CAMPAIGNQ_FLAG(std::string, listen, "CAMPAIGNQ_LISTEN", "127.0.0.1:50051",
                "host:port to serve gRPC on; port 0 picks a free one");
@@ -14,6 +14,9 @@ CAMPAIGNQ_FLAG(int, pool_size, "CAMPAIGNQ_POOL_SIZE", 16,
                "maximum PostgreSQL connections for request handlers");
 CAMPAIGNQ_FLAG(absl::Duration, shutdown_grace, "CAMPAIGNQ_SHUTDOWN_GRACE", absl::Seconds(10),
                "on SIGTERM, how long in-flight calls may take to finish");
+CAMPAIGNQ_FLAG(absl::Duration, retain_decided, "CAMPAIGNQ_RETAIN_DECIDED", absl::Hours(24 * 30),
+               "delete the applications of campaigns closed longer than this (one server at a "
+               "time does it, in small batches; the campaign rows stay); 0 keeps them forever");
 CAMPAIGNQ_FLAG(int, max_threads, "CAMPAIGNQ_MAX_THREADS", 512,
                "bound on gRPC's sync handler threads; each in-flight call (watches included) "
                "holds one, and a call beyond the bound is refused with RESOURCE_EXHAUSTED. Calls "
@@ -74,6 +77,7 @@ absl::StatusOr<ServerOptions> ReadServerFlags() {
   options.pool_size = absl::GetFlag(FLAGS_pool_size);
   options.shutdown_grace = absl::GetFlag(FLAGS_shutdown_grace);
   options.max_threads = absl::GetFlag(FLAGS_max_threads);
+  options.retain_decided = absl::GetFlag(FLAGS_retain_decided);
   options.console_listen = absl::GetFlag(FLAGS_console_listen);
   if (options.migrate_only && options.process.migrate == db::MigrateMode::kOff) {
     return absl::InvalidArgumentError("--migrate-only needs --migrate=auto or --migrate=verify");
@@ -90,6 +94,9 @@ absl::StatusOr<ServerOptions> ReadServerFlags() {
   }
   // gRPC's sync server needs a few threads to poll; below that it stalls.
   if (options.max_threads < 4) return absl::InvalidArgumentError("--max-threads must be >= 4");
+  if (options.retain_decided < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--retain-decided must not be negative (0 keeps forever)");
+  }
   absl::StatusOr<LimitOptions> limits = ReadLimitFlags();
   if (!limits.ok()) return limits.status();
   options.limits = *std::move(limits);
@@ -101,8 +108,8 @@ absl::StatusOr<ServerOptions> ReadServerFlags() {
   // The console takes the gRPC API's principals: off loopback only with
   // authentication configured.
   if (!options.console_listen.empty()) {
-    if (absl::Status console = console::CheckConsoleListen(options.console_listen,
-                                                           options.security.auth_configured());
+    if (absl::Status console =
+            console::CheckConsoleListen(options.console_listen, options.security.auth_configured());
         !console.ok()) {
       return absl::InvalidArgumentError(console.message());
     }

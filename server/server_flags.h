@@ -31,6 +31,9 @@ struct ServerOptions {
   int pool_size = 16;
   absl::Duration shutdown_grace = absl::Seconds(10);
   int max_threads = 512;
+  // Retention of decided applications of closed campaigns (MaintenanceLoop);
+  // zero keeps them forever.
+  absl::Duration retain_decided = absl::Hours(24 * 30);
   // Message size, streams, keepalive, connection age, deadline cap, watch
   // caps, rate limits (server/limit_flags.h, docs/limits.md).
   LimitOptions limits;

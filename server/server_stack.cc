@@ -15,6 +15,7 @@
 #include "server/campaign_queue_service.h"
 #include "server/console/console_server.h"
 #include "server/health_monitor.h"
+#include "server/maintenance.h"
 #include "server/queue_gauges.h"
 #include "server/security/credentials.h"
 #include "server/server_setup.h"
@@ -79,7 +80,8 @@ struct ServerStack::Running {
   // re-reading every kWatchFallbackInterval.
   DecisionListener listener;
   metrics::Registry registry;
-  // Before the exporter, so it outlives every scrape.
+  // Before the exporter, so they outlive every scrape.
+  std::unique_ptr<MaintenanceLoop> maintenance;
   std::unique_ptr<QueueGauges> queue_gauges;
   metrics::HttpExporter exporter;
   CallLimits limits;
@@ -155,8 +157,17 @@ absl::StatusOr<int> ServerStack::StartLocked() {
   // Queue gauges read through the health connection: a scrape must not
   // wait behind request traffic for a pooled connection.
   store::CampaignStore* health_store = &r.health_store;
+  // Scheduled closes and retention, led by one server at a time; the
+  // queue gauges are exported by that leader only, so that sum() over
+  // servers counts the one queue once.
+  MaintenanceOptions maintenance;
+  maintenance.retain_decided = absl::ToChronoMicroseconds(options_.retain_decided);
+  r.maintenance = std::make_unique<MaintenanceLoop>(&r.store, maintenance);
+  r.maintenance->Start();
+  const MaintenanceLoop* leader = r.maintenance.get();
   r.queue_gauges = std::make_unique<QueueGauges>(
-      &r.registry, [health_store] { return health_store->GetQueueDepth(); });
+      &r.registry, [health_store] { return health_store->GetQueueDepth(); },
+      [leader] { return leader->leader(); });
   if (!options_.process.metrics_listen.empty()) {
     absl::StatusOr<int> metrics_port = r.exporter.Start(options_.process.metrics_listen);
     if (!metrics_port.ok()) return metrics_port.status();
@@ -258,6 +269,7 @@ void ServerStack::Stop() {
                      absl::ToChronoMilliseconds(options_.shutdown_grace));
   r.server->Wait();
   r.exporter.Stop();  // before the health monitor its gauge reads
+  r.maintenance->Stop();
   r.health->Stop();
   running_.reset();  // closes the connections
   address_.clear();

@@ -1121,8 +1121,29 @@ TEST_F(StoreTest, PauseAndResumeAreIdempotentAndRefuseClosedCampaigns) {
   const int64_t first = Apply(campaign.id(), "first").id();
   const int64_t second = Apply(campaign.id(), "second").id();
   EXPECT_LT(first, second);
+  // Workers decide nothing of it, by any path: the campaign's own claim,
+  // and the skip-locked claim over every campaign (capped or not).
+  const v1::Campaign uncapped = Create("pausable, uncapped");
+  Must(store_->PauseCampaign(uncapped.id()));
+  Apply(uncapped.id(), "third");
+  EXPECT_EQ(DecideAll(campaign.id()), 0);
+  queue::BatchRequest any;
+  any.batch_size = 10;
+  const queue::BatchResult result = queue::ClaimProtocol(sql_.get()).DecideBatch(any);
+  EXPECT_TRUE(result.status.ok()) << result.status;
+  EXPECT_TRUE(result.decisions.empty());
+  EXPECT_EQ(CountApplications(campaign.id(), "pending"), 2);
+  EXPECT_EQ(CountApplications(uncapped.id(), "pending"), 1);
+
   EXPECT_FALSE(Must(store_->ResumeCampaign(campaign.id())).paused());
   EXPECT_FALSE(Must(store_->ResumeCampaign(campaign.id())).paused());
+  Must(store_->ResumeCampaign(uncapped.id()));
+  // First come, first served across the pause.
+  EXPECT_EQ(DecideAll(campaign.id(), 1), 2);
+  EXPECT_EQ(Get(first).status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(Get(second).status(), v1::APPLICATION_STATUS_APPROVED);
+  const queue::BatchResult resumed = queue::ClaimProtocol(sql_.get()).DecideBatch(any);
+  EXPECT_EQ(resumed.decisions.size(), 1u);
   EXPECT_EQ(store_->PauseCampaign(987654).status().code(), StatusCode::kNotFound);
   Must(store_->CloseCampaign(campaign.id()));
   EXPECT_EQ(store_->PauseCampaign(campaign.id()).status().code(), StatusCode::kFailedPrecondition);

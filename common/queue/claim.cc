@@ -105,9 +105,10 @@ bool DecideUncapped(ReadCommittedTransaction& txn, const std::vector<int64_t>& c
   result->campaign_ids = {result->campaign_id};
   for (const auto& row : decided) {
     if (!row[4].as<bool>() && row[1].as<std::string>() == "approved") {
-      // Closed meanwhile: the retry sees it closed and rejects them.
+      // Closed (or paused) meanwhile: the retry sees it and rejects them
+      // (or leaves them pending).
       throw pqxx::serialization_failure("campaign " + std::to_string(result->campaign_id) +
-                                        " was closed while its rows were approved");
+                                        " was closed or paused while its rows were approved");
     }
   }
   AppendDecisions(decided, &result->decisions);

@@ -5,6 +5,7 @@
 // + pg_notify, as a worker would, so these tests need no worker. Names are
 // unique per run: the database may hold other data.
 
+#include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -26,6 +27,7 @@
 #include "server/decision_listener.h"
 #include "server/server_setup.h"
 #include "server/server_stack.h"
+#include "support/poll.h"
 #include "support/test_postgres.h"
 
 namespace campaignq::server {
@@ -495,6 +497,60 @@ TEST(ServerStackTest, MigrateOnlyPreparesTheSchemaAndServesNothing) {
   auto connection = db::Connect(url, db::ConnectOptions());
   ASSERT_TRUE(connection.ok()) << connection.status();
   EXPECT_TRUE(db::Migrate(**connection, db::MigrateMode::kVerify).ok());
+}
+
+// A campaign with closes_at closes by itself within a second of it, as
+// CloseCampaign would, with two servers running: exactly one of them leads
+// the maintenance that does it (and exports the queue gauges).
+TEST(ScheduledCloseTest, OneOfTwoServersClosesTheCampaignAtItsClosesAt) {
+  const std::string url = testing::FreshDatabaseUrl("scheduled_close");
+  ServerStack first(TestServerOptions(url)), second(TestServerOptions(url));
+  ASSERT_TRUE(first.Start().ok());
+  ASSERT_TRUE(second.Start().ok());
+  auto stub = v1::CampaignQueue::NewStub(first.grpc_server()->InProcessChannel({}));
+
+  v1::CreateCampaignRequest create;
+  create.set_name("ticket drop");
+  const absl::Time closes_at = absl::Now() + absl::Seconds(2);
+  create.mutable_closes_at()->set_seconds(absl::ToUnixSeconds(closes_at));
+  create.mutable_closes_at()->set_nanos(static_cast<int32_t>(
+      absl::ToInt64Nanoseconds(closes_at - absl::FromUnixSeconds(absl::ToUnixSeconds(closes_at)))));
+  v1::Campaign campaign;
+  grpc::ClientContext create_context;
+  ASSERT_TRUE(stub->CreateCampaign(&create_context, create, &campaign).ok());
+  v1::ApplyRequest apply;
+  apply.set_campaign_id(campaign.id());
+  apply.set_user_id("early bird");
+  v1::Application pending;
+  grpc::ClientContext apply_context;
+  ASSERT_TRUE(stub->Apply(&apply_context, apply, &pending).ok());
+
+  // Poll the campaign (no worker runs: only the scheduled close decides).
+  v1::Campaign seen;
+  testing::PollUntil(
+      [&] {
+        grpc::ClientContext context;
+        v1::GetCampaignRequest get;
+        get.set_campaign_id(campaign.id());
+        return stub->GetCampaign(&context, get, &seen).ok() &&
+               seen.status() == v1::CAMPAIGN_STATUS_CLOSED;
+      },
+      testing::Deadline(std::chrono::seconds(30)));
+  ASSERT_EQ(seen.status(), v1::CAMPAIGN_STATUS_CLOSED);
+  const absl::Time closed_at = absl::FromUnixMicros(
+      google::protobuf::util::TimeUtil::TimestampToMicroseconds(seen.close_time()));
+  EXPECT_GE(closed_at, closes_at);
+  EXPECT_LE(closed_at, closes_at + absl::Seconds(1));
+
+  grpc::ClientContext get_context;
+  v1::GetApplicationRequest get;
+  get.set_application_id(pending.id());
+  v1::Application rejected;
+  ASSERT_TRUE(stub->GetApplication(&get_context, get, &rejected).ok());
+  EXPECT_EQ(rejected.status(), v1::APPLICATION_STATUS_REJECTED);
+  EXPECT_EQ(rejected.reason(), v1::REJECTION_REASON_CAMPAIGN_CLOSED);
+  first.Stop();
+  second.Stop();
 }
 
 }  // namespace
