@@ -112,6 +112,14 @@ BEGIN
   -- campaigns only (the SQL says so in its WHERE).
   GRANT DELETE ON public.applications, public.campaigns TO campaignq_server;
 
+  -- Worker heartbeats (migration 0003): each worker writes its own row and
+  -- prunes long-gone ones; the server's console reads them.
+  IF to_regclass('public.worker_heartbeats') IS NOT NULL THEN
+    REVOKE ALL ON public.worker_heartbeats FROM PUBLIC, campaignq_server, campaignq_worker;
+    GRANT SELECT ON public.worker_heartbeats TO campaignq_server;
+    GRANT SELECT, INSERT, UPDATE, DELETE ON public.worker_heartbeats TO campaignq_worker;
+  END IF;
+
   -- The batch decision and the failure bookkeeping.
   GRANT UPDATE (approved_count, last_decided_at) ON public.campaigns TO campaignq_worker;
   GRANT UPDATE (status, reason, decided_at, updated_at, attempts, last_error)

@@ -110,6 +110,16 @@ TEST(Metrics, CountersMoveWithAStorm) {
   EXPECT_EQ(server["campaignq_health_serving"], 1);
   EXPECT_GT(server["campaignq_queue_stats_timestamp_seconds"], 0);
   EXPECT_GT(decided["process_resident_memory_bytes"], 0);
+  // The worker's probes (deploy/k8s/worker.yaml): alive and ready.
+  for (const char* path : {"/livez", "/readyz"}) {
+    const size_t colon = worker_metrics.rfind(':');
+    httplib::Client client(worker_metrics.substr(0, colon),
+                           std::stoi(worker_metrics.substr(colon + 1)));
+    auto probe = client.Get(path);
+    ASSERT_TRUE(probe) << path;
+    EXPECT_EQ(probe->status, 200) << path << ": " << probe->body;
+    EXPECT_EQ(probe->body, "ok\n") << path;
+  }
   stack.StopWorkers();
   stack.StopServer();
 }

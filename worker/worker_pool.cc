@@ -13,6 +13,12 @@
 namespace campaignq::worker {
 namespace {
 
+int64_t SteadyNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 // How long a thread blocks in one wait, so that Stop() is noticed promptly.
 constexpr std::chrono::milliseconds kStopCheckInterval{200};
 // The longest idle wait in pooler-safe mode, where no NOTIFY can wake us.
@@ -45,6 +51,8 @@ WorkerPool::WorkerPool(WorkerOptions options, WorkerMetrics* metrics)
 WorkerPool::~WorkerPool() { Stop(); }
 
 void WorkerPool::Start() {
+  last_turn_ = std::make_unique<std::atomic<int64_t>[]>(options_.concurrency);
+  for (int i = 0; i < options_.concurrency; ++i) last_turn_[i] = SteadyNanos();
   for (int i = 0; i < options_.concurrency; ++i) {
     threads_.emplace_back([this, i] { RunThread(i); });
   }
@@ -69,6 +77,24 @@ void WorkerPool::Stop() {
   if (listener_ != nullptr) listener_->Stop();
 }
 
+absl::Status WorkerPool::Liveness(std::chrono::steady_clock::duration max_silence) const {
+  if (last_turn_ == nullptr) return absl::OkStatus();  // not started
+  const int64_t now = SteadyNanos();
+  for (int i = 0; i < options_.concurrency; ++i) {
+    const int64_t silent = now - last_turn_[i].load();
+    if (silent > std::chrono::duration_cast<std::chrono::nanoseconds>(max_silence).count()) {
+      return absl::UnavailableError(
+          absl::StrCat("worker-", i, " has made no progress for ", silent / 1000000000, " s"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status WorkerPool::Readiness() const {
+  if (connected_threads_.load() > 0) return absl::OkStatus();
+  return absl::UnavailableError("no worker thread is connected to the database");
+}
+
 void WorkerPool::RunThread(int index) {
   const std::string name = absl::StrCat("worker-", index);
   absl::BitGen random;
@@ -76,6 +102,7 @@ void WorkerPool::RunThread(int index) {
   int connect_failures = 0;
 
   while (!stopping_.load()) {
+    last_turn_[index] = SteadyNanos();
     // (Re)connect. The previous connection's locks died with it.
     auto connected = db::Connect(options_.database_url, options_.connect);
     if (!connected.ok()) {
@@ -87,6 +114,12 @@ void WorkerPool::RunThread(int index) {
     }
     connect_failures = 0;
     std::unique_ptr<db::Connection> connection = *std::move(connected);
+    connected_threads_.fetch_add(1);
+    // Counts this thread as connected for exactly as long as `connection`.
+    struct Disconnected {
+      std::atomic<int>* count;
+      ~Disconnected() { count->fetch_sub(1); }
+    } disconnected{&connected_threads_};
     // Through a transaction pooler no NOTIFY arrives: poll more often.
     const auto idle_wait =
         options_.connect.pooler_safe
@@ -109,6 +142,7 @@ void WorkerPool::RunThread(int index) {
     int unattributed_failures = 0;
 
     while (!stopping_.load()) {
+      last_turn_[index] = SteadyNanos();
       queue::BatchRequest request;
       request.lock_mode = options_.lock_mode;
       request.batch_size = suspect.has_value() ? 1 : batch_size;

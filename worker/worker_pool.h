@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "common/backoff.h"
 #include "common/db/connect.h"
 #include "common/db/notification_listener.h"
@@ -54,6 +55,16 @@ class WorkerPool {
   // them. Never interrupts a transaction. Idempotent.
   void Stop();
 
+  // For the worker's /livez: OK while every thread is making progress or
+  // idle by choice (each loop turn, wait and back-off ends within
+  // `max_silence`); UNAVAILABLE naming a thread stuck longer, e.g. in a
+  // statement on a black-holed connection. A database outage is not a
+  // liveness failure: threads then back off and retry, which is progress.
+  absl::Status Liveness(std::chrono::steady_clock::duration max_silence) const;
+  // For the worker's /readyz: OK while at least one thread holds an open
+  // database connection; UNAVAILABLE otherwise.
+  absl::Status Readiness() const;
+
  private:
   void RunThread(int index);
   // Sleeps for `delay`, or less when Stop() is called meanwhile.
@@ -64,6 +75,9 @@ class WorkerPool {
   std::atomic<bool> stopping_{false};
   WakeSignal wake_;
   std::vector<std::thread> threads_;
+  // Per thread: when it last began a loop turn (steady clock, nanoseconds).
+  std::unique_ptr<std::atomic<int64_t>[]> last_turn_;
+  std::atomic<int> connected_threads_{0};
   // LISTENs on campaignq_pending on its own connection and posts one
   // wake-up per NOTIFY, and one per (re)connect (notifications may have
   // been missed meanwhile). Starts nothing in pooler-safe mode.

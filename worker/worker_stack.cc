@@ -14,6 +14,9 @@ namespace campaignq::worker {
 namespace {
 
 constexpr char kComponent[] = "worker";
+// Longer than any wait a healthy thread chooses (poll interval, reconnect
+// back-off, a batch under the worker role's 30 s statement_timeout).
+constexpr std::chrono::seconds kMaxSilence(90);
 
 WorkerStackOptions Normalized(WorkerStackOptions options) {
   options.pool.database_url = options.process.database_url;
@@ -83,6 +86,12 @@ absl::Status WorkerStack::StartLocked() {
   running_ = std::make_unique<Running>(pool);
   const std::string& listen = options_.process.metrics_listen;
   if (!listen.empty()) {
+    // Orchestrators probe these (deploy/k8s/worker.yaml): /livez fails only
+    // for a thread stuck past any wait it would choose (a restart helps);
+    // /readyz while no thread reaches the database (a restart would not).
+    WorkerPool* workers = &running_->pool;
+    running_->exporter.AddCheck("/livez", [workers] { return workers->Liveness(kMaxSilence); });
+    running_->exporter.AddCheck("/readyz", [workers] { return workers->Readiness(); });
     absl::StatusOr<int> port = running_->exporter.Start(listen);
     if (!port.ok()) return port.status();
     metrics_address_ = BoundAddress(listen, *port);
