@@ -55,6 +55,31 @@ absl::StatusOr<std::string> LockCampaign(ReadCommittedTransaction& txn, int64_t 
   return rows[0][0].as<std::string>();
 }
 
+// Locks the campaign of application `application_id` (first in the lock
+// order, before the application): its id and status. NOT_FOUND when the
+// application does not exist.
+struct LockedCampaign {
+  int64_t id = 0;
+  std::string status;
+};
+absl::StatusOr<LockedCampaign> LockCampaignOfApplication(ReadCommittedTransaction& txn,
+                                                         int64_t application_id) {
+  pqxx::result found = Exec(txn, sql::kApplicationGet, application_id);
+  if (found.empty()) return ApplicationNotFound(application_id);
+  LockedCampaign campaign;
+  campaign.id = found[0][1].as<int64_t>();
+  ASSIGN_OR_RETURN(campaign.status, LockCampaign(txn, campaign.id));
+  return campaign;
+}
+
+// Retrying needs an open campaign: a pending application of a closed one
+// would never be decided.
+absl::Status RequireOpenForRetry(const LockedCampaign& campaign) {
+  if (campaign.status == "open") return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("campaign ", campaign.id, " is closed: its applications cannot be retried"));
+}
+
 // Closes the campaign (takes its lock as a side effect) and rejects its
 // pending and waitlisted applications. Idempotent. Shared by CloseCampaign
 // and the scheduled close.
@@ -268,11 +293,11 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
   return WithTransaction(
       pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
-        pqxx::result found = Exec(txn, sql::kApplicationGet, application_id);
-        if (found.empty()) return ApplicationNotFound(application_id);
-        const int64_t campaign_id = found[0][1].as<int64_t>();
         // Lock order: the campaign, then the application.
-        ASSIGN_OR_RETURN(const std::string campaign_status, LockCampaign(txn, campaign_id));
+        ASSIGN_OR_RETURN(const LockedCampaign campaign,
+                         LockCampaignOfApplication(txn, application_id));
+        const int64_t campaign_id = campaign.id;
+        const std::string& campaign_status = campaign.status;
         const std::string status =
             Exec(txn, sql::kApplicationLock, application_id)[0][0].as<std::string>();
         if (status == "cancelled")
@@ -305,14 +330,10 @@ absl::StatusOr<v1::Application> CampaignStore::RetryApplication(int64_t applicat
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
   return WithTransaction(
       pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
-        pqxx::result found = Exec(txn, sql::kApplicationGet, application_id);
-        if (found.empty()) return ApplicationNotFound(application_id);
-        const int64_t campaign_id = found[0][1].as<int64_t>();
-        ASSIGN_OR_RETURN(const std::string campaign_status, LockCampaign(txn, campaign_id));
-        if (campaign_status != "open") {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "campaign ", campaign_id, " is closed: its applications cannot be retried"));
-        }
+        ASSIGN_OR_RETURN(const LockedCampaign campaign,
+                         LockCampaignOfApplication(txn, application_id));
+        RETURN_IF_ERROR(RequireOpenForRetry(campaign));
+        const int64_t campaign_id = campaign.id;
         if (Exec(txn, sql::kApplicationRetryFailed, campaign_id, application_id).empty()) {
           const std::string status =
               Exec(txn, sql::kApplicationGet, application_id)[0][3].as<std::string>();
@@ -331,10 +352,7 @@ absl::StatusOr<int64_t> CampaignStore::RetryFailedApplications(int64_t campaign_
   return WithTransaction(
       pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<int64_t> {
         ASSIGN_OR_RETURN(const std::string campaign_status, LockCampaign(txn, campaign_id));
-        if (campaign_status != "open") {
-          return absl::FailedPreconditionError(absl::StrCat(
-              "campaign ", campaign_id, " is closed: its applications cannot be retried"));
-        }
+        RETURN_IF_ERROR(RequireOpenForRetry({campaign_id, campaign_status}));
         const int64_t retried =
             static_cast<int64_t>(Exec(txn, sql::kApplicationRetryFailed, campaign_id, 0).size());
         if (retried > 0) Exec(txn, sql::kCampaignNotifyPending, std::to_string(campaign_id));
