@@ -1,7 +1,8 @@
 #pragma once
 // The one-RPC commands. Each prints its result to stdout (text, or JSON with
-// --json) and returns the process exit code: kExitOk, kExitFailure after an
-// RPC error (printed to stderr), or kExitUsage for bad flags.
+// --json) and returns the process exit code: kExitOk; after an RPC error
+// (printed to stderr, as JSON with --json) ExitCodeFor(status) (rpc.h:
+// 10 + the gRPC code); kExitUsage for bad flags.
 
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "client/options.h"
@@ -10,14 +11,22 @@ namespace campaignq::client {
 
 using Stub = v1::CampaignQueue::StubInterface;
 
+// --opens-at/--closes-at are RFC 3339. The request id is --request-id or a
+// random UUID; calls whose outcome is unknown (UNAVAILABLE,
+// DEADLINE_EXCEEDED, UNKNOWN) are retried with it (3 attempts in all), so a
+// lost reply creates no second campaign.
 int RunCreateCampaign(Stub& stub, const CliOptions& options);
 int RunApply(Stub& stub, const CliOptions& options);
 // --application=ID or --campaign=ID, exactly one.
 int RunGet(Stub& stub, const CliOptions& options);
-// Prints every streamed state; kExitOk once the stream ends with a final
-// status, kExitFailure when --timeout (default 30s) runs out first.
+// Prints every streamed state (a waitlisted one with kWaitlistedNote in
+// text); kExitOk once the stream ends with a final status;
+// kExitDeadlineExceeded when --timeout (default 30s) or the server's
+// maximum watch duration ends it first.
 int RunWatch(Stub& stub, const CliOptions& options);
 // `list` lists applications (all pages); `list campaigns` lists campaigns.
+// --limit=N stops after N rows; with --json the one merged response keeps
+// next_page_token when more rows exist.
 int RunList(Stub& stub, const CliOptions& options);
 int RunCancel(Stub& stub, const CliOptions& options);
 int RunClose(Stub& stub, const CliOptions& options);
