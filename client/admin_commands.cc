@@ -4,7 +4,6 @@
 #include <iostream>
 #include <string>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/format.h"
 #include "client/rpc.h"
@@ -12,31 +11,12 @@
 namespace campaignq::client {
 namespace {
 
-// The one positional ID (`pause-campaign 7`), or else `flag_id` (the
-// --campaign/--application flag, as `close` takes it). A usage error,
-// naming `what`, when neither or both are given, or it is not a positive
-// integer.
-bool PositionalId(const CliOptions& o, const char* command, const char* what, int64_t flag_id,
-                  int64_t* id, int* exit_code) {
-  if (o.args.empty() && flag_id > 0) {
-    *id = flag_id;
-    return true;
-  }
-  if (flag_id == 0 && o.args.size() == 1 && absl::SimpleAtoi(o.args[0], id) && *id > 0) {
-    return true;
-  }
-  *exit_code = ReportUsageError(
-      absl::StrCat(command, " needs the ", what, " id, a positive integer: `", command, " ID`"),
-      o.json);
-  return false;
-}
-
 template <typename Request, typename Call>
 int CampaignCall(Stub& stub, const CliOptions& o, const char* command, Call call) {
   int code = kExitOk;
   Request request;
   int64_t id = 0;
-  if (!PositionalId(o, command, "campaign", o.campaign, &id, &code)) return code;
+  if (!IdArgument(o, command, "campaign", o.campaign, &id, &code)) return code;
   request.set_campaign_id(id);
   grpc::ClientContext context;
   SetTimeout(&context, o.rpc_timeout);
@@ -68,7 +48,7 @@ int RunResumeCampaign(Stub& stub, const CliOptions& o) {
 int RunDeleteCampaign(Stub& stub, const CliOptions& o) {
   int code = kExitOk;
   int64_t id = 0;
-  if (!PositionalId(o, "delete-campaign", "campaign", o.campaign, &id, &code)) return code;
+  if (!IdArgument(o, "delete-campaign", "campaign", o.campaign, &id, &code)) return code;
   v1::DeleteCampaignRequest request;
   request.set_campaign_id(id);
   grpc::ClientContext context;
@@ -88,7 +68,7 @@ int RunDeleteCampaign(Stub& stub, const CliOptions& o) {
 int RunRetryApplication(Stub& stub, const CliOptions& o) {
   int code = kExitOk;
   int64_t id = 0;
-  if (!PositionalId(o, "retry", "application", o.application, &id, &code)) return code;
+  if (!IdArgument(o, "retry", "application", o.application, &id, &code)) return code;
   v1::RetryApplicationRequest request;
   request.set_application_id(id);
   grpc::ClientContext context;

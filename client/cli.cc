@@ -134,8 +134,9 @@ int PrintHelp(int argc, char** argv) {
 
 // Commands that take positional arguments (the rest refuse any).
 bool TakesArguments(const std::string& command) {
-  return command == "list" || command == "pause-campaign" || command == "resume-campaign" ||
-         command == "delete-campaign" || command == "retry";
+  return command == "list" || command == "get" || command == "get-campaign" || command == "watch" ||
+         command == "cancel" || command == "close" || command == "pause-campaign" ||
+         command == "resume-campaign" || command == "delete-campaign" || command == "retry";
 }
 
 using StubCommand = int (*)(Stub&, const CliOptions&);
@@ -145,6 +146,7 @@ StubCommand FindStubCommand(const std::string& command) {
       {"create-campaign", RunCreateCampaign},
       {"apply", RunApply},
       {"get", RunGet},
+      {"get-campaign", RunGetCampaign},
       {"watch", RunWatch},
       {"list", RunList},
       {"cancel", RunCancel},
@@ -177,9 +179,16 @@ int RunCli(int argc, char** argv, const LabCommand& lab) {
     std::cerr << UsageText();
     return kExitUsage;
   }
-  const std::string command = positional[1];
+  std::string command = positional[1];
   if (command == "help") return PrintHelp(argc, argv);
   CliOptions options = ReadFlags(positional);
+  if (command == "list-campaigns") {  // `list campaigns` in one word
+    if (!options.args.empty()) {
+      return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]), options.json);
+    }
+    command = "list";
+    options.args = {"campaigns"};
+  }
   if (!TakesArguments(command) && !options.args.empty()) {
     return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]), options.json);
   }

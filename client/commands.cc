@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/format.h"
 #include "client/rpc.h"
@@ -147,6 +148,21 @@ bool OutcomeUnknown(const grpc::Status& status) {
 
 }  // namespace
 
+bool IdArgument(const CliOptions& o, const char* command, const char* what, int64_t flag_id,
+                int64_t* id, int* exit_code) {
+  if (o.args.empty() && flag_id > 0) {
+    *id = flag_id;
+    return true;
+  }
+  if (flag_id == 0 && o.args.size() == 1 && absl::SimpleAtoi(o.args[0], id) && *id > 0) {
+    return true;
+  }
+  *exit_code = ReportUsageError(
+      absl::StrCat(command, " needs the ", what, " id, a positive integer: `", command, " ID`"),
+      o.json);
+  return false;
+}
+
 int RunCreateCampaign(Stub& stub, const CliOptions& o) {
   if (o.name.empty()) return ReportUsageError("create-campaign needs --name=NAME", o.json);
   if (o.cap < 0) return ReportUsageError("--cap must be >= 0 (0 = unlimited)", o.json);
@@ -202,22 +218,34 @@ int RunApply(Stub& stub, const CliOptions& o) {
 }
 
 int RunGet(Stub& stub, const CliOptions& o) {
-  if ((o.application > 0) == (o.campaign > 0)) {
-    return ReportUsageError("get needs exactly one of --application=ID or --campaign=ID", o.json);
+  if (o.campaign > 0) {
+    if (!o.args.empty() || o.application > 0) {
+      return ReportUsageError("get needs one of ID, --application=ID or --campaign=ID", o.json);
+    }
+    return RunGetCampaign(stub, o);
   }
+  int code = kExitOk;
+  int64_t id = 0;
+  if (!IdArgument(o, "get", "application", o.application, &id, &code)) return code;
+  v1::GetApplicationRequest request;
+  request.set_application_id(id);
   grpc::ClientContext context;
   SetTimeout(&context, o.rpc_timeout);
-  if (o.application > 0) {
-    v1::GetApplicationRequest request;
-    request.set_application_id(o.application);
-    v1::Application application;
-    grpc::Status status = stub.GetApplication(&context, request, &application);
-    if (!status.ok()) return ReportRpcError(status, o.json);
-    PrintApplication(application, o);
-    return kExitOk;
-  }
+  v1::Application application;
+  grpc::Status status = stub.GetApplication(&context, request, &application);
+  if (!status.ok()) return ReportRpcError(status, o.json);
+  PrintApplication(application, o);
+  return kExitOk;
+}
+
+int RunGetCampaign(Stub& stub, const CliOptions& o) {
+  int code = kExitOk;
+  int64_t id = 0;
+  if (!IdArgument(o, "get-campaign", "campaign", o.campaign, &id, &code)) return code;
   v1::GetCampaignRequest request;
-  request.set_campaign_id(o.campaign);
+  request.set_campaign_id(id);
+  grpc::ClientContext context;
+  SetTimeout(&context, o.rpc_timeout);
   v1::Campaign campaign;
   grpc::Status status = stub.GetCampaign(&context, request, &campaign);
   if (!status.ok()) return ReportRpcError(status, o.json);
@@ -227,9 +255,10 @@ int RunGet(Stub& stub, const CliOptions& o) {
 
 int RunWatch(Stub& stub, const CliOptions& o) {
   int code = kExitOk;
-  if (!NeedId(o.application, "application", o, &code)) return code;
+  int64_t id = 0;
+  if (!IdArgument(o, "watch", "application", o.application, &id, &code)) return code;
   v1::WatchApplicationRequest request;
-  request.set_application_id(o.application);
+  request.set_application_id(id);
   grpc::ClientContext context;
   SetTimeout(&context, o.timeout > absl::ZeroDuration() ? o.timeout : absl::Seconds(30));
   auto reader = stub.WatchApplication(&context, request);
@@ -272,9 +301,10 @@ int RunList(Stub& stub, const CliOptions& o) {
 
 int RunCancel(Stub& stub, const CliOptions& o) {
   int code = kExitOk;
-  if (!NeedId(o.application, "application", o, &code)) return code;
+  int64_t id = 0;
+  if (!IdArgument(o, "cancel", "application", o.application, &id, &code)) return code;
   v1::CancelApplicationRequest request;
-  request.set_application_id(o.application);
+  request.set_application_id(id);
   grpc::ClientContext context;
   SetTimeout(&context, o.rpc_timeout);
   v1::Application application;
@@ -286,9 +316,10 @@ int RunCancel(Stub& stub, const CliOptions& o) {
 
 int RunClose(Stub& stub, const CliOptions& o) {
   int code = kExitOk;
-  if (!NeedId(o.campaign, "campaign", o, &code)) return code;
+  int64_t id = 0;
+  if (!IdArgument(o, "close", "campaign", o.campaign, &id, &code)) return code;
   v1::CloseCampaignRequest request;
-  request.set_campaign_id(o.campaign);
+  request.set_campaign_id(id);
   grpc::ClientContext context;
   SetTimeout(&context, o.rpc_timeout);
   v1::Campaign campaign;

@@ -184,7 +184,7 @@ TEST(Cli, OperatorCommandsPauseResumeRetryAndDelete) {
   EXPECT_EQ(paused.exit.ToString(), "exit 0") << paused.stderr_text;
   EXPECT_TRUE(absl::StrContains(paused.stdout_text, "status=open paused=true"))
       << paused.stdout_text;
-  const ClientResult shown = stack.RunClient({"get", campaign_flag});
+  const ClientResult shown = stack.RunClient({"get-campaign", id});
   EXPECT_TRUE(absl::StrContains(shown.stdout_text, "paused=true")) << shown.stdout_text;
   // Applies are still accepted while paused.
   ASSERT_TRUE(stack.RunClient({"apply", campaign_flag, "--user=alice"}).exit.Success());
@@ -192,8 +192,7 @@ TEST(Cli, OperatorCommandsPauseResumeRetryAndDelete) {
   const ClientResult resumed = stack.RunClient({"resume-campaign", id});
   EXPECT_EQ(resumed.exit.ToString(), "exit 0") << resumed.stderr_text;
   EXPECT_TRUE(absl::StrContains(resumed.stdout_text, "paused=false")) << resumed.stdout_text;
-  const ClientResult approved =
-      stack.RunClient({"watch", absl::StrCat("--application=", alice), "--timeout=60s"});
+  const ClientResult approved = stack.RunClient({"watch", absl::StrCat(alice), "--timeout=60s"});
   EXPECT_EQ(approved.exit.ToString(), "exit 0") << approved.stderr_text;
   EXPECT_TRUE(absl::StrContains(approved.stdout_text, "status=approved")) << approved.stdout_text;
 
@@ -238,12 +237,17 @@ TEST(Cli, OperatorCommandsPauseResumeRetryAndDelete) {
   EXPECT_EQ(std::vector<std::string>(absl::StrSplit(listed.stdout_text, '\n')).size(), 2u)
       << listed.stdout_text;
 
+  const ClientResult campaigns = stack.RunClient({"list-campaigns", "--limit=1"});
+  EXPECT_EQ(campaigns.exit.ToString(), "exit 0") << campaigns.stderr_text;
+  EXPECT_TRUE(absl::StartsWith(campaigns.stdout_text, absl::StrCat("campaign ", id, " ")))
+      << campaigns.stdout_text;
+
   // delete-campaign refuses an open campaign, deletes a closed one.
   const ClientResult refused = stack.RunClient({"delete-campaign", id});
   EXPECT_EQ(refused.exit.ToString(), Exit(kExitFailedPrecondition)) << refused.stderr_text;
   EXPECT_TRUE(absl::StrContains(refused.stderr_text, "FAILED_PRECONDITION")) << refused.stderr_text;
   EXPECT_EQ(stack.Scalar("SELECT count(*) FROM applications"), 3);
-  ASSERT_TRUE(stack.RunClient({"close", campaign_flag}).exit.Success());
+  ASSERT_TRUE(stack.RunClient({"close", id}).exit.Success());
   const ClientResult deleted = stack.RunClient({"delete-campaign", id});
   EXPECT_EQ(deleted.exit.ToString(), "exit 0") << deleted.stderr_text;
   EXPECT_EQ(deleted.stdout_text, absl::StrCat("deleted campaign ", id, " with 3 applications"));

@@ -273,6 +273,36 @@ TEST_F(CommandsTest, RetryOneAndRetryEveryFailed) {
   EXPECT_EQ(GetCapturedStdout(), "{}\n");  // none left; proto3 JSON omits the 0
 }
 
+TEST_F(CommandsTest, IdsAsArgumentsOrFlags) {
+  options_.name = "ids";
+  options_.user = "u";
+  CaptureStdout();
+  ASSERT_EQ(RunCreateCampaign(*stub_, options_), kExitOk);
+  options_.campaign = 1;
+  ASSERT_EQ(RunApply(*stub_, options_), kExitOk);
+  GetCapturedStdout();
+  options_.campaign = 0;
+
+  options_.args = {"1"};
+  CaptureStdout();
+  ASSERT_EQ(RunGet(*stub_, options_), kExitOk);
+  ASSERT_EQ(RunGetCampaign(*stub_, options_), kExitOk);
+  ASSERT_EQ(RunClose(*stub_, options_), kExitOk);
+  const std::string text = GetCapturedStdout();
+  EXPECT_THAT(text, HasSubstr("application 1 campaign=1 user=\"u\""));
+  EXPECT_THAT(text, HasSubstr("campaign 1 name=\"ids\" status=open"));
+  EXPECT_THAT(text, HasSubstr("campaign 1 name=\"ids\" status=closed"));
+
+  options_.campaign = 1;  // an argument and --campaign: ambiguous
+  EXPECT_EQ(RunGet(*stub_, options_), kExitUsage);
+  EXPECT_EQ(RunClose(*stub_, options_), kExitUsage);
+  options_.args = {"0"};
+  options_.campaign = 0;
+  EXPECT_EQ(RunCancel(*stub_, options_), kExitUsage);
+  options_.args = {};
+  EXPECT_EQ(RunWatch(*stub_, options_), kExitUsage);
+}
+
 TEST_F(CommandsTest, WatchSaysWaitlistedIsNotFinal) {
   options_.name = "w";
   options_.user = "u";

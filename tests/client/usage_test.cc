@@ -85,10 +85,10 @@ TEST(RunCli, UsageErrorsAreJsonUnderJson) {
   EXPECT_EQ(run.exit, kExitUsage);
   EXPECT_EQ(run.err,
             "{\"code\":\"USAGE\",\"message\":\"unknown flag --no-such-flag\",\"exit_code\":2}\n");
-  run = RunArgs({"--json", "get", "extra"});
+  run = RunArgs({"--json", "stats", "extra"});
   EXPECT_EQ(run.exit, kExitUsage);
   EXPECT_THAT(run.err, HasSubstr("\"message\":\"unexpected argument: extra\""));
-  run = RunArgs({"--json=false", "get", "extra"});
+  run = RunArgs({"--json=false", "stats", "extra"});
   EXPECT_THAT(run.err, HasSubstr("usage error: unexpected argument: extra"));
 }
 
