@@ -189,12 +189,12 @@ int RunCli(int argc, char** argv, const LabCommand& lab) {
     command = "list";
     options.args = {"campaigns"};
   }
-  if (!TakesArguments(command) && !options.args.empty()) {
-    return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]), options.json);
-  }
   const StubCommand stub_command = FindStubCommand(command);
   if (stub_command == nullptr && command != "storm" && command != "lab" && command != "health") {
     return ReportUsageError(absl::StrCat("unknown command: ", command), options.json);
+  }
+  if (!TakesArguments(command) && !options.args.empty()) {
+    return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]), options.json);
   }
 
   if (command == "storm") return RunStorm(options);
