@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,11 +12,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
+#include "client/admin_commands.h"
 #include "client/commands.h"
 #include "client/health.h"
 #include "client/options.h"
 #include "client/rpc.h"
 #include "client/storm.h"
+#include "client/usage.h"
 #include "common/exit_codes.h"
 #include "common/flags.h"
 
@@ -43,6 +46,12 @@ ABSL_FLAG(std::string, name, "", "campaign name (create-campaign)");
 ABSL_FLAG(int32_t, cap, 0, "max participants; 0 = unlimited (create-campaign, storm)");
 ABSL_FLAG(std::optional<bool>, waitlist, std::nullopt,
           "waitlist applicants beyond the cap (default true) instead of rejecting them");
+ABSL_FLAG(std::string, opens_at, "",
+          "create-campaign: RFC 3339 time before which Applies are refused");
+ABSL_FLAG(std::string, closes_at, "", "create-campaign: RFC 3339 time at which it closes itself");
+ABSL_FLAG(std::string, request_id, "",
+          "create-campaign: idempotency key (default: a random UUID, reused by the CLI's retries)");
+ABSL_FLAG(int64_t, limit, 0, "list: stop after this many rows (0: every row)");
 ABSL_FLAG(int64_t, campaign, 0, "campaign id");
 ABSL_FLAG(std::string, user, "", "user id (apply)");
 ABSL_FLAG(int64_t, application, 0, "application id");
@@ -76,12 +85,16 @@ CliOptions ReadFlags(const std::vector<std::string>& positional) {
   o.name = absl::GetFlag(FLAGS_name);
   o.cap = absl::GetFlag(FLAGS_cap);
   o.waitlist = absl::GetFlag(FLAGS_waitlist);
+  o.opens_at = absl::GetFlag(FLAGS_opens_at);
+  o.closes_at = absl::GetFlag(FLAGS_closes_at);
+  o.request_id = absl::GetFlag(FLAGS_request_id);
   o.campaign = absl::GetFlag(FLAGS_campaign);
   o.user = absl::GetFlag(FLAGS_user);
   o.application = absl::GetFlag(FLAGS_application);
   o.timeout = absl::GetFlag(FLAGS_timeout);
   o.status = absl::GetFlag(FLAGS_status);
   o.page_size = absl::GetFlag(FLAGS_page_size);
+  o.limit = absl::GetFlag(FLAGS_limit);
   o.stall_threshold = absl::GetFlag(FLAGS_stall_threshold);
   o.service = absl::GetFlag(FLAGS_service);
   o.campaigns = absl::GetFlag(FLAGS_campaigns);
@@ -93,65 +106,70 @@ CliOptions ReadFlags(const std::vector<std::string>& positional) {
   return o;
 }
 
-}  // namespace
-
-std::string UsageText() {
-  return R"(usage: campaignq [--server=HOST:PORT] [--tls ...] [--token=T] [--json] [--rpc-timeout=10s] <command> [flags]
-
-commands:
-  create-campaign --name=N [--cap=N] [--waitlist=true|false]
-                                  create an open campaign (cap 0/unset: unlimited)
-  apply --campaign=ID --user=USER apply a user to a campaign
-  get --application=ID | --campaign=ID
-                                  show one application or campaign
-  watch --application=ID [--timeout=30s]
-                                  print each state until a final one
-  list [--campaign=ID] [--status=pending|approved|waitlisted|rejected|cancelled|failed]
-       [--page-size=N]            list applications (all pages)
-  list campaigns [--page-size=N]  list campaigns (all pages)
-  cancel --application=ID         cancel an application
-  close --campaign=ID             close a campaign
-  stats [--stall-threshold=30s]   queue depth, decisions, stalled campaigns
-  health [--timeout=3s] [--service=NAME]
-                                  grpc.health.v1 check: exit 0 if SERVING, else 1
-  storm --campaigns=M --applicants=N --cap=C [--waitlist=true] [--concurrency=64]
-        [--decide-timeout=120s] [--database-url=URL]
-                                  concurrent Apply load on M fresh campaigns, then
-                                  verify against the database (--database-url):
-                                  cap, counters, nothing lost or pending, fill,
-                                  attempts and first come, first served
-  lab [--scenario=A,B] [--strategy=X,Y] [--clients=N] [--iterations=N] [--cap=N]
-      [--seed=N] [--html=FILE] [--database-url=URL]
-                                  the race lab: every concurrency pattern against
-                                  PostgreSQL, side by side, measured
-
-global flags:
-  --server=HOST:PORT    default $CAMPAIGNQ_SERVER or 127.0.0.1:50051
-  --token=T             bearer token for every call; better $CAMPAIGNQ_TOKEN
-  --tls                 connect with TLS (system roots), implied by:
-  --ca-cert=FILE        PEM CA that signed the server's certificate
-  --cert=FILE --key=FILE
-                        PEM client certificate and key (mutual TLS)
-  --json                print messages as JSON (proto field names); list prints
-                        one object with every page; storm prints a JSON summary
-  --rpc-timeout=10s     deadline of each RPC (watch and health use --timeout)
-  --database-url=URL    default $CAMPAIGNQ_DATABASE_URL or the local default;
-                        storm verifies against it (read only), lab runs on it
-  --version             print the version and exit
-
-exit codes: 0 ok; 1 RPC error, timeout or not serving (error: <CODE>: <message>
-on stderr); 2 usage error; 3 storm found a broken invariant, or a lab row
-was not as expected (an unsafe strategy held or a safe one broke)
-)";
+// The command a --help is about: the first argument that names one
+// (`campaignq --server=X apply --help`), else "" for the overall usage.
+// `help COMMAND` counts too.
+std::string HelpTopic(int argc, char** argv) {
+  for (int i = 1; i < argc && absl::string_view(argv[i]) != "--"; ++i) {
+    if (CommandHelp(argv[i])) return argv[i];
+  }
+  return "";
 }
+
+// Whether --json is on the command line: for reporting a command line that
+// could not be parsed (so the flag itself was never read) as JSON too.
+bool JsonRequested(int argc, char** argv) {
+  for (int i = 1; i < argc && absl::string_view(argv[i]) != "--"; ++i) {
+    absl::string_view arg = argv[i];
+    if (arg == "--json" || arg == "-json" || arg == "--json=true") return true;
+  }
+  return false;
+}
+
+int PrintHelp(int argc, char** argv) {
+  const std::string topic = HelpTopic(argc, argv);
+  std::cout << (topic.empty() ? UsageText() : *CommandHelp(topic));
+  return kExitOk;
+}
+
+// Commands that take positional arguments (the rest refuse any).
+bool TakesArguments(const std::string& command) {
+  return command == "list" || command == "get" || command == "get-campaign" || command == "watch" ||
+         command == "cancel" || command == "close" || command == "pause-campaign" ||
+         command == "resume-campaign" || command == "delete-campaign" || command == "retry";
+}
+
+using StubCommand = int (*)(Stub&, const CliOptions&);
+
+StubCommand FindStubCommand(const std::string& command) {
+  static const auto* commands = new std::map<std::string, StubCommand>{
+      {"create-campaign", RunCreateCampaign},
+      {"apply", RunApply},
+      {"get", RunGet},
+      {"get-campaign", RunGetCampaign},
+      {"watch", RunWatch},
+      {"list", RunList},
+      {"cancel", RunCancel},
+      {"close", RunClose},
+      {"stats", RunStats},
+      {"pause-campaign", RunPauseCampaign},
+      {"resume-campaign", RunResumeCampaign},
+      {"delete-campaign", RunDeleteCampaign},
+      {"retry", RunRetryApplication},
+      {"retry-failed", RunRetryFailed},
+  };
+  auto it = commands->find(command);
+  return it == commands->end() ? nullptr : it->second;
+}
+
+}  // namespace
 
 int RunCli(int argc, char** argv, const LabCommand& lab) {
   absl::StatusOr<CommandLine> command_line = ParseCommandLine(argc, argv);
-  if (!command_line.ok()) return ReportUsageError(std::string(command_line.status().message()));
-  if (command_line->help) {
-    std::cout << UsageText();
-    return kExitOk;
+  if (!command_line.ok()) {
+    return ReportUsageError(command_line.status().message(), JsonRequested(argc, argv));
   }
+  if (command_line->help) return PrintHelp(argc, argv);
   if (command_line->version) {
     std::cout << VersionLine("campaignq") << "\n";
     return kExitOk;
@@ -161,34 +179,33 @@ int RunCli(int argc, char** argv, const LabCommand& lab) {
     std::cerr << UsageText();
     return kExitUsage;
   }
-  const std::string command = positional[1];
-  if (command == "help") {
-    std::cout << UsageText();
-    return kExitOk;
-  }
+  std::string command = positional[1];
+  if (command == "help") return PrintHelp(argc, argv);
   CliOptions options = ReadFlags(positional);
-  if (command != "list" && !options.args.empty()) {
-    return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]));
+  if (command == "list-campaigns") {  // `list campaigns` in one word
+    if (!options.args.empty()) {
+      return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]), options.json);
+    }
+    command = "list";
+    options.args = {"campaigns"};
+  }
+  const StubCommand stub_command = FindStubCommand(command);
+  if (stub_command == nullptr && command != "storm" && command != "lab" && command != "health") {
+    return ReportUsageError(absl::StrCat("unknown command: ", command), options.json);
+  }
+  if (!TakesArguments(command) && !options.args.empty()) {
+    return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]), options.json);
   }
 
   if (command == "storm") return RunStorm(options);
   if (command == "lab") return lab(options);
   absl::StatusOr<std::shared_ptr<grpc::Channel>> made =
       MakeChannel(options.server, options.connect);
-  if (!made.ok()) return ReportUsageError(made.status().message());
+  if (!made.ok()) return ReportUsageError(made.status().message(), options.json);
   std::shared_ptr<grpc::Channel> channel = *std::move(made);
   if (command == "health") return RunHealth(channel, options);
-
   auto stub = v1::CampaignQueue::NewStub(channel);
-  if (command == "create-campaign") return RunCreateCampaign(*stub, options);
-  if (command == "apply") return RunApply(*stub, options);
-  if (command == "get") return RunGet(*stub, options);
-  if (command == "watch") return RunWatch(*stub, options);
-  if (command == "list") return RunList(*stub, options);
-  if (command == "cancel") return RunCancel(*stub, options);
-  if (command == "close") return RunClose(*stub, options);
-  if (command == "stats") return RunStats(*stub, options);
-  return ReportUsageError(absl::StrCat("unknown command: ", command));
+  return stub_command(*stub, options);
 }
 
 }  // namespace campaignq::client

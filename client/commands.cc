@@ -1,16 +1,27 @@
 #include "client/commands.h"
 
+#include <algorithm>
+#include <chrono>
 #include <iostream>
+#include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "client/format.h"
 #include "client/rpc.h"
+#include "common/backoff.h"
 #include "common/store/validation.h"
 #include "google/protobuf/util/time_util.h"
 
 namespace campaignq::client {
 namespace {
+
+// create-campaign's own retries of a call whose outcome it did not learn;
+// the request id makes them safe (nothing is created twice).
+constexpr int kCreateAttempts = 3;
+// The largest page the server returns (campaignq.proto: page_size).
+constexpr int32_t kMaxPageSize = 1000;
 
 void PrintCampaign(const v1::Campaign& c, const CliOptions& o) {
   std::cout << (o.json ? ToJson(c) : CampaignText(c)) << "\n";
@@ -22,34 +33,79 @@ void PrintApplication(const v1::Application& a, const CliOptions& o) {
 
 // Ids must be given and positive; the server would say the same, but a
 // usage error names the flag.
-bool NeedId(int64_t id, const char* flag, int* exit_code) {
+bool NeedId(int64_t id, const char* flag, const CliOptions& o, int* exit_code) {
   if (id > 0) return true;
-  *exit_code = ReportUsageError(absl::StrCat("--", flag, "=ID is required (a positive id)"));
+  *exit_code =
+      ReportUsageError(absl::StrCat("--", flag, "=ID is required (a positive id)"), o.json);
   return false;
 }
 
-int ListCampaigns(Stub& stub, const CliOptions& o) {
-  v1::ListCampaignsResponse all;
-  v1::ListCampaignsRequest request;
-  request.set_page_size(o.page_size);
+// --opens-at/--closes-at: RFC 3339 ("2026-05-01T10:00:00Z"); empty: unset.
+bool ParseTimeFlag(const std::string& text, const char* flag, const CliOptions& o,
+                   google::protobuf::Timestamp* out, int* exit_code) {
+  if (text.empty()) return true;
+  absl::Time time;
+  std::string why;
+  if (!absl::ParseTime(absl::RFC3339_full, text, &time, &why)) {
+    *exit_code =
+        ReportUsageError(absl::StrCat("--", flag, "=", text,
+                                      ": want RFC 3339, e.g. 2026-05-01T10:00:00Z (", why, ")"),
+                         o.json);
+    return false;
+  }
+  *out = google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(time));
+  return true;
+}
+
+// Follows next_page_token until the last page or --limit rows. Each row is
+// printed (text) or appended to one merged response (JSON: `jq` sees every
+// page in one document). Asking for no more than the rows still wanted
+// makes the last page end at the limit, so the next_page_token left in the
+// JSON (only when more rows exist) continues right after the last row.
+// `call(context, request, page)` is the RPC; `rows(response)` its repeated
+// field.
+template <typename Request, typename Response, typename Call, typename Rows, typename Print>
+int ListPages(Request request, const CliOptions& o, Call call, Rows rows, Print print) {
+  Response all;
+  int64_t left = o.limit > 0 ? o.limit : -1;
+  const int32_t page_size = o.page_size;
   do {
+    if (left > 0) {
+      const int64_t want = std::min<int64_t>(left, page_size > 0 ? page_size : kMaxPageSize);
+      request.set_page_size(static_cast<int32_t>(want));
+    }
     grpc::ClientContext context;
     SetTimeout(&context, o.rpc_timeout);
-    v1::ListCampaignsResponse page;
-    grpc::Status status = stub.ListCampaigns(&context, request, &page);
-    if (!status.ok()) return ReportRpcError(status);
-    for (const v1::Campaign& c : page.campaigns()) {
+    Response page;
+    grpc::Status status = call(&context, request, &page);
+    if (!status.ok()) return ReportRpcError(status, o.json);
+    for (const auto& row : *rows(&page)) {
       if (o.json) {
-        *all.add_campaigns() = c;
+        *rows(&all)->Add() = row;
       } else {
-        PrintCampaign(c, o);
+        print(row);
       }
+      if (left > 0) --left;
     }
     request.set_page_token(page.next_page_token());
-  } while (!request.page_token().empty());
-  // JSON: one document with every page merged, so `jq` sees all of it.
-  if (o.json) std::cout << ToJson(all) << "\n";
+  } while (!request.page_token().empty() && left != 0);
+  if (o.json) {
+    all.set_next_page_token(request.page_token());
+    std::cout << ToJson(all) << "\n";
+  }
   return kExitOk;
+}
+
+int ListCampaigns(Stub& stub, const CliOptions& o) {
+  v1::ListCampaignsRequest request;
+  request.set_page_size(o.page_size);
+  return ListPages<v1::ListCampaignsRequest, v1::ListCampaignsResponse>(
+      request, o,
+      [&](grpc::ClientContext* c, const v1::ListCampaignsRequest& r, v1::ListCampaignsResponse* p) {
+        return stub.ListCampaigns(c, r, p);
+      },
+      [](v1::ListCampaignsResponse* p) { return p->mutable_campaigns(); },
+      [&](const v1::Campaign& c) { PrintCampaign(c, o); });
 }
 
 int ListApplications(Stub& stub, const CliOptions& o) {
@@ -62,52 +118,93 @@ int ListApplications(Stub& stub, const CliOptions& o) {
     if (status == v1::APPLICATION_STATUS_UNSPECIFIED) {
       return ReportUsageError(
           absl::StrCat("--status=", o.status,
-                       ": want pending, approved, waitlisted, rejected, cancelled or failed"));
+                       ": want pending, approved, waitlisted, rejected, cancelled or failed"),
+          o.json);
     }
     request.set_status(status);
   }
-  v1::ListApplicationsResponse all;
-  do {
-    grpc::ClientContext context;
-    SetTimeout(&context, o.rpc_timeout);
-    v1::ListApplicationsResponse page;
-    grpc::Status status = stub.ListApplications(&context, request, &page);
-    if (!status.ok()) return ReportRpcError(status);
-    for (const v1::Application& a : page.applications()) {
-      if (o.json) {
-        *all.add_applications() = a;
-      } else {
-        PrintApplication(a, o);
-      }
-    }
-    request.set_page_token(page.next_page_token());
-  } while (!request.page_token().empty());
-  if (o.json) std::cout << ToJson(all) << "\n";
-  return kExitOk;
+  return ListPages<v1::ListApplicationsRequest, v1::ListApplicationsResponse>(
+      request, o,
+      [&](grpc::ClientContext* c, const v1::ListApplicationsRequest& r,
+          v1::ListApplicationsResponse* p) { return stub.ListApplications(c, r, p); },
+      [](v1::ListApplicationsResponse* p) { return p->mutable_applications(); },
+      [&](const v1::Application& a) { PrintApplication(a, o); });
+}
+
+// The statuses after which the server ends a watch with OK
+// (server/application_watch.h); waitlisted is not one of them.
+bool IsFinalForWatch(v1::ApplicationStatus status) {
+  return status == v1::APPLICATION_STATUS_APPROVED || status == v1::APPLICATION_STATUS_REJECTED ||
+         status == v1::APPLICATION_STATUS_CANCELLED || status == v1::APPLICATION_STATUS_FAILED;
+}
+
+// Codes after which a CreateCampaign may or may not have happened, and a
+// retry with the same request id returns what it did.
+bool OutcomeUnknown(const grpc::Status& status) {
+  return status.error_code() == grpc::StatusCode::UNAVAILABLE ||
+         status.error_code() == grpc::StatusCode::DEADLINE_EXCEEDED ||
+         status.error_code() == grpc::StatusCode::UNKNOWN;
 }
 
 }  // namespace
 
+bool IdArgument(const CliOptions& o, const char* command, const char* what, int64_t flag_id,
+                int64_t* id, int* exit_code) {
+  if (o.args.empty() && flag_id > 0) {
+    *id = flag_id;
+    return true;
+  }
+  if (flag_id == 0 && o.args.size() == 1 && absl::SimpleAtoi(o.args[0], id) && *id > 0) {
+    return true;
+  }
+  *exit_code = ReportUsageError(
+      absl::StrCat(command, " needs the ", what, " id, a positive integer: `", command, " ID`"),
+      o.json);
+  return false;
+}
+
 int RunCreateCampaign(Stub& stub, const CliOptions& o) {
-  if (o.name.empty()) return ReportUsageError("create-campaign needs --name=NAME");
-  if (o.cap < 0) return ReportUsageError("--cap must be >= 0 (0 = unlimited)");
+  if (o.name.empty()) return ReportUsageError("create-campaign needs --name=NAME", o.json);
+  if (o.cap < 0) return ReportUsageError("--cap must be >= 0 (0 = unlimited)", o.json);
   v1::CreateCampaignRequest request;
   request.set_name(o.name);
   if (o.cap > 0) request.set_max_participants(o.cap);
   if (o.waitlist) request.set_waitlist(*o.waitlist);
-  grpc::ClientContext context;
-  SetTimeout(&context, o.rpc_timeout);
+  int code = kExitOk;
+  if (!ParseTimeFlag(o.opens_at, "opens-at", o, request.mutable_opens_at(), &code) ||
+      !ParseTimeFlag(o.closes_at, "closes-at", o, request.mutable_closes_at(), &code)) {
+    return code;
+  }
+  if (o.opens_at.empty()) request.clear_opens_at();
+  if (o.closes_at.empty()) request.clear_closes_at();
+  request.set_request_id(o.request_id.empty() ? RandomUuid() : o.request_id);
+
+  absl::BitGen random;
+  grpc::Status status;
   v1::Campaign campaign;
-  grpc::Status status = stub.CreateCampaign(&context, request, &campaign);
-  if (!status.ok()) return ReportRpcError(status);
+  for (int attempt = 0; attempt < kCreateAttempts; ++attempt) {
+    if (attempt > 0) std::this_thread::sleep_for(JitteredBackoff({}, attempt, random));
+    grpc::ClientContext context;
+    SetTimeout(&context, o.rpc_timeout);
+    status = stub.CreateCampaign(&context, request, &campaign);
+    if (!OutcomeUnknown(status)) break;
+  }
+  if (!status.ok()) {
+    const int exit_code = ReportRpcError(status, o.json);
+    if (OutcomeUnknown(status) && !o.json) {
+      std::cerr << "the campaign may exist: repeat with --request-id=" << request.request_id()
+                << " to get it without creating another" << std::endl;
+    }
+    return exit_code;
+  }
   PrintCampaign(campaign, o);
   return kExitOk;
 }
 
 int RunApply(Stub& stub, const CliOptions& o) {
   int code = kExitOk;
-  if (!NeedId(o.campaign, "campaign", &code)) return code;
-  if (o.user.empty()) return ReportUsageError("apply needs --user=USER");
+  if (!NeedId(o.campaign, "campaign", o, &code)) return code;
+  if (o.user.empty()) return ReportUsageError("apply needs --user=USER", o.json);
   v1::ApplyRequest request;
   request.set_campaign_id(o.campaign);
   request.set_user_id(o.user);
@@ -115,62 +212,88 @@ int RunApply(Stub& stub, const CliOptions& o) {
   SetTimeout(&context, o.rpc_timeout);
   v1::Application application;
   grpc::Status status = stub.Apply(&context, request, &application);
-  if (!status.ok()) return ReportRpcError(status);
+  if (!status.ok()) return ReportRpcError(status, o.json);
   PrintApplication(application, o);
   return kExitOk;
 }
 
 int RunGet(Stub& stub, const CliOptions& o) {
-  if ((o.application > 0) == (o.campaign > 0)) {
-    return ReportUsageError("get needs exactly one of --application=ID or --campaign=ID");
+  if (o.campaign > 0) {
+    if (!o.args.empty() || o.application > 0) {
+      return ReportUsageError("get needs one of ID, --application=ID or --campaign=ID", o.json);
+    }
+    return RunGetCampaign(stub, o);
   }
+  int code = kExitOk;
+  int64_t id = 0;
+  if (!IdArgument(o, "get", "application", o.application, &id, &code)) return code;
+  v1::GetApplicationRequest request;
+  request.set_application_id(id);
   grpc::ClientContext context;
   SetTimeout(&context, o.rpc_timeout);
-  if (o.application > 0) {
-    v1::GetApplicationRequest request;
-    request.set_application_id(o.application);
-    v1::Application application;
-    grpc::Status status = stub.GetApplication(&context, request, &application);
-    if (!status.ok()) return ReportRpcError(status);
-    PrintApplication(application, o);
-    return kExitOk;
-  }
+  v1::Application application;
+  grpc::Status status = stub.GetApplication(&context, request, &application);
+  if (!status.ok()) return ReportRpcError(status, o.json);
+  PrintApplication(application, o);
+  return kExitOk;
+}
+
+int RunGetCampaign(Stub& stub, const CliOptions& o) {
+  int code = kExitOk;
+  int64_t id = 0;
+  if (!IdArgument(o, "get-campaign", "campaign", o.campaign, &id, &code)) return code;
   v1::GetCampaignRequest request;
-  request.set_campaign_id(o.campaign);
+  request.set_campaign_id(id);
+  grpc::ClientContext context;
+  SetTimeout(&context, o.rpc_timeout);
   v1::Campaign campaign;
   grpc::Status status = stub.GetCampaign(&context, request, &campaign);
-  if (!status.ok()) return ReportRpcError(status);
+  if (!status.ok()) return ReportRpcError(status, o.json);
   PrintCampaign(campaign, o);
   return kExitOk;
 }
 
 int RunWatch(Stub& stub, const CliOptions& o) {
   int code = kExitOk;
-  if (!NeedId(o.application, "application", &code)) return code;
+  int64_t id = 0;
+  if (!IdArgument(o, "watch", "application", o.application, &id, &code)) return code;
   v1::WatchApplicationRequest request;
-  request.set_application_id(o.application);
+  request.set_application_id(id);
   grpc::ClientContext context;
   SetTimeout(&context, o.timeout > absl::ZeroDuration() ? o.timeout : absl::Seconds(30));
   auto reader = stub.WatchApplication(&context, request);
   v1::Application application;
+  bool final_status = false;
   while (reader->Read(&application)) {
-    PrintApplication(application, o);
+    std::cout << (o.json ? ToJson(application) : WatchText(application)) << "\n";
     std::cout.flush();  // states arrive slowly; show each as it comes
+    final_status = IsFinalForWatch(application.status());
   }
   grpc::Status status = reader->Finish();
-  if (!status.ok()) return ReportRpcError(status);
+  if (!status.ok()) return ReportRpcError(status, o.json);
+  if (!final_status) {
+    // The server ends every watch after its maximum watch duration.
+    return ReportRpcError(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                       "the server ended the watch (its maximum watch duration) "
+                                       "before a final status; watch again to keep following"),
+                          o.json);
+  }
   return kExitOk;
 }
 
 int RunList(Stub& stub, const CliOptions& o) {
-  if (o.args.size() > 1) return ReportUsageError("list takes at most one argument: campaigns");
-  if (o.page_size < 0) return ReportUsageError("--page-size must be >= 0");
+  if (o.args.size() > 1) {
+    return ReportUsageError("list takes at most one argument: campaigns", o.json);
+  }
+  if (o.page_size < 0) return ReportUsageError("--page-size must be >= 0", o.json);
+  if (o.limit < 0) return ReportUsageError("--limit must be >= 0 (0 = every row)", o.json);
   if (!o.args.empty()) {
     if (o.args[0] == "campaigns") return ListCampaigns(stub, o);
     if (o.args[0] != "applications") {
       return ReportUsageError(absl::StrCat("list ", o.args[0],
                                            ": want `list campaigns` or "
-                                           "`list [applications] [--campaign=ID]`"));
+                                           "`list [applications] [--campaign=ID]`"),
+                              o.json);
     }
   }
   return ListApplications(stub, o);
@@ -178,28 +301,30 @@ int RunList(Stub& stub, const CliOptions& o) {
 
 int RunCancel(Stub& stub, const CliOptions& o) {
   int code = kExitOk;
-  if (!NeedId(o.application, "application", &code)) return code;
+  int64_t id = 0;
+  if (!IdArgument(o, "cancel", "application", o.application, &id, &code)) return code;
   v1::CancelApplicationRequest request;
-  request.set_application_id(o.application);
+  request.set_application_id(id);
   grpc::ClientContext context;
   SetTimeout(&context, o.rpc_timeout);
   v1::Application application;
   grpc::Status status = stub.CancelApplication(&context, request, &application);
-  if (!status.ok()) return ReportRpcError(status);
+  if (!status.ok()) return ReportRpcError(status, o.json);
   PrintApplication(application, o);
   return kExitOk;
 }
 
 int RunClose(Stub& stub, const CliOptions& o) {
   int code = kExitOk;
-  if (!NeedId(o.campaign, "campaign", &code)) return code;
+  int64_t id = 0;
+  if (!IdArgument(o, "close", "campaign", o.campaign, &id, &code)) return code;
   v1::CloseCampaignRequest request;
-  request.set_campaign_id(o.campaign);
+  request.set_campaign_id(id);
   grpc::ClientContext context;
   SetTimeout(&context, o.rpc_timeout);
   v1::Campaign campaign;
   grpc::Status status = stub.CloseCampaign(&context, request, &campaign);
-  if (!status.ok()) return ReportRpcError(status);
+  if (!status.ok()) return ReportRpcError(status, o.json);
   PrintCampaign(campaign, o);
   return kExitOk;
 }
@@ -212,7 +337,7 @@ int RunStats(Stub& stub, const CliOptions& o) {
   SetTimeout(&context, o.rpc_timeout);
   v1::QueueStats stats;
   grpc::Status status = stub.GetQueueStats(&context, request, &stats);
-  if (!status.ok()) return ReportRpcError(status);
+  if (!status.ok()) return ReportRpcError(status, o.json);
   if (o.json) {
     std::cout << ToJson(stats) << "\n";
   } else {

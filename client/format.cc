@@ -46,8 +46,11 @@ std::string CampaignStatusWord(v1::CampaignStatus status) {
 std::string CampaignText(const v1::Campaign& c) {
   std::string out = absl::StrCat(
       "campaign ", c.id(), " name=", Quoted(c.name()), " status=", CampaignStatusWord(c.status()),
+      " paused=", c.paused() ? "true" : "false",
       " cap=", c.has_max_participants() ? absl::StrCat(c.max_participants()) : "unlimited",
       " approved=", c.approved_count(), " waitlist=", c.waitlist() ? "true" : "false");
+  if (c.has_opens_at()) absl::StrAppend(&out, " opens_at=", TimeUtil::ToString(c.opens_at()));
+  if (c.has_closes_at()) absl::StrAppend(&out, " closes_at=", TimeUtil::ToString(c.closes_at()));
   if (c.has_create_time()) absl::StrAppend(&out, " created=", TimeUtil::ToString(c.create_time()));
   if (c.has_close_time()) absl::StrAppend(&out, " closed=", TimeUtil::ToString(c.close_time()));
   return out;
@@ -66,6 +69,12 @@ std::string ApplicationText(const v1::Application& a) {
   absl::StrAppend(&out, " attempts=", a.attempts());
   if (a.has_create_time()) absl::StrAppend(&out, " created=", TimeUtil::ToString(a.create_time()));
   if (a.has_decide_time()) absl::StrAppend(&out, " decided=", TimeUtil::ToString(a.decide_time()));
+  return out;
+}
+
+std::string WatchText(const v1::Application& a) {
+  std::string out = ApplicationText(a);
+  if (a.status() == v1::APPLICATION_STATUS_WAITLISTED) absl::StrAppend(&out, " ", kWaitlistedNote);
   return out;
 }
 

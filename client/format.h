@@ -8,11 +8,20 @@
 
 namespace campaignq::client {
 
-// Returns one line: "campaign 7 name=\"x\" status=open cap=10 approved=3 ...".
+// Returns one line: "campaign 7 name=\"x\" status=open paused=false cap=10
+// approved=3 waitlist=true [opens_at=T] [closes_at=T] [created=T] [closed=T]".
 std::string CampaignText(const v1::Campaign& campaign);
 
 // Returns one line: "application 12 campaign=7 user=\"u\" status=approved ...".
 std::string ApplicationText(const v1::Application& application);
+
+// What `watch` adds to a waitlisted state: the stream stays open because
+// WAITLISTED is not final (campaignq.proto, WatchApplication).
+inline constexpr char kWaitlistedNote[] =
+    "waitlisted (not final: a cancelled seat can still approve it)";
+
+// ApplicationText, followed by kWaitlistedNote when it is waitlisted.
+std::string WatchText(const v1::Application& application);
 
 // Returns a few lines: the totals, then one line per campaign.
 std::string QueueStatsText(const v1::QueueStats& stats);

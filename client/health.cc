@@ -17,7 +17,12 @@ int RunHealth(const std::shared_ptr<grpc::Channel>& channel, const CliOptions& o
   SetTimeout(&context, o.timeout > absl::ZeroDuration() ? o.timeout : absl::Seconds(3));
   HealthCheckResponse response;
   grpc::Status status = stub->Check(&context, request, &response);
-  if (!status.ok()) return ReportRpcError(status);
+  if (!status.ok()) {
+    // Container health checks know 0 and 1 only (Docker reserves 2): every
+    // failure is 1, not the 10 + code of the other commands.
+    ReportRpcError(status, o.json);
+    return kExitFailure;
+  }
   if (o.json) {
     std::cout << ToJson(response) << "\n";
   } else {

@@ -34,12 +34,16 @@ struct CliOptions {
   std::string name;
   int32_t cap = 0;  // 0: unlimited
   std::optional<bool> waitlist;
+  std::string opens_at;    // RFC 3339; empty: open at once
+  std::string closes_at;   // RFC 3339; empty: only `close` closes it
+  std::string request_id;  // create-campaign's AIP-155 id; empty: a random UUID
   int64_t campaign = 0;
   std::string user;
   int64_t application = 0;
   absl::Duration timeout = absl::ZeroDuration();  // 0: the command's default
   std::string status;
   int32_t page_size = 0;
+  int64_t limit = 0;  // list: stop after this many rows; 0: every row
   absl::Duration stall_threshold = absl::Seconds(30);
   std::string service;
 

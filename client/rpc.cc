@@ -2,16 +2,26 @@
 
 #include <grpcpp/support/client_interceptor.h>
 
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 #include <utility>
 #include <vector>
 
+#include "absl/random/random.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/json_text.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 
 namespace campaignq::client {
 namespace {
+
+// How the server ends every error message (server/status_mapping.h).
+constexpr char kRequestIdPrefix[] = " [request_id=";
 
 grpc::ChannelArguments ChannelArgs(int index) {
   grpc::ChannelArguments args;
@@ -147,14 +157,80 @@ std::string RpcErrorText(const grpc::Status& status) {
   return absl::StrCat("error: ", StatusCodeName(status.error_code()), ": ", status.error_message());
 }
 
-int ReportRpcError(const grpc::Status& status) {
-  std::cerr << RpcErrorText(status) << std::endl;
-  return kExitFailure;
+int ExitCodeFor(const grpc::Status& status) {
+  return ExitCodeForRpcCode(static_cast<int>(status.error_code()));
 }
 
-int ReportUsageError(absl::string_view message) {
-  std::cerr << "usage error: " << message << "\n(run `campaignq --help` for usage)" << std::endl;
+std::string RequestIdOf(const grpc::Status& status) {
+  google::rpc::Status details;
+  if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
+    for (const google::protobuf::Any& any : details.details()) {
+      google::rpc::RequestInfo info;
+      if (any.UnpackTo(&info) && !info.request_id().empty()) return info.request_id();
+    }
+  }
+  const std::string full = status.error_message();  // a copy: keep it alive
+  absl::string_view message = full;
+  const size_t at = message.rfind(kRequestIdPrefix);
+  if (at == absl::string_view::npos || !absl::EndsWith(message, "]")) return "";
+  message.remove_suffix(1);
+  return std::string(message.substr(at + std::strlen(kRequestIdPrefix)));
+}
+
+std::string RpcErrorJson(const grpc::Status& status) {
+  const std::string full = status.error_message();  // a copy: keep it alive
+  absl::string_view message = full;
+  if (size_t at = message.rfind(kRequestIdPrefix);
+      at != absl::string_view::npos && absl::EndsWith(message, "]")) {
+    message = message.substr(0, at);
+  }
+  std::string out = absl::StrCat("{\"code\":", JsonQuoted(StatusCodeName(status.error_code())),
+                                 ",\"grpc_code\":", static_cast<int>(status.error_code()),
+                                 ",\"message\":", JsonQuoted(message));
+  if (std::string id = RequestIdOf(status); !id.empty()) {
+    absl::StrAppend(&out, ",\"request_id\":", JsonQuoted(id));
+  }
+  google::rpc::Status details;
+  if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
+    for (const google::protobuf::Any& any : details.details()) {
+      google::rpc::ErrorInfo info;
+      if (any.UnpackTo(&info) && !info.reason().empty()) {
+        absl::StrAppend(&out, ",\"reason\":", JsonQuoted(info.reason()));
+        break;
+      }
+    }
+  }
+  absl::StrAppend(&out, ",\"exit_code\":", ExitCodeFor(status), "}");
+  return out;
+}
+
+int ReportRpcError(const grpc::Status& status, bool json) {
+  std::cerr << (json ? RpcErrorJson(status) : RpcErrorText(status)) << std::endl;
+  return ExitCodeFor(status);
+}
+
+int ReportUsageError(absl::string_view message, bool json) {
+  if (json) {
+    std::cerr << "{\"code\":\"USAGE\",\"message\":" << JsonQuoted(message)
+              << ",\"exit_code\":" << kExitUsage << "}" << std::endl;
+  } else {
+    std::cerr << "usage error: " << message
+              << "\n(run `campaignq --help`, or `campaignq COMMAND --help`, for usage)"
+              << std::endl;
+  }
   return kExitUsage;
+}
+
+std::string RandomUuid() {
+  thread_local absl::BitGen bits;
+  const uint64_t high = absl::Uniform<uint64_t>(bits);
+  const uint64_t low = absl::Uniform<uint64_t>(bits);
+  // Version 4 (random) in the high word's bits 12..15, variant 10 in the low
+  // word's top two bits (RFC 4122, 4.4).
+  const uint64_t h = (high & ~uint64_t{0xF000}) | uint64_t{0x4000};
+  const uint64_t l = (low & ~(uint64_t{0x3} << 62)) | (uint64_t{0x2} << 62);
+  return absl::StrFormat("%08x-%04x-%04x-%04x-%012x", h >> 32, (h >> 16) & 0xFFFF, h & 0xFFFF,
+                         l >> 48, l & 0xFFFFFFFFFFFF);
 }
 
 }  // namespace campaignq::client

@@ -34,11 +34,30 @@ std::string StatusCodeName(grpc::StatusCode code);
 // Returns "error: <CODE_NAME>: <message>".
 std::string RpcErrorText(const grpc::Status& status);
 
-// Prints RpcErrorText to stderr and returns kExitFailure.
-int ReportRpcError(const grpc::Status& status);
+// The exit code for a failed RPC: ExitCodeForRpcCode (common/exit_codes.h),
+// 10 + the gRPC code, e.g. 15 for NOT_FOUND.
+int ExitCodeFor(const grpc::Status& status);
 
-// Prints "usage error: <message>" and a pointer to --help to stderr and
-// returns kExitUsage.
-int ReportUsageError(absl::string_view message);
+// The server's request id of a failed call: google.rpc.RequestInfo in the
+// status details, else the message's " [request_id=ID]" suffix; "" if none.
+std::string RequestIdOf(const grpc::Status& status);
+
+// One line of JSON describing a failed call:
+// {"code":"NOT_FOUND","grpc_code":5,"message":"...","request_id":"...","reason":"...",
+//  "exit_code":15}; the message without its request id suffix; request_id
+// and reason (google.rpc.ErrorInfo) only when the server sent them.
+std::string RpcErrorJson(const grpc::Status& status);
+
+// Prints the error to stderr (RpcErrorText, or RpcErrorJson when `json`)
+// and returns ExitCodeFor(status).
+int ReportRpcError(const grpc::Status& status, bool json);
+
+// Prints "usage error: <message>" and a pointer to --help to stderr, or
+// with `json` {"code":"USAGE","message":"...","exit_code":2}, and returns
+// kExitUsage.
+int ReportUsageError(absl::string_view message, bool json);
+
+// A random (version 4) UUID: create-campaign's default --request-id.
+std::string RandomUuid();
 
 }  // namespace campaignq::client

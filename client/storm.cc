@@ -60,12 +60,12 @@ int ReportDatabaseError(const absl::Status& status) {
 }  // namespace
 
 int RunStorm(const CliOptions& o) {
-  if (o.campaigns < 1) return ReportUsageError("storm needs --campaigns >= 1");
-  if (o.applicants < 1) return ReportUsageError("storm needs --applicants >= 1");
-  if (o.cap < 0) return ReportUsageError("--cap must be >= 0 (0 = unlimited)");
-  if (o.concurrency < 1) return ReportUsageError("--concurrency must be >= 1");
+  if (o.campaigns < 1) return ReportUsageError("storm needs --campaigns >= 1", o.json);
+  if (o.applicants < 1) return ReportUsageError("storm needs --applicants >= 1", o.json);
+  if (o.cap < 0) return ReportUsageError("--cap must be >= 0 (0 = unlimited)", o.json);
+  if (o.concurrency < 1) return ReportUsageError("--concurrency must be >= 1", o.json);
   if (o.applicants > std::numeric_limits<int32_t>::max()) {
-    return ReportUsageError("--applicants is too large");
+    return ReportUsageError("--applicants is too large", o.json);
   }
 
   const auto start = std::chrono::steady_clock::now();
@@ -73,7 +73,7 @@ int RunStorm(const CliOptions& o) {
   std::vector<std::shared_ptr<grpc::Channel>> channels;
   for (int i = 0; i < channel_count; ++i) {
     absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = MakeChannel(o.server, o.connect, i);
-    if (!channel.ok()) return ReportUsageError(channel.status().message());
+    if (!channel.ok()) return ReportUsageError(channel.status().message(), o.json);
     channels.push_back(*std::move(channel));
   }
   auto stub = v1::CampaignQueue::NewStub(channels[0]);
@@ -90,7 +90,11 @@ int RunStorm(const CliOptions& o) {
     SetTimeout(&context, o.rpc_timeout);
     v1::Campaign campaign;
     grpc::Status status = stub->CreateCampaign(&context, request, &campaign);
-    if (!status.ok()) return ReportRpcError(status);
+    if (!status.ok()) {
+      // The storm did not run: one code for every way it cannot finish.
+      ReportRpcError(status, o.json);
+      return kExitFailure;
+    }
     ids.push_back(campaign.id());
   }
 

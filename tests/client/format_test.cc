@@ -15,10 +15,32 @@ TEST(CampaignText, NamesCapAndStatus) {
   c.set_status(v1::CAMPAIGN_STATUS_OPEN);
   c.set_waitlist(true);
   EXPECT_EQ(CampaignText(c),
-            "campaign 7 name=\"spring \\\"sale\\\"\" status=open cap=unlimited approved=0 "
-            "waitlist=true");
+            "campaign 7 name=\"spring \\\"sale\\\"\" status=open paused=false cap=unlimited "
+            "approved=0 waitlist=true");
   c.set_max_participants(5);
   EXPECT_THAT(CampaignText(c), HasSubstr("cap=5"));
+}
+
+TEST(CampaignText, ShowsPausedAndTheSchedule) {
+  v1::Campaign c;
+  c.set_id(8);
+  c.set_status(v1::CAMPAIGN_STATUS_OPEN);
+  c.set_paused(true);
+  c.mutable_opens_at()->set_seconds(1893456000);  // 2030-01-01T00:00:00Z
+  c.mutable_closes_at()->set_seconds(1893459600);
+  const std::string text = CampaignText(c);
+  EXPECT_THAT(text, HasSubstr("status=open paused=true cap=unlimited"));
+  EXPECT_THAT(text, HasSubstr(" opens_at=2030-01-01T00:00:00Z closes_at=2030-01-01T01:00:00Z"));
+}
+
+TEST(WatchText, NotesThatWaitlistedIsNotFinal) {
+  v1::Application a;
+  a.set_id(3);
+  a.set_status(v1::APPLICATION_STATUS_WAITLISTED);
+  EXPECT_EQ(WatchText(a),
+            ApplicationText(a) + " waitlisted (not final: a cancelled seat can still approve it)");
+  a.set_status(v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(WatchText(a), ApplicationText(a));
 }
 
 TEST(ApplicationText, ShowsStatusWordAndReason) {

@@ -21,6 +21,7 @@
 #include "absl/strings/str_replace.h"
 #include "absl/time/clock.h"
 #include "campaignq/v1/campaignq.grpc.pb.h"
+#include "common/exit_codes.h"
 #include "gtest/gtest.h"
 #include "security/crypto_fixture.h"
 #include "server/security/authorization.h"
@@ -617,7 +618,7 @@ TEST_F(SecurityTlsTest, TlsWithTokens) {
   EXPECT_TRUE(stats.exit.Success()) << stats.stderr_text;
   ClientResult refused =
       stack.RunClient({"close", "--campaign=1", ca, std::string("--token=") + kObserver});
-  EXPECT_EQ(refused.exit.code, 1);
+  EXPECT_EQ(refused.exit.code, kExitPermissionDenied);  // the CLI: 10 + the gRPC code
   EXPECT_NE(refused.stderr_text.find("PERMISSION_DENIED"), std::string::npos)
       << refused.stderr_text;
   ClientResult plaintext = stack.RunClient({"health", "--timeout=3s"});
