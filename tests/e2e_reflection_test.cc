@@ -88,9 +88,9 @@ class ReflectionTest : public ::testing::Test {
             << result->status.error_code() << ": " << result->status.error_message();
         EXPECT_FALSE(result->responses_json.empty());
       } else {
-        EXPECT_EQ(absl::StatusCodeToString(static_cast<absl::StatusCode>(
-                      result->status.error_code())),
-                  command.expected_code)
+        EXPECT_EQ(
+            absl::StatusCodeToString(static_cast<absl::StatusCode>(result->status.error_code())),
+            command.expected_code)
             << result->status.error_message();
       }
     }
