@@ -36,8 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size >= sizeof(int64_t)) {
     int64_t id = 0;
     std::memcpy(&id, data, sizeof id);
-    const absl::StatusOr<int64_t> round_trip =
-        store::DecodePageToken(store::EncodePageToken(id));
+    const absl::StatusOr<int64_t> round_trip = store::DecodePageToken(store::EncodePageToken(id));
     Require(round_trip.ok() == (id > 0));
     if (round_trip.ok()) Require(*round_trip == id);
   }

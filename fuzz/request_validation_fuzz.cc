@@ -30,9 +30,9 @@ void CreateCampaign(const uint8_t* data, size_t size) {
   v1::CreateCampaignRequest request;
   if (!Parse(data, size, &request)) return;
   (void)store::ValidateCampaignName(request.name());
-  (void)store::ValidateMaxParticipants(
-      request.has_max_participants() ? std::optional<int32_t>(request.max_participants())
-                                     : std::nullopt);
+  (void)store::ValidateMaxParticipants(request.has_max_participants()
+                                           ? std::optional<int32_t>(request.max_participants())
+                                           : std::nullopt);
   (void)store::ValidateRequestId(request.request_id());
   // A fixed "now" and the extremes: the schedule check compares with it.
   for (int64_t now : {int64_t{0}, int64_t{1'700'000'000'000'000}, INT64_MAX, INT64_MIN}) {
@@ -93,10 +93,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   CreateCampaign(data, size);
   ById<v1::GetCampaignRequest>(data, size, &v1::GetCampaignRequest::campaign_id, "campaign_id");
   ListCampaigns(data, size);
-  ById<v1::CloseCampaignRequest>(data, size, &v1::CloseCampaignRequest::campaign_id,
-                                 "campaign_id");
-  ById<v1::PauseCampaignRequest>(data, size, &v1::PauseCampaignRequest::campaign_id,
-                                 "campaign_id");
+  ById<v1::CloseCampaignRequest>(data, size, &v1::CloseCampaignRequest::campaign_id, "campaign_id");
+  ById<v1::PauseCampaignRequest>(data, size, &v1::PauseCampaignRequest::campaign_id, "campaign_id");
   ById<v1::ResumeCampaignRequest>(data, size, &v1::ResumeCampaignRequest::campaign_id,
                                   "campaign_id");
   ById<v1::DeleteCampaignRequest>(data, size, &v1::DeleteCampaignRequest::campaign_id,
