@@ -8,8 +8,9 @@
 #         changes (scripts/ha-cluster)
 #   bench-smoke  bench/run --smoke (bench/CMakeLists.txt)
 #   browser  the web console in headless Chromium (tests/console)
+#   fuzz  scripts/fuzz: every libFuzzer target of fuzz/ for 30 s (clang)
 #
-# campaignq_add_test(NAME name LABEL unit|db|e2e|faults|ha|bench-smoke|browser
+# campaignq_add_test(NAME name LABEL unit|db|e2e|faults|ha|bench-smoke|browser|fuzz
 #                    SOURCES a.cc [b.cc ...] | COMMAND program [args ...]
 #                    [LIBS lib ...] [DEPENDS target ...] [TIMEOUT seconds])
 #
@@ -18,7 +19,7 @@
 # PostgreSQL cluster is started once per binary, not once per test case.
 # COMMAND: a test that is not a GoogleTest binary (e.g. the format check).
 # DEPENDS: targets built before the test (e2e: the binaries it runs).
-# TIMEOUT defaults to 60 s (unit), 120 s (db) and 600 s (e2e, bench-smoke, browser).
+# TIMEOUT defaults to 60 s (unit), 120 s (db) and 600 s (the others).
 function(campaignq_add_test)
   cmake_parse_arguments(ARG "" "NAME;LABEL;TIMEOUT" "SOURCES;COMMAND;LIBS;DEPENDS" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS)
@@ -27,10 +28,10 @@ function(campaignq_add_test)
   if(NOT ARG_NAME)
     message(FATAL_ERROR "campaignq_add_test: NAME is required")
   endif()
-  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|faults|ha|bench-smoke|browser)$")
+  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|faults|ha|bench-smoke|browser|fuzz)$")
     message(FATAL_ERROR
-            "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e, faults, ha, bench-smoke "
-            "or browser")
+            "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e, faults, ha, bench-smoke, "
+            "browser or fuzz")
   endif()
   if(ARG_SOURCES AND ARG_COMMAND OR NOT ARG_SOURCES AND NOT ARG_COMMAND)
     message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): give SOURCES or COMMAND, not both")

@@ -93,7 +93,17 @@ bool NumericDate(const Struct& claims, const char* name, absl::Time* time) {
       !std::isfinite(value->number_value())) {
     return false;
   }
-  *time = absl::FromUnixSeconds(static_cast<int64_t>(value->number_value()));
+  // A signed token may still say 1e75: converting that to int64_t is
+  // undefined (found by fuzz/jwt_fuzz), so far beyond the int64 range the
+  // date is the infinite future or past.
+  const double seconds = value->number_value();
+  if (seconds >= 9.2e18) {
+    *time = absl::InfiniteFuture();
+  } else if (seconds <= -9.2e18) {
+    *time = absl::InfinitePast();
+  } else {
+    *time = absl::FromUnixSeconds(static_cast<int64_t>(seconds));
+  }
   return true;
 }
 
