@@ -11,6 +11,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "server/request_metrics.h"
 #include "server/security/reflection_guard.h"
+#include "server/unparsable_request.h"
 
 namespace campaignq::server {
 namespace {
@@ -74,6 +75,8 @@ std::unique_ptr<grpc::Server> BuildAndStartServer(const ServerSetup& setup, grpc
   builder.SetResourceQuota(quota);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> interceptors;
   if (setup.metrics != nullptr) interceptors = RequestMetricsInterceptors(setup.metrics);
+  // Before the metrics, so that they count the status it substitutes.
+  interceptors.insert(interceptors.begin(), UnparsableRequestInterceptor());
   // First, so that the metrics count the status it substitutes.
   if (setup.authorizer != nullptr) {
     interceptors.insert(interceptors.begin(), security::ReflectionGuard(setup.authorizer));

@@ -80,17 +80,6 @@ bool Documented(grpc::StatusCode code) {
   return kDocumented.count(code) > 0;
 }
 
-// FINDING (reported, not fixed here): a request that does not parse as
-// its message (random bytes, or invalid UTF-8 in a string field, which
-// protobuf refuses) is answered by grpc++'s generated handler itself, before
-// the service runs, with INTERNAL and an empty message
-// (grpcpp/impl/codegen/proto_utils.h). It should be INVALID_ARGUMENT; until
-// the server does that, this test accepts exactly that answer for exactly
-// such requests, and every other request must get a documented code.
-bool LibraryParseFailure(const grpc::Status& status) {
-  return status.error_code() == grpc::StatusCode::INTERNAL && status.error_message().empty();
-}
-
 // Text that would mean a database error reached the caller.
 bool LeaksDatabaseText(const std::string& message) {
   const std::string lower = absl::AsciiStrToLower(message);
@@ -168,8 +157,14 @@ class HostileClientTest : public ::testing::Test {
   }
 
   // Expects `status` documented and free of database text; `what` names the call.
+  // A request that does not parse as its message (random bytes, invalid
+  // UTF-8 in a string field) is the client's mistake: INVALID_ARGUMENT
+  // (server/unparsable_request.h), never gRPC's bare INTERNAL.
   static void ExpectClean(const grpc::Status& status, const std::string& what, bool parses = true) {
-    if (!parses && LibraryParseFailure(status)) return;
+    if (!parses) {
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << what << ": " << status.error_message();
+    }
     EXPECT_TRUE(Documented(status.error_code()))
         << what << ": " << status.error_code() << " " << status.error_message();
     EXPECT_FALSE(LeaksDatabaseText(status.error_message()))
