@@ -247,15 +247,17 @@ TEST(Faults, FrozenWorkerLosesItsCampaignWithinTheIdleTimeout) {
   auto records = Applicants({campaign}, 100);
   RunApplyStorm(stack, records, 8, Deadline(seconds(60)));
 
-  // Catch its session inside the decide statement (after the reconnect:
-  // none of the first pids), then freeze the process.
+  // Catch its session inside the decide statement, asleep in the trigger
+  // (after the reconnect: none of the first pids), then freeze the process.
+  // By the wait event, not the statement text: pg_stat_activity keeps only
+  // the first track_activity_query_size bytes of it.
   int victim = 0;
   ASSERT_TRUE(PollUntil(
       [&] {
         pqxx::nontransaction txn(admin);
         const pqxx::result active = txn.exec_params(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-            "AND application_name = $1 AND state = 'active' AND query LIKE '%picked AS%'",
+            "AND application_name = $1 AND state = 'active' AND wait_event = 'PgSleep'",
             "campaignq-worker");
         if (active.empty()) return false;
         victim = active[0][0].as<int>();

@@ -13,12 +13,15 @@
 #include <atomic>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <pqxx/pqxx>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -304,8 +307,20 @@ RoleUrls ApplyRoles(const std::string& superuser_url) {
     // Closing the connection releases the lock.
     pqxx::connection lock_holder(UrlWithDatabase(superuser_url, "postgres"));
     pqxx::nontransaction(lock_holder).exec("SELECT pg_advisory_lock(7164506171753181234)");
-    pqxx::connection connection(superuser_url);
-    pqxx::nontransaction(connection).exec(roles_sql);
+    // On a replicated cluster a standby may not have replayed the test's
+    // CREATE DATABASE yet, and libpq does not try the next host after a
+    // FATAL at startup: poll until the database answers.
+    std::unique_ptr<pqxx::connection> connection;
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (connection == nullptr) {
+      try {
+        connection = std::make_unique<pqxx::connection>(superuser_url);
+      } catch (const pqxx::broken_connection&) {
+        if (std::chrono::steady_clock::now() > give_up) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    }
+    pqxx::nontransaction(*connection).exec(roles_sql);
   } catch (const std::exception& error) {
     Die(absl::StrCat("applying sql/roles.sql failed: ", error.what()));
   }
