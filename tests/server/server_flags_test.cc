@@ -70,6 +70,11 @@ TEST_F(ServerFlagsTest, SecurityFlagsAndTheSecureDefault) {
   absl::StatusOr<ServerOptions> refused = ReadServerFlags();
   ASSERT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(absl::StrContains(refused.status().message(), "--insecure-allow-unauthenticated"));
+  // The migrate step serves nothing: it runs with the server's environment
+  // and needs no authentication.
+  Argv migrate{"campaignq-server", "--listen=0.0.0.0:7000", "--migrate-only"};
+  ASSERT_TRUE(ParseCommandLine(migrate.argc(), migrate.argv()).ok());
+  EXPECT_TRUE(ReadServerFlags().ok());
 
   ScopedEnv tokens("CAMPAIGNQ_AUTH_TOKENS_FILE", "/etc/campaignq/tokens");
   Argv tls{"campaignq-server", "--listen=0.0.0.0:7000",  "--tls-cert=c.pem",
