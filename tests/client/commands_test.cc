@@ -21,6 +21,19 @@ using ::testing::internal::GetCapturedStdout;
 
 class CommandsTest : public ::testing::Test {
  protected:
+  // Campaign 1, named `name`, with user "u"'s application 1 (the output
+  // swallowed; options_ left with no campaign).
+  void SeedOneApplication(const std::string& name) {
+    options_.name = name;
+    options_.user = "u";
+    CaptureStdout();
+    ASSERT_EQ(RunCreateCampaign(*stub_, options_), kExitOk);
+    options_.campaign = 1;
+    ASSERT_EQ(RunApply(*stub_, options_), kExitOk);
+    GetCapturedStdout();
+    options_.campaign = 0;
+  }
+
   CommandsTest() : stub_(v1::CampaignQueue::NewStub(MakeChannel(server_.address()))) {
     options_.rpc_timeout = absl::Seconds(5);
   }
@@ -192,14 +205,7 @@ TEST_F(CommandsTest, ListStopsAtTheLimitAcrossPages) {
 }
 
 TEST_F(CommandsTest, PauseResumeAndDeleteOnlyAClosedCampaign) {
-  options_.name = "ops";
-  options_.user = "u";
-  CaptureStdout();
-  ASSERT_EQ(RunCreateCampaign(*stub_, options_), kExitOk);
-  options_.campaign = 1;
-  ASSERT_EQ(RunApply(*stub_, options_), kExitOk);
-  GetCapturedStdout();
-  options_.campaign = 0;
+  SeedOneApplication("ops");
 
   options_.args = {"1"};
   CaptureStdout();
@@ -274,14 +280,7 @@ TEST_F(CommandsTest, RetryOneAndRetryEveryFailed) {
 }
 
 TEST_F(CommandsTest, IdsAsArgumentsOrFlags) {
-  options_.name = "ids";
-  options_.user = "u";
-  CaptureStdout();
-  ASSERT_EQ(RunCreateCampaign(*stub_, options_), kExitOk);
-  options_.campaign = 1;
-  ASSERT_EQ(RunApply(*stub_, options_), kExitOk);
-  GetCapturedStdout();
-  options_.campaign = 0;
+  SeedOneApplication("ids");
 
   options_.args = {"1"};
   CaptureStdout();
