@@ -13,6 +13,9 @@
 //                           --rate 500 --seconds 20 --procs P --threads T --batch B --campaigns 20
 //   campaignq-bench soak    --db URL --server BIN --worker BIN --logdir DIR --minutes 10
 //                           --rate 1000 (see soak.cc)
+//   campaignq-bench stats   --db URL --server BIN --logdir DIR --decided 10000000
+//                           --campaigns 10000 --open 100 --pending 100 --waitlisted 100
+//                           --repeat 200
 //   campaignq-bench report  --results FILE --floor CSV --json OUT --svg OUT [--peers FILE]
 
 #include <grpcpp/grpcpp.h>
@@ -487,6 +490,138 @@ int Latency(const Flags& f) {
   return error.empty() ? 0 : 1;
 }
 
+// Stats that stay cheap (issue 13): a history of D decided applications
+// over M campaigns (the last `open` of them open, each with a queue of P
+// pending and W waitlisted), then GetQueueStats and filtered
+// ListApplications pages through the server, each R times; p50/p99 per call.
+// Per campaign: 10% approved, 88% rejected, 1.5% cancelled, 0.5% failed.
+int Stats(const Flags& f) {
+  Result res(Get(f, "label", "stats"), GetInt(f, "run", 1));
+  const long campaigns = GetInt(f, "campaigns", 10000);
+  const long per = GetInt(f, "decided", 10000000) / campaigns, decided = per * campaigns;
+  const long open = GetInt(f, "open", 100), pending = GetInt(f, "pending", 100);
+  const long waitlisted = GetInt(f, "waitlisted", 100), repeat = GetInt(f, "repeat", 200);
+  if (per < 200 || open > campaigns) throw std::runtime_error("need >= 200 decided per campaign");
+  pqxx::connection c(Get(f, "db"));
+  Exec(c, "TRUNCATE applications, campaigns RESTART IDENTITY");
+  auto seed_start = Clock::now();
+  {
+    pqxx::work w(c);
+    w.exec_params(
+        "INSERT INTO campaigns (id, name, max_participants, waitlist, status, closed_at) "
+        "OVERRIDING SYSTEM VALUE "
+        "SELECT g, 'stats-' || g, $2::int, true, "
+        "       CASE WHEN g > $1::bigint - $3::bigint THEN 'open' ELSE 'closed' END, "
+        "       CASE WHEN g > $1::bigint - $3::bigint THEN NULL ELSE clock_timestamp() END "
+        "FROM generate_series(1, $1::bigint) g",
+        campaigns, static_cast<int>(per / 10), open);
+    // Position k within a campaign picks the status: the first 10%
+    // approved, then rejected up to 98%, cancelled up to 99.5%, failed.
+    w.exec_params(
+        "INSERT INTO applications (campaign_id, user_id, status, reason, last_error, attempts, "
+        "                          decided_at) "
+        "SELECT 1 + (g - 1) / $2, 'u' || g, s.status, "
+        "       CASE WHEN s.status = 'rejected' THEN 'campaign_full' END, "
+        "       CASE WHEN s.status = 'failed' THEN 'poison' END, "
+        "       CASE WHEN s.status = 'failed' THEN 3 ELSE 0 END, clock_timestamp() "
+        "FROM generate_series(1, $1::bigint) g "
+        "CROSS JOIN LATERAL (SELECT CASE WHEN (g - 1) % $2 < $2 / 10 THEN 'approved' "
+        "                                WHEN (g - 1) % $2 < $2 * 98 / 100 THEN 'rejected' "
+        "                                WHEN (g - 1) % $2 < $2 * 995 / 1000 THEN 'cancelled' "
+        "                                ELSE 'failed' END AS status) s "
+        "ORDER BY g",
+        decided, per);
+    // The open campaigns' queues: waitlisted, then pending (newest).
+    w.exec_params(
+        "INSERT INTO applications (campaign_id, user_id, status, decided_at) "
+        "SELECT c, 'w' || c || '-' || k, 'waitlisted', clock_timestamp() "
+        "FROM generate_series($1::bigint - $2::bigint + 1, $1::bigint) c, generate_series(1, "
+        "$3::bigint) k",
+        campaigns, open, waitlisted);
+    w.exec_params(
+        "INSERT INTO applications (campaign_id, user_id) "
+        "SELECT c, 'p' || c || '-' || k "
+        "FROM generate_series($1::bigint - $2::bigint + 1, $1::bigint) c, generate_series(1, "
+        "$3::bigint) k",
+        campaigns, open, pending);
+    // The counters, as migration 0004's backfill computes them.
+    w.exec(
+        "UPDATE campaigns c SET approved_count = d.approved, rejected_count = d.rejected, "
+        "       cancelled_count = d.cancelled, failed_count = d.failed "
+        "FROM (SELECT campaign_id, count(*) FILTER (WHERE status = 'approved') AS approved, "
+        "             count(*) FILTER (WHERE status = 'rejected') AS rejected, "
+        "             count(*) FILTER (WHERE status = 'cancelled') AS cancelled, "
+        "             count(*) FILTER (WHERE status = 'failed') AS failed "
+        "      FROM applications GROUP BY campaign_id) d WHERE c.id = d.campaign_id");
+    w.commit();
+  }
+  Exec(c, "VACUUM ANALYZE applications");
+  Exec(c, "VACUUM ANALYZE campaigns");
+  res.Add("seed_seconds", Seconds(Clock::now() - seed_start));
+  res.Add("applications", std::to_string(Count(c, "SELECT count(*) FROM applications")));
+  res.Add("table_mib",
+          std::to_string(Count(c, "SELECT pg_total_relation_size('applications') >> 20")));
+
+  Server server = StartServer(f, "stats");
+  auto stub = std::move(Stubs(server.address, 1)[0]);
+  const long some_open = campaigns - open / 2, some_closed = campaigns / 2;
+  std::string error;
+  // Each named call, R times after one warm-up; p50 and p99 in ms.
+  auto measure = [&](const std::string& name, auto call) {
+    std::vector<double> ms;
+    for (long i = 0; i <= repeat; ++i) {
+      grpc::ClientContext ctx;
+      ctx.set_deadline(std::chrono::system_clock::now() + 30s);
+      auto t0 = Clock::now();
+      const std::string failure = call(&ctx);
+      if (i > 0) ms.push_back(Seconds(Clock::now() - t0) * 1000);
+      if (!failure.empty() && error.empty()) error = name + ": " + failure;
+    }
+    res.Add(name + "_p50_ms", Percentile(ms, 50));
+    res.Add(name + "_p99_ms", Percentile(ms, 99));
+  };
+  measure("stats", [&](grpc::ClientContext* ctx) -> std::string {
+    v1::GetQueueStatsRequest request;
+    v1::QueueStats stats;
+    grpc::Status st = stub->GetQueueStats(ctx, request, &stats);
+    if (!st.ok()) return st.error_message();
+    if (stats.approved() + stats.rejected() + stats.cancelled() + stats.failed() != decided ||
+        stats.pending() != open * pending || stats.waitlisted() != open * waitlisted ||
+        stats.campaigns_size() != std::min(open, 100L)) {
+      return "wrong totals: " + stats.ShortDebugString().substr(0, 200);
+    }
+    return "";
+  });
+  auto page = [&](const std::string& name, long campaign, v1::ApplicationStatus status) {
+    measure(name, [&, campaign, status](grpc::ClientContext* ctx) -> std::string {
+      v1::ListApplicationsRequest request;
+      request.set_campaign_id(campaign);
+      request.set_status(status);
+      request.set_page_size(100);
+      v1::ListApplicationsResponse response;
+      grpc::Status st = stub->ListApplications(ctx, request, &response);
+      if (!st.ok()) return st.error_message();
+      if (response.applications_size() == 0) return "empty page";
+      return "";
+    });
+  };
+  page("list_all_failed", 0, v1::APPLICATION_STATUS_FAILED);
+  page("list_all_cancelled", 0, v1::APPLICATION_STATUS_CANCELLED);
+  page("list_all_approved", 0, v1::APPLICATION_STATUS_APPROVED);
+  page("list_all_rejected", 0, v1::APPLICATION_STATUS_REJECTED);
+  page("list_all_pending", 0, v1::APPLICATION_STATUS_PENDING);
+  page("list_all_waitlisted", 0, v1::APPLICATION_STATUS_WAITLISTED);
+  page("list_campaign_approved", some_closed, v1::APPLICATION_STATUS_APPROVED);
+  page("list_campaign_rejected", some_closed, v1::APPLICATION_STATUS_REJECTED);
+  page("list_campaign_failed", some_closed, v1::APPLICATION_STATUS_FAILED);
+  page("list_campaign_pending", some_open, v1::APPLICATION_STATUS_PENDING);
+  Stop(*server.child, 20s);
+  res.Add("value", 0.0);
+  res.Add("unit", "ms");
+  res.Print(error.empty(), error);
+  return error.empty() ? 0 : 1;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -494,7 +629,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(
         stderr,
-        "usage: campaignq-bench migrate|drain|apply|latency|soak|report --flag=value ...\n");
+        "usage: campaignq-bench migrate|drain|apply|latency|soak|stats|report --flag=value ...\n");
     return 2;
   }
   std::string cmd = argv[1];
@@ -521,6 +656,7 @@ int main(int argc, char** argv) {
     if (cmd == "latency") return Latency(flags);
     if (cmd == "report") return bench::Report(flags);
     if (cmd == "soak") return bench::Soak(flags);
+    if (cmd == "stats") return Stats(flags);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "campaignq-bench %s: %s\n", cmd.c_str(), e.what());
     std::cout << "RESULT ok=0 label=" << flags["label"] << " run=" << flags["run"]

@@ -329,15 +329,34 @@ int RunClose(Stub& stub, const CliOptions& o) {
   return kExitOk;
 }
 
+// The totals of the first page, and the campaigns of every page (up to
+// --limit), as one QueueStats.
 int RunStats(Stub& stub, const CliOptions& o) {
+  if (o.limit < 0) return ReportUsageError("--limit must be >= 0 (0 = every campaign)", o.json);
   v1::GetQueueStatsRequest request;
   *request.mutable_stall_threshold() = google::protobuf::util::TimeUtil::NanosecondsToDuration(
       absl::ToInt64Nanoseconds(o.stall_threshold));
-  grpc::ClientContext context;
-  SetTimeout(&context, o.rpc_timeout);
   v1::QueueStats stats;
-  grpc::Status status = stub.GetQueueStats(&context, request, &stats);
-  if (!status.ok()) return ReportRpcError(status, o.json);
+  do {
+    // As ListPages: the last page ends at --limit, so next_page_token
+    // continues right after the last campaign shown.
+    const int64_t left = o.limit > 0 ? o.limit - stats.campaigns_size() : 0;
+    request.set_page_size(left > 0 ? static_cast<int32_t>(std::min<int64_t>(
+                                         left, o.page_size > 0 ? o.page_size : kMaxPageSize))
+                                   : o.page_size);
+    grpc::ClientContext context;
+    SetTimeout(&context, o.rpc_timeout);
+    v1::QueueStats page;
+    grpc::Status status = stub.GetQueueStats(&context, request, &page);
+    if (!status.ok()) return ReportRpcError(status, o.json);
+    if (request.page_token().empty()) {
+      stats = page;
+    } else {
+      stats.mutable_campaigns()->MergeFrom(page.campaigns());
+      stats.set_next_page_token(page.next_page_token());
+    }
+    request.set_page_token(page.next_page_token());
+  } while (!request.page_token().empty() && (o.limit == 0 || stats.campaigns_size() < o.limit));
   if (o.json) {
     std::cout << ToJson(stats) << "\n";
   } else {

@@ -232,7 +232,9 @@ grpc::Status CampaignQueueService::GetQueueStats(grpc::ServerContext* context,
           ? std::chrono::microseconds(google::protobuf::util::TimeUtil::DurationToMicroseconds(
                 request->stall_threshold()))
           : kDefaultStallThreshold;
-  return Reply(store_->GetQueueStats(threshold, call.deadline), response);
+  return Reply(store_->GetQueueStats(threshold, {request->page_size(), request->page_token()},
+                                     call.deadline),
+               response);
 }
 
 #undef CAMPAIGNQ_BEGIN_CALL

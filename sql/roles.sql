@@ -102,7 +102,8 @@ BEGIN
   -- scheduled close; a seat freed by Cancel; Pause/Resume; retention's mark.
   GRANT INSERT (name, max_participants, waitlist, opens_at, closes_at, request_id,
     request_digest) ON public.campaigns TO campaignq_server;
-  GRANT UPDATE (status, closed_at, approved_count, paused, purged_at) ON public.campaigns
+  GRANT UPDATE (status, closed_at, approved_count, rejected_count, cancelled_count,
+                failed_count, paused, purged_at) ON public.campaigns
     TO campaignq_server;
   -- Apply; Cancel, waitlist promotion, rejection at close; RetryApplication.
   GRANT INSERT (campaign_id, user_id) ON public.applications TO campaignq_server;
@@ -121,7 +122,9 @@ BEGIN
   END IF;
 
   -- The batch decision and the failure bookkeeping.
-  GRANT UPDATE (approved_count, last_decided_at) ON public.campaigns TO campaignq_worker;
+  GRANT UPDATE (approved_count, rejected_count, failed_count, last_decided_at)
+    ON public.campaigns
+    TO campaignq_worker;
   GRANT UPDATE (status, reason, decided_at, updated_at, attempts, last_error)
     ON public.applications TO campaignq_worker;
 END $$;

@@ -20,6 +20,7 @@
 #include "support/poll.h"
 #include "support/stack.h"
 #include "support/storm.h"
+#include "support/test_postgres.h"
 
 namespace campaignq::testing {
 namespace {
@@ -70,10 +71,7 @@ void AwaitStatus(Stack& stack, int64_t id, const std::string& status) {
 
 // Marks application `id` failed, as a deterministic decision error would.
 void MakeFailed(Stack& stack, int64_t id) {
-  EXPECT_EQ(stack.Scalar(absl::StrCat("UPDATE applications SET status = 'failed', decided_at = "
-                                      "now(), last_error = 'x' WHERE id = ",
-                                      id, " RETURNING id")),
-            id);
+  EXPECT_EQ(stack.Scalar(campaignq::testing::MarkFailedSql(id, "x")), id);
 }
 
 TEST(Cli, StormWithWaitlistKeepsEveryInvariant) {

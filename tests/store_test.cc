@@ -131,7 +131,9 @@ class StoreTest : public ::testing::Test {
         .as<int64_t>();
   }
 
-  // approved_count equals the approved rows and stays within the cap.
+  // approved_count equals the approved rows and stays within the cap; the
+  // stats' counters (rejected_count, cancelled_count, failed_count) equal
+  // their rows.
   void ExpectSeatsConsistent(int64_t campaign_id) {
     const v1::Campaign campaign = GetCampaign(campaign_id);
     EXPECT_EQ(campaign.approved_count(), CountApplications(campaign_id, "approved"))
@@ -139,6 +141,21 @@ class StoreTest : public ::testing::Test {
     if (campaign.has_max_participants()) {
       EXPECT_LE(campaign.approved_count(), campaign.max_participants());
     }
+    int64_t rejected_count = 0, cancelled_count = 0, failed_count = 0;
+    {
+      pqxx::nontransaction txn(*sql_);
+      const pqxx::row counters = txn.exec_params1(
+          "SELECT rejected_count, cancelled_count, failed_count FROM campaigns WHERE id = $1",
+          campaign_id);
+      rejected_count = counters[0].as<int64_t>();
+      cancelled_count = counters[1].as<int64_t>();
+      failed_count = counters[2].as<int64_t>();
+    }
+    EXPECT_EQ(rejected_count, CountApplications(campaign_id, "rejected"))
+        << "campaign " << campaign_id;
+    EXPECT_EQ(cancelled_count, CountApplications(campaign_id, "cancelled"))
+        << "campaign " << campaign_id;
+    EXPECT_EQ(failed_count, CountApplications(campaign_id, "failed")) << "campaign " << campaign_id;
   }
 
   std::string url_;
@@ -330,13 +347,18 @@ TEST_F(StoreTest, BadUserIdsAreInvalidAndNothingIsStored) {
 TEST_F(StoreTest, ListApplicationsPagesAndFilters) {
   const v1::Campaign a = Create("a", 2);
   const v1::Campaign b = Create("b");
-  std::vector<int64_t> a_ids, all_ids;
+  const v1::Campaign c = Create("c", 1);
+  std::vector<int64_t> a_ids, c_ids, all_ids;
   for (int i = 0; i < 5; ++i) {
     a_ids.push_back(Apply(a.id(), absl::StrCat("a", i)).id());
     all_ids.push_back(a_ids.back());
     all_ids.push_back(Apply(b.id(), absl::StrCat("b", i)).id());
+    c_ids.push_back(Apply(c.id(), absl::StrCat("c", i)).id());
+    all_ids.push_back(c_ids.back());
   }
   DecideAll(a.id());  // a0, a1 approved; a2..a4 waitlisted; b's stay pending
+  DecideAll(c.id());  // c0 approved; c1..c4 waitlisted, then c4 cancelled
+  Must(store_->CancelApplication(c_ids[4]), "Cancel");
 
   auto walk = [&](int64_t campaign_id, v1::ApplicationStatus status, int page_size) {
     std::vector<int64_t> seen;
@@ -369,8 +391,21 @@ TEST_F(StoreTest, ListApplicationsPagesAndFilters) {
   EXPECT_EQ(walk(a.id(), v1::APPLICATION_STATUS_UNSPECIFIED, 2), a_ids);
   EXPECT_EQ(walk(a.id(), v1::APPLICATION_STATUS_APPROVED, 1),
             std::vector<int64_t>(a_ids.begin(), a_ids.begin() + 2));
-  EXPECT_EQ(walk(0, v1::APPLICATION_STATUS_WAITLISTED, 2),
-            std::vector<int64_t>(a_ids.begin() + 2, a_ids.end()));
+  // Waitlisted across campaigns (its own statement): both waitlists merged
+  // in id order, on every page size.
+  const std::vector<int64_t> waitlisted = {c_ids[1], a_ids[2], c_ids[2],
+                                           a_ids[3], c_ids[3], a_ids[4]};
+  EXPECT_EQ(walk(0, v1::APPLICATION_STATUS_WAITLISTED, 2), waitlisted);
+  EXPECT_EQ(walk(0, v1::APPLICATION_STATUS_WAITLISTED, 1), waitlisted);
+  EXPECT_EQ(walk(0, v1::APPLICATION_STATUS_WAITLISTED, 100), waitlisted);
+  EXPECT_EQ(walk(0, v1::APPLICATION_STATUS_CANCELLED, 1), std::vector<int64_t>{c_ids[4]});
+  EXPECT_EQ(walk(c.id(), v1::APPLICATION_STATUS_CANCELLED, 1), std::vector<int64_t>{c_ids[4]});
+  v1::ListApplicationsRequest mine;
+  mine.set_status(v1::APPLICATION_STATUS_WAITLISTED);
+  mine.set_user_id("c3");
+  const auto own = Must(store_->ListApplications(mine), "ListApplications");
+  ASSERT_EQ(own.applications_size(), 1);
+  EXPECT_EQ(own.applications(0).id(), c_ids[3]);
   EXPECT_EQ(walk(b.id(), v1::APPLICATION_STATUS_PENDING, 2).size(), 5u);
   EXPECT_TRUE(walk(b.id(), v1::APPLICATION_STATUS_APPROVED, 2).empty());
 
@@ -578,6 +613,64 @@ TEST_F(StoreTest, QueueStatsCountEveryStatus) {
 // One batch holding a new Apply, a repeat of an earlier one, an unknown
 // campaign, a closed campaign and another new Apply: each gets its own
 // outcome, and only the two new ones are stored.
+TEST_F(StoreTest, QueueStatsPagesTheCampaignsAndRepeatsTheTotalsOnEveryPage) {
+  std::vector<int64_t> listed;
+  for (int i = 0; i < 5; ++i) listed.push_back(Create(absl::StrCat("open ", i), 1).id());
+  const v1::Campaign closed = Create("closed", 1);
+  Apply(closed.id(), "a");
+  Apply(closed.id(), "b");
+  DecideAll(closed.id());
+  Must(store_->CloseCampaign(closed.id()), "Close");
+  for (int i = 0; i < 3; ++i) Apply(listed[4], absl::StrCat("p", i));
+
+  std::vector<int64_t> seen;
+  store::StatsPage page;
+  page.page_size = 2;
+  int pages = 0;
+  do {
+    const v1::QueueStats stats =
+        Must(store_->GetQueueStats(std::chrono::microseconds(1), page), "GetQueueStats");
+    ++pages;
+    EXPECT_LE(stats.campaigns_size(), 2);
+    for (const auto& campaign : stats.campaigns()) seen.push_back(campaign.campaign_id());
+    // Totals and stalled campaigns cover every campaign, on every page.
+    EXPECT_EQ(stats.pending(), 3);
+    EXPECT_EQ(stats.approved(), 1);
+    EXPECT_EQ(stats.rejected(), 1);  // the closed campaign's "b", waitlisted then closed
+    EXPECT_EQ(std::vector<int64_t>(stats.stalled_campaign_ids().begin(),
+                                   stats.stalled_campaign_ids().end()),
+              std::vector<int64_t>{listed[4]});
+    page.page_token = stats.next_page_token();
+  } while (!page.page_token.empty());
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(seen, listed);  // each open campaign once, in id order; the closed one never
+
+  page.page_size = 1001;
+  EXPECT_EQ(store_->GetQueueStats(std::chrono::seconds(1), page).status().code(),
+            StatusCode::kInvalidArgument);
+  page = store::StatsPage();
+  page.page_token = "not-a-token";
+  EXPECT_EQ(store_->GetQueueStats(std::chrono::seconds(1), page).status().code(),
+            StatusCode::kInvalidArgument);
+}
+
+// Retention deletes rows; the counters keep what was decided.
+TEST_F(StoreTest, QueueStatsKeepCountingWhatRetentionDeleted) {
+  const v1::Campaign campaign = Create("kept in the counts", 1, false);
+  Apply(campaign.id(), "a");
+  Apply(campaign.id(), "b");
+  DecideAll(campaign.id());
+  Must(store_->CloseCampaign(campaign.id()), "Close");
+  pqxx::nontransaction(*sql_).exec_params(
+      "UPDATE campaigns SET closed_at = now() - interval '2 hours' WHERE id = $1", campaign.id());
+  Must(store_->RunMaintenanceTick(std::chrono::hours(1)), "RunMaintenanceTick");
+  EXPECT_EQ(CountApplications(campaign.id()), 0);
+  const v1::QueueStats stats = Must(store_->GetQueueStats(std::chrono::hours(1)), "GetQueueStats");
+  EXPECT_EQ(stats.approved(), 1);
+  EXPECT_EQ(stats.rejected(), 1);
+  EXPECT_EQ(stats.decided(), 2);
+}
+
 TEST_F(StoreTest, GroupCommitEachApplyInABatchGetsItsOwnOutcome) {
   const int64_t open = Create("open", 10).id();
   const int64_t closed = Create("closed", 10).id();
@@ -780,7 +873,7 @@ TEST_F(StoreTest, AFailureIsChargedOnlyToTheApplicationThatFailed) {
             0);
   EXPECT_EQ(Get(innocent.id()).status(), v1::APPLICATION_STATUS_PENDING);
   EXPECT_EQ(DecideAll(campaign), 1);
-  EXPECT_EQ(Get(innocent.id()).status(), v1::APPLICATION_STATUS_APPROVED);
+  EXPECT_EQ(Get(innocent.id()).status(), v1::APPLICATION_STATUS_APPROVED);  ExpectSeatsConsistent(campaign);
 }
 
 // --- locking -------------------------------------------------------------------
@@ -1155,10 +1248,7 @@ TEST_F(StoreTest, RetryPutsFailedApplicationsBackInTheirOriginalOrder) {
   std::vector<int64_t> ids;
   for (const char* user : {"u1", "u2", "u3"}) ids.push_back(Apply(campaign.id(), user).id());
   // What a worker leaves after deterministic errors.
-  pqxx::nontransaction(*sql_).exec_params(
-      "UPDATE applications SET status = 'failed', decided_at = now(), attempts = 3, "
-      "last_error = 'poison' WHERE campaign_id = $1",
-      campaign.id());
+  for (int64_t id : ids) pqxx::nontransaction(*sql_).exec(testing::MarkFailedSql(id));
 
   const v1::Application retried = Must(store_->RetryApplication(ids[1]));
   EXPECT_EQ(retried.id(), ids[1]);

@@ -275,8 +275,17 @@ absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
   return WithTransaction(
       pool_, deadline,
       [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListApplicationsResponse> {
-        pqxx::result rows = Exec(txn, sql::kApplicationListAfter, request.campaign_id(),
-                                 status_word, after_id, page_size + 1, request.user_id());
+        pqxx::result rows;
+        if (request.campaign_id() != 0) {
+          rows = Exec(txn, sql::kApplicationListOfCampaignAfter, request.campaign_id(), status_word,
+                      after_id, page_size + 1, request.user_id());
+        } else if (request.status() == v1::APPLICATION_STATUS_WAITLISTED) {
+          rows = Exec(txn, sql::kApplicationListWaitlistedAfter, after_id, page_size + 1,
+                      request.user_id());
+        } else {
+          rows = Exec(txn, sql::kApplicationListAfter, status_word, after_id, page_size + 1,
+                      request.user_id());
+        }
         v1::ListApplicationsResponse response;
         for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
           *response.add_applications() = ApplicationFromRow(rows[i]);
@@ -361,28 +370,31 @@ absl::StatusOr<int64_t> CampaignStore::RetryFailedApplications(int64_t campaign_
 }
 
 absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
-    std::chrono::microseconds stall_threshold, absl::Time deadline) {
+    std::chrono::microseconds stall_threshold, const StatsPage& page, absl::Time deadline) {
   if (stall_threshold.count() <= 0) {
     return InvalidFieldError("stall_threshold", "stall_threshold must be positive");
   }
+  ASSIGN_OR_RETURN(const int page_size, ResolvePageSize(page.page_size));
+  ASSIGN_OR_RETURN(const int64_t after_id, DecodePageToken(page.page_token));
   return WithTransaction(
       pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::QueueStats> {
         v1::QueueStats stats;
-        for (const auto& row : Exec(txn, sql::kQueueCountsByStatus)) {
-          const std::string status = row[0].as<std::string>();
-          const int64_t count = row[1].as<int64_t>();
-          if (status == "pending") stats.set_pending(count);
-          if (status == "waitlisted") stats.set_waitlisted(count);
-          if (status == "approved") stats.set_approved(count);
-          if (status == "rejected") stats.set_rejected(count);
-          if (status == "cancelled") stats.set_cancelled(count);
-          if (status == "failed") stats.set_failed(count);
-        }
+        const pqxx::row totals = Exec(txn, sql::kQueueTotals)[0];
+        stats.set_pending(totals[0].as<int64_t>());
+        stats.set_waitlisted(totals[1].as<int64_t>());
+        stats.set_failed(totals[2].as<int64_t>());
+        stats.set_approved(totals[3].as<int64_t>());
+        stats.set_rejected(totals[4].as<int64_t>());
+        stats.set_cancelled(totals[5].as<int64_t>());
         stats.set_decided(stats.approved() + stats.rejected() + stats.cancelled());
         pqxx::result oldest = Exec(txn, sql::kQueueOldestPendingMicros);
         SetMicros(oldest[0][0].is_null() ? 0 : oldest[0][0].as<int64_t>(),
                   stats.mutable_oldest_pending_age());
-        for (const auto& row : Exec(txn, sql::kQueueCampaignStats, stall_threshold.count())) {
+        // One row more than a page tells whether another page follows.
+        pqxx::result rows = Exec(txn, sql::kQueueCampaignStatsPage, stall_threshold.count(),
+                                 after_id, page_size + 1);
+        for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
+          const pqxx::row row = rows[i];
           v1::CampaignQueueStats* campaign = stats.add_campaigns();
           campaign->set_campaign_id(row[0].as<int64_t>());
           campaign->set_name(row[1].as<std::string>());
@@ -394,7 +406,12 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
           campaign->set_waitlisted(row[6].as<int64_t>());
           SetMicros(row[7].as<int64_t>(), campaign->mutable_oldest_pending_age());
           campaign->set_stalled(row[8].as<bool>());
-          if (campaign->stalled()) stats.add_stalled_campaign_ids(campaign->campaign_id());
+        }
+        if (static_cast<int>(rows.size()) > page_size) {
+          stats.set_next_page_token(EncodePageToken(stats.campaigns().rbegin()->campaign_id()));
+        }
+        for (const auto& row : Exec(txn, sql::kQueueStalledCampaigns, stall_threshold.count())) {
+          stats.add_stalled_campaign_ids(row[0].as<int64_t>());
         }
         return stats;
       });

@@ -25,6 +25,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -43,6 +44,13 @@ inline constexpr char kDecidedChannel[] = "campaignq_decided";  // payload: camp
 // reason APPLICATION_NOT_FOUND). The service answers the same for another
 // user's application, so that the two cannot be told apart.
 absl::Status ApplicationNotFound(int64_t application_id);
+
+// Which page of GetQueueStats' campaigns (at namespace scope: a nested
+// struct with default member initializers cannot be a default argument).
+struct StatsPage {
+  int32_t page_size = 0;
+  std::string page_token;
+};
 
 class CampaignStore {
  public:
@@ -102,7 +110,14 @@ class CampaignStore {
   absl::StatusOr<int64_t> RetryFailedApplications(int64_t campaign_id,
                                                   absl::Time deadline = absl::InfiniteFuture());
 
+  // Totals over every campaign and one page of the campaigns that are open
+  // or have pending work (page_size 0: 100, at most 1000; page_token from
+  // the previous page's next_page_token). Reads counters and partial
+  // indexes, never the decided history (sql/queries/queue.sql, QueueTotals).
+  // INVALID_ARGUMENT for a threshold <= 0, a page size out of range or a
+  // malformed token.
   absl::StatusOr<v1::QueueStats> GetQueueStats(std::chrono::microseconds stall_threshold,
+                                               const StatsPage& page = StatsPage(),
                                                absl::Time deadline = absl::InfiniteFuture());
 
   // One tick of the maintenance every deployment needs done by exactly one

@@ -135,13 +135,17 @@ void CheckCampaigns(Snapshot& txn, const std::string& ids, const std::vector<App
     findings->Add("(a) approved > cap",
                   absl::StrCat("campaign ", campaign, " approved ", approved, " of ", cap));
   }
-  for (const auto& row : Run(txn, sql::kCheckApprovedCount, ids)) {
+  for (const auto& row : Run(txn, sql::kCheckCounters, ids)) {
     const int64_t campaign = row[0].as<int64_t>();
     ++inv.count_mismatch;
     if (index.count(campaign)) v->campaigns[index[campaign]].count_mismatch = true;
-    findings->Add("(b) approved_count != approved rows",
-                  absl::StrCat("campaign ", campaign, " approved_count ", row[1].as<int64_t>(),
-                               ", approved rows ", row[2].as<int64_t>()));
+    findings->Add(
+        "(b) a campaign counter != its rows",
+        absl::StrCat("campaign ", campaign, ": approved_count ", row[1].as<int64_t>(), " rows ",
+                     row[2].as<int64_t>(), ", rejected_count ", row[3].as<int64_t>(), " rows ",
+                     row[4].as<int64_t>(), ", cancelled_count ", row[5].as<int64_t>(), " rows ",
+                     row[6].as<int64_t>(), ", failed_count ", row[7].as<int64_t>(), " rows ",
+                     row[8].as<int64_t>()));
   }
   std::set<int64_t> fill_checked;
   for (const auto& row : Run(txn, sql::kCheckFill, ids)) {

@@ -5,7 +5,7 @@
 // READ ONLY transaction so that they judge one snapshot.
 //
 //   (a) over_cap        no campaign approves more than its cap
-//   (b) count_mismatch  approved_count equals the approved rows
+//   (b) count_mismatch  approved_, rejected_, cancelled_ and failed_count equal their rows
 //   (c) duplicated      no (campaign, user) stored twice
 //   (d) ack_missing     every acknowledged Apply is stored (under the id
 //       ack_wrong_id    its reply named) and decided (ack_pending)

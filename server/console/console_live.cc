@@ -6,6 +6,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "common/log.h"
+#include "common/store/validation.h"
 #include "common/store/worker_heartbeat.h"
 
 namespace campaignq::server::console {
@@ -143,8 +144,11 @@ void ConsoleLive::Run() {
 
 absl::StatusOr<nlohmann::json> ConsoleLive::BuildOverview() {
   std::lock_guard<std::mutex> build_lock(build_mutex_);
+  // The overview lists the first kMaxPageSize campaigns (by id) that are
+  // open or have pending work; campaigns_truncated says when there are more.
   absl::StatusOr<v1::QueueStats> stats =
-      store_->GetQueueStats(std::chrono::duration_cast<std::chrono::microseconds>(kStallThreshold));
+      store_->GetQueueStats(std::chrono::duration_cast<std::chrono::microseconds>(kStallThreshold),
+                            {store::kMaxPageSize, ""});
   if (!stats.ok()) return stats.status();
   absl::StatusOr<std::vector<store::WorkerStatus>> workers = store::ListWorkers(workers_pool_);
   if (!workers.ok()) return workers.status();
@@ -181,6 +185,7 @@ absl::StatusOr<nlohmann::json> ConsoleLive::BuildOverview() {
     });
   }
   overview["campaigns"] = campaigns;
+  overview["campaigns_truncated"] = !stats->next_page_token().empty();
 
   {
     std::lock_guard<std::mutex> lock(mutex_);

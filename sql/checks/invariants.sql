@@ -11,13 +11,21 @@ WHERE c.id = ANY ($1::bigint[]) AND c.max_participants IS NOT NULL
 GROUP BY c.id, c.max_participants
 HAVING count(a.id) > c.max_participants;
 
--- name: CheckApprovedCount
--- (b) The campaign's counter disagrees with its approved rows.
-SELECT c.id, c.approved_count, count(a.id)
-FROM campaigns c LEFT JOIN applications a ON a.campaign_id = c.id AND a.status = 'approved'
+-- name: CheckCounters
+-- (b) The campaign's counters disagree with its rows: approved_count (the
+-- cap's), rejected_count, cancelled_count and failed_count (GetQueueStats',
+-- migration 0004). Returns id, then each counter and its rows.
+SELECT c.id, c.approved_count, count(a.id) FILTER (WHERE a.status = 'approved'),
+       c.rejected_count, count(a.id) FILTER (WHERE a.status = 'rejected'),
+       c.cancelled_count, count(a.id) FILTER (WHERE a.status = 'cancelled'),
+       c.failed_count, count(a.id) FILTER (WHERE a.status = 'failed')
+FROM campaigns c LEFT JOIN applications a ON a.campaign_id = c.id
 WHERE c.id = ANY ($1::bigint[])
-GROUP BY c.id, c.approved_count
-HAVING count(a.id) <> c.approved_count;
+GROUP BY c.id
+HAVING count(a.id) FILTER (WHERE a.status = 'approved') <> c.approved_count
+    OR count(a.id) FILTER (WHERE a.status = 'rejected') <> c.rejected_count
+    OR count(a.id) FILTER (WHERE a.status = 'cancelled') <> c.cancelled_count
+    OR count(a.id) FILTER (WHERE a.status = 'failed') <> c.failed_count;
 
 -- name: CheckDuplicateUsers
 -- (c) One user stored twice for one campaign (the unique constraint says

@@ -74,15 +74,64 @@ SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
 FROM applications WHERE campaign_id = $1 AND user_id = $2;
 
 -- name: ApplicationListAfter
--- $1 campaign id (0: all), $2 status ('': all), $3 last id of the previous
--- page (0 at the start), $4 limit, $5 user id ('': all).
+-- Every campaign's applications in id order: $1 status ('': all), $2 last id
+-- of the previous page (0 at the start), $3 limit, $4 user id ('': all).
+-- Pending, failed and cancelled rows come a page at a time from their
+-- partial indexes on (id); approved and rejected walk the primary key from
+-- the page token and stop after one page of matches. Waitlisted rows have
+-- ApplicationListWaitlistedAfter.
 SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
        campaignq_micros(created_at), campaignq_micros(decided_at),
        campaignq_micros(updated_at)
 FROM applications
-WHERE ($1 = 0 OR campaign_id = $1) AND ($2 = '' OR status = $2) AND id > $3
+WHERE ($1 = '' OR status = $1) AND id > $2 AND ($4 = '' OR user_id = $4)
+ORDER BY id LIMIT $3;
+
+-- name: ApplicationListWaitlistedAfter
+-- ApplicationListAfter for status 'waitlisted': $1 last id of the previous
+-- page (0 at the start), $2 limit, $3 user id ('': all). Waitlisted rows have no index on (id): the claim would pay
+-- for it on every waitlisting. Here the primary key would be walked from
+-- the start of the history (waitlisted rows are the newest), so instead:
+-- each campaign that has a waitlist (a loose index scan of
+-- applications_waitlisted_by_campaign, as campaign_queue_heads), up to one
+-- page of its oldest waitlisted rows after the token, and the first page
+-- of all of those in id order. Cost: campaigns with a waitlist x one page.
+WITH RECURSIVE waitlisting (campaign_id) AS (
+    (SELECT campaign_id FROM applications WHERE status = 'waitlisted'
+     ORDER BY campaign_id LIMIT 1)
+    UNION ALL
+    SELECT (SELECT a.campaign_id FROM applications a
+            WHERE a.status = 'waitlisted' AND a.campaign_id > w.campaign_id
+            ORDER BY a.campaign_id LIMIT 1)
+    FROM waitlisting w
+    WHERE w.campaign_id IS NOT NULL
+)
+SELECT a.id, a.campaign_id, a.user_id, a.status, a.reason, a.last_error, a.attempts,
+       campaignq_micros(a.created_at), campaignq_micros(a.decided_at),
+       campaignq_micros(a.updated_at)
+FROM waitlisting w
+CROSS JOIN LATERAL (
+    SELECT * FROM applications a
+    WHERE a.campaign_id BETWEEN w.campaign_id AND w.campaign_id  -- see "Index choice"
+      AND a.status = 'waitlisted' AND a.id > $1 AND ($3 = '' OR a.user_id = $3)
+    ORDER BY a.campaign_id, a.id LIMIT $2) a
+WHERE w.campaign_id IS NOT NULL
+ORDER BY a.id LIMIT $2;
+
+-- name: ApplicationListOfCampaignAfter
+-- One campaign's applications in id order: $1 campaign id, then as
+-- ApplicationListAfter. Only that campaign's rows are read, never the
+-- primary key across every campaign: "BETWEEN" and "ORDER BY campaign_id,
+-- id" (see "Index choice" in queue.sql) make the pending, waitlisted, failed
+-- and cancelled partial indexes return a page in order, and every other
+-- status read the campaign's rows through applications_one_per_user.
+SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
+       campaignq_micros(created_at), campaignq_micros(decided_at),
+       campaignq_micros(updated_at)
+FROM applications
+WHERE campaign_id BETWEEN $1 AND $1 AND ($2 = '' OR status = $2) AND id > $3
   AND ($5 = '' OR user_id = $5)
-ORDER BY id LIMIT $4;
+ORDER BY campaign_id, id LIMIT $4;
 
 -- name: ApplicationLock
 -- Taken only while holding the application's campaign lock.
@@ -90,14 +139,22 @@ SELECT status FROM applications WHERE id = $1 FOR UPDATE;
 
 -- name: ApplicationCancel
 -- $2: the status the caller saw under the lock; zero rows means it changed.
-UPDATE applications
-SET status = 'cancelled', reason = NULL,
-    decided_at = coalesce(decided_at, clock_timestamp()),
-    updated_at = clock_timestamp()
-WHERE id = $1 AND status = $2
-RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
-          campaignq_micros(created_at), campaignq_micros(decided_at),
-          campaignq_micros(updated_at);
+-- Counts the cancellation on the campaign row (migration 0004), whose lock
+-- the caller holds.
+WITH cancelled AS (
+    UPDATE applications
+    SET status = 'cancelled', reason = NULL,
+        decided_at = coalesce(decided_at, clock_timestamp()),
+        updated_at = clock_timestamp()
+    WHERE id = $1 AND status = $2
+    RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
+              campaignq_micros(created_at), campaignq_micros(decided_at),
+              campaignq_micros(updated_at)
+), counted AS (
+    UPDATE campaigns c SET cancelled_count = c.cancelled_count + 1
+    FROM cancelled WHERE c.id = cancelled.campaign_id
+)
+SELECT * FROM cancelled;
 
 -- name: ApplicationPromoteOldestWaitlisted
 -- Hands a freed seat to the campaign's oldest waitlisted application.
@@ -115,23 +172,36 @@ RETURNING id;
 -- name: ApplicationRejectOpenOfClosedCampaign
 -- Run after CampaignMarkClosed, in its own statement so that its snapshot
 -- sees every decision committed before the campaign lock was granted.
-UPDATE applications
-SET status = 'rejected', reason = 'campaign_closed',
-    decided_at = coalesce(decided_at, clock_timestamp()),
-    updated_at = clock_timestamp()
-WHERE campaign_id = $1 AND status IN ('pending', 'waitlisted')
-RETURNING id;
+-- Counts the rejections on the campaign row (migration 0004).
+WITH rejected AS (
+    UPDATE applications
+    SET status = 'rejected', reason = 'campaign_closed',
+        decided_at = coalesce(decided_at, clock_timestamp()),
+        updated_at = clock_timestamp()
+    WHERE campaign_id = $1 AND status IN ('pending', 'waitlisted')
+    RETURNING id
+), counted AS (
+    UPDATE campaigns SET rejected_count = rejected_count + (SELECT count(*) FROM rejected)
+    WHERE id = $1 AND EXISTS (SELECT 1 FROM rejected)
+)
+SELECT id FROM rejected;
 
 -- name: ApplicationRetryFailed
 -- The dead-letter queue: failed applications of campaign $1 (only
 -- application $2; 0: all) back to pending with their attempts reset. Their
 -- ids, and so their places in first-come-first-served order, stay. Run
 -- under the campaign lock (global lock order), on an open campaign.
-UPDATE applications
-SET status = 'pending', reason = NULL, last_error = NULL, attempts = 0,
-    decided_at = NULL, updated_at = clock_timestamp()
-WHERE campaign_id = $1 AND status = 'failed' AND ($2 = 0 OR id = $2)
-RETURNING id;
+WITH retried AS (
+    UPDATE applications
+    SET status = 'pending', reason = NULL, last_error = NULL, attempts = 0,
+        decided_at = NULL, updated_at = clock_timestamp()
+    WHERE campaign_id = $1 AND status = 'failed' AND ($2 = 0 OR id = $2)
+    RETURNING id
+), counted AS (
+    UPDATE campaigns SET failed_count = failed_count - (SELECT count(*) FROM retried)
+    WHERE id = $1 AND EXISTS (SELECT 1 FROM retried)
+)
+SELECT id FROM retried;
 
 -- name: ApplicationDeleteOfCampaign
 -- Up to $2 applications of closed campaign $1 (any order: through the

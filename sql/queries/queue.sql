@@ -99,7 +99,8 @@ SELECT id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE NOWAIT;
 -- seats remain, then waitlisted (or rejected as campaign_full without a
 -- waitlist); everything rejected as campaign_closed once closed. Each
 -- UPDATE is guarded by status = 'pending', and each campaign's
--- approved_count grows by its rows actually approved. Returns one row per
+-- approved_count and rejected_count grow by its rows actually approved and
+-- rejected (migration 0004: stats read counters, not history). Returns one row per
 -- decided application: id, status, how long it waited from Apply to this
 -- decision (microseconds), campaign id. A paused campaign among $1 (paused
 -- after it was picked, seen now that its lock is held) gets no decisions.
@@ -146,8 +147,11 @@ WITH campaign AS (
 ), counted AS (
     UPDATE campaigns c
     SET approved_count = c.approved_count + d.approved,
+        rejected_count = c.rejected_count + d.rejected,
         last_decided_at = clock_timestamp()
-    FROM (SELECT campaign_id, count(*) FILTER (WHERE status = 'approved') AS approved
+    FROM (SELECT campaign_id,
+                 count(*) FILTER (WHERE status = 'approved') AS approved,
+                 count(*) FILTER (WHERE status = 'rejected') AS rejected
           FROM decided GROUP BY campaign_id) d
     WHERE c.id = d.campaign_id
 )
@@ -210,6 +214,8 @@ WITH chosen AS (
     UPDATE campaigns c
     SET approved_count = c.approved_count
             + (SELECT count(*) FROM decided WHERE status = 'approved'),
+        rejected_count = c.rejected_count
+            + (SELECT count(*) FROM decided WHERE status = 'rejected'),
         last_decided_at = clock_timestamp()
     WHERE c.id = (SELECT id FROM campaign) AND EXISTS (SELECT 1 FROM decided)
     RETURNING c.status, c.max_participants IS NULL AS uncapped, c.paused
@@ -225,16 +231,22 @@ SELECT set_config('lock_timeout', '200ms', true);
 
 -- name: ApplicationRecordFailure
 -- A deterministic error while deciding application $1 alone (pending; the
--- caller holds its campaign's lock): count the
--- attempt and keep $2 as last_error; after $3 attempts it is failed, out of
--- the queue and out of the cap and FCFS counts.
-UPDATE applications
-SET attempts = attempts + 1, last_error = $2,
-    status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE status END,
-    decided_at = CASE WHEN attempts + 1 >= $3 THEN clock_timestamp() END,
-    updated_at = clock_timestamp()
-WHERE id = $1 AND status = 'pending'
-RETURNING status;
+-- caller holds its campaign's lock): count the attempt and keep $2 as
+-- last_error; after $3 attempts it is failed, out of the queue and out of
+-- the cap and FCFS counts, and counted in its campaign's failed_count.
+WITH recorded AS (
+    UPDATE applications
+    SET attempts = attempts + 1, last_error = $2,
+        status = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE status END,
+        decided_at = CASE WHEN attempts + 1 >= $3 THEN clock_timestamp() END,
+        updated_at = clock_timestamp()
+    WHERE id = $1 AND status = 'pending'
+    RETURNING campaign_id, status
+), counted AS (
+    UPDATE campaigns c SET failed_count = c.failed_count + 1
+    FROM recorded r WHERE c.id = r.campaign_id AND r.status = 'failed'
+)
+SELECT status FROM recorded;
 
 -- name: ApplicationHeadOfCampaign
 -- The campaign's oldest pending application: the one an isolated batch
@@ -269,8 +281,19 @@ SELECT set_config('synchronous_commit', 'off', true),
        pg_notify('campaignq_decided', campaign_id::text)
 FROM unnest($1::bigint[]) AS campaign_id;
 
--- name: QueueCountsByStatus
-SELECT status, count(*) FROM applications GROUP BY status;
+-- name: QueueTotals
+-- GetQueueStats' totals, none of them read from the decided history:
+-- pending and waitlisted from their partial indexes (as small as the work
+-- waiting), approved, rejected, cancelled and failed from the campaigns'
+-- counters (migration 0004; they keep counting what retention deleted).
+-- Cost: the work waiting, plus one row per campaign.
+SELECT (SELECT count(*) FROM applications WHERE status = 'pending'),
+       (SELECT count(*) FROM applications WHERE status = 'waitlisted'),
+       coalesce(sum(failed_count), 0)::bigint,
+       coalesce(sum(approved_count), 0)::bigint,
+       coalesce(sum(rejected_count), 0)::bigint,
+       coalesce(sum(cancelled_count), 0)::bigint
+FROM campaigns;
 
 -- name: QueueOldestPendingMicros
 -- Age of the oldest pending application in microseconds (NULL: none).
@@ -278,27 +301,54 @@ SELECT campaignq_micros(clock_timestamp())
        - campaignq_micros(min(a.created_at))
 FROM campaign_queue_heads h JOIN applications a ON a.id = h.head_id;
 
--- name: QueueCampaignStats
--- $1 stall threshold in microseconds. Open campaigns and campaigns that
--- still have pending work, with their backlog; stalled: pending work older
--- than the threshold and no decision within it.
+-- name: QueueCampaignStatsPage
+-- One page of GetQueueStats' campaigns: open campaigns and campaigns that
+-- still have pending work (a closed campaign's stragglers, see
+-- ApplicationDecideBatch), in id order after campaign $2, at most $3; $1 the
+-- stall threshold in microseconds. Stalled: pending work older than the
+-- threshold and no decision within it. Reads the open campaigns' index, the
+-- campaigns with pending work (a loose index scan) and, per listed
+-- campaign, its pending and waitlisted partial index ranges: never the
+-- closed campaigns or the decided history.
+WITH listed AS (
+    (SELECT id FROM campaigns WHERE status = 'open' AND id > $2 ORDER BY id LIMIT $3)
+    UNION
+    (SELECT campaign_id FROM campaign_queue_heads WHERE campaign_id > $2
+     ORDER BY campaign_id LIMIT $3)
+    ORDER BY 1 LIMIT $3
+)
 SELECT c.id, c.name, c.max_participants, c.approved_count, c.status,
-       count(*) FILTER (WHERE a.status = 'pending') AS pending,
-       count(*) FILTER (WHERE a.status = 'waitlisted') AS waitlisted,
-       coalesce(campaignq_micros(clock_timestamp())
-                - campaignq_micros(min(a.created_at) FILTER (WHERE a.status = 'pending')), 0),
-       coalesce(min(a.created_at) FILTER (WHERE a.status = 'pending')
-                    < clock_timestamp() - make_interval(secs => $1 / 1e6)
+       p.pending, w.waitlisted,
+       coalesce(campaignq_micros(clock_timestamp()) - campaignq_micros(h.created_at), 0),
+       coalesce(h.created_at < clock_timestamp() - make_interval(secs => $1 / 1e6)
                 AND (c.last_decided_at IS NULL
                      OR c.last_decided_at < clock_timestamp() - make_interval(secs => $1 / 1e6)),
                 false) AS stalled
-FROM campaigns c
-LEFT JOIN applications a
-       ON a.campaign_id = c.id AND a.status IN ('pending', 'waitlisted')
-GROUP BY c.id
-HAVING c.status = 'open' OR count(*) FILTER (WHERE a.status = 'pending') > 0
-ORDER BY c.id
-LIMIT 1000;
+FROM listed l
+JOIN campaigns c ON c.id = l.id
+CROSS JOIN LATERAL (
+    -- BETWEEN: the partial indexes (see "Index choice").
+    SELECT count(*) AS pending, min(a.id) AS head_id FROM applications a
+    WHERE a.campaign_id BETWEEN c.id AND c.id AND a.status = 'pending') p
+CROSS JOIN LATERAL (
+    SELECT count(*) AS waitlisted FROM applications a
+    WHERE a.campaign_id BETWEEN c.id AND c.id AND a.status = 'waitlisted') w
+LEFT JOIN applications h ON h.id = p.head_id
+ORDER BY c.id;
+
+-- name: QueueStalledCampaigns
+-- Every stalled campaign ($1 the threshold in microseconds), whatever page
+-- it is on: campaigns with pending work whose oldest pending application is
+-- older than the threshold and that had no decision within it. Reads one
+-- head per campaign with pending work.
+SELECT c.id
+FROM campaign_queue_heads q
+JOIN campaigns c ON c.id = q.campaign_id
+JOIN applications h ON h.id = q.head_id
+WHERE h.created_at < clock_timestamp() - make_interval(secs => $1 / 1e6)
+  AND (c.last_decided_at IS NULL
+       OR c.last_decided_at < clock_timestamp() - make_interval(secs => $1 / 1e6))
+ORDER BY c.id;
 
 -- name: QueueDepth
 -- For the metrics gauges: pending applications and the age of the oldest

@@ -196,8 +196,7 @@ TEST_F(ConsoleTest, FailedListsLastErrorForAdminsOnly) {
   const int64_t campaign = Create("failing", 5);
   const int64_t ok = Apply(campaign, "fine");
   const int64_t bad = Apply(campaign, "poison");
-  Exec(absl::StrCat("UPDATE applications SET status = 'failed', attempts = 3, ",
-                    "last_error = 'poison refused', decided_at = now() WHERE id = ", bad));
+  Exec(campaignq::testing::MarkFailedSql(bad, "poison refused"));
   const json failed = Call("GET", "/api/failed", 200);
   ASSERT_EQ(failed["applications"].size(), 1u);
   EXPECT_EQ(failed["applications"][0]["id"], bad);
@@ -238,10 +237,7 @@ TEST_F(ConsoleTest, PauseResumeAndRetryChangeTheDatabase) {
   EXPECT_EQ(Call("POST", base + "/resume", 200)["campaign"]["paused"], false);
   EXPECT_EQ(Scalar(absl::StrCat("SELECT paused FROM campaigns WHERE id = ", campaign)), "f");
 
-  auto fail = [&](int64_t id) {
-    Exec(absl::StrCat("UPDATE applications SET status = 'failed', attempts = 3, ",
-                      "last_error = 'boom', decided_at = now() WHERE id = ", id));
-  };
+  auto fail = [&](int64_t id) { Exec(campaignq::testing::MarkFailedSql(id, "boom")); };
   const int64_t one = Apply(campaign, "one");
   const int64_t two = Apply(campaign, "two");
   const int64_t three = Apply(campaign, "three");

@@ -330,10 +330,8 @@ TEST_F(AuthorizationMatrixTest, EveryRoleAgainstEveryMethod) {
       }
       if (method == Method::kRetryApplication) {
         // What a worker leaves after deterministic errors.
-        fresh_application = stack_->Scalar(absl::StrCat(
-            "UPDATE applications SET status = 'failed', decided_at = now(), last_error = 'x' "
-            "WHERE id = ",
-            NewApplication(NewCampaign(), "alice"), " RETURNING id"));
+        fresh_application = stack_->Scalar(
+            campaignq::testing::MarkFailedSql(NewApplication(NewCampaign(), "alice"), "x"));
       }
       const std::vector<int64_t> before = Fingerprint(*stack_);
       As caller(stub_.get(), token);

@@ -258,6 +258,15 @@ void DropDatabasesAtExit() {
 
 }  // namespace
 
+std::string MarkFailedSql(int64_t application_id, const std::string& last_error) {
+  return absl::StrCat(
+      "WITH failed AS (UPDATE applications SET status = 'failed', attempts = 3, last_error = '",
+      last_error, "', decided_at = clock_timestamp() WHERE id = ", application_id,
+      " AND status <> 'failed' RETURNING id, campaign_id), "
+      "counted AS (UPDATE campaigns c SET failed_count = c.failed_count + 1 "
+      "FROM failed f WHERE c.id = f.campaign_id) SELECT id FROM failed");
+}
+
 std::string TestServerUrl() {
   static std::once_flag once;
   static std::string* url = nullptr;

@@ -9,9 +9,17 @@
 // Failures abort the process with the reason: db/e2e tests fail loudly and
 // never skip.
 
+#include <cstdint>
 #include <string>
 
 namespace campaignq::testing {
+
+// SQL that marks application `application_id` failed after 3
+// attempts with `last_error` (a test's own literal: no quotes in it), as a
+// worker's deterministic errors would, counting it in its campaign's
+// failed_count as the worker does. Returns the application's id as its one
+// row. For tests that need a failed application without a poison storm.
+std::string MarkFailedSql(int64_t application_id, const std::string& last_error = "poison");
 
 // A URL of a database on the test server that may create databases.
 std::string TestServerUrl();

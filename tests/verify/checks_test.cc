@@ -74,9 +74,10 @@ class ChecksTest : public ::testing::Test {
     Exec("UPDATE applications SET status = '" + status +
          "', reason = " + (reason.empty() ? "NULL" : "'" + reason + "'") +
          ", decided_at = clock_timestamp() WHERE id = " + std::to_string(r.application_id));
-    if (status == "approved") {
-      Exec("UPDATE campaigns SET approved_count = approved_count + 1 WHERE id = " +
-           std::to_string(r.campaign_id));
+    // As the worker does: the campaign's counter of that status moves too.
+    if (status == "approved" || status == "rejected") {
+      Exec("UPDATE campaigns SET " + status + "_count = " + status +
+           "_count + 1 WHERE id = " + std::to_string(r.campaign_id));
     }
   }
 
@@ -85,8 +86,10 @@ class ChecksTest : public ::testing::Test {
         "UPDATE applications SET status = 'cancelled', updated_at = clock_timestamp() "
         "WHERE id = " +
         std::to_string(r.application_id));
-    Exec("UPDATE campaigns SET approved_count = approved_count - 1 WHERE id = " +
-         std::to_string(r.campaign_id));
+    Exec(
+        "UPDATE campaigns SET approved_count = approved_count - 1, "
+        "cancelled_count = cancelled_count + 1 WHERE id = " +
+        std::to_string(r.campaign_id));
   }
 
   Verdict Judge(const std::vector<ApplyRecord>& records, VerifyOptions options = {}) {
@@ -128,6 +131,22 @@ TEST_F(ChecksTest, OverCapAndCounterMismatch) {
   const Verdict v = Judge(r);
   EXPECT_EQ(v.invariants.over_cap, 1);
   EXPECT_EQ(v.Campaign(c).overflow, 1);
+  EXPECT_EQ(v.invariants.count_mismatch, 1);
+  EXPECT_FALSE(v.AllHold());
+}
+
+TEST_F(ChecksTest, RejectedAndCancelledCountersMustMatchTheirRows) {
+  InstallAudit();
+  const int64_t c = Campaign(1, false);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10)};
+  Decide(r[0], "approved");
+  Decide(r[1], "rejected", "campaign_full");
+  EXPECT_EQ(Judge(r).invariants.count_mismatch, 0);
+  Exec("UPDATE campaigns SET rejected_count = 0 WHERE id = " + std::to_string(c));
+  EXPECT_EQ(Judge(r).invariants.count_mismatch, 1);
+  Exec("UPDATE campaigns SET rejected_count = 1, cancelled_count = 1 WHERE id = " +
+       std::to_string(c));
+  const Verdict v = Judge(r);
   EXPECT_EQ(v.invariants.count_mismatch, 1);
   EXPECT_FALSE(v.AllHold());
 }
@@ -195,10 +214,7 @@ TEST_F(ChecksTest, AttemptsChargedOnlyWhereExpected) {
   const int64_t c = Campaign(5, true);
   std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "poison", 10)};
   Decide(r[0], "approved");
-  Exec(
-      "UPDATE applications SET attempts = 3, last_error = 'boom', status = 'failed', "
-      "decided_at = clock_timestamp() WHERE id = " +
-      std::to_string(r[1].application_id));
+  Exec(campaignq::testing::MarkFailedSql(r[1].application_id, "boom"));
   EXPECT_EQ(Judge(r).invariants.attempts_wrong, 1);  // nobody was expected to fail
   VerifyOptions options;
   options.may_be_charged = {"poison"};
