@@ -5,14 +5,18 @@
 #include <cstdint>
 #include <exception>
 #include <pqxx/pqxx>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "common/db/connect.h"
@@ -67,6 +71,25 @@ class ReadCommittedTransaction : public pqxx::internal::basic_transaction {
 // integers (ids), never from user input.
 inline std::string BigintArrayLiteral(const std::vector<int64_t>& values) {
   return absl::StrCat("{", absl::StrJoin(values, ","), "}");
+}
+
+// The text form of a bigint[] column ("{1,2,3}", "{}") back to its values.
+// Throws (as libpqxx does for a bad value) on anything else.
+inline std::vector<int64_t> ParseBigintArray(absl::string_view text) {
+  if (text.size() < 2 || text.front() != '{' || text.back() != '}') {
+    throw std::invalid_argument("not a bigint[]: " + std::string(text));
+  }
+  std::vector<int64_t> values;
+  text = text.substr(1, text.size() - 2);
+  if (text.empty()) return values;
+  for (absl::string_view part : absl::StrSplit(text, ',')) {
+    int64_t value = 0;
+    if (!absl::SimpleAtoi(part, &value)) {
+      throw std::invalid_argument("not a bigint[]: {" + std::string(text) + "}");
+    }
+    values.push_back(value);
+  }
+  return values;
 }
 
 // Runs a named statement: prepared on the connection (see Connect()), or on

@@ -387,9 +387,11 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
         stats.set_rejected(totals[4].as<int64_t>());
         stats.set_cancelled(totals[5].as<int64_t>());
         stats.set_decided(stats.approved() + stats.rejected() + stats.cancelled());
-        pqxx::result oldest = Exec(txn, sql::kQueueOldestPendingMicros);
-        SetMicros(oldest[0][0].is_null() ? 0 : oldest[0][0].as<int64_t>(),
+        const pqxx::row heads = Exec(txn, sql::kQueueHeadsSummary, stall_threshold.count())[0];
+        SetMicros(heads[0].is_null() ? 0 : heads[0].as<int64_t>(),
                   stats.mutable_oldest_pending_age());
+        for (int64_t id : db::ParseBigintArray(heads[1].c_str()))
+          stats.add_stalled_campaign_ids(id);
         // One row more than a page tells whether another page follows.
         pqxx::result rows = Exec(txn, sql::kQueueCampaignStatsPage, stall_threshold.count(),
                                  after_id, page_size + 1);
@@ -409,9 +411,6 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
         }
         if (static_cast<int>(rows.size()) > page_size) {
           stats.set_next_page_token(EncodePageToken(stats.campaigns().rbegin()->campaign_id()));
-        }
-        for (const auto& row : Exec(txn, sql::kQueueStalledCampaigns, stall_threshold.count())) {
-          stats.add_stalled_campaign_ids(row[0].as<int64_t>());
         }
         return stats;
       });

@@ -336,19 +336,21 @@ CROSS JOIN LATERAL (
 LEFT JOIN applications h ON h.id = p.head_id
 ORDER BY c.id;
 
--- name: QueueStalledCampaigns
--- Every stalled campaign ($1 the threshold in microseconds), whatever page
--- it is on: campaigns with pending work whose oldest pending application is
--- older than the threshold and that had no decision within it. Reads one
--- head per campaign with pending work.
-SELECT c.id
+-- name: QueueHeadsSummary
+-- One walk over every campaign's oldest pending application (a loose index
+-- scan, one probe per campaign with pending work): the age of the oldest
+-- in microseconds (NULL: nothing pending) and the stalled campaigns ($1
+-- the threshold in microseconds: pending work older than it and no
+-- decision within it), as a bigint[] in id order.
+SELECT campaignq_micros(clock_timestamp()) - campaignq_micros(min(h.created_at)),
+       coalesce(array_agg(c.id ORDER BY c.id) FILTER (
+           WHERE h.created_at < clock_timestamp() - make_interval(secs => $1 / 1e6)
+             AND (c.last_decided_at IS NULL
+                  OR c.last_decided_at < clock_timestamp() - make_interval(secs => $1 / 1e6))),
+                '{}')
 FROM campaign_queue_heads q
 JOIN campaigns c ON c.id = q.campaign_id
-JOIN applications h ON h.id = q.head_id
-WHERE h.created_at < clock_timestamp() - make_interval(secs => $1 / 1e6)
-  AND (c.last_decided_at IS NULL
-       OR c.last_decided_at < clock_timestamp() - make_interval(secs => $1 / 1e6))
-ORDER BY c.id;
+JOIN applications h ON h.id = q.head_id;
 
 -- name: QueueDepth
 -- For the metrics gauges: pending applications and the age of the oldest
