@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -390,11 +391,11 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
         const pqxx::row heads = Exec(txn, sql::kQueueHeadsSummary, stall_threshold.count())[0];
         SetMicros(heads[0].is_null() ? 0 : heads[0].as<int64_t>(),
                   stats.mutable_oldest_pending_age());
-        for (int64_t id : db::ParseBigintArray(heads[1].c_str()))
-          stats.add_stalled_campaign_ids(id);
+        const std::vector<int64_t> stalled_ids = db::ParseBigintArray(heads[1].c_str());
+        stats.mutable_stalled_campaign_ids()->Add(stalled_ids.begin(), stalled_ids.end());
+        const std::set<int64_t> stalled(stalled_ids.begin(), stalled_ids.end());
         // One row more than a page tells whether another page follows.
-        pqxx::result rows = Exec(txn, sql::kQueueCampaignStatsPage, stall_threshold.count(),
-                                 after_id, page_size + 1);
+        pqxx::result rows = Exec(txn, sql::kQueueCampaignStatsPage, after_id, page_size + 1);
         for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
           const pqxx::row row = rows[i];
           v1::CampaignQueueStats* campaign = stats.add_campaigns();
@@ -407,7 +408,7 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
           campaign->set_pending(row[5].as<int64_t>());
           campaign->set_waitlisted(row[6].as<int64_t>());
           SetMicros(row[7].as<int64_t>(), campaign->mutable_oldest_pending_age());
-          campaign->set_stalled(row[8].as<bool>());
+          campaign->set_stalled(stalled.count(campaign->campaign_id()) > 0);
         }
         if (static_cast<int>(rows.size()) > page_size) {
           stats.set_next_page_token(EncodePageToken(stats.campaigns().rbegin()->campaign_id()));

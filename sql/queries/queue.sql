@@ -304,26 +304,22 @@ FROM campaign_queue_heads h JOIN applications a ON a.id = h.head_id;
 -- name: QueueCampaignStatsPage
 -- One page of GetQueueStats' campaigns: open campaigns and campaigns that
 -- still have pending work (a closed campaign's stragglers, see
--- ApplicationDecideBatch), in id order after campaign $2, at most $3; $1 the
--- stall threshold in microseconds. Stalled: pending work older than the
--- threshold and no decision within it. Reads the open campaigns' index, the
+-- ApplicationDecideBatch), in id order after campaign $1, at most $2, with
+-- the age of each one's oldest pending application in microseconds (0:
+-- none); QueueHeadsSummary says which are stalled. Reads the open campaigns' index, the
 -- campaigns with pending work (a loose index scan) and, per listed
 -- campaign, its pending and waitlisted partial index ranges: never the
 -- closed campaigns or the decided history.
 WITH listed AS (
-    (SELECT id FROM campaigns WHERE status = 'open' AND id > $2 ORDER BY id LIMIT $3)
+    (SELECT id FROM campaigns WHERE status = 'open' AND id > $1 ORDER BY id LIMIT $2)
     UNION
-    (SELECT campaign_id FROM campaign_queue_heads WHERE campaign_id > $2
-     ORDER BY campaign_id LIMIT $3)
-    ORDER BY 1 LIMIT $3
+    (SELECT campaign_id FROM campaign_queue_heads WHERE campaign_id > $1
+     ORDER BY campaign_id LIMIT $2)
+    ORDER BY 1 LIMIT $2
 )
 SELECT c.id, c.name, c.max_participants, c.approved_count, c.status,
        p.pending, w.waitlisted,
-       coalesce(campaignq_micros(clock_timestamp()) - campaignq_micros(h.created_at), 0),
-       coalesce(h.created_at < clock_timestamp() - make_interval(secs => $1 / 1e6)
-                AND (c.last_decided_at IS NULL
-                     OR c.last_decided_at < clock_timestamp() - make_interval(secs => $1 / 1e6)),
-                false) AS stalled
+       coalesce(campaignq_micros(clock_timestamp()) - campaignq_micros(h.created_at), 0)
 FROM listed l
 JOIN campaigns c ON c.id = l.id
 CROSS JOIN LATERAL (
