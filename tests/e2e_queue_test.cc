@@ -146,6 +146,53 @@ TEST(EndToEnd, KilledWorkersAndServerRestartLoseNothing) {
   stack.StopServer();
 }
 
+// The same with uncapped campaigns among the capped ones: those are decided
+// by the wake-up's step 0 (claim.h), the campaign each NOTIFY names, without
+// a campaign lock and without claiming again after a short batch. Workers
+// killed mid-batch leave rows that the next wake-up, Apply or poll decides:
+// each exactly once, nothing left pending, the caps hold.
+TEST(EndToEnd, KilledWorkersLoseNothingOfUncappedCampaigns) {
+  Stack stack("chaos_uncapped");
+  stack.StartServer();
+  InstallDecisionAudit(stack);
+  auto stub = stack.NewStub();
+  std::vector<int64_t> campaigns;
+  for (int i = 0; i < 6; ++i) campaigns.push_back(CreateCampaign(*stub, "open", i < 4 ? 0 : 40));
+  for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 1});
+
+  auto records = Applicants(campaigns, 1500);
+  std::atomic<bool> storm_done{false};
+  std::thread storm([&] {
+    RunApplyStorm(stack, records, 16, Deadline(seconds(150)));
+    storm_done = true;
+  });
+  pqxx::connection observer(stack.database_url());
+  auto decided = [&] {
+    pqxx::nontransaction txn(observer);
+    return txn.exec("SELECT count(*) FROM applications WHERE status <> 'pending'")[0][0]
+        .as<int64_t>();
+  };
+  int kills = 0;
+  int victim = 0;
+  for (int round = 0; round < 6 && !storm_done; ++round) {
+    const int64_t before = decided();
+    PollUntil([&] { return storm_done || decided() >= before + 40; }, Deadline(seconds(60)),
+              std::chrono::milliseconds(5));
+    stack.KillWorker(victim, SIGKILL);
+    ++kills;
+    victim = stack.StartWorker({"skip-locked", 2, 1});
+  }
+  storm.join();
+  std::cout << "killed " << kills << " workers\n";
+  EXPECT_GE(kills, 1);
+  ASSERT_TRUE(WaitUntilDecided(stack, records, Deadline(kDecideTimeout)));
+  const verify::Verdict verdict = VerifyStorm(stack, records);
+  ExpectAllHold(verdict);
+  ExpectAllAcknowledged(records);
+  stack.StopWorkers();
+  stack.StopServer();
+}
+
 // Applies race a CloseCampaign: each is either refused (FAILED_PRECONDITION)
 // or stored; nothing stays pending, and everything not approved before the
 // close is rejected as campaign_closed.

@@ -1001,6 +1001,102 @@ TEST_F(StoreTest, AnUncappedBatchGivesWayToACancelOrCloseHoldingTheCampaign) {
   ExpectSeatsConsistent(open);
 }
 
+// --- step 0: campaigns a NOTIFY named ------------------------------------------
+
+// A skip-locked batch for the campaigns a wake-up named (claim.h, step 0).
+queue::BatchResult NotifiedBatch(db::Connection* connection, std::vector<int64_t> campaigns,
+                                 int batch_size = 10) {
+  queue::BatchRequest request;
+  request.lock_mode = queue::LockMode::kSkipLocked;
+  request.batch_size = batch_size;
+  request.notified_campaigns = std::move(campaigns);
+  return queue::ClaimProtocol(connection).DecideBatch(request);
+}
+
+TEST_F(StoreTest, NotifiedUncappedCampaignsAreDecidedInOneTransactionInIdOrder) {
+  const int64_t first = Create("first").id();
+  const int64_t second = Create("second").id();
+  const int64_t other = Create("not notified").id();
+  const int64_t s0 = Apply(second, "s0").id();
+  const int64_t f0 = Apply(first, "f0").id();
+  const int64_t f1 = Apply(first, "f1").id();
+  Apply(other, "o0");
+
+  const queue::BatchResult result = NotifiedBatch(sql_.get(), {second, first, second});
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_TRUE(result.uncapped);
+  EXPECT_TRUE(result.notified_only);
+  EXPECT_EQ(result.campaign_ids, (std::vector<int64_t>{first, second}));
+  ASSERT_EQ(result.decisions.size(), 3u);
+  EXPECT_EQ(result.decisions[0].application_id, f0);
+  EXPECT_EQ(result.decisions[1].application_id, f1);
+  EXPECT_EQ(result.decisions[2].application_id, s0);
+  EXPECT_EQ(CountApplications(first, "approved"), 2);
+  EXPECT_EQ(CountApplications(second, "approved"), 1);
+  EXPECT_EQ(CountApplications(other, "pending"), 1);  // only what was named
+  ExpectSeatsConsistent(first);
+  ExpectSeatsConsistent(second);
+}
+
+TEST_F(StoreTest, ANotifiedBatchStopsAtTheBatchSize) {
+  const int64_t first = Create("first").id();
+  const int64_t second = Create("second").id();
+  for (int i = 0; i < 3; ++i) Apply(first, absl::StrCat("f", i));
+  Apply(second, "s0");
+  const queue::BatchResult result = NotifiedBatch(sql_.get(), {first, second}, 2);
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(result.decisions.size(), 2u);  // full: the worker claims again
+  EXPECT_EQ(CountApplications(first, "pending"), 1);
+  EXPECT_EQ(CountApplications(second, "pending"), 1);
+  ExpectSeatsConsistent(first);
+}
+
+TEST_F(StoreTest, ANotifiedCappedCampaignIsLeftToTheClaimUnderItsLock) {
+  const int64_t capped = Create("capped", 1).id();
+  const int64_t open = Create("uncapped").id();
+  Apply(capped, "c0");
+  Apply(open, "u0");
+  const queue::BatchResult result = NotifiedBatch(sql_.get(), {capped, open});
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_EQ(result.campaign_ids, std::vector<int64_t>{open});
+  EXPECT_FALSE(result.notified_only);  // the worker claims again, the usual way
+  EXPECT_EQ(CountApplications(capped, "pending"), 1);
+  const queue::BatchResult alone = NotifiedBatch(sql_.get(), {capped});
+  ASSERT_TRUE(alone.status.ok()) << alone.status;
+  EXPECT_TRUE(alone.decisions.empty());
+  EXPECT_FALSE(alone.notified_only);
+  EXPECT_EQ(alone.campaign_id, 0);
+  // Its row was never locked without the campaign: the usual claim decides it.
+  EXPECT_EQ(ClaimBatch(sql_.get(), 10, 4).campaign_ids, std::vector<int64_t>{capped});
+  EXPECT_EQ(CountApplications(capped, "approved"), 1);
+  ExpectSeatsConsistent(capped);
+}
+
+TEST_F(StoreTest, ANotifiedCampaignWhoseRowsAnotherWorkerHoldsIsNothingToDo) {
+  const int64_t open = Create("uncapped").id();
+  const int64_t held = Apply(open, "u0").id();
+  auto other = MustConnect(url_);
+  pqxx::work holder(*other);
+  holder.exec_params("SELECT id FROM applications WHERE id = $1 FOR UPDATE", held);
+  const queue::BatchResult result = NotifiedBatch(sql_.get(), {open});
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_TRUE(result.decisions.empty());
+  EXPECT_TRUE(result.notified_only);  // the holder decides it: no claim again
+  holder.abort();
+  EXPECT_EQ(CountApplications(open, "pending"), 1);
+}
+
+TEST_F(StoreTest, ANotifiedPausedCampaignIsNothingToDo) {
+  const int64_t open = Create("uncapped").id();
+  Apply(open, "u0");
+  Must(store_->PauseCampaign(open), "PauseCampaign");
+  const queue::BatchResult result = NotifiedBatch(sql_.get(), {open});
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  EXPECT_TRUE(result.decisions.empty());
+  EXPECT_TRUE(result.notified_only);
+  EXPECT_EQ(CountApplications(open, "pending"), 1);
+}
+
 class CampaignLockTest : public StoreTest {
  protected:
   void SetUp() override {

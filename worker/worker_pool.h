@@ -34,6 +34,10 @@ struct WorkerOptions {
   // listener per process hands them to idle threads one at a time), or
   // this long at most (the polling fallback for lost notifications).
   std::chrono::milliseconds poll_interval{2000};
+  // Woken for a campaign by a NOTIFY, a thread waits this much longer for
+  // more before it decides them all in one transaction (WakeSignal::Wait):
+  // fewer commits per decision, each decision up to this much later.
+  std::chrono::microseconds decide_window{0};
   // Deterministic errors an application may cause before it is failed.
   int max_attempts = 3;
   BackoffPolicy campaign_backoff;  // transient errors per campaign

@@ -94,10 +94,10 @@ void AppendDecisions(const pqxx::result& rows, std::vector<Decision>* decisions)
 
 // Step 1a on the first of `campaigns` (uncapped, fairest first) with a
 // pending row no other worker holds; false when there was none (nothing
-// decided, one row at most locked, released by the caller's rollback).
+// decided, one row at most locked, released by the caller's rollback). The
+// caller ran QueueSetCounterLockTimeout in `txn` first.
 bool DecideUncapped(ReadCommittedTransaction& txn, const std::vector<int64_t>& campaigns,
                     int batch_size, BatchResult* result) {
-  Exec(txn, sql::kQueueSetCounterLockTimeout);
   const pqxx::result decided =
       Exec(txn, sql::kApplicationDecideUncapped, db::BigintArrayLiteral(campaigns), batch_size);
   if (decided.empty()) return false;
@@ -113,6 +113,47 @@ bool DecideUncapped(ReadCommittedTransaction& txn, const std::vector<int64_t>& c
   }
   AppendDecisions(decided, &result->decisions);
   return true;
+}
+
+// Step 0, in a transaction of its own: the open uncapped campaigns among
+// `notified`, in id order, up to batch_size decisions in all. Throws like
+// Exec; result->campaign_id is then the campaign being decided.
+void DecideNotified(db::Connection& connection, std::vector<int64_t> notified, int batch_size,
+                    BatchResult* result) {
+  std::sort(notified.begin(), notified.end());  // the counters' lock order
+  notified.erase(std::unique(notified.begin(), notified.end()), notified.end());
+  ReadCommittedTransaction txn(connection);
+  result->campaign_locked = result->uncapped = true;
+  std::vector<int64_t> undecided;
+  Exec(txn, sql::kQueueSetCounterLockTimeout);
+  for (int64_t campaign : notified) {
+    const int budget = batch_size - static_cast<int>(result->decisions.size());
+    if (budget <= 0) break;          // a full batch: the worker claims again anyway
+    result->campaign_id = campaign;  // until known, as in step 1a
+    BatchResult one;
+    if (DecideUncapped(txn, {campaign}, budget, &one)) {
+      result->campaign_ids.push_back(campaign);
+      result->decisions.insert(result->decisions.end(), one.decisions.begin(), one.decisions.end());
+    } else {
+      undecided.push_back(campaign);
+    }
+  }
+  result->notified_only = true;
+  for (int64_t campaign : undecided) {
+    if (!Exec(txn, sql::kQueueNotifiedNeedsLock, campaign).empty()) {
+      result->notified_only = false;  // steps 1-3 must claim it
+      break;
+    }
+  }
+  if (result->decisions.empty()) {
+    txn.abort();
+    const bool notified_only = result->notified_only;
+    *result = BatchResult();
+    result->notified_only = notified_only;
+    return;
+  }
+  result->campaign_id = result->campaign_ids.front();
+  txn.commit();
 }
 
 // After COMMIT: wakes watchers, one notification per campaign decided. A
@@ -166,10 +207,16 @@ BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
   const auto start = std::chrono::steady_clock::now();
   BatchRequest attempt = request;
   try {
+    const bool notified = !attempt.notified_campaigns.empty() &&
+                          attempt.lock_mode == LockMode::kSkipLocked &&
+                          !attempt.only_campaign.has_value();
+    if (notified) {
+      DecideNotified(connection_, attempt.notified_campaigns, attempt.batch_size, &result);
+    }
     // A second pass when the fairest campaigns were uncapped and all their
     // pending rows were held by other workers: those left out, in a new
     // transaction (the lock_timeout must not outlive the first).
-    for (int pass = 0; pass < 2; ++pass) {
+    for (int pass = 0; pass < 2 && !notified; ++pass) {
       ReadCommittedTransaction txn(connection_);
       Candidates candidates;
       if (attempt.lock_mode == LockMode::kSkipLocked && !attempt.only_campaign.has_value()) {
@@ -178,6 +225,7 @@ BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
       if (!candidates.leading_uncapped.empty()) {
         result.campaign_id = candidates.leading_uncapped.front();  // until known
         result.campaign_locked = result.uncapped = true;
+        Exec(txn, sql::kQueueSetCounterLockTimeout);
         if (!DecideUncapped(txn, candidates.leading_uncapped, attempt.batch_size, &result)) {
           txn.abort();
           for (int64_t id : candidates.leading_uncapped) attempt.excluded_campaigns.push_back(id);

@@ -3,6 +3,20 @@
 // sql/queries/queue.sql, in the order they run; this header is its contract.
 //
 // One batch is one READ COMMITTED transaction on one connection:
+//   0. Only when the worker names campaigns NOTIFY campaignq_pending woke it
+//      for (BatchRequest::notified_campaigns; it does so when it has no
+//      backlog): those that are open and uncapped are decided as in 1a, one
+//      after another in id order in this one transaction (one COMMIT for
+//      the Applies of several campaigns), without reading the candidates
+//      (their scan, and the second claim that found nothing, were most of
+//      PostgreSQL's CPU per decision at 500 Applies/s:
+//      docs/performance-w3.md). Each campaign's counter is locked as in 1a,
+//      in id order, so two such batches never wait for each other in a
+//      cycle. For those it decided nothing of, the same transaction reads
+//      whether any is capped or closed (only steps 1-3, under the campaign
+//      lock, decide those): BatchResult::notified_only is false then, and
+//      the worker claims again the usual way. Otherwise the batch ends here:
+//      what it skipped is held by the workers deciding it, or paused.
 //   1. Find the fairest campaigns with pending work (oldest pending
 //      application first, among the owners of the 1,024 oldest), unlocked.
 //      a. The fairest is uncapped and open (skip-locked mode): no campaign
@@ -48,8 +62,9 @@
 //      serialised every worker's commit).
 // Lock order, everywhere in campaignq: campaign rows (several only here, in
 // id order, SKIP LOCKED), then their application rows in id order; the one
-// exception is 1a, above. The campaign lock is the lease: a worker that dies
-// or freezes loses it when PostgreSQL ends its session (see
+// exception is 1a (and 0, which decides as 1a does), above. The campaign
+// lock is the lease: a worker that dies or freezes loses it when
+// PostgreSQL ends its session (see
 // db::ConnectOptions::idle_in_transaction_timeout_ms) and rolls back.
 
 #include <cstdint>
@@ -97,6 +112,10 @@ struct BatchRequest {
   // application, read first in the same transaction, so that a failure is
   // known to be about that one application (BatchResult::isolated_application).
   bool isolate_head = false;
+  // kSkipLocked, without only_campaign: campaigns NOTIFY campaignq_pending
+  // named, whose Applies committed before it was sent: step 0 instead of
+  // steps 1-3 (ignored in the other modes).
+  std::vector<int64_t> notified_campaigns;
 };
 
 struct BatchResult {
@@ -109,8 +128,13 @@ struct BatchResult {
   int64_t campaign_id = 0;
   // Every campaign claimed, in id order (campaign_id is the first).
   std::vector<int64_t> campaign_ids;
-  // Decided by step 1a: an uncapped campaign, without its lock.
+  // Decided by step 1a (or 0): an uncapped campaign, without its lock.
   bool uncapped = false;
+  // Step 0 ran and none of the notified campaigns needs steps 1-3. Every
+  // Apply a NOTIFY was sent for committed before this batch's snapshot, so a
+  // batch shorter than batch_size left nothing of those campaigns that this
+  // worker could take: it need not claim again before its next wake-up.
+  bool notified_only = false;
   // Step 1 succeeded: the campaign was locked (or, uncapped, chosen), so a
   // failure is about deciding its applications (a statement_timeout on a
   // big batch; with uncapped, 55P03 is the counter's lock_timeout instead),
