@@ -873,7 +873,8 @@ TEST_F(StoreTest, AFailureIsChargedOnlyToTheApplicationThatFailed) {
             0);
   EXPECT_EQ(Get(innocent.id()).status(), v1::APPLICATION_STATUS_PENDING);
   EXPECT_EQ(DecideAll(campaign), 1);
-  EXPECT_EQ(Get(innocent.id()).status(), v1::APPLICATION_STATUS_APPROVED);  ExpectSeatsConsistent(campaign);
+  EXPECT_EQ(Get(innocent.id()).status(), v1::APPLICATION_STATUS_APPROVED);
+  ExpectSeatsConsistent(campaign);
 }
 
 // --- locking -------------------------------------------------------------------
