@@ -249,6 +249,17 @@ absl::StatusOr<v1::Application> CampaignStore::Apply(const v1::ApplyRequest& req
   return apply_batcher_.Apply(request.campaign_id(), request.user_id(), deadline);
 }
 
+void CampaignStore::ApplyAsync(int64_t campaign_id, std::string user_id, absl::Time deadline,
+                               ApplyBatcher::Done done) {
+  absl::Status valid = ValidateId(campaign_id, "campaign_id");
+  if (valid.ok()) valid = ValidateUserId(user_id);
+  if (!valid.ok()) {
+    done(std::move(valid));
+    return;
+  }
+  apply_batcher_.ApplyAsync(campaign_id, std::move(user_id), deadline, std::move(done));
+}
+
 absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t application_id,
                                                               absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
