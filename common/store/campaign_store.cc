@@ -105,20 +105,6 @@ constexpr int kClosesPerTick = 10;
 
 }  // namespace
 
-namespace {
-
-ApplyBatcher::Options BatcherOptionsFor(const db::ConnectionPool& pool) {
-  ApplyBatcher::Options options;
-  // Two batches in flight: while one commits, the next one fills. More
-  // writers make smaller batches and more transactions: measured with 64
-  // callers, 8 writers gave ~4 Applies per transaction and 3,200 Applies/s,
-  // 2 writers ~16 and 3,900/s (fsync on, 2 cores shared with the callers).
-  options.max_writers = std::min(2, pool.options().max_connections);
-  return options;
-}
-
-}  // namespace
-
 absl::Status ApplicationNotFound(int64_t application_id) {
   absl::Status status =
       absl::NotFoundError(absl::StrCat("application ", application_id, " does not exist"));
@@ -127,7 +113,7 @@ absl::Status ApplicationNotFound(int64_t application_id) {
 }
 
 CampaignStore::CampaignStore(db::ConnectionPool* pool)
-    : pool_(pool), apply_batcher_(pool, BatcherOptionsFor(*pool)) {}
+    : pool_(pool), apply_batcher_(pool, ApplyBatcher::Options()) {}
 
 absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(const v1::CreateCampaignRequest& request,
                                                            absl::Time deadline) {
