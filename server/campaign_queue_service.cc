@@ -51,7 +51,7 @@ class RedactingWriter final : public grpc::ServerWriterInterface<v1::Application
 }  // namespace
 
 absl::StatusOr<CampaignQueueService::Call> CampaignQueueService::Begin(
-    const grpc::ServerContext& context, security::Method method) {
+    const grpc::ServerContextBase& context, security::Method method) {
   absl::StatusOr<Principal> principal = authorizer_->Authorize(context, method);
   if (!principal.ok()) return principal.status();
   Call call;
@@ -138,15 +138,48 @@ grpc::Status CampaignQueueService::DeleteCampaign(grpc::ServerContext* context,
   return grpc::Status::OK;
 }
 
-grpc::Status CampaignQueueService::Apply(grpc::ServerContext* context,
-                                         const v1::ApplyRequest* request,
-                                         v1::Application* response) {
-  CAMPAIGNQ_BEGIN_CALL(call, Method::kApply);
-  // The request names the user id, so refusing it reveals nothing.
-  if (!security::MayActForUser(call.principal, request->user_id())) {
-    return ToGrpcStatus(absl::PermissionDeniedError("an applicant may only apply as its own user"));
+grpc::ServerUnaryReactor* CampaignQueueService::Apply(grpc::CallbackServerContext* context,
+                                                      const grpc::ByteBuffer* request_bytes,
+                                                      grpc::ByteBuffer* response) {
+  // The default reactor lives in the call's arena; Finish may come from any
+  // thread, here or the batcher's.
+  grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
+  v1::ApplyRequest request;
+  // Parsing reads the bytes without consuming them, but takes a mutable
+  // buffer: a copy shares the same slices.
+  grpc::ByteBuffer bytes(*request_bytes);
+  if (grpc::Status parsed =
+          grpc::SerializationTraits<v1::ApplyRequest>::Deserialize(&bytes, &request);
+      !parsed.ok()) {
+    reactor->Finish(parsed);  // as a sync handler answers (see the header)
+    return reactor;
   }
-  return ReplyApplication(call.principal, store_->Apply(*request, call.deadline), response);
+  absl::StatusOr<Call> call = Begin(*context, Method::kApply);
+  if (!call.ok()) {
+    reactor->Finish(ToGrpcStatus(call.status()));
+    return reactor;
+  }
+  // The request names the user id, so refusing it reveals nothing.
+  if (!security::MayActForUser(call->principal, request.user_id())) {
+    reactor->Finish(
+        ToGrpcStatus(absl::PermissionDeniedError("an applicant may only apply as its own user")));
+    return reactor;
+  }
+  // Runs on a batcher thread after COMMIT (or here, for a request refused at
+  // once): only redacts, serializes and hands the reply to gRPC.
+  store_->ApplyAsync(request.campaign_id(), std::move(*request.mutable_user_id()), call->deadline,
+                     [reactor, response, principal = std::move(call->principal)](
+                         absl::StatusOr<v1::Application> result) {
+                       if (!result.ok()) {
+                         reactor->Finish(ToGrpcStatus(result.status()));
+                         return;
+                       }
+                       security::RedactApplication(principal, &*result);
+                       bool own_buffer;
+                       reactor->Finish(grpc::SerializationTraits<v1::Application>::Serialize(
+                           *result, response, &own_buffer));
+                     });
+  return reactor;
 }
 
 grpc::Status CampaignQueueService::GetApplication(grpc::ServerContext* context,

@@ -9,6 +9,15 @@
 // includes every open WatchApplication stream; the server bounds that pool
 // (see server_setup.h).
 //
+// Except Apply, the hot call: it uses gRPC's callback API, and blocks no
+// thread at all. Its handler queues the Apply with the store's batcher
+// (CampaignStore::ApplyAsync) and returns; the batcher's writer thread
+// finishes the call after the batch's COMMIT. It is a raw method (bytes
+// in, bytes out) only so that a request that does not parse is answered as
+// the sync handlers answer it (INTERNAL without a message, which
+// unparsable_request.h turns into INVALID_ARGUMENT): the typed callback
+// handler would answer UNIMPLEMENTED.
+//
 // Handlers only translate: the store validates, runs the transaction and
 // picks the status code; ToGrpcStatus maps it. The store reports every
 // database failure as a status, so no handler throws.
@@ -32,7 +41,8 @@
 
 namespace campaignq::server {
 
-class CampaignQueueService final : public v1::CampaignQueue::Service {
+class CampaignQueueService final
+    : public v1::CampaignQueue::WithRawCallbackMethod_Apply<v1::CampaignQueue::Service> {
  public:
   // All must outlive the service.
   CampaignQueueService(store::CampaignStore* store, const DecisionListener* listener,
@@ -48,8 +58,10 @@ class CampaignQueueService final : public v1::CampaignQueue::Service {
                              v1::ListCampaignsResponse* response) override;
   grpc::Status CloseCampaign(grpc::ServerContext* context, const v1::CloseCampaignRequest* request,
                              v1::Campaign* response) override;
-  grpc::Status Apply(grpc::ServerContext* context, const v1::ApplyRequest* request,
-                     v1::Application* response) override;
+  // A serialized v1::ApplyRequest in, a serialized v1::Application out.
+  grpc::ServerUnaryReactor* Apply(grpc::CallbackServerContext* context,
+                                  const grpc::ByteBuffer* request,
+                                  grpc::ByteBuffer* response) override;
   grpc::Status GetApplication(grpc::ServerContext* context,
                               const v1::GetApplicationRequest* request,
                               v1::Application* response) override;
@@ -90,7 +102,7 @@ class CampaignQueueService final : public v1::CampaignQueue::Service {
   };
   // Authenticates, authorizes `method` and takes a token from the caller's
   // bucket; the status to return as is otherwise.
-  absl::StatusOr<Call> Begin(const grpc::ServerContext& context, security::Method method);
+  absl::StatusOr<Call> Begin(const grpc::ServerContextBase& context, security::Method method);
   // The application `application_id` if `principal` may act on it; another
   // user's is NOT_FOUND exactly like a missing one.
   absl::StatusOr<v1::Application> OwnApplication(const Call& call, int64_t application_id);

@@ -3,6 +3,7 @@
 #include <cstdio>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "common/exit_codes.h"
 #include "common/log.h"
 #include "common/process/process_flags.h"
@@ -18,6 +19,11 @@ int main(int argc, char** argv) {
   campaignq::BlockTerminationSignals();
   // SIGHUP re-reads the tokens file and JWT keys (security/reload.h).
   server::security::BlockReloadSignal();
+  // Debian's Abseil is built without NDEBUG, so by default every
+  // absl::Mutex lock (gRPC's own locks are absl::Mutex) runs the deadlock
+  // detector, under one global lock: a cost on every call, no use in
+  // production. Before any thread starts.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   if (auto exit_code = campaignq::ParseFlagsOrExit(argc, argv, server::kProgram, server::kUsage)) {
     return *exit_code;
   }

@@ -21,8 +21,9 @@ inline constexpr char kServiceName[] = "campaignq.v1.CampaignQueue";
 struct ServerSetup {
   // host:port; empty: no listening port (in-process channel only).
   std::string listen;
-  // The sync server runs every in-flight call on its own thread, and a
-  // WatchApplication stream holds one for its whole life. Unbounded, a burst
+  // The sync server runs every in-flight call on its own thread (all but
+  // Apply, a callback method that holds none: campaign_queue_service.h),
+  // and a WatchApplication stream holds one for its whole life. Unbounded, a burst
   // of calls (or of watchers) would create threads until memory runs out,
   // all queueing for the --pool-size database connections anyway. With the
   // bound, calls beyond it get RESOURCE_EXHAUSTED at once, which clients

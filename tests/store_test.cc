@@ -5,8 +5,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <pqxx/pqxx>
 #include <set>
@@ -825,6 +827,101 @@ TEST_F(StoreTest, GroupCommitUnderConcurrencyStoresEachUserOnce) {
     }
   }
   EXPECT_EQ(ok, kCallers / 2 * kPerCaller);  // one winner per user
+}
+
+// ApplyAsync answers every Apply exactly once, and only after its row is
+// committed: when an OK answer arrives, another session already sees the
+// row (the reply a server sends from this callback is durable). Repeats of
+// a user get ALREADY_EXISTS, never a second row.
+TEST_F(StoreTest, GroupCommitAnswersEachAsyncApplyOnceAfterItsCommit) {
+  const int64_t campaign = Create("async", 1000).id();
+  constexpr int kApplies = 200;
+  constexpr int kUsers = 150;  // users 0..49 apply twice
+  store::ApplyBatcher batcher(pool_.get(), store::ApplyBatcher::Options());
+  const std::unique_ptr<db::Connection> observer = MustConnect(url_);
+  std::mutex mutex;
+  std::condition_variable answered_all;
+  int answered = 0;
+  int visible_when_answered = 0;
+  std::vector<std::optional<absl::StatusOr<v1::Application>>> answers(kApplies);
+  for (int i = 0; i < kApplies; ++i) {
+    batcher.ApplyAsync(campaign, absl::StrCat("user-", i % kUsers), absl::InfiniteFuture(),
+                       [&, i](absl::StatusOr<v1::Application> answer) {
+                         std::lock_guard<std::mutex> lock(mutex);
+                         if (answer.ok()) {
+                           pqxx::nontransaction txn(*observer);
+                           visible_when_answered +=
+                               txn.exec_params("SELECT count(*) FROM applications WHERE id = $1",
+                                               answer->id())[0][0]
+                                   .as<int>();
+                         }
+                         EXPECT_FALSE(answers[i].has_value()) << "answered twice: " << i;
+                         answers[i] = std::move(answer);
+                         ++answered;
+                         answered_all.notify_one();
+                       });
+  }
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    answered_all.wait(lock, [&] { return answered == kApplies; });
+  }
+  int ok = 0;
+  for (const auto& answer : answers) {
+    ASSERT_TRUE(answer.has_value());
+    if (answer->ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(answer->status().code(), StatusCode::kAlreadyExists) << answer->status();
+    }
+  }
+  EXPECT_EQ(ok, kUsers);
+  EXPECT_EQ(visible_when_answered, kUsers);
+  EXPECT_EQ(CountApplications(campaign), kUsers);
+}
+
+// While every writer is busy (here the only one, its batch waiting for a
+// lock on its campaign), a queued Apply whose deadline passes leaves the
+// queue with DEADLINE_EXCEEDED and is never written; the busy batch still
+// commits once the lock is released.
+TEST_F(StoreTest, GroupCommitAQueuedApplyLeavesAtItsDeadlineWhileTheWritersAreBusy) {
+  const int64_t locked = Create("locked", 10).id();
+  const int64_t other = Create("other", 10).id();
+  store::ApplyBatcher::Options options;
+  options.max_writers = 1;
+  store::ApplyBatcher batcher(pool_.get(), options);
+  const std::unique_ptr<db::Connection> holder = MustConnect(url_);
+  pqxx::work hold(*holder);
+  // The insert's foreign-key check takes FOR KEY SHARE on the campaign row.
+  hold.exec_params("SELECT id FROM campaigns WHERE id = $1 FOR UPDATE", locked);
+
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::optional<absl::StatusOr<v1::Application>> first;
+  batcher.ApplyAsync(locked, "first", absl::InfiniteFuture(),
+                     [&](absl::StatusOr<v1::Application> answer) {
+                       std::lock_guard<std::mutex> lock(mutex);
+                       first = std::move(answer);
+                       answered.notify_one();
+                     });
+  // The writer is busy once its insert waits for the lock.
+  while (Scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND application_name = 'campaignq-store-test'") == 0) {
+  }
+  const absl::StatusOr<v1::Application> late =
+      batcher.Apply(other, "late", absl::Now() + absl::Milliseconds(200));
+  EXPECT_EQ(late.status().code(), StatusCode::kDeadlineExceeded) << late.status();
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    EXPECT_FALSE(first.has_value()) << "the writer was not busy";
+  }
+  hold.commit();
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    answered.wait(lock, [&] { return first.has_value(); });
+  }
+  EXPECT_TRUE(first->ok()) << first->status();
+  EXPECT_EQ(CountApplications(locked), 1);
+  EXPECT_EQ(CountApplications(other), 0);
 }
 
 // --- deterministic failures ----------------------------------------------------

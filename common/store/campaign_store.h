@@ -90,6 +90,12 @@ class CampaignStore {
   // also bounds the wait for a batch to take this Apply.
   absl::StatusOr<v1::Application> Apply(const v1::ApplyRequest& request,
                                         absl::Time deadline = absl::InfiniteFuture());
+  // Apply without waiting: `done` gets the same outcome, exactly once, on
+  // another thread (ApplyBatcher::ApplyAsync) or, for an invalid request or
+  // a deadline already passed, on this one before it returns. `done` must
+  // not block.
+  void ApplyAsync(int64_t campaign_id, std::string user_id, absl::Time deadline,
+                  ApplyBatcher::Done done);
   absl::StatusOr<v1::Application> GetApplication(int64_t application_id,
                                                  absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::ListApplicationsResponse> ListApplications(

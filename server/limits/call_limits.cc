@@ -17,7 +17,7 @@ absl::Time CallLimits::CapDeadline(absl::Time client_deadline) const {
   return std::min(client_deadline, clock_() + options_.max_call_deadline);
 }
 
-absl::Time CallLimits::CallDeadline(const grpc::ServerContext& context) const {
+absl::Time CallLimits::CallDeadline(const grpc::ServerContextBase& context) const {
   const auto deadline = context.deadline();
   const absl::Time client = deadline == std::chrono::system_clock::time_point::max()
                                 ? absl::InfiniteFuture()
@@ -29,7 +29,7 @@ absl::Status CallLimits::Admit(bool is_apply, absl::string_view key) {
   return is_apply ? apply_rate_.Take(key, "Apply calls") : call_rate_.Take(key, "calls");
 }
 
-std::string PeerKey(const grpc::ServerContext& context) {
+std::string PeerKey(const grpc::ServerContextBase& context) {
   const std::string peer = context.peer();
   // "ipv4:1.2.3.4:5678", "ipv6:[::1]:5678": drop the port. Anything else
   // ("unix:...", in-process) is one caller.

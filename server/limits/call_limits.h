@@ -29,7 +29,7 @@ class CallLimits {
   // The deadline a call runs to: the client's, but at most
   // max_call_deadline from now (a call without a deadline gets the cap).
   // Pass it to the store (CampaignStore's deadline parameters).
-  absl::Time CallDeadline(const grpc::ServerContext& context) const;
+  absl::Time CallDeadline(const grpc::ServerContextBase& context) const;
   absl::Time CapDeadline(absl::Time client_deadline) const;
 
   // OK, or RESOURCE_EXHAUSTED with RetryInfo when `key` has used its
@@ -52,6 +52,6 @@ class CallLimits {
 // The caller's key before authentication: the peer's address without its
 // port ("ipv4:10.0.0.7", "ipv6:[::1]"), since every new connection has a
 // new port; "anonymous" when the peer is unknown (in-process channels).
-std::string PeerKey(const grpc::ServerContext& context);
+std::string PeerKey(const grpc::ServerContextBase& context);
 
 }  // namespace campaignq::server

@@ -89,7 +89,7 @@ absl::StatusOr<Principal> Authorizer::Authenticate(
   return absl::UnauthenticatedError("missing bearer token (authorization: Bearer <token>)");
 }
 
-absl::StatusOr<Principal> Authorizer::Authorize(const grpc::ServerContext& context,
+absl::StatusOr<Principal> Authorizer::Authorize(const grpc::ServerContextBase& context,
                                                 Method method) const {
   const std::shared_ptr<const grpc::AuthContext> auth = context.auth_context();
   absl::StatusOr<Principal> principal = Authenticate(context.client_metadata(), auth.get());

@@ -59,7 +59,7 @@ class Authorizer {
   // Authenticate, then CheckMethodAllowed: UNAUTHENTICATED or
   // PERMISSION_DENIED (logged with the principal's name), else the
   // principal, whose ownership bounds the handler still enforces.
-  absl::StatusOr<Principal> Authorize(const grpc::ServerContext& context, Method method) const;
+  absl::StatusOr<Principal> Authorize(const grpc::ServerContextBase& context, Method method) const;
 
   // No authentication configured: every caller is the anonymous admin.
   bool anonymous() const { return anonymous_; }
