@@ -924,6 +924,41 @@ TEST_F(StoreTest, GroupCommitAQueuedApplyLeavesAtItsDeadlineWhileTheWritersAreBu
   EXPECT_EQ(CountApplications(other), 0);
 }
 
+// Nothing holds a thread while it waits, so the queue itself is bounded.
+TEST_F(StoreTest, GroupCommitRefusesApplyBeyondTheQueueBoundAndStoresNothing) {
+  const int64_t locked = Create("locked", 10).id();
+  store::ApplyBatcher::Options options;
+  options.max_writers = 1;
+  options.max_queued = 1;
+  store::ApplyBatcher batcher(pool_.get(), options);
+  const std::unique_ptr<db::Connection> holder = MustConnect(url_);
+  pqxx::work hold(*holder);
+  hold.exec_params("SELECT id FROM campaigns WHERE id = $1 FOR UPDATE", locked);
+
+  std::mutex mutex;
+  std::condition_variable answered;
+  std::vector<absl::StatusOr<v1::Application>> answers;
+  auto record = [&](absl::StatusOr<v1::Application> answer) {
+    std::lock_guard<std::mutex> lock(mutex);
+    answers.push_back(std::move(answer));
+    answered.notify_one();
+  };
+  batcher.ApplyAsync(locked, "writing", absl::InfiniteFuture(), record);
+  while (Scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND application_name = 'campaignq-store-test'") == 0) {
+  }
+  batcher.ApplyAsync(locked, "queued", absl::InfiniteFuture(), record);  // the one queued
+  const absl::StatusOr<v1::Application> refused = batcher.Apply(locked, "one too many");
+  EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted) << refused.status();
+  hold.commit();
+  {
+    std::unique_lock<std::mutex> lock(mutex);
+    answered.wait(lock, [&] { return answers.size() == 2; });
+  }
+  for (const auto& answer : answers) EXPECT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(CountApplications(locked), 2);
+}
+
 // --- deterministic failures ----------------------------------------------------
 
 // A deterministic error is charged to exactly the application an isolated

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/container/flat_hash_set.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/db/pg_status.h"
 #include "common/db/transaction.h"
@@ -53,7 +54,14 @@ void ApplyBatcher::ApplyAsync(int64_t campaign_id, std::string user_id, absl::Ti
       Request{campaign_id, std::move(user_id), deadline, std::move(done)});
   bool wake_writer = false;
   {
-    std::lock_guard<std::mutex> lock(mutex_);
+    std::unique_lock<std::mutex> lock(mutex_);
+    if (static_cast<int>(queue_.size()) >= options_.max_queued) {
+      lock.unlock();
+      request->done(absl::ResourceExhaustedError(
+          absl::StrCat("the server has ", options_.max_queued,
+                       " Applies waiting to be written; retry in a moment")));
+      return;
+    }
     if (!started_) StartLocked();
     queue_.push_back(std::move(request));
     if (busy_writers_ < options_.max_writers) {

@@ -51,6 +51,11 @@ class ApplyBatcher {
     // gave 8,100-15,300 Applies/s at 40 ms of PostgreSQL CPU per 1,000, 2
     // writers 8,300-11,500/s at 50-57 ms, side by side.
     int max_writers = 1;
+    // Applies waiting for a writer at most; beyond, RESOURCE_EXHAUSTED at
+    // once (nothing stored). An Apply holds no thread while it waits, so
+    // this, not a thread pool, bounds the memory a flood of callers (each
+    // within its rate limit) can take while PostgreSQL is slow.
+    int max_queued = 10000;
   };
 
   // Gets an Apply's outcome, exactly once, on one of the batcher's threads
@@ -76,7 +81,8 @@ class ApplyBatcher {
   // deadline (nothing stored). Once in a batch being written it gets the
   // batch's outcome, whatever the time: the batch's statements are bounded
   // by the latest deadline among its Applies, so one caller's short
-  // deadline never cancels the others' writes.
+  // deadline never cancels the others' writes. RESOURCE_EXHAUSTED when
+  // max_queued Applies wait already (nothing stored: retry).
   void ApplyAsync(int64_t campaign_id, std::string user_id, absl::Time deadline, Done done);
 
   // ApplyAsync, waiting for the outcome.
