@@ -4,7 +4,9 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <chrono>
+#include <functional>
 #include <iostream>
 #include <pqxx/pqxx>
 #include <thread>
@@ -90,6 +92,50 @@ INSTANTIATE_TEST_SUITE_P(LockModes, StormByLockMode,
                                                               : std::string("Blocking");
                          });
 
+// A storm of `applicants` Applies over `campaigns` while three workers
+// (batches of 1: many short transactions, so kills land mid-transaction)
+// are SIGKILLed and replaced, one each time 40 more
+// decisions have landed, so that kills interleave with real work rather than
+// with idle workers; `rounds` kills at most, `after_kill(round)` after each.
+// Then nothing acknowledged is lost, nothing stays pending, each
+// application is decided exactly once, and every cap and counter holds.
+void StormKillingWorkers(Stack& stack, const std::vector<int64_t>& campaigns, int applicants,
+                         int rounds, const std::function<void(int)>& after_kill) {
+  for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 1});
+  auto records = Applicants(campaigns, applicants);
+  std::atomic<bool> storm_done{false};
+  std::thread storm([&] {
+    RunApplyStorm(stack, records, 16, Deadline(seconds(150)));
+    storm_done = true;
+  });
+  pqxx::connection observer(stack.database_url());
+  auto decided = [&] {
+    pqxx::nontransaction txn(observer);
+    return txn.exec("SELECT count(*) FROM applications WHERE status <> 'pending'")[0][0]
+        .as<int64_t>();
+  };
+  int kills = 0;
+  int victim = 0;
+  for (int round = 0; round < rounds && !storm_done; ++round) {
+    const int64_t before = decided();
+    PollUntil([&] { return storm_done || decided() >= before + 40; }, Deadline(seconds(60)),
+              std::chrono::milliseconds(5));
+    stack.KillWorker(victim, SIGKILL);
+    ++kills;
+    victim = stack.StartWorker({"skip-locked", 2, 1});
+    after_kill(round);
+  }
+  storm.join();
+  std::cout << "killed " << kills << " workers\n";
+  EXPECT_GE(kills, 1);
+  ASSERT_TRUE(WaitUntilDecided(stack, records, Deadline(kDecideTimeout)));
+  const verify::Verdict verdict = VerifyStorm(stack, records);
+  ExpectAllHold(verdict);
+  ExpectAllAcknowledged(records);
+  stack.StopWorkers();
+  stack.StopServer();
+}
+
 // Workers are SIGKILLed again and again while Applies stream in, and the
 // server is restarted mid-storm: every acknowledged Apply survives and is
 // decided exactly once, and the cap holds.
@@ -100,50 +146,15 @@ TEST(EndToEnd, KilledWorkersAndServerRestartLoseNothing) {
   auto stub = stack.NewStub();
   std::vector<int64_t> campaigns;
   for (int i = 0; i < 10; ++i) campaigns.push_back(CreateCampaign(*stub, "chaos", 60, i % 2 == 0));
-  // Batches of 1: many short transactions, so kills land mid-transaction.
-  for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 1});
-
-  auto records = Applicants(campaigns, 3000);
-  std::atomic<bool> storm_done{false};
-  std::thread storm([&] {
-    RunApplyStorm(stack, records, 16, Deadline(seconds(150)));
-    storm_done = true;
-  });
-
-  pqxx::connection observer(stack.database_url());
-  auto decided = [&] {
-    pqxx::nontransaction txn(observer);
-    return txn.exec("SELECT count(*) FROM applications WHERE status <> 'pending'")[0][0]
-        .as<int64_t>();
-  };
-  // Kill a worker each time more decisions have landed, replacing it, so
-  // kills interleave with real work rather than with idle workers.
-  int kills = 0;
-  int victim = 0;
   bool restarted_server = false;
-  for (int round = 0; round < 8 && !storm_done; ++round) {
-    const int64_t before = decided();
-    PollUntil([&] { return storm_done || decided() >= before + 40; }, Deadline(seconds(60)),
-              std::chrono::milliseconds(5));
-    stack.KillWorker(victim, SIGKILL);
-    ++kills;
-    victim = stack.StartWorker({"skip-locked", 2, 1});
-    if (round == 3) {
-      // The server dies hard too; clients retry UNAVAILABLE on the same user.
-      stack.StopServer();
-      stack.StartServer();
-      restarted_server = true;
-    }
-  }
-  storm.join();
-  std::cout << "killed " << kills << " workers; server restarted: " << restarted_server << "\n";
-  EXPECT_GE(kills, 1);
-  ASSERT_TRUE(WaitUntilDecided(stack, records, Deadline(kDecideTimeout)));
-  const verify::Verdict verdict = VerifyStorm(stack, records);
-  ExpectAllHold(verdict);
-  ExpectAllAcknowledged(records);
-  stack.StopWorkers();
-  stack.StopServer();
+  StormKillingWorkers(stack, campaigns, 3000, 8, [&](int round) {
+    if (round != 3) return;
+    // The server dies hard too; clients retry UNAVAILABLE on the same user.
+    stack.StopServer();
+    stack.StartServer();
+    restarted_server = true;
+  });
+  std::cout << "server restarted: " << restarted_server << "\n";
 }
 
 // The same with uncapped campaigns among the capped ones: those are decided
@@ -158,39 +169,7 @@ TEST(EndToEnd, KilledWorkersLoseNothingOfUncappedCampaigns) {
   auto stub = stack.NewStub();
   std::vector<int64_t> campaigns;
   for (int i = 0; i < 6; ++i) campaigns.push_back(CreateCampaign(*stub, "open", i < 4 ? 0 : 40));
-  for (int i = 0; i < 3; ++i) stack.StartWorker({"skip-locked", 2, 1});
-
-  auto records = Applicants(campaigns, 1500);
-  std::atomic<bool> storm_done{false};
-  std::thread storm([&] {
-    RunApplyStorm(stack, records, 16, Deadline(seconds(150)));
-    storm_done = true;
-  });
-  pqxx::connection observer(stack.database_url());
-  auto decided = [&] {
-    pqxx::nontransaction txn(observer);
-    return txn.exec("SELECT count(*) FROM applications WHERE status <> 'pending'")[0][0]
-        .as<int64_t>();
-  };
-  int kills = 0;
-  int victim = 0;
-  for (int round = 0; round < 6 && !storm_done; ++round) {
-    const int64_t before = decided();
-    PollUntil([&] { return storm_done || decided() >= before + 40; }, Deadline(seconds(60)),
-              std::chrono::milliseconds(5));
-    stack.KillWorker(victim, SIGKILL);
-    ++kills;
-    victim = stack.StartWorker({"skip-locked", 2, 1});
-  }
-  storm.join();
-  std::cout << "killed " << kills << " workers\n";
-  EXPECT_GE(kills, 1);
-  ASSERT_TRUE(WaitUntilDecided(stack, records, Deadline(kDecideTimeout)));
-  const verify::Verdict verdict = VerifyStorm(stack, records);
-  ExpectAllHold(verdict);
-  ExpectAllAcknowledged(records);
-  stack.StopWorkers();
-  stack.StopServer();
+  StormKillingWorkers(stack, campaigns, 1500, 6, [](int) {});
 }
 
 // Applies race a CloseCampaign: each is either refused (FAILED_PRECONDITION)

@@ -118,6 +118,30 @@ class StoreTest : public ::testing::Test {
     }
   }
 
+  // Holds a campaign's row FOR UPDATE in a transaction of its own until
+  // Release(): an Apply's insert into it then waits (its foreign-key check
+  // takes FOR KEY SHARE on that row), and so does the writer writing it.
+  class CampaignRowHold {
+   public:
+    CampaignRowHold(const std::string& url, int64_t campaign_id)
+        : connection_(MustConnect(url)), txn_(*connection_) {
+      txn_.exec_params("SELECT id FROM campaigns WHERE id = $1 FOR UPDATE", campaign_id);
+    }
+    void Release() { txn_.commit(); }
+
+   private:
+    std::unique_ptr<db::Connection> connection_;
+    pqxx::work txn_;
+  };
+
+  // Returns once one of the pool's sessions waits for a lock: the writer is
+  // busy.
+  void AwaitAWriterWaitingForALock() {
+    while (Scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                  "AND application_name = 'campaignq-store-test'") == 0) {
+    }
+  }
+
   int64_t Scalar(const std::string& query) {
     pqxx::nontransaction txn(*sql_);
     return txn.exec(query)[0][0].as<int64_t>();
@@ -889,10 +913,7 @@ TEST_F(StoreTest, GroupCommitAQueuedApplyLeavesAtItsDeadlineWhileTheWritersAreBu
   store::ApplyBatcher::Options options;
   options.max_writers = 1;
   store::ApplyBatcher batcher(pool_.get(), options);
-  const std::unique_ptr<db::Connection> holder = MustConnect(url_);
-  pqxx::work hold(*holder);
-  // The insert's foreign-key check takes FOR KEY SHARE on the campaign row.
-  hold.exec_params("SELECT id FROM campaigns WHERE id = $1 FOR UPDATE", locked);
+  CampaignRowHold hold(url_, locked);
 
   std::mutex mutex;
   std::condition_variable answered;
@@ -903,10 +924,7 @@ TEST_F(StoreTest, GroupCommitAQueuedApplyLeavesAtItsDeadlineWhileTheWritersAreBu
                        first = std::move(answer);
                        answered.notify_one();
                      });
-  // The writer is busy once its insert waits for the lock.
-  while (Scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND application_name = 'campaignq-store-test'") == 0) {
-  }
+  AwaitAWriterWaitingForALock();
   const absl::StatusOr<v1::Application> late =
       batcher.Apply(other, "late", absl::Now() + absl::Milliseconds(200));
   EXPECT_EQ(late.status().code(), StatusCode::kDeadlineExceeded) << late.status();
@@ -914,7 +932,7 @@ TEST_F(StoreTest, GroupCommitAQueuedApplyLeavesAtItsDeadlineWhileTheWritersAreBu
     std::lock_guard<std::mutex> lock(mutex);
     EXPECT_FALSE(first.has_value()) << "the writer was not busy";
   }
-  hold.commit();
+  hold.Release();
   {
     std::unique_lock<std::mutex> lock(mutex);
     answered.wait(lock, [&] { return first.has_value(); });
@@ -931,9 +949,7 @@ TEST_F(StoreTest, GroupCommitRefusesApplyBeyondTheQueueBoundAndStoresNothing) {
   options.max_writers = 1;
   options.max_queued = 1;
   store::ApplyBatcher batcher(pool_.get(), options);
-  const std::unique_ptr<db::Connection> holder = MustConnect(url_);
-  pqxx::work hold(*holder);
-  hold.exec_params("SELECT id FROM campaigns WHERE id = $1 FOR UPDATE", locked);
+  CampaignRowHold hold(url_, locked);
 
   std::mutex mutex;
   std::condition_variable answered;
@@ -944,13 +960,11 @@ TEST_F(StoreTest, GroupCommitRefusesApplyBeyondTheQueueBoundAndStoresNothing) {
     answered.notify_one();
   };
   batcher.ApplyAsync(locked, "writing", absl::InfiniteFuture(), record);
-  while (Scalar("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
-                "AND application_name = 'campaignq-store-test'") == 0) {
-  }
+  AwaitAWriterWaitingForALock();
   batcher.ApplyAsync(locked, "queued", absl::InfiniteFuture(), record);  // the one queued
   const absl::StatusOr<v1::Application> refused = batcher.Apply(locked, "one too many");
   EXPECT_EQ(refused.status().code(), StatusCode::kResourceExhausted) << refused.status();
-  hold.commit();
+  hold.Release();
   {
     std::unique_lock<std::mutex> lock(mutex);
     answered.wait(lock, [&] { return answers.size() == 2; });
