@@ -303,13 +303,7 @@ TEST_F(CommandsTest, IdsAsArgumentsOrFlags) {
 }
 
 TEST_F(CommandsTest, WatchSaysWaitlistedIsNotFinal) {
-  options_.name = "w";
-  options_.user = "u";
-  CaptureStdout();
-  ASSERT_EQ(RunCreateCampaign(*stub_, options_), kExitOk);
-  options_.campaign = 1;
-  ASSERT_EQ(RunApply(*stub_, options_), kExitOk);
-  GetCapturedStdout();
+  SeedOneApplication("w");
   server_.service().SetStatus(1, v1::APPLICATION_STATUS_WAITLISTED);
 
   options_.application = 1;
