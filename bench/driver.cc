@@ -68,6 +68,19 @@ void Exec(pqxx::connection& c, const std::string& sql) {
   n.exec(sql);
 }
 
+bool AnyPending(pqxx::connection& c) {
+  pqxx::nontransaction n(c);
+  n.exec("SET max_parallel_workers_per_gather = 0");
+  return n.exec("SELECT EXISTS (SELECT 1 FROM applications WHERE status = 'pending')")[0][0]
+      .as<bool>();
+}
+
+long DecidedByCounters(pqxx::connection& c) {
+  return Count(c,
+               "SELECT coalesce(sum(approved_count + rejected_count + cancelled_count + "
+               "failed_count), 0) FROM campaigns");
+}
+
 long Count(pqxx::connection& c, const std::string& sql) {
   pqxx::nontransaction n(c);
   return n.exec(sql)[0][0].as<long>();

@@ -50,6 +50,21 @@ class Result {
 pid_t Postmaster(pqxx::connection& c);
 void Exec(pqxx::connection& c, const std::string& sql);
 // The first column of the first row, as a number.
+// Whether any application is pending: EXISTS over the pending partial
+// index, never a parallel plan (a count(*) there chose a parallel seq scan
+// past ~100,000 rows and forked PostgreSQL workers at every call).
+bool AnyPending(pqxx::connection& c);
+
+// Applications decided so far (approved, rejected, cancelled or failed), from
+// the campaigns' counters: what the drain's 20 ms poller reads. Reading the
+// queue itself cost the cluster far more than a poll should, and it was
+// timed as ours: the pending index's head is the entries of everything
+// decided since the last VACUUM, so even EXISTS took 6 ms a call (over 20%
+// of a core) in W2 x10, and a count(*) forked parallel workers. The bench's
+// campaigns have no waitlist, so decided == seeded means nothing is
+// pending; the verification afterwards checks the rows themselves
+// (invariant (b): every counter equals its rows; every application decided).
+long DecidedByCounters(pqxx::connection& c);
 long Count(pqxx::connection& c, const std::string& sql);
 
 // Starts `binary`; throws when it cannot.

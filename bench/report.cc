@@ -153,7 +153,7 @@ void WriteSvg(const std::string& path, const std::map<std::string, Cell>& cells)
     std::vector<std::pair<std::string, std::string>> points;  // x label, cell label
   };
   std::vector<Series> panels = {
-      {"decisions/s vs worker processes (x4 threads; W2 data)",
+      {"decisions/s vs worker processes (x4 threads; W2 x10 data)",
        "worker processes",
        {{"1", "procs-1"}, {"2", "procs-2"}, {"4", "procs-4"}, {"8", "procs-8"}}},
       {"decisions/s vs campaigns (Zipf s=1; 20 = W2)",
@@ -398,7 +398,7 @@ int Report(const std::map<std::string, std::string>& flags) {
   // Scale-out (issue 10: 8 processes >= 0.9x of 1).
   if (cells.count("procs-1") && cells.count("procs-8")) {
     const double ratio = MedianOf(cells, "procs-8", "value") / MedianOf(cells, "procs-1", "value");
-    md << "\n8 worker processes / 1 (x4 threads each, W2 data): " << Fmt(ratio, 2)
+    md << "\n8 worker processes / 1 (x4 threads each, W2 x10 data): " << Fmt(ratio, 2)
        << "x; target >= 0.9x: "
        << (std::isnan(ratio) ? "?"
            : ratio >= 0.9    ? "met"

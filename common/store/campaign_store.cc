@@ -484,7 +484,7 @@ absl::StatusOr<v1::Campaign> CampaignStore::SetPaused(int64_t campaign_id, bool 
 absl::Status CampaignStore::Ping() {
   return WithTransaction(pool_, absl::InfiniteFuture(),
                          [&](ReadCommittedTransaction& txn) -> absl::Status {
-                           Exec(txn, sql::kQueueOldestPendingMicros);
+                           Exec(txn, sql::kSessionPing);
                            return absl::OkStatus();
                          });
 }

@@ -317,12 +317,6 @@ SELECT (SELECT count(*) FROM applications WHERE status = 'pending'),
        coalesce(sum(cancelled_count), 0)::bigint
 FROM campaigns;
 
--- name: QueueOldestPendingMicros
--- Age of the oldest pending application in microseconds (NULL: none).
-SELECT campaignq_micros(clock_timestamp())
-       - campaignq_micros(min(a.created_at))
-FROM campaign_queue_heads h JOIN applications a ON a.id = h.head_id;
-
 -- name: QueueCampaignStatsPage
 -- One page of GetQueueStats' campaigns: open campaigns and campaigns that
 -- still have pending work (a closed campaign's stragglers, see
@@ -359,16 +353,21 @@ ORDER BY c.id;
 -- scan, one probe per campaign with pending work): the age of the oldest
 -- in microseconds (NULL: nothing pending) and the stalled campaigns ($1
 -- the threshold in microseconds: pending work older than it and no
--- decision within it), as a bigint[] in id order.
+-- decision within it), as a bigint[] in id order. Each head's created_at is
+-- a scalar subquery (a primary-key probe) in a subquery kept apart by
+-- OFFSET 0, never a join the planner may choose: as a join, planned while
+-- the table was small, it hashed all of applications at every call.
 SELECT campaignq_micros(clock_timestamp()) - campaignq_micros(min(h.created_at)),
        coalesce(array_agg(c.id ORDER BY c.id) FILTER (
            WHERE h.created_at < clock_timestamp() - make_interval(secs => $1 / 1e6)
              AND (c.last_decided_at IS NULL
                   OR c.last_decided_at < clock_timestamp() - make_interval(secs => $1 / 1e6))),
                 '{}')
-FROM campaign_queue_heads q
-JOIN campaigns c ON c.id = q.campaign_id
-JOIN applications h ON h.id = q.head_id;
+FROM (SELECT q.campaign_id,
+             (SELECT a.created_at FROM applications a WHERE a.id = q.head_id) AS created_at
+      FROM campaign_queue_heads q
+      OFFSET 0) h
+JOIN campaigns c ON c.id = h.campaign_id;
 
 -- name: QueueDepth
 -- For the metrics gauges: pending applications and the age of the oldest
