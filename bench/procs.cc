@@ -1,6 +1,7 @@
 #include "procs.h"
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -13,10 +14,18 @@ namespace bench {
 
 namespace {
 // Fields of /proc/<pid>/stat after the command name; index 0 is field 3.
+// Empty when the process is gone. read(2), not an ifstream: a process that
+// exits between open and read makes the read fail with ESRCH, which
+// libstdc++'s filebuf throws as an exception (it ended a W3 run once, while
+// ClusterCpuSeconds walked the cluster's backends).
 std::vector<std::string> StatFields(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string all((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   std::vector<std::string> fields;
+  const int fd = open(("/proc/" + std::to_string(pid) + "/stat").c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fields;
+  std::string all;
+  char buffer[4096];
+  for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) all.append(buffer, n);
+  close(fd);
   size_t close_paren = all.rfind(')');
   if (close_paren == std::string::npos) return fields;
   std::istringstream rest(all.substr(close_paren + 2));

@@ -34,6 +34,14 @@ void CampaignCooldowns::Failed(int64_t campaign_id, Clock::time_point now) {
 
 void CampaignCooldowns::Succeeded(int64_t campaign_id) { entries_.erase(campaign_id); }
 
+std::optional<Clock::time_point> CampaignCooldowns::NextExpiry(Clock::time_point now) const {
+  std::optional<Clock::time_point> first;
+  for (const auto& [campaign_id, entry] : entries_) {
+    if (entry.until > now && (!first.has_value() || entry.until < *first)) first = entry.until;
+  }
+  return first;
+}
+
 std::vector<int64_t> CampaignCooldowns::Active(Clock::time_point now) {
   std::vector<int64_t> active;
   for (auto it = entries_.begin(); it != entries_.end();) {

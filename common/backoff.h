@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <vector>
 
 #include "absl/random/random.h"
@@ -49,6 +50,9 @@ class CampaignCooldowns {
   void Succeeded(int64_t campaign_id);
   // Campaigns still cooling down at `now`.
   std::vector<int64_t> Active(Clock::time_point now);
+  // When the first campaign still cooling down at `now` may be tried again;
+  // nullopt when none is.
+  std::optional<Clock::time_point> NextExpiry(Clock::time_point now) const;
 
  private:
   struct Entry {

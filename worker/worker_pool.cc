@@ -45,6 +45,20 @@ int NextCampaignsPerBatch(const queue::BatchResult& result, const queue::BatchRe
   return std::max(1, std::min(most, reached));
 }
 
+// How long an idle thread waits for a wake-up: `idle_wait`, or less when a
+// campaign's back-off ends sooner. Its pending rows may have no wake-up of
+// their own coming (their Applies were notified before the failure, and a
+// wake-up for another campaign decides only that one), so the thread then
+// claims the usual way instead of leaving them to the poll interval.
+std::chrono::milliseconds UntilBackOffEnds(const CampaignCooldowns& cooldowns,
+                                           std::chrono::milliseconds idle_wait) {
+  const Clock::time_point now = Clock::now();
+  const std::optional<Clock::time_point> next = cooldowns.NextExpiry(now);
+  if (!next.has_value()) return idle_wait;
+  return std::min(idle_wait,
+                  std::chrono::ceil<std::chrono::milliseconds>(*next - now));
+}
+
 }  // namespace
 
 WorkerPool::WorkerPool(WorkerOptions options, WorkerMetrics* metrics)
@@ -210,7 +224,9 @@ void WorkerPool::RunThread(int index) {
         // worker processes, woken for the same campaigns, queue behind it.
         const int campaigns_per_wake =
             options_.decide_window.count() > 0 ? options_.max_campaigns_per_batch : 1;
-        notified = wake_.Wait(idle_wait, campaigns_per_wake, options_.decide_window).campaigns;
+        notified = wake_.Wait(UntilBackOffEnds(cooldowns, idle_wait), campaigns_per_wake,
+                              options_.decide_window)
+                       .campaigns;
         continue;
       }
 
