@@ -20,6 +20,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -37,7 +38,6 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
-#include <unistd.h>
 #include <vector>
 
 #include "campaignq/v1/campaignq.grpc.pb.h"
@@ -160,12 +160,12 @@ int Migrate(const Flags& f) {
   return 0;
 }
 
-// W1 / W2 / W2-hot / scaling: seed, CHECKPOINT, t0, start workers, poll
-// the counters every 20 ms until nothing is pending (t1), verify. With --hold-xmin 1, a
-// REPEATABLE READ transaction on another connection holds its snapshot from
-// before t0 to after t1 (a long report or a forgotten session): the xmin
-// horizon stays back, no dead row can be cleaned up, and the claim's index
-// scans pass over every row decided since.
+// W1 / W2 / W2-hot / scaling: seed, CHECKPOINT, t0, start workers, poll the
+// counters every 20 ms until nothing is pending (t1), verify. With
+// --hold-xmin 1, a REPEATABLE READ transaction on another connection holds
+// its snapshot from before t0 to after t1 (a long report or a forgotten
+// session): the xmin horizon stays back, no dead row can be cleaned up, and
+// the claim's index scans pass over every row decided since.
 int Drain(const Flags& f) {
   Result res(Get(f, "label"), GetInt(f, "run", 1));
   long campaigns = GetInt(f, "campaigns", 20), cap = GetInt(f, "cap", 0),
@@ -427,9 +427,7 @@ int Latency(const Flags& f) {
   for (auto& t : senders) t.join();
   double send_secs = Seconds(Clock::now() - start);
   auto deadline = Clock::now() + 60s;
-  while (AnyPending(c) &&
-         Clock::now() < deadline)
-    std::this_thread::sleep_for(20ms);
+  while (AnyPending(c) && Clock::now() < deadline) std::this_thread::sleep_for(20ms);
   auto watch_deadline = Clock::now() + 5s;
   while (observed_count < total - failed && Clock::now() < watch_deadline)
     std::this_thread::sleep_for(10ms);

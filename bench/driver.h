@@ -49,7 +49,6 @@ class Result {
 // The postmaster's pid, from this connection's backend.
 pid_t Postmaster(pqxx::connection& c);
 void Exec(pqxx::connection& c, const std::string& sql);
-// The first column of the first row, as a number.
 // Whether any application is pending: EXISTS over the pending partial
 // index, never a parallel plan (a count(*) there chose a parallel seq scan
 // past ~100,000 rows and forked PostgreSQL workers at every call).
@@ -65,6 +64,7 @@ bool AnyPending(pqxx::connection& c);
 // pending; the verification afterwards checks the rows themselves
 // (invariant (b): every counter equals its rows; every application decided).
 long DecidedByCounters(pqxx::connection& c);
+// The first column of the first row, as a number.
 long Count(pqxx::connection& c, const std::string& sql);
 
 // Starts `binary`; throws when it cannot.

@@ -55,8 +55,7 @@ std::chrono::milliseconds UntilBackOffEnds(const CampaignCooldowns& cooldowns,
   const Clock::time_point now = Clock::now();
   const std::optional<Clock::time_point> next = cooldowns.NextExpiry(now);
   if (!next.has_value()) return idle_wait;
-  return std::min(idle_wait,
-                  std::chrono::ceil<std::chrono::milliseconds>(*next - now));
+  return std::min(idle_wait, std::chrono::ceil<std::chrono::milliseconds>(*next - now));
 }
 
 }  // namespace
@@ -224,8 +223,9 @@ void WorkerPool::RunThread(int index) {
         // worker processes, woken for the same campaigns, queue behind it.
         const int campaigns_per_wake =
             options_.decide_window.count() > 0 ? options_.max_campaigns_per_batch : 1;
-        notified = wake_.Wait(UntilBackOffEnds(cooldowns, idle_wait), campaigns_per_wake,
-                              options_.decide_window)
+        notified = wake_
+                       .Wait(UntilBackOffEnds(cooldowns, idle_wait), campaigns_per_wake,
+                             options_.decide_window)
                        .campaigns;
         continue;
       }
