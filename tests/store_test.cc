@@ -1449,6 +1449,69 @@ TEST_F(StoreTest, TheMaintenanceLeaderClosesDueCampaignsAndOnlyOneLeads) {
       Must(store_->RunMaintenanceTick(std::chrono::microseconds(0))).next_close_in.has_value());
 }
 
+// A prepared statement keeps its generic plan until an ANALYZE invalidates
+// it. Costed while applications was empty, ApplicationDecideBatch's UPDATE
+// joins the picked rows to a scan of every pending row (a soak fell behind
+// without bound until the first autoanalyze); DiscardCachedPlans, which the
+// worker runs every few seconds, makes it plan again for the table as it is:
+// one index probe per picked row.
+TEST_F(StoreTest, DiscardCachedPlansReplansTheDecisionForTheTableAsItIsNow) {
+  const int64_t campaign = Create("grows from empty", 100000).id();
+  {
+    pqxx::work txn(*sql_);
+    // No autoanalyze may invalidate the plan behind the test's back.
+    txn.exec("ALTER TABLE applications SET (autovacuum_enabled = false)");
+    txn.commit();
+  }
+  std::unique_ptr<db::Connection> worker = MustConnect(url_);
+  {
+    pqxx::nontransaction txn(*worker);
+    txn.exec("SET plan_cache_mode = force_generic_plan");  // cached at the first execution
+  }
+  queue::ClaimProtocol claim(worker.get());
+  queue::BatchRequest request;
+  request.lock_mode = queue::LockMode::kBlocking;
+  request.batch_size = 500;
+  request.only_campaign = campaign;
+  const queue::BatchResult empty = claim.DecideBatch(request);
+  ASSERT_TRUE(empty.status.ok()) << empty.status;
+  ASSERT_TRUE(empty.decisions.empty());
+  {
+    pqxx::work txn(*sql_);
+    txn.exec_params(
+        "INSERT INTO applications (campaign_id, user_id) "
+        "SELECT $1, g::text FROM generate_series(1, 20000) g",
+        campaign);
+    txn.commit();
+  }
+  const auto plan = [&] {
+    pqxx::nontransaction txn(*worker);
+    std::string text;
+    for (const auto& row :
+         txn.exec(absl::StrCat("EXPLAIN (COSTS OFF) EXECUTE \"", sql::kApplicationDecideBatch.name,
+                               "\"('{", campaign, "}', 500, 0)"))) {
+      absl::StrAppend(&text, row[0].c_str(), "\n");
+    }
+    return text;
+  };
+  const std::string cached = plan();
+  ASSERT_TRUE(absl::StrContains(cached, "Join Filter: (a.id = r.id)"))
+      << "the plan cached on the empty table no longer scans every pending row per decision; "
+         "this test shows nothing then:\n"
+      << cached;
+
+  claim.DiscardCachedPlans();
+  const std::string replanned = plan();
+  EXPECT_FALSE(absl::StrContains(replanned, "Join Filter: (a.id = r.id)")) << replanned;
+  EXPECT_TRUE(absl::StrContains(replanned,
+                                "Index Scan using applications_pending_by_id on "
+                                "applications a"))
+      << replanned;
+  const queue::BatchResult decided = claim.DecideBatch(request);
+  ASSERT_TRUE(decided.status.ok()) << decided.status;
+  EXPECT_EQ(decided.decisions.size(), 500u);
+}
+
 TEST_F(StoreTest, PauseAndResumeAreIdempotentAndRefuseClosedCampaigns) {
   const v1::Campaign campaign = Create("pausable", 2);
   EXPECT_TRUE(Must(store_->PauseCampaign(campaign.id())).paused());

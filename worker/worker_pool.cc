@@ -25,6 +25,11 @@ int64_t SteadyNanos() {
 constexpr std::chrono::milliseconds kStopCheckInterval{200};
 // The longest idle wait in pooler-safe mode, where no NOTIFY can wake us.
 constexpr std::chrono::milliseconds kPoolerPollInterval{100};
+// How often a thread drops its cached plans (ClaimProtocol::DiscardCachedPlans):
+// short enough that a table growing from empty gets plans for its size
+// before a backlog builds (a soak fell behind within 20-40 s), long enough
+// that re-planning costs nothing measurable.
+constexpr std::chrono::seconds kPlanRefreshInterval{5};
 // Successful batches after which a shrunken batch size doubles again.
 constexpr int kSuccessesToGrow = 16;
 
@@ -168,8 +173,14 @@ void WorkerPool::RunThread(int index) {
     // directly (BatchRequest::notified_campaigns).
     std::vector<int64_t> notified;
 
+    Clock::time_point plans_refreshed = Clock::now();
+
     while (!stopping_.load()) {
       last_turn_[index] = SteadyNanos();
+      if (Clock::now() - plans_refreshed >= kPlanRefreshInterval) {
+        claim.DiscardCachedPlans();
+        plans_refreshed = Clock::now();
+      }
       queue::BatchRequest request;
       request.lock_mode = options_.lock_mode;
       request.batch_size = suspect.has_value() ? 1 : batch_size;

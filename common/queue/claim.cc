@@ -263,6 +263,15 @@ BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
   return result;
 }
 
+void ClaimProtocol::DiscardCachedPlans() {
+  if (connection_.pooler_safe()) return;
+  try {
+    pqxx::nontransaction txn(connection_);
+    txn.exec(sql::StatementText(sql::kSessionDiscardPlans));
+  } catch (const std::exception&) {
+  }
+}
+
 absl::StatusOr<std::string> ClaimProtocol::RecordFailure(int64_t campaign_id,
                                                          int64_t application_id,
                                                          const std::string& error,

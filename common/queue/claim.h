@@ -161,6 +161,13 @@ class ClaimProtocol {
   // was lost: the status guards make a retry safe either way).
   BatchResult DecideBatch(const BatchRequest& request);
 
+  // Drops the connection's cached plans (SessionDiscardPlans), so that the
+  // statements are planned for the tables as they are now; the worker calls
+  // it every few seconds. A no-op through a pooler, where statements are
+  // sent as text and never cached. Never throws; a failure shows in the
+  // next batch.
+  void DiscardCachedPlans();
+
   // After a deterministic error deciding exactly `application_id` (an
   // isolated batch): under the campaign lock, counts one attempt against it
   // and keeps `error`; at `max_attempts` it becomes failed (out of the queue,

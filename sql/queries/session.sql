@@ -25,3 +25,15 @@ SELECT set_config(
 -- hashed the whole applications table, 42-53 ms of PostgreSQL CPU a ping
 -- with 176,000 pending (pg_stat_statements, the Apply benchmark).
 SELECT 1;
+
+-- name: SessionDiscardPlans
+-- Drops this session's cached plans; prepared statements stay. PostgreSQL
+-- keeps a prepared statement's generic plan until an ANALYZE of its tables
+-- invalidates it, and one costed while applications was empty (a fresh
+-- install, a table a purge emptied) reads every pending row: the candidates
+-- in a bitmap scan and sort instead of an index walk, the decide UPDATE
+-- joined to a bitmap scan instead of primary-key probes. Each batch then
+-- costs O(pending), and a soak at 1,000 Applies/s fell behind without bound
+-- until the first autoanalyze (bench/RESULTS.md). The worker runs this every
+-- few seconds (worker/worker_pool.cc), so plans follow the table's size.
+DISCARD PLANS;
