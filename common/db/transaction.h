@@ -103,6 +103,24 @@ pqxx::result Exec(ReadCommittedTransaction& txn, sql::Statement statement, Args&
   return txn.exec_prepared(statement.name, std::forward<Args>(args)...);
 }
 
+// The one row of a statement that looks a row up by its key. libpqxx 6.4's
+// result::operator[] does not check bounds, so indexing an empty result
+// reads past it and crashes the process; a row another transaction deleted
+// since an earlier statement read it is an ordinary outcome, `missing`.
+// More than one row breaks the statement's contract: INTERNAL.
+inline absl::StatusOr<pqxx::row> OneRow(const pqxx::result& rows, absl::Status missing) {
+  if (rows.size() == 1) return rows[0];
+  if (rows.empty()) return missing;
+  return absl::InternalError(
+      absl::StrCat("a statement returned ", rows.size(), " rows where it promises at most one"));
+}
+
+// The row of a statement that always returns exactly one (an aggregate, a
+// function call): INTERNAL, never a crash, if it ever does not.
+inline absl::StatusOr<pqxx::row> OneRow(const pqxx::result& rows) {
+  return OneRow(rows, absl::InternalError("a statement that always returns a row returned none"));
+}
+
 // Runs body(txn) in a READ COMMITTED transaction and commits when body
 // returns OK. Body returns absl::Status or absl::StatusOr<T>; an error or an
 // exception rolls back. Exceptions become statuses via StatusFromException.

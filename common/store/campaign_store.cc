@@ -21,6 +21,7 @@ namespace {
 
 using db::Exec;
 using db::InTransaction;
+using db::OneRow;
 using db::ReadCommittedTransaction;
 
 using db::internal::StatusOf;
@@ -48,12 +49,25 @@ auto WithTransaction(db::ConnectionPool* pool, absl::Time deadline, Body&& body)
   }
 }
 
-// Takes the campaign lock (first in the global lock order). NOT_FOUND when
-// the campaign does not exist.
+// Takes the campaign lock (first in the global lock order) and returns the
+// campaign's status, "closed" from its closes_at on (campaignq_closed).
+// NOT_FOUND when the campaign does not exist.
 absl::StatusOr<std::string> LockCampaign(ReadCommittedTransaction& txn, int64_t campaign_id) {
-  pqxx::result rows = Exec(txn, sql::kCampaignLock, campaign_id);
-  if (rows.empty()) return CampaignNotFound(campaign_id);
-  return rows[0][0].as<std::string>();
+  ASSIGN_OR_RETURN(const pqxx::row row, OneRow(Exec(txn, sql::kCampaignLock, campaign_id),
+                                               CampaignNotFound(campaign_id)));
+  return row[0].as<std::string>();
+}
+
+// Locks the campaigns in id order, the one global order for several
+// campaigns in one transaction. One deleted meanwhile has nothing left to
+// change and is passed over.
+absl::Status LockCampaignsInIdOrder(ReadCommittedTransaction& txn, std::vector<int64_t> ids) {
+  std::sort(ids.begin(), ids.end());
+  for (int64_t id : ids) {
+    const absl::Status locked = LockCampaign(txn, id).status();
+    if (!locked.ok() && !absl::IsNotFound(locked)) return locked;
+  }
+  return absl::OkStatus();
 }
 
 // Locks the campaign of application `application_id` (first in the lock
@@ -65,12 +79,22 @@ struct LockedCampaign {
 };
 absl::StatusOr<LockedCampaign> LockCampaignOfApplication(ReadCommittedTransaction& txn,
                                                          int64_t application_id) {
-  pqxx::result found = Exec(txn, sql::kApplicationGet, application_id);
-  if (found.empty()) return ApplicationNotFound(application_id);
+  ASSIGN_OR_RETURN(const pqxx::row found, OneRow(Exec(txn, sql::kApplicationGet, application_id),
+                                                 ApplicationNotFound(application_id)));
   LockedCampaign campaign;
-  campaign.id = found[0][1].as<int64_t>();
+  campaign.id = found[1].as<int64_t>();
   ASSIGN_OR_RETURN(campaign.status, LockCampaign(txn, campaign.id));
   return campaign;
+}
+
+// Reads the application again once its campaign is locked: retention or
+// DeleteCampaign may have deleted it after LockCampaignOfApplication read it
+// and before the lock was granted (then NOT_FOUND).
+absl::StatusOr<v1::Application> ReadLockedApplication(ReadCommittedTransaction& txn,
+                                                      int64_t application_id) {
+  ASSIGN_OR_RETURN(const pqxx::row row, OneRow(Exec(txn, sql::kApplicationGet, application_id),
+                                               ApplicationNotFound(application_id)));
+  return ApplicationFromRow(row);
 }
 
 // Retrying needs an open campaign: a pending application of a closed one
@@ -86,13 +110,13 @@ absl::Status RequireOpenForRetry(const LockedCampaign& campaign) {
 // and the scheduled close.
 absl::StatusOr<v1::Campaign> CloseInTransaction(ReadCommittedTransaction& txn,
                                                 int64_t campaign_id) {
-  pqxx::result closed = Exec(txn, sql::kCampaignMarkClosed, campaign_id);
-  if (closed.empty()) return CampaignNotFound(campaign_id);
+  ASSIGN_OR_RETURN(const pqxx::row closed, OneRow(Exec(txn, sql::kCampaignMarkClosed, campaign_id),
+                                                  CampaignNotFound(campaign_id)));
   // A separate statement: its snapshot is taken after the campaign lock
   // was granted, so it sees the last worker batch's decisions.
   pqxx::result rejected = Exec(txn, sql::kApplicationRejectOpenOfClosedCampaign, campaign_id);
   if (!rejected.empty()) Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
-  return CampaignFromRow(closed[0]);
+  return CampaignFromRow(closed);
 }
 
 int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
@@ -138,27 +162,28 @@ absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(const v1::CreateCampa
         if (!inserted.empty()) return CampaignFromRow(inserted[0]);
         // The request id was used before: a retry gets what the first call
         // made; a different request under the same id is the caller's bug.
-        pqxx::result earlier = Exec(txn, sql::kCampaignGetByRequestId, *request_id);
-        if (earlier.empty()) return absl::AbortedError("request_id changed hands; retry");
-        if (earlier[0][kCampaignColumns].as<std::string>() != *digest) {
-          return absl::AlreadyExistsError(absl::StrCat(
-              "request_id ", *request_id,
-              " was already used by a different "
-              "CreateCampaign request (campaign ",
-              earlier[0][0].as<int64_t>(), "); use a new request_id for a new campaign"));
+        ASSIGN_OR_RETURN(const pqxx::row earlier,
+                         OneRow(Exec(txn, sql::kCampaignGetByRequestId, *request_id),
+                                absl::AbortedError("request_id changed hands; retry")));
+        if (earlier[kCampaignColumns].as<std::string>() != *digest) {
+          return absl::AlreadyExistsError(
+              absl::StrCat("request_id ", *request_id,
+                           " was already used by a different "
+                           "CreateCampaign request (campaign ",
+                           earlier[0].as<int64_t>(), "); use a new request_id for a new campaign"));
         }
-        return CampaignFromRow(earlier[0]);
+        return CampaignFromRow(earlier);
       });
 }
 
 absl::StatusOr<v1::Campaign> CampaignStore::GetCampaign(int64_t campaign_id, absl::Time deadline) {
   RETURN_IF_ERROR(ValidateId(campaign_id, "campaign_id"));
-  return WithTransaction(pool_, deadline,
-                         [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
-                           pqxx::result rows = Exec(txn, sql::kCampaignGet, campaign_id);
-                           if (rows.empty()) return CampaignNotFound(campaign_id);
-                           return CampaignFromRow(rows[0]);
-                         });
+  return WithTransaction(
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
+        ASSIGN_OR_RETURN(const pqxx::row row, OneRow(Exec(txn, sql::kCampaignGet, campaign_id),
+                                                     CampaignNotFound(campaign_id)));
+        return CampaignFromRow(row);
+      });
 }
 
 absl::StatusOr<v1::ListCampaignsResponse> CampaignStore::ListCampaigns(
@@ -207,22 +232,27 @@ absl::StatusOr<int64_t> CampaignStore::DeleteCampaign(int64_t campaign_id, absl:
         "campaign ", campaign_id, " is open; close it (CloseCampaign) before deleting it"));
   }
   // Closed campaigns take no new applications, so the batches only shrink.
+  // Each batch takes the campaign lock first, as everything that changes a
+  // campaign's applications does: a cancel or retry of one of them waits,
+  // then finds it gone.
   int64_t deleted = 0;
   for (;;) {
     ASSIGN_OR_RETURN(
-        const int64_t batch, WithTransaction(pool_, deadline, [&](ReadCommittedTransaction& txn) {
-          return absl::StatusOr<int64_t>(
-              Exec(txn, sql::kApplicationDeleteOfCampaign, campaign_id, kDeleteBatchSize)
-                  .affected_rows());
-        }));
+        const int64_t batch,
+        WithTransaction(
+            pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<int64_t> {
+              RETURN_IF_ERROR(LockCampaign(txn, campaign_id).status());
+              return static_cast<int64_t>(
+                  Exec(txn, sql::kApplicationDeleteOfCampaign, campaign_id, kDeleteBatchSize)
+                      .affected_rows());
+            }));
     deleted += batch;
     if (batch < kDeleteBatchSize) break;
   }
   ASSIGN_OR_RETURN(
       const bool gone,
       WithTransaction(pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<bool> {
-        ASSIGN_OR_RETURN(const std::string status, LockCampaign(txn, campaign_id));
-        (void)status;
+        RETURN_IF_ERROR(LockCampaign(txn, campaign_id).status());
         return Exec(txn, sql::kCampaignDelete, campaign_id).affected_rows() == 1;
       }));
   if (!gone) return CampaignNotFound(campaign_id);
@@ -252,9 +282,10 @@ absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t applicatio
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
   return WithTransaction(pool_, deadline,
                          [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
-                           pqxx::result rows = Exec(txn, sql::kApplicationGet, application_id);
-                           if (rows.empty()) return ApplicationNotFound(application_id);
-                           return ApplicationFromRow(rows[0]);
+                           ASSIGN_OR_RETURN(const pqxx::row row,
+                                            OneRow(Exec(txn, sql::kApplicationGet, application_id),
+                                                   ApplicationNotFound(application_id)));
+                           return ApplicationFromRow(row);
                          });
 }
 
@@ -304,11 +335,11 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
         ASSIGN_OR_RETURN(const LockedCampaign campaign,
                          LockCampaignOfApplication(txn, application_id));
         const int64_t campaign_id = campaign.id;
-        const std::string& campaign_status = campaign.status;
-        const std::string status =
-            Exec(txn, sql::kApplicationLock, application_id)[0][0].as<std::string>();
-        if (status == "cancelled")
-          return ApplicationFromRow(Exec(txn, sql::kApplicationGet, application_id)[0]);
+        ASSIGN_OR_RETURN(const pqxx::row locked,
+                         OneRow(Exec(txn, sql::kApplicationLock, application_id),
+                                ApplicationNotFound(application_id)));
+        const std::string status = locked[0].as<std::string>();
+        if (status == "cancelled") return ReadLockedApplication(txn, application_id);
         if (status != "pending" && status != "waitlisted" && status != "approved") {
           absl::Status final_status = absl::FailedPreconditionError(absl::StrCat(
               "application ", application_id, " is ", status, " and can no longer be cancelled"));
@@ -319,14 +350,10 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
         if (cancelled.empty()) {
           return absl::AbortedError("application changed while it was locked; retry");
         }
-        if (status == "approved") {
-          // The freed seat goes to the oldest waitlisted application; if the
-          // waitlist is empty (or the campaign closed), the count drops.
-          const bool promoted =
-              campaign_status == "open" &&
-              !Exec(txn, sql::kApplicationPromoteOldestWaitlisted, campaign_id).empty();
-          if (!promoted) Exec(txn, sql::kCampaignAdjustApproved, campaign_id, -1);
-        }
+        // An approved one gives its seat back. Every free seat then goes to
+        // whoever is first in line (ApplicationFillFreeSeats): a cancelled
+        // pending one may have been the application a seat was left for.
+        Exec(txn, sql::kApplicationFillFreeSeats, campaign_id, status == "approved" ? -1 : 0);
         Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
         return ApplicationFromRow(cancelled[0]);
       });
@@ -342,14 +369,14 @@ absl::StatusOr<v1::Application> CampaignStore::RetryApplication(int64_t applicat
         RETURN_IF_ERROR(RequireOpenForRetry(campaign));
         const int64_t campaign_id = campaign.id;
         if (Exec(txn, sql::kApplicationRetryFailed, campaign_id, application_id).empty()) {
-          const std::string status =
-              Exec(txn, sql::kApplicationGet, application_id)[0][3].as<std::string>();
-          return absl::FailedPreconditionError(
-              absl::StrCat("application ", application_id, " is ", status,
-                           "; only failed applications can be retried"));
+          ASSIGN_OR_RETURN(const v1::Application current,
+                           ReadLockedApplication(txn, application_id));
+          return absl::FailedPreconditionError(absl::StrCat(
+              "application ", application_id, " is ", ApplicationStatusWord(current.status()),
+              "; only failed applications can be retried"));
         }
         Exec(txn, sql::kCampaignNotifyPending, std::to_string(campaign_id));
-        return ApplicationFromRow(Exec(txn, sql::kApplicationGet, application_id)[0]);
+        return ReadLockedApplication(txn, application_id);
       });
 }
 
@@ -377,7 +404,7 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
   return WithTransaction(
       pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::QueueStats> {
         v1::QueueStats stats;
-        const pqxx::row totals = Exec(txn, sql::kQueueTotals)[0];
+        ASSIGN_OR_RETURN(const pqxx::row totals, OneRow(Exec(txn, sql::kQueueTotals)));
         stats.set_pending(totals[0].as<int64_t>());
         stats.set_waitlisted(totals[1].as<int64_t>());
         stats.set_failed(totals[2].as<int64_t>());
@@ -385,7 +412,8 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
         stats.set_rejected(totals[4].as<int64_t>());
         stats.set_cancelled(totals[5].as<int64_t>());
         stats.set_decided(stats.approved() + stats.rejected() + stats.cancelled());
-        const pqxx::row heads = Exec(txn, sql::kQueueHeadsSummary, stall_threshold.count())[0];
+        ASSIGN_OR_RETURN(const pqxx::row heads,
+                         OneRow(Exec(txn, sql::kQueueHeadsSummary, stall_threshold.count())));
         SetMicros(heads[0].is_null() ? 0 : heads[0].as<int64_t>(),
                   stats.mutable_oldest_pending_age());
         const std::vector<int64_t> stalled_ids = db::ParseBigintArray(heads[1].c_str());
@@ -415,15 +443,15 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
 }
 
 absl::StatusOr<CampaignStore::QueueDepth> CampaignStore::GetQueueDepth() {
-  return WithTransaction(pool_, absl::InfiniteFuture(),
-                         [&](ReadCommittedTransaction& txn) -> absl::StatusOr<QueueDepth> {
-                           const pqxx::row row = Exec(txn, sql::kQueueDepth)[0];
-                           QueueDepth depth;
-                           depth.pending = row[0].as<int64_t>();
-                           depth.oldest_pending_age_seconds =
-                               row[1].is_null() ? 0 : row[1].as<int64_t>() / 1e6;
-                           return depth;
-                         });
+  return WithTransaction(
+      pool_, absl::InfiniteFuture(),
+      [&](ReadCommittedTransaction& txn) -> absl::StatusOr<QueueDepth> {
+        ASSIGN_OR_RETURN(const pqxx::row row, OneRow(Exec(txn, sql::kQueueDepth)));
+        QueueDepth depth;
+        depth.pending = row[0].as<int64_t>();
+        depth.oldest_pending_age_seconds = row[1].is_null() ? 0 : row[1].as<int64_t>() / 1e6;
+        return depth;
+      });
 }
 
 absl::StatusOr<CampaignStore::MaintenanceReport> CampaignStore::RunMaintenanceTick(
@@ -432,31 +460,43 @@ absl::StatusOr<CampaignStore::MaintenanceReport> CampaignStore::RunMaintenanceTi
       pool_, absl::InfiniteFuture(),
       [&](ReadCommittedTransaction& txn) -> absl::StatusOr<MaintenanceReport> {
         MaintenanceReport report;
-        report.leader = Exec(txn, sql::kMaintenanceTryLead)[0][0].as<bool>();
+        ASSIGN_OR_RETURN(const pqxx::row lead, OneRow(Exec(txn, sql::kMaintenanceTryLead)));
+        report.leader = lead[0].as<bool>();
         if (!report.leader) return report;
         // A handful per tick keeps the transaction short; the next tick
         // follows at once while campaigns are due.
+        std::vector<int64_t> to_close;
         for (const auto& row : Exec(txn, sql::kCampaignDueToClose, kClosesPerTick)) {
-          ASSIGN_OR_RETURN(const v1::Campaign closed,
-                           CloseInTransaction(txn, row[0].as<int64_t>()));
-          (void)closed;
-          ++report.closed_campaigns;
+          to_close.push_back(row[0].as<int64_t>());
         }
+        std::optional<int64_t> to_purge;
         if (retain_decided.count() > 0) {
           pqxx::result due = Exec(txn, sql::kCampaignDueForPurge, retain_decided.count(), 1);
-          if (!due.empty()) {
-            const int64_t campaign_id = due[0][0].as<int64_t>();
-            report.purged_applications =
-                Exec(txn, sql::kApplicationDeleteOfCampaign, campaign_id, kDeleteBatchSize)
-                    .affected_rows();
-            if (report.purged_applications < kDeleteBatchSize) {
-              Exec(txn, sql::kCampaignMarkPurged, campaign_id);
-            }
+          if (!due.empty()) to_purge = due[0][0].as<int64_t>();
+        }
+        // Every campaign this tick changes, locked first and in id order
+        // (README's lock order): a cancel racing the purge of its
+        // application waits, then finds it gone.
+        std::vector<int64_t> to_lock = to_close;
+        if (to_purge) to_lock.push_back(*to_purge);
+        RETURN_IF_ERROR(LockCampaignsInIdOrder(txn, to_lock));
+        for (int64_t campaign_id : to_close) {
+          const absl::Status closed = CloseInTransaction(txn, campaign_id).status();
+          if (absl::IsNotFound(closed)) continue;
+          RETURN_IF_ERROR(closed);
+          ++report.closed_campaigns;
+        }
+        if (to_purge) {
+          report.purged_applications =
+              Exec(txn, sql::kApplicationDeleteOfCampaign, *to_purge, kDeleteBatchSize)
+                  .affected_rows();
+          if (report.purged_applications < kDeleteBatchSize) {
+            Exec(txn, sql::kCampaignMarkPurged, *to_purge);
           }
         }
-        pqxx::result next = Exec(txn, sql::kCampaignNextCloseInMicros);
-        if (!next[0][0].is_null()) {
-          report.next_close_in = std::chrono::microseconds(next[0][0].as<int64_t>());
+        ASSIGN_OR_RETURN(const pqxx::row next, OneRow(Exec(txn, sql::kCampaignNextCloseInMicros)));
+        if (!next[0].is_null()) {
+          report.next_close_in = std::chrono::microseconds(next[0].as<int64_t>());
         }
         return report;
       });
@@ -473,8 +513,10 @@ absl::StatusOr<v1::Campaign> CampaignStore::SetPaused(int64_t campaign_id, bool 
               absl::StrCat("campaign ", campaign_id, " is closed; only open campaigns can be ",
                            paused ? "paused" : "resumed"));
         }
-        v1::Campaign campaign =
-            CampaignFromRow(Exec(txn, sql::kCampaignSetPaused, campaign_id, paused)[0]);
+        ASSIGN_OR_RETURN(const pqxx::row row,
+                         OneRow(Exec(txn, sql::kCampaignSetPaused, campaign_id, paused),
+                                CampaignNotFound(campaign_id)));
+        v1::Campaign campaign = CampaignFromRow(row);
         // Idle workers wait for a wake-up; resumed work is new work to them.
         if (!paused) Exec(txn, sql::kCampaignNotifyPending, std::to_string(campaign_id));
         return campaign;

@@ -156,18 +156,41 @@ WITH cancelled AS (
 )
 SELECT * FROM cancelled;
 
--- name: ApplicationPromoteOldestWaitlisted
--- Hands a freed seat to the campaign's oldest waitlisted application.
--- Returns its id, or no row when the waitlist is empty.
-UPDATE applications
-SET status = 'approved', updated_at = clock_timestamp()
-WHERE id = (SELECT id FROM applications
-            -- BETWEEN: the waitlisted partial index, never a primary-key
-            -- walk (see "Index choice" in queue.sql).
-            WHERE campaign_id BETWEEN $1 AND $1 AND status = 'waitlisted'
-            ORDER BY campaign_id, id LIMIT 1 FOR UPDATE)
-  AND status = 'waitlisted'
-RETURNING id;
+-- name: ApplicationFillFreeSeats
+-- Under the campaign lock, after a cancellation: $2 -1 gives the cancelled
+-- application's seat back (0: it held none), then the free seats of an open
+-- capped campaign go to the waitlisted applications first in line. First in
+-- line means the lowest id among pending and waitlisted rows: a retried
+-- application keeps its id, so it can be older than the waitlist; a seat
+-- ahead of it is left free for the worker, whose batch ranks pending and
+-- waitlisted rows together (ApplicationDecideBatch). Two index probes and
+-- at most one waitlisted row per free seat, however long the waitlist.
+-- Returns the promoted ids.
+WITH campaign AS (
+    SELECT greatest(max_participants - (approved_count + $2), 0) AS free_seats
+    FROM campaigns
+    WHERE id = $1 AND max_participants IS NOT NULL AND NOT campaignq_closed(status, closes_at)
+), promoted AS (
+    UPDATE applications
+    SET status = 'approved', updated_at = clock_timestamp()
+    WHERE id IN (
+        -- BETWEEN: the partial indexes, never a primary-key walk (see
+        -- "Index choice" in queue.sql).
+        SELECT id FROM applications
+        WHERE campaign_id BETWEEN $1 AND $1 AND status = 'waitlisted'
+          AND id < coalesce((SELECT id FROM applications
+                             WHERE campaign_id BETWEEN $1 AND $1 AND status = 'pending'
+                             ORDER BY campaign_id, id LIMIT 1), 9223372036854775807)
+        ORDER BY campaign_id, id
+        LIMIT coalesce((SELECT free_seats FROM campaign), 0))
+      AND status = 'waitlisted'
+    RETURNING id
+), counted AS (
+    UPDATE campaigns
+    SET approved_count = approved_count + $2 + (SELECT count(*) FROM promoted)
+    WHERE id = $1
+)
+SELECT id FROM promoted;
 
 -- name: ApplicationRejectOpenOfClosedCampaign
 -- Run after CampaignMarkClosed, in its own statement so that its snapshot

@@ -43,21 +43,22 @@ FROM campaigns WHERE id > $1 ORDER BY id LIMIT $2;
 -- The campaign lock every writer of a campaign's applications takes first
 -- (global lock order: campaign, then its applications in id order). NO KEY:
 -- concurrent Applies hold FOR KEY SHARE on this row for their foreign key;
--- FOR UPDATE would make them wait.
-SELECT status FROM campaigns WHERE id = $1 FOR NO KEY UPDATE;
+-- FOR UPDATE would make them wait. Returns the status as deciding sees it:
+-- 'closed' from closes_at on, before the maintenance close marks it so
+-- (campaignq_closed, migration 0006).
+SELECT CASE WHEN campaignq_closed(status, closes_at) THEN 'closed' ELSE status END
+FROM campaigns WHERE id = $1 FOR NO KEY UPDATE;
 
 -- name: CampaignMarkClosed
 -- Takes the campaign lock as a side effect of the UPDATE; idempotent.
+-- Clears paused: workers skip paused campaigns, and the pending row of an
+-- Apply that commits after the close must still be rejected (migration 0006).
 UPDATE campaigns
-SET status = 'closed', closed_at = coalesce(closed_at, clock_timestamp())
+SET status = 'closed', paused = false, closed_at = coalesce(closed_at, clock_timestamp())
 WHERE id = $1
 RETURNING id, name, max_participants, approved_count, waitlist, status,
           campaignq_micros(created_at), campaignq_micros(closed_at),
           campaignq_micros(opens_at), campaignq_micros(closes_at), paused;
-
--- name: CampaignAdjustApproved
--- $2 is +1 or -1; the CHECK constraints keep it within [0, cap].
-UPDATE campaigns SET approved_count = approved_count + $2 WHERE id = $1;
 
 -- name: CampaignSetPaused
 -- $2 true (pause) or false (resume). Run under the campaign lock.

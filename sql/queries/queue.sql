@@ -47,7 +47,7 @@ WITH window_heads AS (
           WHERE status = 'pending' ORDER BY id LIMIT 1024) oldest
     GROUP BY campaign_id
 )
-SELECT c.id, c.max_participants IS NULL AND c.status = 'open' AS uncapped
+SELECT c.id, c.max_participants IS NULL AND NOT campaignq_closed(c.status, c.closes_at) AS uncapped
 FROM window_heads h JOIN campaigns c ON c.id = h.campaign_id
 WHERE c.id <> ALL ($1::bigint[]) AND NOT c.paused
 ORDER BY h.head_id
@@ -75,7 +75,7 @@ FOR NO KEY UPDATE SKIP LOCKED;
 SELECT c.id
 FROM campaign_queue_heads h JOIN campaigns c ON c.id = h.campaign_id
 WHERE c.id <> ALL ($1::bigint[]) AND NOT c.paused
-  AND NOT (c.max_participants IS NULL AND c.status = 'open')
+  AND NOT (c.max_participants IS NULL AND NOT campaignq_closed(c.status, c.closes_at))
 ORDER BY h.head_id
 LIMIT 1
 FOR NO KEY UPDATE OF c SKIP LOCKED;
@@ -109,8 +109,17 @@ SELECT id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE NOWAIT;
 -- decided application: id, status, how long it waited from Apply to this
 -- decision (microseconds), campaign id. A paused campaign among $1 (paused
 -- after it was picked, seen now that its lock is held) gets no decisions.
+-- A campaign whose closes_at has passed is closed here already
+-- (campaignq_closed), before the maintenance close marks it.
+-- The line: seats go in id order over pending and waitlisted rows alike. A
+-- retried application keeps its id and can be older than the waitlist, and
+-- a cancel leaves a seat ahead of it free (ApplicationFillFreeSeats); so
+-- while a seat is free, waitlisted rows older than every pending row this
+-- batch leaves undecided compete with the picked ones by id (at most one
+-- per free seat; none when the campaign is full, the common case).
 WITH campaign AS (
-    SELECT id, max_participants, approved_count, waitlist, status
+    SELECT id, max_participants, approved_count, waitlist, paused,
+           CASE WHEN campaignq_closed(status, closes_at) THEN 'closed' ELSE status END AS status
     FROM campaigns WHERE id = ANY ($1::bigint[])
 ), picked AS (
     SELECT p.id, p.campaign_id
@@ -124,12 +133,32 @@ WITH campaign AS (
         LIMIT $2
         FOR UPDATE) p
     LIMIT $2
+), waiting AS (
+    -- Only the campaign lock guards these rows (every writer of a capped
+    -- campaign's rows holds it): the UPDATE below locks the ones promoted.
+    SELECT w.id, w.campaign_id
+    FROM campaign c
+    CROSS JOIN LATERAL (
+        SELECT id, campaign_id FROM applications
+        WHERE campaign_id BETWEEN c.id AND c.id AND status = 'waitlisted'  -- see "Index choice"
+          AND id < coalesce(
+              (SELECT u.id FROM applications u
+               WHERE u.campaign_id BETWEEN c.id AND c.id AND u.status = 'pending'
+                 AND u.id > (SELECT max(p.id) FROM picked p WHERE p.campaign_id = c.id)
+               ORDER BY u.campaign_id, u.id LIMIT 1),
+              9223372036854775807)
+        ORDER BY campaign_id, id
+        LIMIT greatest(c.max_participants - c.approved_count, 0)) w
+    WHERE c.status = 'open' AND NOT c.paused AND c.max_participants > c.approved_count
+      AND EXISTS (SELECT 1 FROM picked p WHERE p.campaign_id = c.id)
 ), ranked AS (
-    SELECT id, campaign_id,
+    SELECT id, campaign_id, was,
            row_number() OVER (PARTITION BY campaign_id ORDER BY id) AS position
-    FROM picked
+    FROM (SELECT id, campaign_id, 'pending' AS was FROM picked
+          UNION ALL
+          SELECT id, campaign_id, 'waitlisted' FROM waiting) line
 ), verdicts AS (
-    SELECT r.id, r.campaign_id,
+    SELECT r.id, r.campaign_id, r.was,
            CASE WHEN c.status = 'closed' THEN 'rejected'
                 WHEN c.max_participants IS NULL
                   OR r.position <= c.max_participants - c.approved_count THEN 'approved'
@@ -142,11 +171,14 @@ WITH campaign AS (
                 ELSE 'campaign_full' END AS reason
     FROM ranked r JOIN campaign c ON c.id = r.campaign_id
 ), decided AS (
+    -- A waitlisted row is only ever promoted here (it keeps the decided_at
+    -- of its waitlisting, as a promotion by a cancel does).
     UPDATE applications a
     SET status = v.status, reason = v.reason,
-        decided_at = clock_timestamp(), updated_at = clock_timestamp()
+        decided_at = CASE WHEN v.was = 'pending' THEN clock_timestamp() ELSE a.decided_at END,
+        updated_at = clock_timestamp()
     FROM verdicts v
-    WHERE a.id = v.id AND a.status = 'pending'
+    WHERE a.id = v.id AND a.status = v.was AND (v.was = 'pending' OR v.status = 'approved')
     RETURNING a.id, a.status, a.campaign_id,
               campaignq_micros(a.decided_at) - campaignq_micros(a.created_at) AS waited_micros
 ), counted AS (
@@ -197,7 +229,8 @@ WITH chosen AS (
         WHERE campaign_id BETWEEN held.campaign_id AND held.campaign_id  -- see "Index choice"
           AND status = 'pending'
           AND EXISTS (SELECT 1 FROM campaigns hc WHERE hc.id = held.campaign_id
-                        AND hc.max_participants IS NULL AND hc.status = 'open' AND NOT hc.paused)
+                        AND hc.max_participants IS NULL AND NOT hc.paused
+                        AND NOT campaignq_closed(hc.status, hc.closes_at))
         ORDER BY campaign_id, id
         LIMIT 1
         FOR UPDATE SKIP LOCKED) free
@@ -228,10 +261,11 @@ WITH chosen AS (
             + (SELECT count(*) FROM decided WHERE status = 'rejected'),
         last_decided_at = clock_timestamp()
     WHERE c.id = (SELECT id FROM campaign) AND EXISTS (SELECT 1 FROM decided)
-    RETURNING c.status, c.max_participants IS NULL AS uncapped, c.paused
+    RETURNING NOT campaignq_closed(c.status, c.closes_at) AS open,
+              c.max_participants IS NULL AS uncapped, c.paused
 )
 SELECT d.id, d.status, d.waited_micros, d.campaign_id,
-       coalesce(k.status = 'open' AND k.uncapped AND NOT k.paused, false) AS still_open
+       coalesce(k.open AND k.uncapped AND NOT k.paused, false) AS still_open
 FROM decided d LEFT JOIN counted k ON true
 ORDER BY d.id;
 
@@ -245,7 +279,8 @@ ORDER BY d.id;
 -- every call (0.1 ms, ten times its execution; pg_stat_statements with
 -- track_planning), with one id it keeps the generic plan.
 SELECT id FROM campaigns
-WHERE id = $1 AND (max_participants IS NOT NULL OR status <> 'open') AND NOT paused;
+WHERE id = $1 AND (max_participants IS NOT NULL OR campaignq_closed(status, closes_at))
+  AND NOT paused;
 
 -- name: QueueSetCounterLockTimeout
 -- Before ApplicationDecideUncapped, for this transaction only: see there.
