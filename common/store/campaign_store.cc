@@ -305,6 +305,7 @@ absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
   return WithTransaction(
       pool_, deadline,
       [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListApplicationsResponse> {
+        Exec(txn, sql::kSessionCustomPlans);
         const ApplicationListPlan plan = PlanApplicationList(
             request.campaign_id(), status_word, request.user_id(), after_id, page_size + 1);
         pqxx::result rows =

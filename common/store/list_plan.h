@@ -24,7 +24,6 @@ struct ApplicationListPlan {
 // previous page (0: first page). `limit`: rows to read (a page and one
 // more, to tell whether another follows).
 ApplicationListPlan PlanApplicationList(int64_t campaign_id, const std::string& status_word,
-                                        const std::string& user_id, int64_t after_id,
-                                        int limit);
+                                        const std::string& user_id, int64_t after_id, int limit);
 
 }  // namespace campaignq::store
