@@ -14,70 +14,12 @@
 #include "common/status_details.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "server/client_message.h"
 
 namespace campaignq::server {
 namespace {
 
 constexpr char kRequestIdPrefix[] = " [request_id=";
-
-// Codes whose message campaignq's own code writes for the caller.
-bool MessageIsForClient(const absl::Status& status) {
-  if (!db::SqlState(status).empty()) return false;
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kFailedPrecondition:
-    case absl::StatusCode::kOutOfRange:
-    case absl::StatusCode::kAborted:
-    case absl::StatusCode::kResourceExhausted:
-    case absl::StatusCode::kDeadlineExceeded:
-    case absl::StatusCode::kCancelled:
-    case absl::StatusCode::kPermissionDenied:
-    case absl::StatusCode::kUnauthenticated:
-      return true;
-    default:
-      return false;
-  }
-}
-
-// What a client reads when the real message is not for it.
-const char* FixedMessage(grpc::StatusCode code) {
-  switch (code) {
-    case grpc::StatusCode::CANCELLED:
-      return "the call was cancelled";
-    case grpc::StatusCode::INVALID_ARGUMENT:
-      return "the request has an invalid value";
-    case grpc::StatusCode::DEADLINE_EXCEEDED:
-      return "the call's deadline passed before it completed";
-    case grpc::StatusCode::NOT_FOUND:
-      return "not found";
-    case grpc::StatusCode::ALREADY_EXISTS:
-      return "it exists already";
-    case grpc::StatusCode::PERMISSION_DENIED:
-      return "permission denied";
-    case grpc::StatusCode::RESOURCE_EXHAUSTED:
-      return "too many requests; retry later";
-    case grpc::StatusCode::FAILED_PRECONDITION:
-      return "the request conflicts with the current state";
-    case grpc::StatusCode::ABORTED:
-      return "the request conflicted with a concurrent one; retry";
-    case grpc::StatusCode::UNAVAILABLE:
-      return "the service is temporarily unavailable; retry";
-    case grpc::StatusCode::UNAUTHENTICATED:
-      return "unauthenticated";
-    case grpc::StatusCode::UNKNOWN:
-      return "the outcome is unknown; read back before retrying";
-    default:
-      return "internal error";
-  }
-}
-
-bool IsServerFault(grpc::StatusCode code) {
-  return code == grpc::StatusCode::UNKNOWN || code == grpc::StatusCode::INTERNAL ||
-         code == grpc::StatusCode::UNAVAILABLE || code == grpc::StatusCode::DATA_LOSS ||
-         code == grpc::StatusCode::UNIMPLEMENTED;
-}
 
 template <typename Message>
 void AddDetail(google::rpc::Status& rpc_status, const Message& detail) {
@@ -115,10 +57,10 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const ErrorDetailOptions& 
   const bool hide_message =
       !MessageIsForClient(status) || (!options.include_error_metadata && !metadata.empty());
   const std::string message =
-      absl::StrCat(hide_message ? FixedMessage(code) : std::string(status.message()),
+      absl::StrCat(hide_message ? FixedMessage(status.code()) : std::string(status.message()),
                    kRequestIdPrefix, request_id, "]");
 
-  if (IsServerFault(code) || !db::SqlState(status).empty()) {
+  if (IsServerFault(status.code()) || !db::SqlState(status).empty()) {
     LogWarning("server", "call failed: ", status.ToString(), " request_id=", request_id);
   } else {
     LogDebug("server", "call failed: ", status.ToString(), " request_id=", request_id);
@@ -173,7 +115,7 @@ grpc::Status WithoutErrorMetadata(const grpc::Status& status) {
     any.PackFrom(info);
   }
   if (!had_metadata) return status;
-  std::string message = FixedMessage(status.error_code());
+  std::string message = FixedMessage(static_cast<absl::StatusCode>(status.error_code()));
   const std::string& old_message = status.error_message();
   const size_t id_at = old_message.rfind(kRequestIdPrefix);
   if (id_at != std::string::npos) message += old_message.substr(id_at);

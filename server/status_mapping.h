@@ -3,14 +3,10 @@
 // sees. The code carries over 1:1 (both mirror google.rpc.Code); what a
 // client may read is decided here:
 //
-// - Message: the store's own message when it is about the request
-//   (INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, FAILED_PRECONDITION,
-//   OUT_OF_RANGE, ABORTED, RESOURCE_EXHAUSTED, DEADLINE_EXCEEDED, CANCELLED,
-//   PERMISSION_DENIED, UNAUTHENTICATED, made by campaignq's code). Anything
-//   made from a database error (it carries a SQLSTATE), and every UNKNOWN,
-//   INTERNAL, UNAVAILABLE, UNIMPLEMENTED and DATA_LOSS, gets a fixed
-//   message per code instead: PostgreSQL's text names hosts, roles,
-//   constraints and SQLSTATEs, none of which a client may see.
+// - Message: ClientMessage (client_message.h, the rule the web console
+//   follows too): the store's own message when it is about the request, a
+//   fixed one per code for anything made from a database error and for the
+//   server's own faults.
 // - Request id: every error gets a fresh one (16 hex digits). The message
 //   ends with " [request_id=ID]", the details carry it as
 //   google.rpc.RequestInfo, and one log line (component "server") holds the

@@ -189,6 +189,57 @@ TEST(Migrator, VerifyAndAutoRefuseAnUnknownNewerVersion) {
   }
 }
 
+// Migration 0007 builds applications_by_user inside the migrator's
+// transaction (a SHARE lock: writes wait). Its comment tells a large
+// installation to build the index first with CREATE INDEX CONCURRENTLY;
+// the migration then keeps that index, and refuses an invalid one (what a
+// failed concurrent build leaves) until it is dropped.
+TEST(Migrator, ApplicationsByUserMayBePrebuiltConcurrentlyButNotLeftInvalid) {
+  const std::string url = FreshDatabaseUrl("migrate_prebuilt_index");
+  auto connection = MustConnect(url);
+  ASSERT_TRUE(db::Migrate(*connection, db::MigrateMode::kAuto).ok());
+  pqxx::connection admin(url);  // the operator's session
+  const auto run = [&](const std::string& statement) {
+    pqxx::nontransaction txn(admin);
+    return txn.exec(statement);
+  };
+  const auto back_to_6 = [&] {
+    run("DROP INDEX IF EXISTS applications_by_user");
+    run("DELETE FROM schema_migrations WHERE version = 7");
+  };
+  const auto index_oid = [&] {
+    return run("SELECT coalesce(to_regclass('applications_by_user')::oid, 0)")[0][0].as<int64_t>();
+  };
+  run("INSERT INTO campaigns (name) VALUES ('c')");
+  run("INSERT INTO applications (campaign_id, user_id) VALUES (1, 'a'), (1, 'b')");
+
+  back_to_6();
+  run("CREATE INDEX CONCURRENTLY applications_by_user ON applications (user_id, id)");
+  const int64_t prebuilt = index_oid();
+  ASSERT_TRUE(db::Migrate(*connection, db::MigrateMode::kAuto).ok());
+  EXPECT_EQ(index_oid(), prebuilt) << "the migration rebuilt the prebuilt index";
+
+  // A concurrent build that fails (here: duplicates under UNIQUE) leaves
+  // an invalid index behind under the name.
+  back_to_6();
+  EXPECT_THROW(
+      run("CREATE UNIQUE INDEX CONCURRENTLY applications_by_user ON applications (campaign_id)"),
+      pqxx::sql_error);
+  ASSERT_NE(index_oid(), 0);
+  const absl::Status refused = db::Migrate(*connection, db::MigrateMode::kAuto);
+  EXPECT_FALSE(refused.ok());
+  EXPECT_TRUE(absl::StrContains(refused.message(), "applications_by_user is invalid")) << refused;
+  EXPECT_EQ(RecordedVersions(*connection).size(), EmbeddedVersions().size() - 1);
+
+  run("DROP INDEX CONCURRENTLY applications_by_user");
+  ASSERT_TRUE(db::Migrate(*connection, db::MigrateMode::kAuto).ok());
+  EXPECT_EQ(RecordedVersions(*connection), EmbeddedVersions());
+  EXPECT_TRUE(
+      run("SELECT indisvalid FROM pg_index WHERE indexrelid = 'applications_by_user'::regclass")
+          [0][0]
+              .as<bool>());
+}
+
 TEST(Migrator, ConnectToAnUnreachableServerIsUnavailable) {
   // Port 1 on loopback: nothing listens there.
   auto connection = db::Connect("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", {});

@@ -12,6 +12,7 @@
 #include "common/status_details.h"
 #include "common/status_macros.h"
 #include "common/store/apply_outcome.h"
+#include "common/store/list_plan.h"
 #include "common/store/rows.h"
 #include "common/store/validation.h"
 #include "statements.h"
@@ -304,17 +305,11 @@ absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
   return WithTransaction(
       pool_, deadline,
       [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::ListApplicationsResponse> {
-        pqxx::result rows;
-        if (request.campaign_id() != 0) {
-          rows = Exec(txn, sql::kApplicationListOfCampaignAfter, request.campaign_id(), status_word,
-                      after_id, page_size + 1, request.user_id());
-        } else if (request.status() == v1::APPLICATION_STATUS_WAITLISTED) {
-          rows = Exec(txn, sql::kApplicationListWaitlistedAfter, after_id, page_size + 1,
-                      request.user_id());
-        } else {
-          rows = Exec(txn, sql::kApplicationListAfter, status_word, after_id, page_size + 1,
-                      request.user_id());
-        }
+        Exec(txn, sql::kSessionCustomPlans);
+        const ApplicationListPlan plan = PlanApplicationList(
+            request.campaign_id(), status_word, request.user_id(), after_id, page_size + 1);
+        pqxx::result rows =
+            Exec(txn, plan.statement, pqxx::prepare::make_dynamic_params(plan.args));
         v1::ListApplicationsResponse response;
         for (int i = 0; i < static_cast<int>(rows.size()) && i < page_size; ++i) {
           *response.add_applications() = ApplicationFromRow(rows[i]);

@@ -9,6 +9,7 @@
 #include "absl/strings/str_split.h"
 #include "common/log.h"
 #include "common/store/worker_heartbeat.h"
+#include "server/client_message.h"
 
 namespace campaignq::server::console {
 namespace {
@@ -45,6 +46,8 @@ int HttpStatusFor(absl::StatusCode code) {
       return 501;
     case absl::StatusCode::kUnavailable:
       return 503;
+    case absl::StatusCode::kDeadlineExceeded:
+      return 504;
     default:
       return 500;
   }
@@ -116,28 +119,35 @@ nlohmann::json ApplicationJson(const v1::Application& application, bool sees_use
 }
 
 ConsoleApi::ConsoleApi(store::CampaignStore* store, db::ConnectionPool* workers_pool,
-                       ConsoleLive* live)
-    : store_(store), workers_pool_(workers_pool), live_(live) {}
+                       ConsoleLive* live, ConsoleApiOptions options)
+    : store_(store),
+      workers_pool_(workers_pool),
+      live_(live),
+      options_(options),
+      list_rate_(options.list_rate) {}
 
 ApiResponse ConsoleApi::Error(const absl::Status& status) {
   const int http = HttpStatusFor(status.code());
-  std::string message(status.message());
-  if (http == 500) {
+  if (IsServerFault(status.code()) || !MessageIsForClient(status)) {
     // Database text, host and role names stay in the log.
     LogWarning(kComponent, "request failed: ", status.ToString());
-    message = "internal error (see the server log)";
   }
-  nlohmann::json body = {{"error", message}, {"code", absl::StatusCodeToString(status.code())}};
+  nlohmann::json body = {{"error", ClientMessage(status)},
+                         {"code", absl::StatusCodeToString(status.code())}};
   return {http, body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
 ApiResponse ConsoleApi::Handle(const ApiRequest& request) {
-  absl::StatusOr<nlohmann::json> result = Route(request);
+  absl::StatusOr<nlohmann::json> result = Route(request, absl::Now() + options_.call_deadline);
   if (!result.ok()) return Error(result.status());
   return {200, result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};
 }
 
-absl::StatusOr<nlohmann::json> ConsoleApi::Route(const ApiRequest& request) {
+absl::Status ConsoleApi::AdmitListPage(const Principal& principal) {
+  return list_rate_.Take(principal.role, "console list pages");
+}
+
+absl::StatusOr<nlohmann::json> ConsoleApi::Route(const ApiRequest& request, absl::Time deadline) {
   // "/api/campaigns/3/close" -> {"api", "campaigns", "3", "close"}
   std::vector<std::string> parts = absl::StrSplit(request.path, '/', absl::SkipEmpty());
   if (parts.empty() || parts[0] != "api") return absl::NotFoundError("no such API");
@@ -165,31 +175,31 @@ absl::StatusOr<nlohmann::json> ConsoleApi::Route(const ApiRequest& request) {
       if (!id.ok()) return id.status();
       campaign_id = *id;
     }
-    return Applications(campaign_id, "failed", request);
+    return Applications(campaign_id, "failed", request, deadline);
   }
   if (n >= 2 && parts[0] == "campaigns") {
     absl::StatusOr<int64_t> id = ParseId(parts[1], "campaign id");
     if (!id.ok()) return id.status();
-    if (get && n == 2) return Campaign(*id, request.principal);
+    if (get && n == 2) return Campaign(*id, request.principal, deadline);
     if (get && n == 3 && parts[2] == "applications") {
-      return Applications(*id, QueryValue(request, "status"), request);
+      return Applications(*id, QueryValue(request, "status"), request, deadline);
     }
-    if (post && n == 3) return Act(parts[2], *id, request.principal);
+    if (post && n == 3) return Act(parts[2], *id, request.principal, deadline);
   }
   if (post && n == 2 && parts[0] == "failed" && parts[1] == "retry-all") {
-    return RetryAllFailed(request.principal);
+    return RetryAllFailed(request.principal, deadline);
   }
   if (post && n == 3 && parts[0] == "applications" && parts[2] == "retry") {
     absl::StatusOr<int64_t> id = ParseId(parts[1], "application id");
     if (!id.ok()) return id.status();
-    return Act("retry-application", *id, request.principal);
+    return Act("retry-application", *id, request.principal, deadline);
   }
   return absl::NotFoundError(absl::StrCat("no API ", request.method, " ", request.path));
 }
 
-absl::StatusOr<nlohmann::json> ConsoleApi::Campaign(int64_t campaign_id,
-                                                    const Principal& principal) {
-  absl::StatusOr<v1::Campaign> campaign = store_->GetCampaign(campaign_id);
+absl::StatusOr<nlohmann::json> ConsoleApi::Campaign(int64_t campaign_id, const Principal& principal,
+                                                    absl::Time deadline) {
+  absl::StatusOr<v1::Campaign> campaign = store_->GetCampaign(campaign_id, deadline);
   if (!campaign.ok()) return campaign.status();
   nlohmann::json actions = nlohmann::json::array();
   if (principal.may_act) {
@@ -203,9 +213,11 @@ absl::StatusOr<nlohmann::json> ConsoleApi::Campaign(int64_t campaign_id,
 
 absl::StatusOr<nlohmann::json> ConsoleApi::Applications(int64_t campaign_id,
                                                         const std::string& status_word,
-                                                        const ApiRequest& request) {
+                                                        const ApiRequest& request,
+                                                        absl::Time deadline) {
   absl::StatusOr<v1::ApplicationStatus> status = ParseStatus(status_word);
   if (!status.ok()) return status.status();
+  if (absl::Status admitted = AdmitListPage(request.principal); !admitted.ok()) return admitted;
   v1::ListApplicationsRequest list;
   list.set_campaign_id(campaign_id);
   list.set_status(*status);
@@ -219,7 +231,7 @@ absl::StatusOr<nlohmann::json> ConsoleApi::Applications(int64_t campaign_id,
   } else {
     list.set_page_size(50);
   }
-  absl::StatusOr<v1::ListApplicationsResponse> page = store_->ListApplications(list);
+  absl::StatusOr<v1::ListApplicationsResponse> page = store_->ListApplications(list, deadline);
   if (!page.ok()) return page.status();
   nlohmann::json applications = nlohmann::json::array();
   for (const v1::Application& application : page->applications()) {
@@ -253,11 +265,13 @@ absl::StatusOr<nlohmann::json> ConsoleApi::Workers() {
   return nlohmann::json{{"workers", list}, {"gone_after_intervals", store::kGoneAfterIntervals}};
 }
 
-absl::StatusOr<nlohmann::json> ConsoleApi::RetryAllFailed(const Principal& principal) {
+absl::StatusOr<nlohmann::json> ConsoleApi::RetryAllFailed(const Principal& principal,
+                                                          absl::Time deadline) {
   if (!principal.may_act) {
     return absl::PermissionDeniedError(
         absl::StrCat("role ", principal.role, " may not retry; admin may"));
   }
+  if (absl::Status admitted = AdmitListPage(principal); !admitted.ok()) return admitted;
   // The campaigns with failed applications (the failed are few: a
   // dead-letter queue), then the store's bulk retry for each open one.
   std::set<int64_t> campaigns;
@@ -265,7 +279,7 @@ absl::StatusOr<nlohmann::json> ConsoleApi::RetryAllFailed(const Principal& princ
   list.set_status(v1::APPLICATION_STATUS_FAILED);
   list.set_page_size(1000);
   do {
-    absl::StatusOr<v1::ListApplicationsResponse> page = store_->ListApplications(list);
+    absl::StatusOr<v1::ListApplicationsResponse> page = store_->ListApplications(list, deadline);
     if (!page.ok()) return page.status();
     for (const v1::Application& application : page->applications()) {
       campaigns.insert(application.campaign_id());
@@ -275,7 +289,7 @@ absl::StatusOr<nlohmann::json> ConsoleApi::RetryAllFailed(const Principal& princ
   int64_t retried = 0;
   int64_t skipped_campaigns = 0;
   for (const int64_t campaign_id : campaigns) {
-    absl::StatusOr<int64_t> count = store_->RetryFailedApplications(campaign_id);
+    absl::StatusOr<int64_t> count = store_->RetryFailedApplications(campaign_id, deadline);
     if (count.ok()) {
       retried += *count;
     } else if (count.status().code() == absl::StatusCode::kFailedPrecondition) {
@@ -289,33 +303,34 @@ absl::StatusOr<nlohmann::json> ConsoleApi::RetryAllFailed(const Principal& princ
 }
 
 absl::StatusOr<nlohmann::json> ConsoleApi::Act(const std::string& action, int64_t id,
-                                               const Principal& principal) {
+                                               const Principal& principal, absl::Time deadline) {
   if (!principal.may_act) {
     return absl::PermissionDeniedError(
         absl::StrCat("role ", principal.role, " may not ", action, "; admin may"));
   }
   if (action == "close") {
-    absl::StatusOr<v1::Campaign> campaign = store_->CloseCampaign(id);
+    absl::StatusOr<v1::Campaign> campaign = store_->CloseCampaign(id, deadline);
     if (!campaign.ok()) return campaign.status();
     LogInfo(kComponent, "campaign ", id, " closed from the console by ", principal.role);
     return nlohmann::json{{"campaign", CampaignJson(*campaign)}};
   }
   if (action == "pause" || action == "resume") {
-    absl::StatusOr<v1::Campaign> campaign =
-        action == "pause" ? store_->PauseCampaign(id) : store_->ResumeCampaign(id);
+    absl::StatusOr<v1::Campaign> campaign = action == "pause"
+                                                ? store_->PauseCampaign(id, deadline)
+                                                : store_->ResumeCampaign(id, deadline);
     if (!campaign.ok()) return campaign.status();
     LogInfo(kComponent, "campaign ", id, " ", action, "d from the console by ", principal.role);
     return nlohmann::json{{"campaign", CampaignJson(*campaign)}};
   }
   if (action == "retry-failed") {
-    absl::StatusOr<int64_t> retried = store_->RetryFailedApplications(id);
+    absl::StatusOr<int64_t> retried = store_->RetryFailedApplications(id, deadline);
     if (!retried.ok()) return retried.status();
     LogInfo(kComponent, "campaign ", id, ": ", *retried,
             " failed applications retried from the console by ", principal.role);
     return nlohmann::json{{"retried", *retried}};
   }
   if (action == "retry-application") {
-    absl::StatusOr<v1::Application> application = store_->RetryApplication(id);
+    absl::StatusOr<v1::Application> application = store_->RetryApplication(id, deadline);
     if (!application.ok()) return application.status();
     LogInfo(kComponent, "application ", id, " retried from the console by ", principal.role);
     return nlohmann::json{{"application", ApplicationJson(*application, principal.sees_user_ids)}};

@@ -21,10 +21,17 @@
 // Actions need a principal that may_act (admin); they are the store's
 // operations, with its errors. Errors: {"error": message, "code":
 // "NOT_FOUND"...} with 400 (invalid argument), 401, 403, 404, 409 (failed
-// precondition, aborted, already exists), 429, 501, 503
-// (unavailable), 500 (anything else: the message then says nothing of the
-// database; the details go to the log). Applications carry "user_id" and
+// precondition, aborted, already exists), 429, 501, 503 (unavailable), 504
+// (deadline exceeded), 500 (anything else). The message follows the gRPC
+// side's one rule (server/client_message.h): never database text, whatever
+// the code; a hidden one is logged. Applications carry "user_id" and
 // "last_error" only for a principal that sees_user_ids.
+//
+// Every store call of a request runs to ConsoleApiOptions::call_deadline
+// (the store turns it into statement_timeout), and the list pages
+// (applications, failed, and the scan of retry-all) take a token of their
+// principal's role's bucket first: a console, whoever opens it, holds a
+// request-pool connection for a bounded time at a bounded rate.
 
 #include <map>
 #include <string>
@@ -33,6 +40,7 @@
 #include "common/store/campaign_store.h"
 #include "server/console/console_auth.h"
 #include "server/console/console_live.h"
+#include "server/limits/rate_limiter.h"
 
 namespace campaignq::server::console {
 
@@ -48,10 +56,21 @@ struct ApiResponse {
   std::string body;  // JSON
 };
 
+struct ConsoleApiOptions {
+  // A request's store calls end by then: 504 beyond (the same store
+  // deadline as a gRPC call's, which --max-call-deadline caps at 30 s; a
+  // page of a browser should not wait that long).
+  absl::Duration call_deadline = absl::Seconds(5);
+  // List pages per role: 5 a second, bursts of 20 (a person paging, or a
+  // few tabs loading at once); 429 beyond.
+  RateLimit list_rate = {5, 20};
+};
+
 class ConsoleApi {
  public:
   // Everything must outlive this.
-  ConsoleApi(store::CampaignStore* store, db::ConnectionPool* workers_pool, ConsoleLive* live);
+  ConsoleApi(store::CampaignStore* store, db::ConnectionPool* workers_pool, ConsoleLive* live,
+             ConsoleApiOptions options = {});
 
   ApiResponse Handle(const ApiRequest& request);
 
@@ -59,18 +78,22 @@ class ConsoleApi {
   static ApiResponse Error(const absl::Status& status);
 
  private:
-  absl::StatusOr<nlohmann::json> Route(const ApiRequest& request);
-  absl::StatusOr<nlohmann::json> Campaign(int64_t campaign_id, const Principal& principal);
+  absl::StatusOr<nlohmann::json> Route(const ApiRequest& request, absl::Time deadline);
+  absl::StatusOr<nlohmann::json> Campaign(int64_t campaign_id, const Principal& principal,
+                                          absl::Time deadline);
   absl::StatusOr<nlohmann::json> Applications(int64_t campaign_id, const std::string& status,
-                                              const ApiRequest& request);
+                                              const ApiRequest& request, absl::Time deadline);
   absl::StatusOr<nlohmann::json> Workers();
-  absl::StatusOr<nlohmann::json> RetryAllFailed(const Principal& principal);
+  absl::StatusOr<nlohmann::json> RetryAllFailed(const Principal& principal, absl::Time deadline);
   absl::StatusOr<nlohmann::json> Act(const std::string& action, int64_t id,
-                                     const Principal& principal);
+                                     const Principal& principal, absl::Time deadline);
+  absl::Status AdmitListPage(const Principal& principal);
 
   store::CampaignStore* const store_;
   db::ConnectionPool* const workers_pool_;
   ConsoleLive* const live_;
+  const ConsoleApiOptions options_;
+  RateLimiter list_rate_;
 };
 
 nlohmann::json CampaignJson(const v1::Campaign& campaign);

@@ -50,7 +50,8 @@ ConsoleServer::ConsoleServer(ConsoleServerOptions options)
     : options_(std::move(options)),
       live_(std::make_unique<ConsoleLive>(options_.store, options_.pool, options_.listener,
                                           options_.live)),
-      api_(std::make_unique<ConsoleApi>(options_.store, options_.pool, live_.get())) {}
+      api_(std::make_unique<ConsoleApi>(options_.store, options_.pool, live_.get(), options_.api)) {
+}
 
 ConsoleServer::~ConsoleServer() { Stop(); }
 

@@ -18,6 +18,7 @@
 #include "absl/status/statusor.h"
 #include "common/db/pool.h"
 #include "common/store/campaign_store.h"
+#include "server/console/console_api.h"
 #include "server/console/console_auth.h"
 #include "server/console/console_live.h"
 #include "server/decision_listener.h"
@@ -28,8 +29,6 @@ class Server;
 
 namespace campaignq::server::console {
 
-class ConsoleApi;
-
 struct ConsoleServerOptions {
   store::CampaignStore* store = nullptr;       // the gRPC service's store
   db::ConnectionPool* pool = nullptr;          // where worker heartbeats are read
@@ -39,6 +38,8 @@ struct ConsoleServerOptions {
   ConsoleLiveOptions live;
   // Open event streams at most; more get 503 (each holds an HTTP thread).
   int max_streams = 32;
+  // The API's deadline and list-page rate (console_api.h).
+  ConsoleApiOptions api;
 };
 
 class ConsoleServer {

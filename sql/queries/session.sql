@@ -18,6 +18,16 @@ SELECT set_config(
          END,
          true);
 
+-- name: SessionCustomPlans
+-- This transaction plans each statement for its own parameters
+-- (set_config(..., true) is SET LOCAL). The list statements filter with
+-- "($n = '' OR status = $n)": a custom plan sees the value and picks the
+-- partial index of that status, but the generic plan PostgreSQL may switch
+-- to after five executions must serve every value, can use no partial
+-- index, and walks the primary key from the token (tests/list_plans_db_test).
+-- A list page is rare next to a decision: planning it each time is cheap.
+SELECT set_config('plan_cache_mode', 'force_custom_plan', true);
+
 -- name: SessionPing
 -- The health check's round trip (every second, from every server). Reads
 -- no table: it used to read the queue heads joined to their applications,

@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <future>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -15,6 +16,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "common/db/connect.h"
 #include "common/db/migrator.h"
 #include "common/db/pool.h"
@@ -468,6 +471,116 @@ TEST_F(ConsoleTest, HttpServesAssetsChecksOriginsAndStreamsSnapshots) {
   });
   EXPECT_TRUE(absl::StrContains(received, "event: overview\ndata: {")) << received;
   console2.Stop();
+}
+
+// Issue 19 defect 5: every error a console client reads follows the one
+// rule of the gRPC side (server/client_message.h): libpq's and PostgreSQL's
+// text (hosts, ports, roles, SQLSTATEs) stays in the log, whatever the HTTP
+// status. Two database errors that are not 500s: a connection refused for
+// its role (UNAVAILABLE, 503) and a lock timeout (ABORTED, 409).
+TEST_F(ConsoleTest, ErrorsSayNoDatabaseText) {
+  const int64_t campaign = Create("leak", 5);
+  {
+    db::PoolOptions options;
+    options.url = testing::UrlWithUser(url_, "campaignq_no_such_role");
+    options.max_connections = 1;
+    db::ConnectionPool pool(options);
+    store::CampaignStore store(&pool);
+    server::console::ConsoleLive live(&store, &pool, nullptr);
+    server::console::ConsoleApi api(&store, &pool, &live);
+    const ApiResponse response =
+        api.Handle({"GET", absl::StrCat("/api/campaigns/", campaign), {}, kAdmin});
+    EXPECT_EQ(response.http_status, 503) << response.body;
+    const json body = json::parse(response.body);
+    EXPECT_EQ(body["code"], "UNAVAILABLE");
+    EXPECT_EQ(body["error"], "the service is temporarily unavailable; retry") << response.body;
+    for (const char* text : {"campaignq_no_such_role", "FATAL", "port", "sqlstate", "role"}) {
+      EXPECT_FALSE(absl::StrContains(response.body, text)) << text << " in " << response.body;
+    }
+  }
+  {
+    // A lock timeout of the database's own settings, not the call's
+    // deadline: PostgreSQL's error (55P03) reaches the store as it is.
+    Exec(absl::StrCat("ALTER DATABASE ", Scalar("SELECT quote_ident(current_database())"),
+                      " SET lock_timeout = '50ms'"));
+    db::PoolOptions options;
+    options.url = url_;
+    options.max_connections = 1;
+    db::ConnectionPool pool(options);
+    store::CampaignStore store(&pool);
+    server::console::ConsoleLive live(&store, &pool, nullptr);
+    server::console::ConsoleApi api(&store, &pool, &live);
+    pqxx::connection holder(url_);
+    pqxx::work lock(holder);
+    lock.exec("LOCK TABLE campaigns IN ACCESS EXCLUSIVE MODE");
+    const ApiResponse response =
+        api.Handle({"POST", absl::StrCat("/api/campaigns/", campaign, "/pause"), {}, kAdmin});
+    lock.abort();
+    EXPECT_EQ(response.http_status, 409) << response.body;
+    const json body = json::parse(response.body);
+    EXPECT_EQ(body["code"], "ABORTED");
+    EXPECT_EQ(body["error"], "the request conflicted with a concurrent one; retry")
+        << response.body;
+    for (const char* text : {"lock timeout", "sqlstate", "55P03", "canceling"}) {
+      EXPECT_FALSE(absl::StrContains(response.body, text)) << text << " in " << response.body;
+    }
+  }
+}
+
+// Issue 19 defect 4: a console list page holds a request-pool connection,
+// so it runs to a deadline: one that cannot read (the table locked by
+// someone else) answers 504 when its deadline passes and gives the
+// connection back, instead of waiting as long as the lock is held.
+TEST_F(ConsoleTest, ListPagesEndAtTheirDeadline) {
+  const int64_t campaign = Create("slow", 5);
+  server::console::ConsoleApiOptions options;
+  options.call_deadline = absl::Milliseconds(300);
+  server::console::ConsoleApi api(store_.get(), pool_.get(), live_.get(), options);
+  pqxx::connection holder(url_);
+  pqxx::work lock(holder);
+  lock.exec("LOCK TABLE applications IN ACCESS EXCLUSIVE MODE");
+  for (const std::string path :
+       {absl::StrCat("/api/campaigns/", campaign, "/applications"), std::string("/api/failed")}) {
+    const absl::Time start = absl::Now();
+    std::future<ApiResponse> page = std::async(std::launch::async, [&] {
+      return api.Handle({"GET", path, {}, kAdmin});
+    });
+    // Bounded wait, so that a page without a deadline fails here instead
+    // of hanging the test while the lock is held.
+    if (page.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+      lock.abort();
+      ADD_FAILURE() << path << ": no answer after 20 s while applications was locked";
+      page.wait();
+      return;
+    }
+    const ApiResponse response = page.get();
+    EXPECT_EQ(response.http_status, 504) << path << ": " << response.body;
+    EXPECT_EQ(json::parse(response.body)["error"], "the call's deadline passed before it completed")
+        << response.body;
+    EXPECT_LT(absl::Now() - start, absl::Seconds(10)) << path;
+  }
+}
+
+// A principal's list pages are rate limited (a token bucket per role): a
+// burst past it answers 429, other roles and the other pages go on.
+TEST_F(ConsoleTest, ListPagesAreRateLimitedPerRole) {
+  const int64_t campaign = Create("busy", 5);
+  const std::string page = absl::StrCat("/api/campaigns/", campaign, "/applications");
+  int ok = 0;
+  int limited = 0;
+  for (int i = 0; i < 100; ++i) {
+    const ApiResponse response = api_->Handle({"GET", page, {}, kAdmin});
+    if (response.http_status == 200) ++ok;
+    if (response.http_status == 429) {
+      ++limited;
+      EXPECT_EQ(json::parse(response.body)["code"], "RESOURCE_EXHAUSTED") << response.body;
+    }
+  }
+  EXPECT_GT(limited, 0) << ok << " pages answered, none limited";
+  EXPECT_EQ(ok + limited, 100);
+  EXPECT_LT(ok, 100);
+  Call("GET", page, 200, kObserver);
+  Call("GET", absl::StrCat("/api/campaigns/", campaign), 200);
 }
 
 }  // namespace
