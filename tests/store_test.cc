@@ -987,7 +987,8 @@ class AsyncAnswers {
     };
   }
   // Whether `count` answers named `name` arrived within `timeout`.
-  bool Await(const std::string& name, size_t count = 1, absl::Duration timeout = absl::Seconds(30)) {
+  bool Await(const std::string& name, size_t count = 1,
+             absl::Duration timeout = absl::Seconds(30)) {
     std::unique_lock<std::mutex> lock(mutex_);
     return changed_.wait_for(lock, absl::ToChronoSeconds(timeout),
                              [&] { return answers_[name].size() >= count; });
@@ -1003,22 +1004,21 @@ class AsyncAnswers {
   std::map<std::string, std::vector<absl::StatusOr<v1::Application>>> answers_;
 };
 
-// Counts the rows PostgreSQL was asked to insert for `user_id` (a BEFORE
-// INSERT trigger fires for a row that then conflicts too; a sequence is not
-// rolled back with a cancelled statement).
-void CountInsertAttempts(db::Connection& sql, const std::string& user_id) {
+// Counts the rows PostgreSQL was asked to insert for the user "copy" in
+// the sequence test_insert_attempts (a BEFORE INSERT trigger fires for a
+// row that then conflicts too; a sequence is not rolled back).
+void CountInsertAttemptsOfCopy(db::Connection& sql) {
   pqxx::work txn(sql);
-  txn.exec("CREATE SEQUENCE test_insert_attempts");
-  txn.exec(absl::StrCat(R"sql(
+  txn.exec(R"sql(
+      CREATE SEQUENCE test_insert_attempts;
       CREATE FUNCTION test_count_attempts() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        IF NEW.user_id = )sql",
-                        txn.quote(user_id), R"sql( THEN PERFORM nextval('test_insert_attempts'); END IF;
+        IF NEW.user_id = 'copy' THEN PERFORM nextval('test_insert_attempts'); END IF;
         RETURN NEW;
       END $$;
       CREATE TRIGGER test_count_attempts BEFORE INSERT ON applications
         FOR EACH ROW EXECUTE FUNCTION test_count_attempts();
-    )sql"));
+    )sql");
   txn.commit();
 }
 
@@ -1048,7 +1048,8 @@ TEST_F(StoreTest, GroupCommitAnApplyWhoseDeadlinePassesInItsBatchIsNotStored) {
   AwaitAWriterWaitingForALock();
   // The batch waiting now was taken before "short" expired: "short" is in it.
   ASSERT_LT(absl::Now(), short_deadline) << "too slow to batch both before the deadline";
-  const bool answered_while_locked = answers.Await("short", 1, absl::Seconds(10));
+  // Within the hold connection's idle_in_transaction_session_timeout.
+  const bool answered_while_locked = answers.Await("short", 1, absl::Seconds(5));
   locked_hold.Release();
   ASSERT_TRUE(answers.Await("short"));
   ASSERT_TRUE(answers.Await("long"));
@@ -1063,13 +1064,46 @@ TEST_F(StoreTest, GroupCommitAnApplyWhoseDeadlinePassesInItsBatchIsNotStored) {
   EXPECT_EQ(CountApplications(locked), 1);
 }
 
+// A copy of an Apply whose batch is cut at that Apply's deadline is not
+// answered from it (DEADLINE_EXCEEDED says nothing about the copy): it is
+// written itself, in the rewrite of the same batch.
+TEST_F(StoreTest, GroupCommitACopyOfAnApplyCutAtItsDeadlineIsWrittenInItsPlace) {
+  const int64_t busy = Create("busy", 10).id();
+  const int64_t locked = Create("locked", 10).id();
+  store::ApplyBatcher::Options options;
+  options.max_writers = 1;
+  AsyncAnswers answers;
+  store::ApplyBatcher batcher(pool_.get(), options);
+  CampaignRowHold busy_hold(url_, busy);
+  CampaignRowHold locked_hold(url_, locked);
+
+  batcher.ApplyAsync(busy, "first", absl::InfiniteFuture(), answers.For("first"));
+  AwaitAWriterWaitingForALock();
+  const absl::Time short_deadline = absl::Now() + absl::Seconds(1);
+  batcher.ApplyAsync(locked, "user", short_deadline, answers.For("short"));
+  batcher.ApplyAsync(locked, "user", absl::InfiniteFuture(), answers.For("copy"));
+  busy_hold.Release();
+  ASSERT_TRUE(answers.Await("first"));
+  AwaitAWriterWaitingForALock();
+  ASSERT_LT(absl::Now(), short_deadline) << "too slow to batch both before the deadline";
+  ASSERT_TRUE(answers.Await("short", 1, absl::Seconds(5)));
+  EXPECT_EQ(answers.Get("short")[0].status().code(), StatusCode::kDeadlineExceeded)
+      << answers.Get("short")[0].status();
+  AwaitAWriterWaitingForALock();  // the rewrite, for the copy
+  EXPECT_TRUE(answers.Get("copy").empty()) << "answered from its twin's DEADLINE_EXCEEDED";
+  locked_hold.Release();
+  ASSERT_TRUE(answers.Await("copy"));
+  ASSERT_TRUE(answers.Get("copy")[0].ok()) << answers.Get("copy")[0].status();
+  EXPECT_EQ(CountApplications(locked), 1);
+}
+
 // Copies of one Apply (same campaign and user) waiting together are written
 // once; every other copy answers what it would have had it been written
 // right after: ALREADY_EXISTS naming the stored application.
 TEST_F(StoreTest, GroupCommitWritesWaitingCopiesOfOneApplyOnce) {
   const int64_t busy = Create("busy", 10).id();
   const int64_t target = Create("target", 10).id();
-  CountInsertAttempts(*sql_, "copy");
+  CountInsertAttemptsOfCopy(*sql_);
   store::ApplyBatcher::Options options;
   options.max_writers = 1;
   AsyncAnswers answers;
@@ -1085,8 +1119,8 @@ TEST_F(StoreTest, GroupCommitWritesWaitingCopiesOfOneApplyOnce) {
   busy_hold.Release();
   ASSERT_TRUE(answers.Await("copy", kCopies));
   const auto copies = answers.Get("copy");
-  const auto stored = std::find_if(copies.begin(), copies.end(),
-                                   [](const auto& answer) { return answer.ok(); });
+  const auto stored =
+      std::find_if(copies.begin(), copies.end(), [](const auto& answer) { return answer.ok(); });
   ASSERT_NE(stored, copies.end());
   for (const auto& answer : copies) {
     if (answer.ok()) {
@@ -1098,15 +1132,16 @@ TEST_F(StoreTest, GroupCommitWritesWaitingCopiesOfOneApplyOnce) {
                                   absl::StrCat("application ", (*stored)->id(), " is pending")))
         << answer.status();
   }
-  EXPECT_EQ(std::count_if(copies.begin(), copies.end(),
-                          [](const auto& answer) { return answer.ok(); }),
-            1);
-  EXPECT_EQ(Scalar("SELECT nextval('test_insert_attempts')") - 1, 1) << "written once per copy";
+  EXPECT_EQ(
+      std::count_if(copies.begin(), copies.end(), [](const auto& answer) { return answer.ok(); }),
+      1);
+  EXPECT_EQ(Scalar("SELECT nextval('test_insert_attempts')") - 1, 1) << "a copy was written";
   EXPECT_EQ(CountApplications(target), 1);
 }
 
-// One caller's Applies take at most its share of the queue: copies of one
-// Apply beyond it are refused, and another caller still gets in.
+// One caller's Applies take at most its share of the queue (alone: half),
+// copies included: beyond it they are refused, and another caller still
+// gets in.
 TEST_F(StoreTest, GroupCommitOneCallerCannotFillTheQueue) {
   const int64_t busy = Create("busy", 10).id();
   const int64_t target = Create("target", 10).id();
@@ -1117,21 +1152,28 @@ TEST_F(StoreTest, GroupCommitOneCallerCannotFillTheQueue) {
   store::ApplyBatcher batcher(pool_.get(), options);
   CampaignRowHold busy_hold(url_, busy);
 
-  batcher.ApplyAsync(busy, "first", absl::InfiniteFuture(), answers.For("first"));
+  batcher.ApplyAsync(busy, "first", absl::InfiniteFuture(), answers.For("first"), "flooder");
   AwaitAWriterWaitingForALock();
   for (int i = 0; i < options.max_queued; ++i) {
-    batcher.ApplyAsync(target, "flood", absl::InfiniteFuture(), answers.For("flood"));
+    batcher.ApplyAsync(target, "flood", absl::InfiniteFuture(), answers.For("flood"), "flooder");
   }
-  batcher.ApplyAsync(target, "other", absl::InfiniteFuture(), answers.For("other"));
+  // Refused at once, while the writer is still busy.
+  ASSERT_TRUE(answers.Await("flood", options.max_queued / 2));
+  batcher.ApplyAsync(target, "other", absl::InfiniteFuture(), answers.For("other"), "bystander");
   busy_hold.Release();
   ASSERT_TRUE(answers.Await("other"));
   ASSERT_TRUE(answers.Await("flood", options.max_queued));
   EXPECT_TRUE(answers.Get("other")[0].ok()) << answers.Get("other")[0].status();
-  int refused = 0;
+  std::map<StatusCode, int> codes;
   for (const auto& answer : answers.Get("flood")) {
-    if (answer.status().code() == StatusCode::kResourceExhausted) ++refused;
+    ++codes[answer.status().code()];
+    if (answer.status().code() == StatusCode::kResourceExhausted) {
+      EXPECT_TRUE(absl::StrContains(answer.status().message(), "its share")) << answer.status();
+    }
   }
-  EXPECT_GT(refused, 0);
+  EXPECT_EQ(codes[StatusCode::kResourceExhausted], options.max_queued / 2);
+  EXPECT_EQ(codes[StatusCode::kOk], 1);
+  EXPECT_EQ(codes[StatusCode::kAlreadyExists], options.max_queued / 2 - 1);
   EXPECT_EQ(CountApplications(target), 2);
 }
 
