@@ -1158,7 +1158,8 @@ TEST_F(StoreTest, GroupCommitOneCallerCannotFillTheQueue) {
     batcher.ApplyAsync(target, "flood", absl::InfiniteFuture(), answers.For("flood"), "flooder");
   }
   // Refused at once, while the writer is still busy.
-  ASSERT_TRUE(answers.Await("flood", options.max_queued / 2));
+  ASSERT_TRUE(answers.Await("flood", options.max_queued / 2, absl::Seconds(5)))
+      << "the copies beyond the caller's share were not refused";
   batcher.ApplyAsync(target, "other", absl::InfiniteFuture(), answers.For("other"), "bystander");
   busy_hold.Release();
   ASSERT_TRUE(answers.Await("other"));
