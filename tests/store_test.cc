@@ -1057,8 +1057,11 @@ TEST_F(StoreTest, GroupCommitAnApplyWhoseDeadlinePassesInItsBatchIsNotStored) {
   EXPECT_EQ(answers.Get("short")[0].status().code(), StatusCode::kDeadlineExceeded)
       << answers.Get("short")[0].status();
   EXPECT_TRUE(answers.Get("long")[0].ok()) << answers.Get("long")[0].status();
-  EXPECT_EQ(Scalar(absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ", locked,
-                                " AND user_id = 'short'")),
+  EXPECT_EQ(pqxx::nontransaction(*sql_)
+                .exec_params("SELECT count(*) FROM applications "
+                             "WHERE campaign_id = $1 AND user_id = 'short'",
+                             locked)[0][0]
+                .as<int64_t>(),
             0)
       << "stored although its caller was told DEADLINE_EXCEEDED";
   EXPECT_EQ(CountApplications(locked), 1);

@@ -66,8 +66,7 @@ class ApplyBatcher {
 
   // Gets an Apply's outcome, exactly once, on one of the batcher's threads
   // (or on the caller's, when the deadline has passed already or the queue
-  // refuses it). It must not
-  // block: the next batch waits for it.
+  // refuses it). It must not block: the next batch waits for it.
   using Done = std::function<void(absl::StatusOr<v1::Application>)>;
 
   // `pool` must outlive the batcher.
