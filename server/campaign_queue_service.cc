@@ -166,19 +166,22 @@ grpc::ServerUnaryReactor* CampaignQueueService::Apply(grpc::CallbackServerContex
     return reactor;
   }
   // Runs on a batcher thread after COMMIT (or here, for a request refused at
-  // once): only redacts, serializes and hands the reply to gRPC.
-  store_->ApplyAsync(request.campaign_id(), std::move(*request.mutable_user_id()), call->deadline,
-                     [reactor, response, principal = std::move(call->principal)](
-                         absl::StatusOr<v1::Application> result) {
-                       if (!result.ok()) {
-                         reactor->Finish(ToGrpcStatus(result.status()));
-                         return;
-                       }
-                       security::RedactApplication(principal, &*result);
-                       bool own_buffer;
-                       reactor->Finish(grpc::SerializationTraits<v1::Application>::Serialize(
-                           *result, response, &own_buffer));
-                     });
+  // once): only redacts, serializes and hands the reply to gRPC. The caller
+  // shares the Apply queue under the key its rate limit has.
+  store_->ApplyAsync(
+      request.campaign_id(), std::move(*request.mutable_user_id()), call->deadline,
+      [reactor, response,
+       principal = std::move(call->principal)](absl::StatusOr<v1::Application> result) {
+        if (!result.ok()) {
+          reactor->Finish(ToGrpcStatus(result.status()));
+          return;
+        }
+        security::RedactApplication(principal, &*result);
+        bool own_buffer;
+        reactor->Finish(
+            grpc::SerializationTraits<v1::Application>::Serialize(*result, response, &own_buffer));
+      },
+      std::move(call->limits_key));
   return reactor;
 }
 

@@ -974,6 +974,237 @@ TEST_F(StoreTest, GroupCommitRefusesApplyBeyondTheQueueBoundAndStoresNothing) {
   EXPECT_EQ(CountApplications(locked), 2);
 }
 
+// Collects ApplyAsync answers by name, for tests that queue several. Declare
+// it before the batcher, so that the batcher (which may still answer while
+// it stops) goes first.
+class AsyncAnswers {
+ public:
+  store::ApplyBatcher::Done For(const std::string& name) {
+    return [this, name](absl::StatusOr<v1::Application> answer) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      answers_[name].push_back(std::move(answer));
+      changed_.notify_all();
+    };
+  }
+  // Whether `count` answers named `name` arrived within `timeout`.
+  bool Await(const std::string& name, size_t count = 1,
+             absl::Duration timeout = absl::Seconds(30)) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return changed_.wait_for(lock, absl::ToChronoSeconds(timeout),
+                             [&] { return answers_[name].size() >= count; });
+  }
+  std::vector<absl::StatusOr<v1::Application>> Get(const std::string& name) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return answers_[name];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::string, std::vector<absl::StatusOr<v1::Application>>> answers_;
+};
+
+// Counts the rows PostgreSQL was asked to insert for the user "copy" in
+// the sequence test_insert_attempts (a BEFORE INSERT trigger fires for a
+// row that then conflicts too; a sequence is not rolled back).
+void CountInsertAttemptsOfCopy(db::Connection& sql) {
+  pqxx::work txn(sql);
+  txn.exec(R"sql(
+      CREATE SEQUENCE test_insert_attempts;
+      CREATE FUNCTION test_count_attempts() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        IF NEW.user_id = 'copy' THEN PERFORM nextval('test_insert_attempts'); END IF;
+        RETURN NEW;
+      END $$;
+      CREATE TRIGGER test_count_attempts BEFORE INSERT ON applications
+        FOR EACH ROW EXECUTE FUNCTION test_count_attempts();
+    )sql");
+  txn.commit();
+}
+
+// An Apply is never stored after its deadline passed: a batch's statements
+// are bounded by the earliest deadline among its Applies. When that passes
+// first, the batch is rolled back, the Apply whose deadline passed gets
+// DEADLINE_EXCEEDED at once (nothing stored, as it is told) and the others
+// are written again without it.
+TEST_F(StoreTest, GroupCommitAnApplyWhoseDeadlinePassesInItsBatchIsNotStored) {
+  const int64_t busy = Create("busy", 10).id();
+  const int64_t locked = Create("locked", 10).id();
+  store::ApplyBatcher::Options options;
+  options.max_writers = 1;
+  AsyncAnswers answers;
+  store::ApplyBatcher batcher(pool_.get(), options);
+  CampaignRowHold busy_hold(url_, busy);
+  CampaignRowHold locked_hold(url_, locked);
+
+  batcher.ApplyAsync(busy, "first", absl::InfiniteFuture(), answers.For("first"));
+  AwaitAWriterWaitingForALock();
+  // Both wait behind "first", so the writer's next batch takes both.
+  const absl::Time short_deadline = absl::Now() + absl::Seconds(1);
+  batcher.ApplyAsync(locked, "short", short_deadline, answers.For("short"));
+  batcher.ApplyAsync(locked, "long", absl::InfiniteFuture(), answers.For("long"));
+  busy_hold.Release();
+  ASSERT_TRUE(answers.Await("first"));
+  AwaitAWriterWaitingForALock();
+  // The batch waiting now was taken before "short" expired: "short" is in it.
+  ASSERT_LT(absl::Now(), short_deadline) << "too slow to batch both before the deadline";
+  // Within the hold connection's idle_in_transaction_session_timeout.
+  const bool answered_while_locked = answers.Await("short", 1, absl::Seconds(5));
+  locked_hold.Release();
+  ASSERT_TRUE(answers.Await("short"));
+  ASSERT_TRUE(answers.Await("long"));
+  EXPECT_TRUE(answered_while_locked) << "answered only once its batch committed";
+  EXPECT_EQ(answers.Get("short")[0].status().code(), StatusCode::kDeadlineExceeded)
+      << answers.Get("short")[0].status();
+  EXPECT_TRUE(answers.Get("long")[0].ok()) << answers.Get("long")[0].status();
+  EXPECT_EQ(pqxx::nontransaction(*sql_)
+                .exec_params("SELECT count(*) FROM applications "
+                             "WHERE campaign_id = $1 AND user_id = 'short'",
+                             locked)[0][0]
+                .as<int64_t>(),
+            0)
+      << "stored although its caller was told DEADLINE_EXCEEDED";
+  EXPECT_EQ(CountApplications(locked), 1);
+}
+
+// A copy of an Apply whose batch is cut at that Apply's deadline is not
+// answered from it (DEADLINE_EXCEEDED says nothing about the copy): it is
+// written itself, in the rewrite of the same batch.
+TEST_F(StoreTest, GroupCommitACopyOfAnApplyCutAtItsDeadlineIsWrittenInItsPlace) {
+  const int64_t busy = Create("busy", 10).id();
+  const int64_t locked = Create("locked", 10).id();
+  store::ApplyBatcher::Options options;
+  options.max_writers = 1;
+  AsyncAnswers answers;
+  store::ApplyBatcher batcher(pool_.get(), options);
+  CampaignRowHold busy_hold(url_, busy);
+  CampaignRowHold locked_hold(url_, locked);
+
+  batcher.ApplyAsync(busy, "first", absl::InfiniteFuture(), answers.For("first"));
+  AwaitAWriterWaitingForALock();
+  const absl::Time short_deadline = absl::Now() + absl::Seconds(1);
+  batcher.ApplyAsync(locked, "user", short_deadline, answers.For("short"));
+  batcher.ApplyAsync(locked, "user", absl::InfiniteFuture(), answers.For("copy"));
+  busy_hold.Release();
+  ASSERT_TRUE(answers.Await("first"));
+  AwaitAWriterWaitingForALock();
+  ASSERT_LT(absl::Now(), short_deadline) << "too slow to batch both before the deadline";
+  ASSERT_TRUE(answers.Await("short", 1, absl::Seconds(5)));
+  EXPECT_EQ(answers.Get("short")[0].status().code(), StatusCode::kDeadlineExceeded)
+      << answers.Get("short")[0].status();
+  AwaitAWriterWaitingForALock();  // the rewrite, for the copy
+  EXPECT_TRUE(answers.Get("copy").empty()) << "answered from its twin's DEADLINE_EXCEEDED";
+  locked_hold.Release();
+  ASSERT_TRUE(answers.Await("copy"));
+  ASSERT_TRUE(answers.Get("copy")[0].ok()) << answers.Get("copy")[0].status();
+  EXPECT_EQ(CountApplications(locked), 1);
+}
+
+// Copies of one Apply (same campaign and user) waiting together are written
+// once; every other copy answers what it would have had it been written
+// right after: ALREADY_EXISTS naming the stored application.
+TEST_F(StoreTest, GroupCommitWritesWaitingCopiesOfOneApplyOnce) {
+  const int64_t busy = Create("busy", 10).id();
+  const int64_t target = Create("target", 10).id();
+  CountInsertAttemptsOfCopy(*sql_);
+  store::ApplyBatcher::Options options;
+  options.max_writers = 1;
+  AsyncAnswers answers;
+  store::ApplyBatcher batcher(pool_.get(), options);
+  CampaignRowHold busy_hold(url_, busy);
+
+  batcher.ApplyAsync(busy, "first", absl::InfiniteFuture(), answers.For("first"));
+  AwaitAWriterWaitingForALock();
+  constexpr int kCopies = 40;
+  for (int i = 0; i < kCopies; ++i) {
+    batcher.ApplyAsync(target, "copy", absl::InfiniteFuture(), answers.For("copy"));
+  }
+  busy_hold.Release();
+  ASSERT_TRUE(answers.Await("copy", kCopies));
+  const auto copies = answers.Get("copy");
+  const auto stored =
+      std::find_if(copies.begin(), copies.end(), [](const auto& answer) { return answer.ok(); });
+  ASSERT_NE(stored, copies.end());
+  for (const auto& answer : copies) {
+    if (answer.ok()) {
+      EXPECT_EQ(answer->id(), (*stored)->id());
+      continue;
+    }
+    EXPECT_EQ(answer.status().code(), StatusCode::kAlreadyExists) << answer.status();
+    EXPECT_TRUE(absl::StrContains(answer.status().message(),
+                                  absl::StrCat("application ", (*stored)->id(), " is pending")))
+        << answer.status();
+  }
+  EXPECT_EQ(
+      std::count_if(copies.begin(), copies.end(), [](const auto& answer) { return answer.ok(); }),
+      1);
+  EXPECT_EQ(Scalar("SELECT nextval('test_insert_attempts')") - 1, 1) << "a copy was written";
+  EXPECT_EQ(CountApplications(target), 1);
+}
+
+// One caller's Applies take at most its share of the queue (alone: half),
+// copies included: beyond it they are refused, and another caller still
+// gets in.
+TEST_F(StoreTest, GroupCommitOneCallerCannotFillTheQueue) {
+  const int64_t busy = Create("busy", 10).id();
+  const int64_t target = Create("target", 10).id();
+  store::ApplyBatcher::Options options;
+  options.max_writers = 1;
+  options.max_queued = 8;
+  AsyncAnswers answers;
+  store::ApplyBatcher batcher(pool_.get(), options);
+  CampaignRowHold busy_hold(url_, busy);
+
+  batcher.ApplyAsync(busy, "first", absl::InfiniteFuture(), answers.For("first"), "flooder");
+  AwaitAWriterWaitingForALock();
+  for (int i = 0; i < options.max_queued; ++i) {
+    batcher.ApplyAsync(target, "flood", absl::InfiniteFuture(), answers.For("flood"), "flooder");
+  }
+  // Refused at once, while the writer is still busy.
+  ASSERT_TRUE(answers.Await("flood", options.max_queued / 2, absl::Seconds(5)))
+      << "the copies beyond the caller's share were not refused";
+  batcher.ApplyAsync(target, "other", absl::InfiniteFuture(), answers.For("other"), "bystander");
+  busy_hold.Release();
+  ASSERT_TRUE(answers.Await("other"));
+  ASSERT_TRUE(answers.Await("flood", options.max_queued));
+  EXPECT_TRUE(answers.Get("other")[0].ok()) << answers.Get("other")[0].status();
+  std::map<StatusCode, int> codes;
+  for (const auto& answer : answers.Get("flood")) {
+    ++codes[answer.status().code()];
+    if (answer.status().code() == StatusCode::kResourceExhausted) {
+      EXPECT_TRUE(absl::StrContains(answer.status().message(), "its share")) << answer.status();
+    }
+  }
+  EXPECT_EQ(codes[StatusCode::kResourceExhausted], options.max_queued / 2);
+  EXPECT_EQ(codes[StatusCode::kOk], 1);
+  EXPECT_EQ(codes[StatusCode::kAlreadyExists], options.max_queued / 2 - 1);
+  EXPECT_EQ(CountApplications(target), 2);
+}
+
+// A copy waiting on a twin that leaves the queue at its deadline takes the
+// twin's place: it is written (and answered) as if it had been alone.
+TEST_F(StoreTest, GroupCommitACopyOutlivesItsExpiredTwin) {
+  const int64_t busy = Create("busy", 10).id();
+  const int64_t target = Create("target", 10).id();
+  store::ApplyBatcher::Options options;
+  options.max_writers = 1;
+  AsyncAnswers answers;
+  store::ApplyBatcher batcher(pool_.get(), options);
+  CampaignRowHold busy_hold(url_, busy);
+
+  batcher.ApplyAsync(busy, "first", absl::InfiniteFuture(), answers.For("first"));
+  AwaitAWriterWaitingForALock();
+  batcher.ApplyAsync(target, "user", absl::Now() + absl::Milliseconds(100), answers.For("twin"));
+  batcher.ApplyAsync(target, "user", absl::InfiniteFuture(), answers.For("copy"));
+  ASSERT_TRUE(answers.Await("twin"));
+  EXPECT_EQ(answers.Get("twin")[0].status().code(), StatusCode::kDeadlineExceeded);
+  busy_hold.Release();
+  ASSERT_TRUE(answers.Await("copy"));
+  ASSERT_TRUE(answers.Get("copy")[0].ok()) << answers.Get("copy")[0].status();
+  EXPECT_EQ(answers.Get("copy")[0]->user_id(), "user");
+  EXPECT_EQ(CountApplications(target), 1);
+}
+
 // --- deterministic failures ----------------------------------------------------
 
 // A deterministic error is charged to exactly the application an isolated

@@ -5,7 +5,6 @@
 #include <pqxx/pqxx>
 #include <utility>
 
-#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "common/db/pg_status.h"
@@ -20,10 +19,14 @@ namespace {
 // Slots of one ApplicationInsertBatch statement (sql/queries/applications.sql).
 constexpr int kSlotsPerStatement = 16;
 
+// How far past its deadline a batch's statement may run at most (see
+// WriteTogether).
+constexpr absl::Duration kStatementSlack = absl::Milliseconds(5);
+
 }  // namespace
 
 ApplyBatcher::ApplyBatcher(db::ConnectionPool* pool, Options options)
-    : pool_(pool), options_(options), notifier_(pool) {}
+    : pool_(pool), options_(options), notifier_(pool), queue_(options.max_queued) {}
 
 ApplyBatcher::~ApplyBatcher() {
   std::vector<std::thread> threads;
@@ -45,25 +48,26 @@ void ApplyBatcher::StartLocked() {
 }
 
 void ApplyBatcher::ApplyAsync(int64_t campaign_id, std::string user_id, absl::Time deadline,
-                              Done done) {
+                              Done done, std::string caller) {
   if (absl::Now() >= deadline) {
     done(db::DeadlineExceeded());
     return;
   }
-  auto request = std::make_unique<Request>(
-      Request{campaign_id, std::move(user_id), deadline, std::move(done)});
+  auto apply = std::make_unique<QueuedApply>();
+  apply->campaign_id = campaign_id;
+  apply->user_id = std::move(user_id);
+  apply->caller = std::move(caller);
+  apply->deadline = deadline;
+  apply->done = std::move(done);
   bool wake_writer = false;
   {
     std::unique_lock<std::mutex> lock(mutex_);
-    if (static_cast<int>(queue_.size()) >= options_.max_queued) {
+    if (absl::Status admitted = queue_.Admit(apply); !admitted.ok()) {
       lock.unlock();
-      request->done(absl::ResourceExhaustedError(
-          absl::StrCat("the server has ", options_.max_queued,
-                       " Applies waiting to be written; retry in a moment")));
+      apply->done(std::move(admitted));
       return;
     }
     if (!started_) StartLocked();
-    queue_.push_back(std::move(request));
     if (busy_writers_ < options_.max_writers) {
       wake_writer = true;
     } else if (deadline < expiry_wake_) {
@@ -71,7 +75,7 @@ void ApplyBatcher::ApplyAsync(int64_t campaign_id, std::string user_id, absl::Ti
     }
   }
   // Under load every writer is busy and no one is woken: the next free
-  // writer finds this request queued.
+  // writer finds this Apply queued.
   if (wake_writer) work_.notify_one();
 }
 
@@ -99,17 +103,20 @@ absl::StatusOr<v1::Application> ApplyBatcher::Apply(int64_t campaign_id, std::st
 
 std::vector<absl::StatusOr<v1::Application>> ApplyBatcher::ApplyTogether(
     const std::vector<Applicant>& applicants) {
-  std::vector<Request> requests;
-  requests.reserve(applicants.size());
-  for (const Applicant& applicant : applicants) {
-    requests.push_back(
-        Request{applicant.campaign_id, applicant.user_id, absl::InfiniteFuture(), nullptr});
+  std::vector<absl::StatusOr<v1::Application>> outcomes(applicants.size(),
+                                                        absl::UnknownError("not answered"));
+  ApplyBatch batch;
+  for (size_t i = 0; i < applicants.size(); ++i) {
+    auto apply = std::make_unique<QueuedApply>();
+    apply->campaign_id = applicants[i].campaign_id;
+    apply->user_id = applicants[i].user_id;
+    apply->done = [&outcomes, i](absl::StatusOr<v1::Application> outcome) {
+      outcomes[i] = std::move(outcome);
+    };
+    batch.push_back(std::move(apply));
   }
-  std::vector<Request*> batch;
-  for (Request& request : requests) batch.push_back(&request);
   Write(batch);
-  std::vector<absl::StatusOr<v1::Application>> outcomes;
-  for (Request& request : requests) outcomes.push_back(std::move(request.result));
+  Answer(batch);
   return outcomes;
 }
 
@@ -118,9 +125,9 @@ void ApplyBatcher::WriteLoop() {
   while (true) {
     work_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
     if (queue_.empty()) return;  // stopping, and everything queued is written
-    Batch expired;
-    TakeExpiredLocked(absl::Now(), &expired);
-    Batch batch = TakeBatchLocked();
+    ApplyBatch expired;
+    queue_.TakeExpired(absl::Now(), db::DeadlineExceeded(), &expired);
+    ApplyBatch batch = queue_.TakeBatch(static_cast<size_t>(std::max(1, options_.max_batch)));
     ++busy_writers_;
     if (!queue_.empty()) {
       // More than one batch is queued: a free writer takes the rest; with
@@ -133,14 +140,23 @@ void ApplyBatcher::WriteLoop() {
     }
     lock.unlock();
     Answer(expired);
+    ApplyBatch heirs;
     if (!batch.empty()) {
-      std::vector<Request*> requests;
-      requests.reserve(batch.size());
-      for (const auto& request : batch) requests.push_back(request.get());
-      Write(requests);
+      Write(batch);
+      ApplyBatch twins;
+      const absl::Time now = absl::Now();
+      for (auto& apply : batch) {
+        if (auto heir = SettleTwins(*apply, now, db::DeadlineExceeded(), &twins)) {
+          heirs.push_back(std::move(heir));
+        }
+      }
       Answer(batch);
+      Answer(twins);
     }
     lock.lock();
+    // Heirs go back to the front: they were queued before anything queued
+    // now, and their twin's write told them nothing.
+    for (auto it = heirs.rbegin(); it != heirs.rend(); ++it) queue_.PutBack(std::move(*it));
     --busy_writers_;
   }
 }
@@ -148,8 +164,8 @@ void ApplyBatcher::WriteLoop() {
 void ApplyBatcher::ExpireLoop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stopping_) {
-    Batch expired;
-    TakeExpiredLocked(absl::Now(), &expired);
+    ApplyBatch expired;
+    queue_.TakeExpired(absl::Now(), db::DeadlineExceeded(), &expired);
     if (!expired.empty()) {
       lock.unlock();
       Answer(expired);
@@ -166,10 +182,8 @@ void ApplyBatcher::ExpireLoop() {
 }
 
 absl::Time ApplyBatcher::NextExpiryLocked() const {
-  absl::Time earliest = absl::InfiniteFuture();
-  if (busy_writers_ < options_.max_writers) return earliest;
-  for (const auto& request : queue_) earliest = std::min(earliest, request->deadline);
-  return earliest;
+  if (busy_writers_ < options_.max_writers) return absl::InfiniteFuture();
+  return queue_.EarliestDeadline();
 }
 
 void ApplyBatcher::RescheduleExpiryLocked() {
@@ -180,78 +194,83 @@ void ApplyBatcher::RescheduleExpiryLocked() {
   }
 }
 
-void ApplyBatcher::TakeExpiredLocked(absl::Time now, Batch* expired) {
-  for (auto it = queue_.begin(); it != queue_.end();) {
-    if ((*it)->deadline <= now) {
-      (*it)->result = db::DeadlineExceeded();
-      expired->push_back(std::move(*it));
-      it = queue_.erase(it);
-    } else {
-      ++it;
-    }
+void ApplyBatcher::Answer(ApplyBatch& applies) {
+  for (const auto& apply : applies) {
+    if (apply->done == nullptr) continue;
+    auto done = std::move(apply->done);
+    apply->done = nullptr;
+    done(std::move(apply->result));
   }
 }
 
-ApplyBatcher::Batch ApplyBatcher::TakeBatchLocked() {
-  Batch batch;
-  absl::flat_hash_set<std::pair<int64_t, absl::string_view>> keys;
-  const size_t max_batch = static_cast<size_t>(std::max(1, options_.max_batch));
-  const size_t expected = std::min(queue_.size(), max_batch);
-  batch.reserve(expected);
-  keys.reserve(expected);
-  for (auto it = queue_.begin(); it != queue_.end() && batch.size() < max_batch;) {
-    // The key's string_view points into the request, which the batch keeps.
-    if (keys.insert({(*it)->campaign_id, (*it)->user_id}).second) {
-      batch.push_back(std::move(*it));
-      it = queue_.erase(it);
-    } else {
-      ++it;  // a repeat of a key in this batch: next batch, where it sees the first
+void ApplyBatcher::Write(ApplyBatch& batch) {
+  while (!batch.empty()) {
+    std::vector<QueuedApply*> applies;
+    applies.reserve(batch.size());
+    for (const auto& apply : batch) applies.push_back(apply.get());
+    const absl::Time bound = BatchDeadline(batch);
+    absl::Status status = WriteTogether(applies, bound);
+    if (status.ok()) return;
+    if (status.code() == absl::StatusCode::kDeadlineExceeded) {
+      // The earliest deadline cut the write (nothing committed): those out
+      // of time learn it now, the others are written again without them.
+      ApplyBatch answered;
+      SplitAtDeadline(batch, bound, absl::Now(), db::DeadlineExceeded(), &answered);
+      Answer(answered);
+      continue;
     }
-  }
-  return batch;
-}
-
-void ApplyBatcher::Answer(Batch& requests) {
-  for (const auto& request : requests) request->done(std::move(request->result));
-}
-
-void ApplyBatcher::Write(const std::vector<Request*>& batch) {
-  absl::Status status = WriteTogether(batch);
-  if (status.ok()) return;
-  // Fall back to writing each Apply alone only when the batch is known not
-  // to have committed AND the error may be about one Apply in it: a trigger
-  // or constraint refusing one row, or a deadlock or serialization failure
-  // with a concurrent batch over the same (campaign, user) keys. Then the
-  // error reaches only the Apply that causes it. Never after UNKNOWN
-  // (COMMIT's outcome lost: the rows may be there, and a rerun would answer
-  // ALREADY_EXISTS or a false "not committed"), nor after a fault of the
-  // database (connection lost, resource fault, statement or lock timeout):
-  // every Apply would wait out the same fault one after another, so the
-  // callers get it at once and retry.
-  const std::string state = db::SqlState(status);
-  // Nor after the batch's deadline (the latest of its Applies') passed:
-  // every Apply's has.
-  const bool per_apply_error =
-      status.code() != absl::StatusCode::kUnknown &&
-      status.code() != absl::StatusCode::kDeadlineExceeded &&
-      (!db::IsTransient(status) || state == db::kSqlstateSerializationFailure ||
-       state == db::kSqlstateDeadlockDetected);
-  if (batch.size() == 1 || !per_apply_error) {
-    for (Request* request : batch) request->result = status;
+    // Fall back to writing each Apply alone only when the batch is known not
+    // to have committed AND the error may be about one Apply in it: a trigger
+    // or constraint refusing one row, or a deadlock or serialization failure
+    // with a concurrent batch over the same (campaign, user) keys. Then the
+    // error reaches only the Apply that causes it. Never after UNKNOWN
+    // (COMMIT's outcome lost: the rows may be there, and a rerun would answer
+    // ALREADY_EXISTS or a false "not committed"), nor after a fault of the
+    // database (connection lost, resource fault, statement or lock timeout):
+    // every Apply would wait out the same fault one after another, so the
+    // callers get it at once and retry.
+    const std::string state = db::SqlState(status);
+    const bool per_apply_error =
+        status.code() != absl::StatusCode::kUnknown &&
+        (!db::IsTransient(status) || state == db::kSqlstateSerializationFailure ||
+         state == db::kSqlstateDeadlockDetected);
+    if (batch.size() == 1 || !per_apply_error) {
+      for (QueuedApply* apply : applies) apply->result = status;
+      return;
+    }
+    for (QueuedApply* apply : applies) {
+      // Each alone, within its own deadline (DEADLINE_EXCEEDED without a
+      // write once it has passed).
+      absl::Status alone = WriteTogether({apply}, apply->deadline);
+      if (!alone.ok()) apply->result = alone;
+    }
     return;
   }
-  for (Request* request : batch) Write({request});
 }
 
-absl::Status ApplyBatcher::WriteTogether(const std::vector<Request*>& batch) {
-  absl::Time deadline = absl::InfinitePast();
-  for (const Request* request : batch) deadline = std::max(deadline, request->deadline);
+absl::Status ApplyBatcher::WriteTogether(const std::vector<QueuedApply*>& batch,
+                                         absl::Time deadline) {
   auto connection = pool_->Acquire(deadline);
   if (!connection.ok()) return connection.status();
   std::vector<std::optional<std::string>> params(2 * kSlotsPerStatement);
   absl::Status status =
       db::InTransaction(**connection, deadline, [&](db::ReadCommittedTransaction& txn) {
+        // statement_timeout counts per statement, from the time left when it
+        // was set: a statement that starts later could run past `deadline`
+        // by as much. So set it again before a statement once that slack
+        // exceeds kStatementSlack (rarely: a batch takes a few ms).
+        absl::Time limited_at = absl::Now();
+        auto bound = [&] {
+          const absl::Time now = absl::Now();
+          if (now >= deadline) return false;
+          if (deadline != absl::InfiniteFuture() && now - limited_at > kStatementSlack) {
+            db::LimitStatementsTo(txn, deadline);
+            limited_at = now;
+          }
+          return true;
+        };
         for (size_t first = 0; first < batch.size(); first += kSlotsPerStatement) {
+          if (!bound()) return db::DeadlineExceeded();
           for (size_t slot = 0; slot < kSlotsPerStatement; ++slot) {
             const size_t i = first + slot;
             if (i < batch.size()) {
@@ -265,10 +284,14 @@ absl::Status ApplyBatcher::WriteTogether(const std::vector<Request*>& batch) {
           pqxx::result rows = db::Exec(txn, sql::kApplicationInsertBatch,
                                        pqxx::prepare::make_dynamic_params(params));
           for (const auto& row : rows) {
-            Request* request = batch[first + row[0].as<size_t>() - 1];
-            request->result = ApplyOutcome(txn, request->campaign_id, request->user_id, row);
+            if (!bound()) return db::DeadlineExceeded();
+            QueuedApply* apply = batch[first + row[0].as<size_t>() - 1];
+            apply->result = ApplyOutcome(txn, apply->campaign_id, apply->user_id, row);
           }
         }
+        // COMMIT only in time: one that begins before the deadline ends
+        // after it only by the WAL flush.
+        if (!bound()) return db::DeadlineExceeded();
         return absl::OkStatus();
       });
   if (status.code() == absl::StatusCode::kUnavailable ||
@@ -280,8 +303,8 @@ absl::Status ApplyBatcher::WriteTogether(const std::vector<Request*>& batch) {
     // per campaign of the batch.
     std::vector<int64_t> campaigns;
     campaigns.reserve(batch.size());
-    for (const Request* request : batch) {
-      if (request->result.ok()) campaigns.push_back(request->campaign_id);
+    for (const QueuedApply* apply : batch) {
+      if (apply->result.ok()) campaigns.push_back(apply->campaign_id);
     }
     std::sort(campaigns.begin(), campaigns.end());
     campaigns.erase(std::unique(campaigns.begin(), campaigns.end()), campaigns.end());

@@ -4,7 +4,6 @@
 
 #include <condition_variable>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -17,6 +16,7 @@
 #include "absl/time/time.h"
 #include "campaignq/v1/campaignq.pb.h"
 #include "common/db/pool.h"
+#include "common/store/apply_queue.h"
 #include "common/store/pending_notifier.h"
 
 namespace campaignq::store {
@@ -35,8 +35,13 @@ namespace campaignq::store {
 // of one bad Apply (unknown campaign, closed campaign and duplicates are
 // rows of the result, not errors). If a batch transaction fails anyway, its
 // Applies are retried one per transaction, so an error reaches only the
-// Apply that causes it. The same (campaign, user) never goes twice into one
-// batch: the later one waits for the next, and then sees the first.
+// Apply that causes it.
+//
+// What waits, and who decides (apply_queue.h, no I/O): copies of a queued
+// Apply (same campaign and user) join it and are answered from its write,
+// so a flood of copies costs one write; each caller may fill only its
+// share of the queue. A batch is written within the earliest deadline of
+// its Applies: none is written after its caller stopped waiting.
 class ApplyBatcher {
  public:
   struct Options {
@@ -51,16 +56,17 @@ class ApplyBatcher {
     // gave 8,100-15,300 Applies/s at 40 ms of PostgreSQL CPU per 1,000, 2
     // writers 8,300-11,500/s at 50-57 ms, side by side.
     int max_writers = 1;
-    // Applies waiting for a writer at most; beyond, RESOURCE_EXHAUSTED at
-    // once (nothing stored). An Apply holds no thread while it waits, so
+    // Applies waiting for a writer at most (copies included), one caller
+    // at most its share of them (CallerShare); beyond, RESOURCE_EXHAUSTED
+    // at once (nothing stored). An Apply holds no thread while it waits, so
     // this, not a thread pool, bounds the memory a flood of callers (each
     // within its rate limit) can take while PostgreSQL is slow.
     int max_queued = 10000;
   };
 
   // Gets an Apply's outcome, exactly once, on one of the batcher's threads
-  // (or on the caller's, when the deadline has passed already). It must not
-  // block: the next batch waits for it.
+  // (or on the caller's, when the deadline has passed already or the queue
+  // refuses it). It must not block: the next batch waits for it.
   using Done = std::function<void(absl::StatusOr<v1::Application>)>;
 
   // `pool` must outlive the batcher.
@@ -76,14 +82,25 @@ class ApplyBatcher {
   // ABORTED for database trouble before COMMIT (nothing was stored: retry);
   // UNKNOWN when the connection was lost during COMMIT (it may be stored: a
   // retry answers ALREADY_EXISTS naming it). Inputs must be validated
-  // already. `deadline` bounds the wait in the queue: an Apply still queued
-  // when it passes leaves the queue and gets DEADLINE_EXCEEDED at its
-  // deadline (nothing stored). Once in a batch being written it gets the
-  // batch's outcome, whatever the time: the batch's statements are bounded
-  // by the latest deadline among its Applies, so one caller's short
-  // deadline never cancels the others' writes. RESOURCE_EXHAUSTED when
-  // max_queued Applies wait already (nothing stored: retry).
-  void ApplyAsync(int64_t campaign_id, std::string user_id, absl::Time deadline, Done done);
+  // already.
+  //
+  // `deadline`: this Apply is never written after it. Still queued when it
+  // passes, it leaves the queue then. In a batch being written, the batch
+  // is bounded by its earliest deadline (the wait for a connection, every
+  // statement, and the start of COMMIT): when that passes first, the batch
+  // is rolled back, the Applies out of time get DEADLINE_EXCEEDED at once
+  // and the others are written again without them. So DEADLINE_EXCEEDED
+  // means nothing of this Apply was committed (a COMMIT that began in time
+  // ends with the outcome of its write). A copy of a queued Apply gets its
+  // twin's outcome as TwinOutcome says, or DEADLINE_EXCEEDED at its own
+  // deadline while it is still queued.
+  //
+  // RESOURCE_EXHAUSTED (nothing stored: retry) when max_queued Applies wait
+  // already, or when `caller` (the principal's name, or the peer's address
+  // for anonymous callers; "" for the store's own) has its share of them
+  // waiting (CallerShare: half the queue alone, less while others wait).
+  void ApplyAsync(int64_t campaign_id, std::string user_id, absl::Time deadline, Done done,
+                  std::string caller = "");
 
   // ApplyAsync, waiting for the outcome.
   absl::StatusOr<v1::Application> Apply(int64_t campaign_id, std::string user_id,
@@ -102,15 +119,6 @@ class ApplyBatcher {
       const std::vector<Applicant>& applicants);
 
  private:
-  struct Request {
-    int64_t campaign_id;
-    std::string user_id;
-    absl::Time deadline;
-    Done done;
-    absl::StatusOr<v1::Application> result = absl::UnknownError("not written");
-  };
-  using Batch = std::vector<std::unique_ptr<Request>>;
-
   // Starts the writers and the expiry thread on first use, so that a store
   // that never takes an Apply (the health check's) has no threads.
   void StartLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
@@ -125,24 +133,23 @@ class ApplyBatcher {
   absl::Time NextExpiryLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
   // Wakes the expiry thread if it sleeps past NextExpiryLocked().
   void RescheduleExpiryLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Moves queued requests whose deadline is at or before `now` to `expired`.
-  void TakeExpiredLocked(absl::Time now, Batch* expired) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
-  // Takes up to max_batch queued requests with distinct (campaign, user).
-  Batch TakeBatchLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mutex_);
 
-  // Writes a batch, falling back to one transaction per Apply if the
-  // batch transaction fails; sets every request's result.
-  void Write(const std::vector<Request*>& batch);
-  // One transaction for the whole batch; sets the results when it commits.
-  absl::Status WriteTogether(const std::vector<Request*>& batch);
-  // Gives each request its result (DEADLINE_EXCEEDED for expired ones).
-  static void Answer(Batch& requests);
+  // Writes a batch within its earliest deadline, splitting it when that
+  // passes (answering the Applies out of time at once), falling back to
+  // one transaction per Apply if the batch transaction fails; sets the
+  // result of every Apply left in `batch`.
+  void Write(ApplyBatch& batch);
+  // One transaction for these Applies, bounded by `deadline`; sets the
+  // results when it commits.
+  absl::Status WriteTogether(const std::vector<QueuedApply*>& batch, absl::Time deadline);
+  // Gives each Apply its result, once.
+  static void Answer(ApplyBatch& applies);
 
   db::ConnectionPool* const pool_;
   const Options options_;
   PendingNotifier notifier_;
   std::mutex mutex_;
-  std::deque<std::unique_ptr<Request>> queue_ ABSL_GUARDED_BY(mutex_);
+  ApplyQueue queue_ ABSL_GUARDED_BY(mutex_);
   // Writers writing a batch (the others wait for work on work_).
   int busy_writers_ ABSL_GUARDED_BY(mutex_) = 0;
   // When the expiry thread wakes next (InfiniteFuture: when told).

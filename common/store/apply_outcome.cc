@@ -4,6 +4,7 @@
 #include "absl/time/time.h"
 #include "common/db/transaction.h"
 #include "common/status_details.h"
+#include "common/store/apply_queue.h"
 #include "common/store/rows.h"
 #include "common/store/validation.h"
 #include "statements.h"
@@ -29,17 +30,8 @@ absl::StatusOr<v1::Application> ApplyOutcome(db::ReadCommittedTransaction& txn, 
   if (row[kCampaignStatusColumn].is_null()) return CampaignNotFound(campaign_id);
   if (!row[kApplicationColumns].is_null()) return ApplicationFromRow(row, kApplicationColumns);
   pqxx::result existing = db::Exec(txn, sql::kApplicationGetByUser, campaign_id, user_id);
-  if (!existing.empty()) {
-    const v1::Application application = ApplicationFromRow(existing[0]);
-    absl::Status status = absl::AlreadyExistsError(absl::StrCat(
-        "user '", user_id, "' already applied to campaign ", campaign_id, ": application ",
-        application.id(), " is ", ApplicationStatusWord(application.status())));
-    SetErrorReason(status, "ALREADY_APPLIED");
-    SetErrorMetadata(status, "application_id", absl::StrCat(application.id()));
-    SetErrorMetadata(status, "status", ApplicationStatusWord(application.status()));
-    SetErrorMetadata(status, "campaign_id", absl::StrCat(campaign_id));
-    return status;
-  }
+  if (!existing.empty())
+    return AlreadyApplied(campaign_id, user_id, ApplicationFromRow(existing[0]));
   if (row[kCampaignStatusColumn].as<std::string>() == "not_yet_open") {
     absl::Status not_open = absl::FailedPreconditionError(
         absl::StrCat("campaign ", campaign_id, " opens at ",

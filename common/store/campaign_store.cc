@@ -268,14 +268,15 @@ absl::StatusOr<v1::Application> CampaignStore::Apply(const v1::ApplyRequest& req
 }
 
 void CampaignStore::ApplyAsync(int64_t campaign_id, std::string user_id, absl::Time deadline,
-                               ApplyBatcher::Done done) {
+                               ApplyBatcher::Done done, std::string caller) {
   absl::Status valid = ValidateId(campaign_id, "campaign_id");
   if (valid.ok()) valid = ValidateUserId(user_id);
   if (!valid.ok()) {
     done(std::move(valid));
     return;
   }
-  apply_batcher_.ApplyAsync(campaign_id, std::move(user_id), deadline, std::move(done));
+  apply_batcher_.ApplyAsync(campaign_id, std::move(user_id), deadline, std::move(done),
+                            std::move(caller));
 }
 
 absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t application_id,

@@ -91,11 +91,12 @@ class CampaignStore {
   absl::StatusOr<v1::Application> Apply(const v1::ApplyRequest& request,
                                         absl::Time deadline = absl::InfiniteFuture());
   // Apply without waiting: `done` gets the same outcome, exactly once, on
-  // another thread (ApplyBatcher::ApplyAsync) or, for an invalid request or
-  // a deadline already passed, on this one before it returns. `done` must
-  // not block.
+  // another thread (ApplyBatcher::ApplyAsync) or, for an invalid request, a
+  // deadline already passed or a full share of the queue, on this one
+  // before it returns. `done` must not block. `caller` keys the caller's
+  // share of the Apply queue (ApplyBatcher::ApplyAsync).
   void ApplyAsync(int64_t campaign_id, std::string user_id, absl::Time deadline,
-                  ApplyBatcher::Done done);
+                  ApplyBatcher::Done done, std::string caller);
   absl::StatusOr<v1::Application> GetApplication(int64_t application_id,
                                                  absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::ListApplicationsResponse> ListApplications(
