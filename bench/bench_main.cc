@@ -1,5 +1,5 @@
 // campaignq-bench: drives campaignq's own binaries through the benchmark's
-// workloads (W1, W2, W2-hot, W4, Apply, W3, scaling, soak; bench/RESULTS.md)
+// workloads (W1, W2, W2-hot, W4, Apply, W3, scaling, soak, pressure; bench/RESULTS.md)
 // and prints one RESULT line per run. bench/run calls it; see bench/RESULTS.md for what each number
 // means.
 //
@@ -13,6 +13,8 @@
 //                           --rate 500 --seconds 20 --procs P --threads T --batch B --campaigns 20
 //   campaignq-bench soak    --db URL --server BIN --worker BIN --logdir DIR --minutes 10
 //                           --rate 1000 (see soak.cc)
+//   campaignq-bench pressure --scenario pinned|overload|chaos --db URL --server BIN
+//                           --worker BIN --logdir DIR (see pressure.cc)
 //   campaignq-bench stats   --db URL --server BIN --logdir DIR --decided 10000000
 //                           --campaigns 10000 --open 100 --pending 100 --waitlisted 100
 //                           --repeat 200
@@ -50,6 +52,7 @@
 namespace bench {
 int Report(const std::map<std::string, std::string>& flags);  // report.cc
 int Soak(const std::map<std::string, std::string>& flags);    // soak.cc
+int Pressure(const std::map<std::string, std::string>& flags);  // pressure.cc
 }  // namespace bench
 
 namespace {
@@ -633,7 +636,7 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(
         stderr,
-        "usage: campaignq-bench migrate|drain|apply|latency|soak|stats|report --flag=value ...\n");
+        "usage: campaignq-bench migrate|drain|apply|latency|soak|pressure|stats|report --flag=value ...\n");
     return 2;
   }
   std::string cmd = argv[1];
@@ -660,6 +663,7 @@ int main(int argc, char** argv) {
     if (cmd == "latency") return Latency(flags);
     if (cmd == "report") return bench::Report(flags);
     if (cmd == "soak") return bench::Soak(flags);
+    if (cmd == "pressure") return bench::Pressure(flags);
     if (cmd == "stats") return Stats(flags);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "campaignq-bench %s: %s\n", cmd.c_str(), e.what());
