@@ -50,8 +50,8 @@
 #include "procs.h"
 
 namespace bench {
-int Report(const std::map<std::string, std::string>& flags);  // report.cc
-int Soak(const std::map<std::string, std::string>& flags);    // soak.cc
+int Report(const std::map<std::string, std::string>& flags);    // report.cc
+int Soak(const std::map<std::string, std::string>& flags);      // soak.cc
 int Pressure(const std::map<std::string, std::string>& flags);  // pressure.cc
 }  // namespace bench
 
@@ -634,9 +634,9 @@ int Stats(const Flags& f) {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
-    std::fprintf(
-        stderr,
-        "usage: campaignq-bench migrate|drain|apply|latency|soak|pressure|stats|report --flag=value ...\n");
+    std::fprintf(stderr,
+                 "usage: campaignq-bench migrate|drain|apply|latency|soak|pressure|stats|report "
+                 "--flag=value ...\n");
     return 2;
   }
   std::string cmd = argv[1];

@@ -36,6 +36,8 @@
 // status 1 when an invariant fails or the run errs; a missed target is a
 // VERDICT "missed", not a failure: those are what the numbers are for.
 
+#include "common/verify/pressure.h"
+
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -48,7 +50,6 @@
 #include <vector>
 
 #include "common/verify/checks.h"
-#include "common/verify/pressure.h"
 #include "driver.h"
 #include "procs.h"
 
@@ -173,7 +174,8 @@ int Pressure(const Flags& f) {
   terminator.Stop();
   idle.Release();
   std::string error;
-  if (!run.error.empty()) std::cout << "pressure: the campaigns' manager met: " << run.error << "\n";
+  if (!run.error.empty())
+    std::cout << "pressure: the campaigns' manager met: " << run.error << "\n";
   const auto campaign_ids = verify::CampaignsOf(run.records);
   auto drained = verify::WaitUntilNothingPending(
       db, campaign_ids, Clock::now() + SecondsFlag(f, "drain-timeout-seconds", "300"));
@@ -228,7 +230,8 @@ int Pressure(const Flags& f) {
       if (released_at < 0) released_at = w.t_s - w.seconds;
       bool rest_clean = true;
       for (size_t j = i; j < run.windows.size(); ++j)
-        rest_clean = rest_clean && run.windows[j].decide_p99_ms <= 1.5 * clean->decide_p99_ms_median;
+        rest_clean =
+            rest_clean && run.windows[j].decide_p99_ms <= 1.5 * clean->decide_p99_ms_median;
       if (rest_clean) {
         recovered_s = w.t_s - w.seconds - released_at;
         break;
@@ -300,8 +303,9 @@ int Pressure(const Flags& f) {
     }
     const verify::PhaseSummary* after = Find(phases_seen, "restart");
     if (after) {
-      target("recovered", after->decided_per_s >= 0.9 * after->offered_rate &&
-                              Code(*after, grpc::StatusCode::OK) > 0.9 * after->sent,
+      target("recovered",
+             after->decided_per_s >= 0.9 * after->offered_rate &&
+                 Code(*after, grpc::StatusCode::OK) > 0.9 * after->sent,
              "after the restart: " + Fmt(after->decided_per_s) + " decided/s for " +
                  Fmt(after->offered_rate) + " offered; " +
                  std::to_string(Code(*after, grpc::StatusCode::OK)) + " of " +

@@ -18,8 +18,7 @@ using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
 template <typename... Args>
-pqxx::result Run(pqxx::transaction_base& txn, campaignq::sql::Statement statement,
-                 Args&&... args) {
+pqxx::result Run(pqxx::transaction_base& txn, campaignq::sql::Statement statement, Args&&... args) {
   return txn.exec_params(CheckSql(statement), std::forward<Args>(args)...);
 }
 
@@ -67,7 +66,9 @@ int64_t CappedCampaigns::Create() {
   return out.id();
 }
 
-void CappedCampaigns::Start() { thread_ = std::thread([this] { Loop(); }); }
+void CappedCampaigns::Start() {
+  thread_ = std::thread([this] { Loop(); });
+}
 
 void CappedCampaigns::Stop() {
   stop_ = true;
@@ -261,8 +262,8 @@ PressureResult RunPressure(const PressureOptions& options, std::vector<PressureP
       if (rate <= 0) next_at = std::max(next_at, start + window * w);
       rate = phase_rate;
     }
-    const long windows = std::max<long>(1, (options.window.count() + phase.length.count() - 1) /
-                                               options.window.count());
+    const long windows = std::max<long>(
+        1, (options.window.count() + phase.length.count() - 1) / options.window.count());
     std::vector<double> decided_rates;
     for (long i = 0; i < windows; ++i, ++w) {
       std::this_thread::sleep_until(start + window * (w + 1));
@@ -273,8 +274,9 @@ PressureResult RunPressure(const PressureOptions& options, std::vector<PressureP
       pw.seconds = std::chrono::duration<double>(window).count();
       pw.t_s = pw.seconds * (w + 1);
       pw.offered_rate = phase_rate;
-      pw.decided_per_s =
-          now.decided >= 0 && before.decided >= 0 ? (now.decided - before.decided) / pw.seconds : -1;
+      pw.decided_per_s = now.decided >= 0 && before.decided >= 0
+                             ? (now.decided - before.decided) / pw.seconds
+                             : -1;
       if (pw.decided_per_s >= 0) decided_rates.push_back(pw.decided_per_s);
       pw.backlog = now.backlog;
       pw.connections = now.connections;
@@ -314,9 +316,8 @@ PressureResult RunPressure(const PressureOptions& options, std::vector<PressureP
   for (auto& mine : sent) {
     for (auto& s : mine) all.push_back(std::move(s));
   }
-  std::sort(all.begin(), all.end(), [](const Sent& a, const Sent& b) {
-    return a.record.first_send < b.record.first_send;
-  });
+  std::sort(all.begin(), all.end(),
+            [](const Sent& a, const Sent& b) { return a.record.first_send < b.record.first_send; });
   std::vector<std::vector<double>> latencies(result.windows.size());
   for (Sent& s : all) {
     if (s.window < 0 || s.window >= static_cast<long>(result.windows.size())) continue;
@@ -325,8 +326,7 @@ PressureResult RunPressure(const PressureOptions& options, std::vector<PressureP
     pw.codes[static_cast<int>(s.record.last_code)]++;
     if (s.record.acknowledged) {
       pw.acknowledged++;
-      if (result.first_application_id == 0 ||
-          s.record.application_id < result.first_application_id)
+      if (result.first_application_id == 0 || s.record.application_id < result.first_application_id)
         result.first_application_id = s.record.application_id;
     }
     latencies[s.window].push_back(Millis(s.record.reply - s.record.first_send));
