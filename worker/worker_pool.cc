@@ -158,7 +158,7 @@ void WorkerPool::RunThread(int index) {
     // application at a time (its head, isolated), so that a failure is
     // charged to exactly the application that caused it.
     std::optional<int64_t> suspect;
-    queue::ClaimProtocol claim(connection.get());
+    queue::ClaimProtocol claim(connection.get(), &claim_window_);
     // Shrinks when batches time out (a role's statement_timeout or
     // lock_timeout shorter than a full batch takes) and grows back after
     // a run of successes, so that such a batch is not retried forever.

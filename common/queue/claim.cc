@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <pqxx/pqxx>
+#include <stdexcept>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/db/pg_status.h"
 #include "common/db/transaction.h"
+#include "common/queue/claim_window.h"
 #include "statements.h"
 
 namespace campaignq::queue {
@@ -22,27 +26,37 @@ using db::ReadCommittedTransaction;
 // find free ones (32 threads x 25 campaigns fit in 1,024 candidates).
 constexpr int kCandidatesPerCampaign = 32;
 
-struct Candidates {
-  std::vector<int64_t> capped;  // fairest first
-  // When the fairest campaign is uncapped: it and the uncapped campaigns
-  // that follow it in fairness order, up to the first capped one.
-  std::vector<int64_t> leading_uncapped;
-};
-
-Candidates ReadCandidates(ReadCommittedTransaction& txn, const BatchRequest& request) {
-  Candidates out;
-  const pqxx::result rows =
-      Exec(txn, sql::kQueueClaimCandidates, db::BigintArrayLiteral(request.excluded_campaigns),
-           std::max(1, request.max_campaigns) * kCandidatesPerCampaign);
-  for (const auto& row : rows) {
-    const int64_t id = row[0].as<int64_t>();
-    if (!row[1].as<bool>()) {
-      out.capped.push_back(id);
-    } else if (out.capped.empty()) {
-      out.leading_uncapped.push_back(id);
-    }
+// Step 1: the candidates, from the window at the worker's low-water mark
+// (claim_window.h), rebasing it first when due. When a window holds
+// nothing this worker may take but was full, the next one is read, up to
+// ClaimWindow::Options::max_scans.
+WindowPick ReadCandidates(ReadCommittedTransaction& txn, const BatchRequest& request,
+                          ClaimWindow& window) {
+  const auto now = ClaimWindow::Clock::now();
+  std::optional<int64_t> from = window.StartOrRebase(now);
+  if (!from.has_value()) {
+    // An aggregate: one row, NULL when nothing claimable is pending.
+    const absl::StatusOr<pqxx::row> lowest = db::OneRow(Exec(txn, sql::kQueueClaimLowWaterMark));
+    if (!lowest.ok()) throw std::logic_error(std::string(lowest.status().message()));
+    window.Rebased(
+        (*lowest)[0].is_null() ? std::nullopt : std::optional<int64_t>((*lowest)[0].as<int64_t>()),
+        now);
+    from = window.mark();
   }
-  return out;
+  const int limit = std::max(1, request.max_campaigns) * kCandidatesPerCampaign;
+  WindowPick pick;
+  for (int scan = 0; scan < window.options().max_scans && from.has_value(); ++scan) {
+    std::vector<WindowCampaign> campaigns;
+    for (const auto& row :
+         Exec(txn, sql::kQueueClaimCandidates, *from, window.options().window_rows)) {
+      campaigns.push_back({row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>(),
+                           row[3].as<int64_t>(), row[4].as<bool>(), row[5].as<bool>()});
+    }
+    pick = PickCandidates(campaigns, request.excluded_campaigns, limit);
+    from = window.Scanned(*from, campaigns);
+    if (!pick.empty()) break;
+  }
+  return pick;
 }
 
 // Step 1b: lock the campaigns to work on, in id order. Returns none when
@@ -218,9 +232,9 @@ BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
     // transaction (the lock_timeout must not outlive the first).
     for (int pass = 0; pass < 2 && !notified; ++pass) {
       ReadCommittedTransaction txn(connection_);
-      Candidates candidates;
+      WindowPick candidates;
       if (attempt.lock_mode == LockMode::kSkipLocked && !attempt.only_campaign.has_value()) {
-        candidates = ReadCandidates(txn, attempt);
+        candidates = ReadCandidates(txn, attempt, *window_);
       }
       if (!candidates.leading_uncapped.empty()) {
         result.campaign_id = candidates.leading_uncapped.front();  // until known
