@@ -53,8 +53,19 @@ WindowPick ReadCandidates(ReadCommittedTransaction& txn, const BatchRequest& req
                            row[3].as<int64_t>(), row[4].as<bool>(), row[5].as<bool>()});
     }
     pick = PickCandidates(campaigns, request.excluded_campaigns, limit);
+    if (!campaigns.empty()) pick.nothing_pending = false;
     from = window.Scanned(*from, campaigns);
     if (!pick.empty()) break;
+  }
+  // A NOTIFY named them (their rows may be below the mark: an Apply that
+  // committed late, a retry, a resume) and they are capped or closed.
+  for (int64_t campaign : request.hinted_campaigns) {
+    if (std::find(request.excluded_campaigns.begin(), request.excluded_campaigns.end(), campaign) !=
+            request.excluded_campaigns.end() ||
+        std::find(pick.capped.begin(), pick.capped.end(), campaign) != pick.capped.end()) {
+      continue;
+    }
+    pick.capped.push_back(campaign);
   }
   return pick;
 }
@@ -63,7 +74,8 @@ WindowPick ReadCandidates(ReadCommittedTransaction& txn, const BatchRequest& req
 // there is nothing this worker may take. Sets *attempted before a lock that
 // may be refused, so the caller knows which campaign to back off from.
 std::vector<int64_t> ClaimCampaigns(ReadCommittedTransaction& txn, const BatchRequest& request,
-                                    const std::vector<int64_t>& candidates, int64_t* attempted) {
+                                    const WindowPick& pick, int64_t* attempted) {
+  const std::vector<int64_t>& candidates = pick.capped;
   std::vector<int64_t> claimed;
   if (request.only_campaign.has_value()) {
     *attempted = *request.only_campaign;
@@ -79,7 +91,13 @@ std::vector<int64_t> ClaimCampaigns(ReadCommittedTransaction& txn, const BatchRe
     // wake-up. Only when the window offers nothing it may take (everything
     // there left out, or uncapped) does it look at every campaign: that
     // loose index scan cost 20-30 ms of PostgreSQL CPU per empty claim with
-    // 8 processes x 4 threads on 20 campaigns (docs/scaling.md).
+    // 8 processes x 4 threads on 20 campaigns (docs/scaling.md). And not
+    // when nothing is pending from the mark on: what is below it is the
+    // next rebase's (claim_window.h), or came with a NOTIFY and is among
+    // the candidates; while the horizon was pinned that empty claim's scan
+    // over every campaign was most of PostgreSQL's CPU (bench/RESULTS.md,
+    // "Pressure").
+    if (candidates.empty() && pick.nothing_pending) return claimed;
     const pqxx::result locked =
         candidates.empty()
             ? Exec(txn, sql::kCampaignClaimSkipLockedAnywhere, excluded)
@@ -152,18 +170,18 @@ void DecideNotified(db::Connection& connection, std::vector<int64_t> notified, i
       undecided.push_back(campaign);
     }
   }
-  result->notified_only = true;
   for (int64_t campaign : undecided) {
     if (!Exec(txn, sql::kQueueNotifiedNeedsLock, campaign).empty()) {
-      result->notified_only = false;  // steps 1-3 must claim it
-      break;
+      result->needs_lock.push_back(campaign);  // steps 1-3 must claim it
     }
   }
+  result->notified_only = result->needs_lock.empty();
   if (result->decisions.empty()) {
     txn.abort();
-    const bool notified_only = result->notified_only;
+    std::vector<int64_t> needs_lock = std::move(result->needs_lock);
     *result = BatchResult();
-    result->notified_only = notified_only;
+    result->notified_only = needs_lock.empty();
+    result->needs_lock = std::move(needs_lock);
     return;
   }
   result->campaign_id = result->campaign_ids.front();
@@ -247,7 +265,7 @@ BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
           continue;
         }
       } else {
-        result.campaign_ids = ClaimCampaigns(txn, attempt, candidates.capped, &result.campaign_id);
+        result.campaign_ids = ClaimCampaigns(txn, attempt, candidates, &result.campaign_id);
         if (result.campaign_ids.empty()) return result;  // nothing to do; rolls back
         result.campaign_id = result.campaign_ids.front();
         result.campaign_locked = true;

@@ -119,6 +119,11 @@ struct BatchRequest {
   // named, whose Applies committed before it was sent: step 0 instead of
   // steps 1-3 (ignored in the other modes).
   std::vector<int64_t> notified_campaigns;
+  // kSkipLocked, steps 1-3: campaigns to add to the candidates whatever the
+  // window holds: those a NOTIFY named that step 0 found capped or closed
+  // (BatchResult::needs_lock), whose new rows may be below the window's
+  // low-water mark (claim_window.h).
+  std::vector<int64_t> hinted_campaigns;
 };
 
 struct BatchResult {
@@ -138,6 +143,10 @@ struct BatchResult {
   // batch shorter than batch_size left nothing of those campaigns that this
   // worker could take: it need not claim again before its next wake-up.
   bool notified_only = false;
+  // Step 0: the notified campaigns that are capped or closed (not paused),
+  // which only steps 1-3 decide: the worker names them in the next
+  // request's hinted_campaigns.
+  std::vector<int64_t> needs_lock;
   // Step 1 succeeded: the campaign was locked (or, uncapped, chosen), so a
   // failure is about deciding its applications (a statement_timeout on a
   // big batch; with uncapped, 55P03 is the counter's lock_timeout instead),

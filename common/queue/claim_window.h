@@ -52,6 +52,9 @@ struct WindowPick {
   // When the fairest candidate is uncapped: it and the uncapped candidates
   // after it, up to the first capped one.
   std::vector<int64_t> leading_uncapped;
+  // No scan read any pending application (of any campaign, paused or
+  // not) from the mark on.
+  bool nothing_pending = true;
   bool empty() const { return capped.empty() && leading_uncapped.empty(); }
 };
 

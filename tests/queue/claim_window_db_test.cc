@@ -117,5 +117,37 @@ TEST_F(ClaimWindowDbTest, ARowPendingBelowTheMarkIsClaimedAfterTheNextRebase) {
   EXPECT_GT(Pending(busy[0]), 0) << "the busy campaign ran dry: the window was never busy";
 }
 
+// The same late row when nothing else is pending: the claim reads an empty
+// window and (the mark not yet due for a rebase) does not look at every
+// campaign; the NOTIFY that came with the row names its campaign, and the
+// worker passes it on (BatchRequest::hinted_campaigns): decided at once.
+TEST_F(ClaimWindowDbTest, ALateRowComesWithItsCampaignNamedAndIsClaimedByName) {
+  const std::vector<int64_t> late = Campaigns(1, 0, false);
+  auto applier = db::Connect(url_, {});
+  ASSERT_TRUE(applier.ok()) << applier.status();
+  pqxx::work late_apply(**applier);
+  late_apply.exec_params("INSERT INTO applications (campaign_id, user_id) VALUES ($1, 'late')",
+                         late[0]);
+  Campaigns(1, 3, false);
+  queue::ClaimWindow::Options options;
+  options.rebase_every = std::chrono::hours(1);
+  queue::ClaimWindow window(options);
+  const queue::BatchResult first = Claim(&window, 1, 100);
+  ASSERT_TRUE(first.status.ok()) << first.status;
+  ASSERT_EQ(first.decisions.size(), 3u);
+  late_apply.commit();
+  const queue::BatchResult unnamed = Claim(&window, 1, 100);
+  ASSERT_TRUE(unnamed.status.ok()) << unnamed.status;
+  EXPECT_TRUE(unnamed.decisions.empty()) << "below the mark, unnamed: the next rebase's";
+  queue::BatchRequest named;
+  named.lock_mode = queue::LockMode::kSkipLocked;
+  named.batch_size = 100;
+  named.hinted_campaigns = late;
+  const queue::BatchResult result = queue::ClaimProtocol(sql_.get(), &window).DecideBatch(named);
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  ASSERT_EQ(result.decisions.size(), 1u);
+  EXPECT_EQ(result.decisions[0].campaign_id, late[0]);
+}
+
 }  // namespace
 }  // namespace campaignq
