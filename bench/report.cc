@@ -285,6 +285,15 @@ int Report(const std::map<std::string, std::string>& flags) {
        << "\n";
   }
 
+  // W4 with 30% of the campaigns paused, against W4 of the same run (issue
+  // 19, defect 9: the paused campaigns must not crowd the claim's window).
+  if (cells.count("w4-paused") && cells.count("w4")) {
+    const double paused = MedianOf(cells, "w4-paused", "value"),
+                 w4 = MedianOf(cells, "w4", "value");
+    md << "\nW4 with 30% of its campaigns paused: " << Fmt(paused)
+       << " decisions/s of the others = " << Fmt(paused / w4, 2) << "x W4 of the same run\n";
+  }
+
   // Apply's CPU beside its one-INSERT floor ratio.
   if (cells.count("apply")) {
     std::string which;

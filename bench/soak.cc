@@ -48,7 +48,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "common/db/transaction.h"
 #include "common/verify/apply.h"
+#include "common/verify/pressure.h"
 #include "driver.h"
 #include "procs.h"
 
@@ -67,38 +69,6 @@ struct Sample {
   std::vector<long> worker_rss_kib;
   long connections = 0, dead_tuples = 0, live_tuples = 0, table_bytes = 0, autovacuums = 0;
 };
-
-// Opens campaign number `serial` with a cap from cap/2 to 3cap/2 (cap on
-// average): with one cap for all, the campaigns, which fill round robin,
-// would all be full, closed and replaced in the same moment.
-int64_t CreateCapped(v1::CampaignQueue::Stub& stub, long serial, long cap) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + 10s);
-  v1::CreateCampaignRequest req;
-  req.set_name("soak-" + std::to_string(serial));
-  req.set_max_participants(static_cast<int32_t>(std::max(1L, cap / 2 + (serial * 37) % cap)));
-  req.set_waitlist(false);
-  v1::Campaign out;
-  auto st = stub.CreateCampaign(&ctx, req, &out);
-  if (!st.ok()) throw std::runtime_error("CreateCampaign: " + st.error_message());
-  return out.id();
-}
-
-void Close(v1::CampaignQueue::Stub& stub, int64_t id) {
-  grpc::ClientContext ctx;
-  ctx.set_deadline(std::chrono::system_clock::now() + 10s);
-  v1::CloseCampaignRequest req;
-  req.set_campaign_id(id);
-  v1::Campaign out;
-  auto st = stub.CloseCampaign(&ctx, req, &out);
-  if (!st.ok()) throw std::runtime_error("CloseCampaign: " + st.error_message());
-}
-
-std::string IdArray(const std::vector<int64_t>& ids) {
-  std::string s = "{";
-  for (size_t i = 0; i < ids.size(); ++i) s += (i ? "," : "") + std::to_string(ids[i]);
-  return s + "}";
-}
 
 }  // namespace
 
@@ -120,17 +90,17 @@ int Soak(const Flags& f) {
   auto workers = StartWorkers(f, procs, threads, "soak");
   for (auto& w : workers) WaitForLine(*w, "campaignq-worker ready", 60s);
 
-  std::mutex mu;  // guards open, awaiting, latencies and the counters' errors
-  std::vector<int64_t> open;
-  long serial = 0;
-  for (long i = 0; i < campaigns; ++i) open.push_back(CreateCapped(*stubs[0], ++serial, cap));
+  std::mutex mu;  // guards awaiting, latencies and the counters' errors
+  // The capped campaigns, replaced as they fill, and the retention job.
+  verify::CappedCampaigns open({Get(f, "db"), campaigns, cap, "soak-", retention_s},
+                               std::move(Stubs(server.address, 1)[0]));
   Exec(c, "CHECKPOINT");
 
   // id -> (send time, interval) of Applies acknowledged, decision not seen yet.
   std::unordered_map<int64_t, std::pair<int64_t, long>> awaiting;
   std::vector<std::vector<double>> latencies(samples);
   std::vector<long> applies(samples, 0);
-  std::atomic<long> next{0}, failed{0}, closed_races{0}, opened{0}, closed{0};
+  std::atomic<long> next{0}, failed{0}, closed_races{0};
   std::string first_error;
   std::atomic<bool> stop{false};
   const auto start = Clock::now() + 200ms;
@@ -157,7 +127,7 @@ int Soak(const Flags& f) {
       pqxx::nontransaction n(wc);
       auto rows = n.exec_params(
           "SELECT id FROM applications WHERE id = ANY($1::bigint[]) AND status <> 'pending'",
-          IdArray(ids));
+          campaignq::db::BigintArrayLiteral(ids));
       const int64_t now = NowMicros();
       std::lock_guard<std::mutex> l(mu);
       for (const auto& row : rows) {
@@ -169,54 +139,7 @@ int Soak(const Flags& f) {
     }
   });
 
-  // The manager: replaces full campaigns every 200 ms; retention every second.
-  std::thread manager([&] {
-    pqxx::connection mc(Get(f, "db"));
-    std::vector<std::pair<Clock::time_point, int64_t>> newest_at;  // (when, max id then)
-    auto last_retention = Clock::now();
-    while (!stop) {
-      std::this_thread::sleep_for(200ms);
-      std::vector<int64_t> now_open;
-      {
-        std::lock_guard<std::mutex> l(mu);
-        now_open = open;
-      }
-      std::vector<int64_t> full;
-      {
-        pqxx::nontransaction n(mc);
-        for (const auto& row :
-             n.exec_params("SELECT id FROM campaigns WHERE id = ANY($1::bigint[]) "
-                           "AND approved_count >= max_participants",
-                           IdArray(now_open)))
-          full.push_back(row[0].as<int64_t>());
-      }
-      for (int64_t id : full) {
-        const int64_t fresh = CreateCapped(*stubs[1], ++serial, cap);
-        {
-          std::lock_guard<std::mutex> l(mu);
-          std::replace(open.begin(), open.end(), id, fresh);
-        }
-        Close(*stubs[1], id);
-        opened++;
-        closed++;
-      }
-      if (Clock::now() - last_retention < 1s) continue;
-      last_retention = Clock::now();
-      newest_at.emplace_back(last_retention,
-                             Count(mc, "SELECT coalesce(max(id), 0) FROM applications"));
-      int64_t horizon = 0;
-      auto retention =
-          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(retention_s));
-      while (!newest_at.empty() && newest_at.front().first + retention <= last_retention) {
-        horizon = newest_at.front().second;
-        newest_at.erase(newest_at.begin());
-      }
-      if (horizon > 0) {
-        pqxx::nontransaction n(mc);
-        n.exec_params("DELETE FROM applications WHERE id <= $1 AND status <> 'pending'", horizon);
-      }
-    }
-  });
+  open.Start();
 
   std::vector<std::thread> senders;
   for (int t = 0; t < 64; ++t) {
@@ -232,10 +155,7 @@ int Soak(const Flags& f) {
         std::this_thread::sleep_until(at);
         const long slot = std::min(samples - 1, static_cast<long>((at - start) / sample_len));
         verify::ApplyRecord r;
-        {
-          std::lock_guard<std::mutex> l(mu);
-          r.campaign_id = open[k % open.size()];
-        }
+        r.campaign_id = open.Pick(k);
         r.user_id = "soak-" + std::to_string(k);
         const int64_t sent = NowMicros();
         verify::ApplyWithRetry(stub, no_retry, random, &r);
@@ -309,7 +229,7 @@ int Soak(const Flags& f) {
       line << (w ? "," : "") << s.worker_rss_kib[w] / 1024.0;
     line << " connections=" << s.connections << " dead_tuples=" << s.dead_tuples
          << " live_tuples=" << s.live_tuples << " table_mib=" << s.table_bytes / 1048576.0
-         << " autovacuum_runs=" << s.autovacuums << " campaigns_closed=" << closed.load()
+         << " autovacuum_runs=" << s.autovacuums << " campaigns_closed=" << open.closed()
          << " closed_races=" << closed_races.load() << " failed=" << failed.load();
     std::cout << line.str() << std::endl;
     seen.push_back(std::move(s));
@@ -317,7 +237,10 @@ int Soak(const Flags& f) {
   for (auto& t : senders) t.join();
   stop = true;
   watcher.join();
-  manager.join();
+  open.Stop();
+  if (!open.error().empty()) {
+    std::cerr << "soak: the campaigns' manager met: " << open.error() << std::endl;
+  }
   StopAll(workers);
   Stop(*server.child, 20s);
 

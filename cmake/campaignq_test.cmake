@@ -4,13 +4,15 @@
 #   db    against real PostgreSQL (support/test_postgres.h)
 #   e2e   the real binaries over gRPC
 #   faults  the real binaries while PostgreSQL and the network misbehave
+#   pressure  the real binaries under a steady load while the xmin horizon is
+#             pinned, overloaded, connections cut (tests/pressure_test.cc)
 #   ha    the real binaries on a Patroni + etcd cluster while the primary
 #         changes (scripts/ha-cluster)
 #   bench-smoke  bench/run --smoke (bench/CMakeLists.txt)
 #   browser  the web console in headless Chromium (tests/console)
 #   fuzz  scripts/fuzz: every libFuzzer target of fuzz/ for 30 s (clang)
 #
-# campaignq_add_test(NAME name LABEL unit|db|e2e|faults|ha|bench-smoke|browser|fuzz
+# campaignq_add_test(NAME name LABEL unit|db|e2e|faults|pressure|ha|bench-smoke|browser|fuzz
 #                    SOURCES a.cc [b.cc ...] | COMMAND program [args ...]
 #                    [LIBS lib ...] [DEPENDS target ...] [TIMEOUT seconds])
 #
@@ -28,9 +30,10 @@ function(campaignq_add_test)
   if(NOT ARG_NAME)
     message(FATAL_ERROR "campaignq_add_test: NAME is required")
   endif()
-  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|faults|ha|bench-smoke|browser|fuzz)$")
+  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|faults|pressure|ha|bench-smoke|browser|fuzz)$")
     message(FATAL_ERROR
-            "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e, faults, ha, bench-smoke, "
+            "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e, faults, pressure, ha, "
+            "bench-smoke, "
             "browser or fuzz")
   endif()
   if(ARG_SOURCES AND ARG_COMMAND OR NOT ARG_SOURCES AND NOT ARG_COMMAND)

@@ -158,7 +158,7 @@ void WorkerPool::RunThread(int index) {
     // application at a time (its head, isolated), so that a failure is
     // charged to exactly the application that caused it.
     std::optional<int64_t> suspect;
-    queue::ClaimProtocol claim(connection.get());
+    queue::ClaimProtocol claim(connection.get(), &claim_window_);
     // Shrinks when batches time out (a role's statement_timeout or
     // lock_timeout shorter than a full batch takes) and grows back after
     // a run of successes, so that such a batch is not retried forever.
@@ -172,6 +172,9 @@ void WorkerPool::RunThread(int index) {
     // The campaigns the last wake-up named: the next batch decides them
     // directly (BatchRequest::notified_campaigns).
     std::vector<int64_t> notified;
+    // Those of them that only the usual claim decides (capped or closed):
+    // candidates of the next batch (BatchRequest::hinted_campaigns).
+    std::vector<int64_t> hinted;
 
     Clock::time_point plans_refreshed = Clock::now();
 
@@ -198,10 +201,13 @@ void WorkerPool::RunThread(int index) {
         }
       }
       notified.clear();
+      if (!suspect.has_value()) request.hinted_campaigns = std::move(hinted);
+      hinted.clear();
       queue::BatchResult result = claim.DecideBatch(request);
 
       if (result.status.ok()) {
         unattributed_failures = 0;
+        hinted = std::move(result.needs_lock);
         if (batch_size < options_.batch_size && ++successes_since_shrink >= kSuccessesToGrow) {
           batch_size = std::min(options_.batch_size, batch_size * 2);
           successes_since_shrink = 0;

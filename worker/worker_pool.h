@@ -82,6 +82,9 @@ class WorkerPool {
   // Per thread: when it last began a loop turn (steady clock, nanoseconds).
   std::unique_ptr<std::atomic<int64_t>[]> last_turn_;
   std::atomic<int> connected_threads_{0};
+  // The candidate scan's low-water mark, one for all threads: rebased once
+  // per period for the process (common/queue/claim_window.h).
+  queue::ClaimWindow claim_window_;
   // LISTENs on campaignq_pending on its own connection and posts one
   // wake-up per NOTIFY, and one per (re)connect (notifications may have
   // been missed meanwhile). Starts nothing in pooler-safe mode.

@@ -3,12 +3,16 @@
 #include <algorithm>
 #include <chrono>
 #include <exception>
+#include <optional>
 #include <pqxx/pqxx>
+#include <stdexcept>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "common/db/pg_status.h"
 #include "common/db/transaction.h"
+#include "common/queue/claim_window.h"
 #include "statements.h"
 
 namespace campaignq::queue {
@@ -22,34 +26,56 @@ using db::ReadCommittedTransaction;
 // find free ones (32 threads x 25 campaigns fit in 1,024 candidates).
 constexpr int kCandidatesPerCampaign = 32;
 
-struct Candidates {
-  std::vector<int64_t> capped;  // fairest first
-  // When the fairest campaign is uncapped: it and the uncapped campaigns
-  // that follow it in fairness order, up to the first capped one.
-  std::vector<int64_t> leading_uncapped;
-};
-
-Candidates ReadCandidates(ReadCommittedTransaction& txn, const BatchRequest& request) {
-  Candidates out;
-  const pqxx::result rows =
-      Exec(txn, sql::kQueueClaimCandidates, db::BigintArrayLiteral(request.excluded_campaigns),
-           std::max(1, request.max_campaigns) * kCandidatesPerCampaign);
-  for (const auto& row : rows) {
-    const int64_t id = row[0].as<int64_t>();
-    if (!row[1].as<bool>()) {
-      out.capped.push_back(id);
-    } else if (out.capped.empty()) {
-      out.leading_uncapped.push_back(id);
-    }
+// Step 1: the candidates, from the window at the worker's low-water mark
+// (claim_window.h), rebasing it first when due. When a window holds
+// nothing this worker may take but was full, the next one is read, up to
+// ClaimWindow::Options::max_scans.
+WindowPick ReadCandidates(ReadCommittedTransaction& txn, const BatchRequest& request,
+                          ClaimWindow& window) {
+  const auto now = ClaimWindow::Clock::now();
+  std::optional<int64_t> from = window.StartOrRebase(now);
+  if (!from.has_value()) {
+    // An aggregate: one row, NULL when nothing claimable is pending.
+    const absl::StatusOr<pqxx::row> lowest = db::OneRow(Exec(txn, sql::kQueueClaimLowWaterMark));
+    if (!lowest.ok()) throw std::logic_error(std::string(lowest.status().message()));
+    window.Rebased(
+        (*lowest)[0].is_null() ? std::nullopt : std::optional<int64_t>((*lowest)[0].as<int64_t>()),
+        now);
+    from = window.mark();
   }
-  return out;
+  const int limit = std::max(1, request.max_campaigns) * kCandidatesPerCampaign;
+  WindowPick pick;
+  for (int scan = 0; scan < window.options().max_scans && from.has_value(); ++scan) {
+    std::vector<WindowCampaign> campaigns;
+    for (const auto& row :
+         Exec(txn, sql::kQueueClaimCandidates, *from, window.options().window_rows)) {
+      campaigns.push_back({row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>(),
+                           row[3].as<int64_t>(), row[4].as<bool>(), row[5].as<bool>()});
+    }
+    pick = PickCandidates(campaigns, request.excluded_campaigns, limit);
+    if (!campaigns.empty()) pick.nothing_pending = false;
+    from = window.Scanned(*from, campaigns);
+    if (!pick.empty()) break;
+  }
+  // A NOTIFY named them (their rows may be below the mark: an Apply that
+  // committed late, a retry, a resume) and they are capped or closed.
+  for (int64_t campaign : request.hinted_campaigns) {
+    if (std::find(request.excluded_campaigns.begin(), request.excluded_campaigns.end(), campaign) !=
+            request.excluded_campaigns.end() ||
+        std::find(pick.capped.begin(), pick.capped.end(), campaign) != pick.capped.end()) {
+      continue;
+    }
+    pick.capped.push_back(campaign);
+  }
+  return pick;
 }
 
 // Step 1b: lock the campaigns to work on, in id order. Returns none when
 // there is nothing this worker may take. Sets *attempted before a lock that
 // may be refused, so the caller knows which campaign to back off from.
 std::vector<int64_t> ClaimCampaigns(ReadCommittedTransaction& txn, const BatchRequest& request,
-                                    const std::vector<int64_t>& candidates, int64_t* attempted) {
+                                    const WindowPick& pick, int64_t* attempted) {
+  const std::vector<int64_t>& candidates = pick.capped;
   std::vector<int64_t> claimed;
   if (request.only_campaign.has_value()) {
     *attempted = *request.only_campaign;
@@ -65,7 +91,13 @@ std::vector<int64_t> ClaimCampaigns(ReadCommittedTransaction& txn, const BatchRe
     // wake-up. Only when the window offers nothing it may take (everything
     // there left out, or uncapped) does it look at every campaign: that
     // loose index scan cost 20-30 ms of PostgreSQL CPU per empty claim with
-    // 8 processes x 4 threads on 20 campaigns (docs/scaling.md).
+    // 8 processes x 4 threads on 20 campaigns (docs/scaling.md). And not
+    // when nothing is pending from the mark on: what is below it is the
+    // next rebase's (claim_window.h), or came with a NOTIFY and is among
+    // the candidates; while the horizon was pinned that empty claim's scan
+    // over every campaign was most of PostgreSQL's CPU (bench/RESULTS.md,
+    // "Pressure").
+    if (candidates.empty() && pick.nothing_pending) return claimed;
     const pqxx::result locked =
         candidates.empty()
             ? Exec(txn, sql::kCampaignClaimSkipLockedAnywhere, excluded)
@@ -138,18 +170,18 @@ void DecideNotified(db::Connection& connection, std::vector<int64_t> notified, i
       undecided.push_back(campaign);
     }
   }
-  result->notified_only = true;
   for (int64_t campaign : undecided) {
     if (!Exec(txn, sql::kQueueNotifiedNeedsLock, campaign).empty()) {
-      result->notified_only = false;  // steps 1-3 must claim it
-      break;
+      result->needs_lock.push_back(campaign);  // steps 1-3 must claim it
     }
   }
+  result->notified_only = result->needs_lock.empty();
   if (result->decisions.empty()) {
     txn.abort();
-    const bool notified_only = result->notified_only;
+    std::vector<int64_t> needs_lock = std::move(result->needs_lock);
     *result = BatchResult();
-    result->notified_only = notified_only;
+    result->notified_only = needs_lock.empty();
+    result->needs_lock = std::move(needs_lock);
     return;
   }
   result->campaign_id = result->campaign_ids.front();
@@ -218,9 +250,9 @@ BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
     // transaction (the lock_timeout must not outlive the first).
     for (int pass = 0; pass < 2 && !notified; ++pass) {
       ReadCommittedTransaction txn(connection_);
-      Candidates candidates;
+      WindowPick candidates;
       if (attempt.lock_mode == LockMode::kSkipLocked && !attempt.only_campaign.has_value()) {
-        candidates = ReadCandidates(txn, attempt);
+        candidates = ReadCandidates(txn, attempt, *window_);
       }
       if (!candidates.leading_uncapped.empty()) {
         result.campaign_id = candidates.leading_uncapped.front();  // until known
@@ -233,7 +265,7 @@ BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
           continue;
         }
       } else {
-        result.campaign_ids = ClaimCampaigns(txn, attempt, candidates.capped, &result.campaign_id);
+        result.campaign_ids = ClaimCampaigns(txn, attempt, candidates, &result.campaign_id);
         if (result.campaign_ids.empty()) return result;  // nothing to do; rolls back
         result.campaign_id = result.campaign_ids.front();
         result.campaign_locked = true;

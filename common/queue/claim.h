@@ -18,7 +18,9 @@
 //      the worker claims again the usual way. Otherwise the batch ends here:
 //      what it skipped is held by the workers deciding it, or paused.
 //   1. Find the fairest campaigns with pending work (oldest pending
-//      application first, among the owners of the 1,024 oldest), unlocked.
+//      application first, among the owners of the 1,024 oldest from the
+//      worker's low-water mark on: claim_window.h), unlocked; paused and
+//      backing-off ones left out.
 //      a. The fairest is uncapped and open (skip-locked mode): no campaign
 //         lock at all. Of it and the uncapped candidates right after it, the
 //         first with a pending row no other worker holds is decided: lock up
@@ -75,6 +77,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/db/connect.h"
+#include "common/queue/claim_window.h"
 
 namespace campaignq::queue {
 
@@ -116,6 +119,11 @@ struct BatchRequest {
   // named, whose Applies committed before it was sent: step 0 instead of
   // steps 1-3 (ignored in the other modes).
   std::vector<int64_t> notified_campaigns;
+  // kSkipLocked, steps 1-3: campaigns to add to the candidates whatever the
+  // window holds: those a NOTIFY named that step 0 found capped or closed
+  // (BatchResult::needs_lock), whose new rows may be below the window's
+  // low-water mark (claim_window.h).
+  std::vector<int64_t> hinted_campaigns;
 };
 
 struct BatchResult {
@@ -135,6 +143,10 @@ struct BatchResult {
   // batch shorter than batch_size left nothing of those campaigns that this
   // worker could take: it need not claim again before its next wake-up.
   bool notified_only = false;
+  // Step 0: the notified campaigns that are capped or closed (not paused),
+  // which only steps 1-3 decide: the worker names them in the next
+  // request's hinted_campaigns.
+  std::vector<int64_t> needs_lock;
   // Step 1 succeeded: the campaign was locked (or, uncapped, chosen), so a
   // failure is about deciding its applications (a statement_timeout on a
   // big batch; with uncapped, 55P03 is the counter's lock_timeout instead),
@@ -154,7 +166,12 @@ struct BatchResult {
 // `connection` must outlive this object. Never throws.
 class ClaimProtocol {
  public:
-  explicit ClaimProtocol(db::Connection* connection) : connection_(*connection) {}
+  // `window`: the low-water mark of the candidate scan (claim_window.h),
+  // shared by a worker's threads so that it is rebased once per process
+  // and period; null for one of this protocol's own. It must outlive this
+  // object.
+  explicit ClaimProtocol(db::Connection* connection, ClaimWindow* window = nullptr)
+      : connection_(*connection), window_(window != nullptr ? window : &own_window_) {}
 
   // Runs steps 1-3 above once. A connection that broke is left for the
   // caller to replace (status UNAVAILABLE, or UNKNOWN when COMMIT's outcome
@@ -179,6 +196,8 @@ class ClaimProtocol {
 
  private:
   db::Connection& connection_;
+  ClaimWindow own_window_;
+  ClaimWindow* window_;
 };
 
 }  // namespace campaignq::queue

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "check_statements.h"
 #include "common/db/transaction.h"
+#include "common/verify/check_sql.h"
 #include "common/verify/fcfs.h"
 
 namespace campaignq::verify {
@@ -24,17 +25,6 @@ using Snapshot = pqxx::transaction<pqxx::repeatable_read, pqxx::read_only>;
 
 constexpr size_t kMaxDetailsPerCheck = 5;
 constexpr auto kPollInterval = std::chrono::milliseconds(50);
-
-const std::string& CheckSql(Statement statement) {
-  static const auto* by_name = new std::map<std::string, std::string>(
-      campaignq::sql::NamedStatementsOf(sql::CheckQueryFiles()));
-  auto it = by_name->find(statement.name);
-  if (it == by_name->end()) {
-    std::fprintf(stderr, "campaignq verify: no SQL statement named %s\n", statement.name);
-    std::abort();
-  }
-  return it->second;
-}
 
 template <typename... Args>
 pqxx::result Run(pqxx::transaction_base& txn, Statement statement, Args&&... args) {

@@ -33,25 +33,37 @@
 -- 8,300 decisions/s with "=", 2x and more with BETWEEN (bench/RESULTS.md).
 
 -- name: QueueClaimCandidates
--- $1 campaign ids to leave out (bigint[] text form; '{}' for none), $2 how
--- many. Not locked: the campaigns owning the 1,024 oldest pending
--- applications, fairest (oldest head) first, $2 at most, each with whether
--- it is uncapped and open (the worker decides those without the campaign
--- lock: ApplicationDecideUncapped). Looking only at that window makes the
--- claim cost the same with 20 campaigns or 10,000: any campaign outside it
--- has a younger head than all of them. When the window yields nothing this
--- worker may lock, CampaignClaimSkipLockedAnywhere looks at all.
-WITH window_heads AS (
-    SELECT campaign_id, min(id) AS head_id
-    FROM (SELECT campaign_id, id FROM applications
-          WHERE status = 'pending' ORDER BY id LIMIT 1024) oldest
-    GROUP BY campaign_id
-)
-SELECT c.id, c.max_participants IS NULL AND NOT campaignq_closed(c.status, c.closes_at) AS uncapped
-FROM window_heads h JOIN campaigns c ON c.id = h.campaign_id
-WHERE c.id <> ALL ($1::bigint[]) AND NOT c.paused
-ORDER BY h.head_id
-LIMIT $2;
+-- $1 the application id to start at (the low-water mark:
+-- common/queue/claim_window.h), $2 how many pending applications to read
+-- (1,024). Not locked: the campaigns owning the $2 oldest pending
+-- applications from $1 on, each with its oldest and newest id among them,
+-- how many, whether it is paused, and whether it is uncapped and open (the
+-- worker decides those without the campaign lock: ApplicationDecideUncapped).
+-- The worker picks the candidates (queue::PickCandidates): the fairest
+-- (oldest head) first, paused and backing-off campaigns left out. Looking
+-- only at that window makes the claim cost the same with 20 campaigns or
+-- 10,000: any campaign outside it has a younger head than all of them.
+-- Starting at the mark, not at the index head, keeps the cost off the dead
+-- entries that decisions leave at the head while the xmin horizon is pinned.
+-- When no window yields anything this worker may lock,
+-- CampaignClaimSkipLockedAnywhere looks at all.
+SELECT w.campaign_id, w.head_id, w.last_id, w.pending, c.paused,
+       c.max_participants IS NULL AND NOT campaignq_closed(c.status, c.closes_at) AS uncapped
+FROM (SELECT campaign_id, min(id) AS head_id, max(id) AS last_id, count(*) AS pending
+      FROM (SELECT campaign_id, id FROM applications
+            WHERE status = 'pending' AND id >= $1
+            ORDER BY id LIMIT $2) oldest
+      GROUP BY campaign_id) w
+JOIN campaigns c ON c.id = w.campaign_id;
+
+-- name: QueueClaimLowWaterMark
+-- The oldest pending application of any campaign that is not paused (NULL
+-- when there is none): where the candidate scan starts after a rebase
+-- (common/queue/claim_window.h). One index probe per campaign with pending
+-- rows (campaign_queue_heads).
+SELECT min(h.head_id)
+FROM campaign_queue_heads h JOIN campaigns c ON c.id = h.campaign_id
+WHERE NOT c.paused;
 
 -- name: CampaignClaimSkipLocked
 -- $1 candidate campaign ids (bigint[] text form, from QueueClaimCandidates),
