@@ -8,7 +8,9 @@
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -461,6 +463,81 @@ TEST(ServerStackTest, StartsOnceStopsIdempotently) {
   EXPECT_EQ(stack.grpc_server(), nullptr);
   EXPECT_TRUE(stack.address().empty());
   EXPECT_EQ(stack.Start().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// The queue gauges' query reads the applications table, and a backlog (or
+// a lock) makes it slow; health's ping must not wait behind it. A lock held
+// on the table blocks the gauges' query while a scrape runs: health keeps
+// pinging on its own connection and stays SERVING.
+TEST(ServerStackTest, HealthPingsWhileTheQueueGaugesQueryIsBlocked) {
+  ServerOptions options = TestServerOptions(DatabaseUrl());
+  options.process.metrics_listen = "127.0.0.1:0";
+  ServerStack stack(options);
+  absl::StatusOr<int> port = stack.Start();
+  ASSERT_TRUE(port.ok()) << port.status();
+  auto channel = stack.grpc_server()->InProcessChannel(grpc::ChannelArguments());
+  const std::string metrics = stack.metrics_address();
+  const size_t colon = metrics.rfind(':');
+  const auto scrape = [&] {
+    httplib::Client client(metrics.substr(0, colon), std::stoi(metrics.substr(colon + 1)));
+    client.set_read_timeout(60, 0);
+    auto response = client.Get("/metrics");
+    return response ? response->body : std::string();
+  };
+  // The gauges are exported once this server leads maintenance.
+  ASSERT_TRUE(testing::PollUntil(
+      [&] { return scrape().find("\ncampaignq_queue_pending ") != std::string::npos; },
+      testing::Deadline(std::chrono::seconds(20))))
+      << "the server never exported the queue gauges";
+
+  pqxx::connection blocker(DatabaseUrl());
+  pqxx::work lock(blocker);
+  lock.exec0("LOCK TABLE applications IN ACCESS EXCLUSIVE MODE");
+  // Scrapes until one blocks (the gauges re-read at most every 500 ms).
+  std::atomic<bool> stop{false};
+  std::thread scraper([&] {
+    while (!stop.load()) scrape();
+  });
+  pqxx::connection observer(DatabaseUrl());
+  const auto scalar = [&](const std::string& query) {
+    pqxx::nontransaction txn(observer);
+    return txn.exec1(query)[0].as<std::string>();
+  };
+  EXPECT_TRUE(testing::PollUntil(
+      [&] {
+        return scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND wait_event_type = 'Lock' "
+                      "AND query LIKE '%campaignq_micros(min(created_at))%'") != "0";
+      },
+      testing::Deadline(std::chrono::seconds(20))))
+      << "the gauges' query never waited for the lock";
+  const std::string blocked_at = scalar("SELECT clock_timestamp()::text");
+
+  // Until the health connection finishes a ping that started after that, or
+  // health gives up.
+  std::string health = "SERVING";
+  EXPECT_TRUE(testing::PollUntil(
+      [&] {
+        auto checked = server_test::CheckHealth(channel.get(), "");
+        health = checked.ok() ? *checked : checked.status().ToString();
+        if (health != "SERVING") return true;
+        pqxx::nontransaction txn(observer);
+        return txn.exec_params1(
+                      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND application_name = 'campaignq-server-health' AND state = 'idle' "
+                      "AND state_change > $1::timestamptz",
+                      blocked_at)[0]
+                   .as<int64_t>() > 0;
+      },
+      testing::Deadline(std::chrono::seconds(20))));
+  EXPECT_EQ(health, "SERVING") << "health depended on the gauges' query";
+  EXPECT_EQ(*server_test::CheckHealth(channel.get(), ""), "SERVING");
+
+  lock.abort();
+  stop = true;
+  scraper.join();
+  channel.reset();
+  stack.Stop();
 }
 
 TEST(ServerStackTest, ABusyPortIsUnavailableAndExitsOne) {
