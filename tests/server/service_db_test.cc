@@ -23,8 +23,11 @@
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "common/db/connect.h"
 #include "common/db/migrator.h"
+#include "common/db/pool.h"
 #include "common/exit_codes.h"
 #include "common/process/process_flags.h"
+#include "common/store/campaign_store.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpc_probe.h"
 #include "server/decision_listener.h"
 #include "server/server_setup.h"
@@ -409,8 +412,9 @@ TEST_F(ServiceDbTest, HealthIsServingAndReflectionListsTheService) {
   EXPECT_NE(std::find(names->begin(), names->end(), "grpc.health.v1.Health"), names->end());
 }
 
-// Drain (the first half of Stop): health NOT_SERVING, every watch ended
-// with UNAVAILABLE at once. Its own stack: it stops it.
+// Drain (the first half of Stop): health NOT_SERVING, every watch and
+// every reflection stream ended with UNAVAILABLE at once, new reflection
+// streams refused. Its own stack: it stops it.
 TEST_F(ServiceDbTest, DrainingEndsWatchesPromptly) {
   Served own;
   ASSERT_TRUE(own.Start());
@@ -422,6 +426,15 @@ TEST_F(ServiceDbTest, DrainingEndsWatchesPromptly) {
   auto reader = own.stub->WatchApplication(context.get(), request);
   v1::Application update;
   ASSERT_TRUE(reader->Read(&update));
+  // A reflection stream answered once, now waiting for its next request.
+  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(own.channel);
+  grpc::ClientContext reflection_context;
+  auto stream = reflection->ServerReflectionInfo(&reflection_context);
+  grpc::reflection::v1alpha::ServerReflectionRequest list;
+  list.set_list_services("*");
+  ASSERT_TRUE(stream->Write(list));
+  grpc::reflection::v1alpha::ServerReflectionResponse listed;
+  ASSERT_TRUE(stream->Read(&listed));
 
   const auto start = steady_clock::now();
   own.stack.Drain();
@@ -429,7 +442,13 @@ TEST_F(ServiceDbTest, DrainingEndsWatchesPromptly) {
   EXPECT_EQ(*server_test::CheckHealth(own.channel.get(), ""), "NOT_SERVING");
   EXPECT_FALSE(reader->Read(&update));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_FALSE(stream->Read(&listed));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_LT(steady_clock::now() - start, milliseconds(1500));
+  grpc::ClientContext late_context;
+  auto late = reflection->ServerReflectionInfo(&late_context);
+  EXPECT_FALSE(late->Read(&listed));
+  EXPECT_EQ(late->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   own.stack.Stop();
   EXPECT_EQ(own.stack.grpc_server(), nullptr);
 }
@@ -505,9 +524,10 @@ TEST(ServerStackTest, HealthPingsWhileTheQueueGaugesQueryIsBlocked) {
   };
   EXPECT_TRUE(testing::PollUntil(
       [&] {
-        return scalar("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                      "AND wait_event_type = 'Lock' "
-                      "AND query LIKE '%campaignq_micros(min(created_at))%'") != "0";
+        return scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock' "
+                   "AND query LIKE '%campaignq_micros(min(created_at))%'") != "0";
       },
       testing::Deadline(std::chrono::seconds(20))))
       << "the gauges' query never waited for the lock";
@@ -532,6 +552,18 @@ TEST(ServerStackTest, HealthPingsWhileTheQueueGaugesQueryIsBlocked) {
       testing::Deadline(std::chrono::seconds(20))));
   EXPECT_EQ(health, "SERVING") << "health depended on the gauges' query";
   EXPECT_EQ(*server_test::CheckHealth(channel.get(), ""), "SERVING");
+
+  // And the gauges' read itself gives up at its deadline (QueueGauges
+  // gives it kReadTimeout), so that a scrape does not hang with the lock.
+  db::PoolOptions pool_options;
+  pool_options.url = DatabaseUrl();
+  pool_options.max_connections = 1;
+  db::ConnectionPool pool(pool_options);
+  store::CampaignStore store(&pool);
+  const auto read_started = steady_clock::now();
+  const auto depth = store.GetQueueDepth(absl::Now() + absl::Milliseconds(300));
+  EXPECT_EQ(depth.status().code(), absl::StatusCode::kDeadlineExceeded) << depth.status();
+  EXPECT_LT(steady_clock::now() - read_started, std::chrono::seconds(5));
 
   lock.abort();
   stop = true;
