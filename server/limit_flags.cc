@@ -37,6 +37,17 @@ CAMPAIGNQ_FLAG(int, max_watches_per_caller, "CAMPAIGNQ_MAX_WATCHES_PER_CALLER", 
 CAMPAIGNQ_FLAG(int, max_watches, "CAMPAIGNQ_MAX_WATCHES", 256,
                "open watches on this server; beyond: RESOURCE_EXHAUSTED with RetryInfo. Keep it "
                "well below --max-threads: each watch holds a handler thread");
+CAMPAIGNQ_FLAG(int, max_reflection_streams_per_caller,
+               "CAMPAIGNQ_MAX_REFLECTION_STREAMS_PER_CALLER", 4,
+               "open server reflection streams one caller may have; beyond: "
+               "RESOURCE_EXHAUSTED with RetryInfo");
+CAMPAIGNQ_FLAG(int, max_reflection_streams, "CAMPAIGNQ_MAX_REFLECTION_STREAMS", 64,
+               "open server reflection streams on this server; beyond: RESOURCE_EXHAUSTED with "
+               "RetryInfo");
+CAMPAIGNQ_FLAG(absl::Duration, reflection_idle_timeout, "CAMPAIGNQ_REFLECTION_IDLE_TIMEOUT",
+               absl::Minutes(1),
+               "a server reflection stream that has waited this long for its next request is "
+               "ended (UNAVAILABLE: open a new one)");
 CAMPAIGNQ_FLAG(double, apply_rate, "CAMPAIGNQ_APPLY_RATE", 0,
                "Apply calls per second per caller (token bucket); beyond: RESOURCE_EXHAUSTED "
                "with RetryInfo; 0: unlimited");
@@ -61,6 +72,9 @@ absl::StatusOr<LimitOptions> ReadLimitFlags() {
   limits.max_watch_duration = absl::GetFlag(FLAGS_max_watch_duration);
   limits.max_watches_per_key = absl::GetFlag(FLAGS_max_watches_per_caller);
   limits.max_watches_total = absl::GetFlag(FLAGS_max_watches);
+  limits.max_reflection_streams_per_key = absl::GetFlag(FLAGS_max_reflection_streams_per_caller);
+  limits.max_reflection_streams_total = absl::GetFlag(FLAGS_max_reflection_streams);
+  limits.reflection_idle_timeout = absl::GetFlag(FLAGS_reflection_idle_timeout);
   limits.apply_rate = {absl::GetFlag(FLAGS_apply_rate), absl::GetFlag(FLAGS_apply_burst)};
   limits.call_rate = {absl::GetFlag(FLAGS_call_rate), absl::GetFlag(FLAGS_call_burst)};
 
@@ -90,6 +104,13 @@ absl::StatusOr<LimitOptions> ReadLimitFlags() {
   }
   if (limits.max_watches_per_key < 1 || limits.max_watches_total < 1) {
     return absl::InvalidArgumentError("--max-watches-per-caller and --max-watches must be >= 1");
+  }
+  if (limits.max_reflection_streams_per_key < 1 || limits.max_reflection_streams_total < 1) {
+    return absl::InvalidArgumentError(
+        "--max-reflection-streams-per-caller and --max-reflection-streams must be >= 1");
+  }
+  if (limits.reflection_idle_timeout <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--reflection-idle-timeout must be positive");
   }
   if (limits.apply_rate.per_second < 0 || limits.call_rate.per_second < 0 ||
       limits.apply_rate.burst < 0 || limits.call_rate.burst < 0) {

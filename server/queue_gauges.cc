@@ -47,7 +47,7 @@ std::optional<store::CampaignStore::QueueDepth> QueueGauges::Current(double* rea
   const auto now = std::chrono::steady_clock::now();
   if (!last_ || now - last_attempt_ >= kFresh) {
     last_attempt_ = now;
-    if (auto depth = read_(); depth.ok()) {
+    if (auto depth = read_(absl::Now() + kReadTimeout); depth.ok()) {
       last_ = *depth;
       last_success_unix_seconds_ = absl::ToDoubleSeconds(absl::Now() - absl::UnixEpoch());
     }

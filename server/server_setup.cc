@@ -1,6 +1,5 @@
 #include "server/server_setup.h"
 
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 
@@ -10,7 +9,6 @@
 
 #include "grpc/health/v1/health.pb.h"
 #include "server/request_metrics.h"
-#include "server/security/reflection_guard.h"
 #include "server/unparsable_request.h"
 
 namespace campaignq::server {
@@ -48,15 +46,14 @@ void ApplyTransportLimits(const LimitOptions& limits, grpc::ServerBuilder& build
 
 std::unique_ptr<grpc::Server> BuildAndStartServer(const ServerSetup& setup, grpc::Service* service,
                                                   int* selected_port) {
-  // Both are process-wide switches read when a builder is created or
-  // started, so they must come before the builder.
+  // A process-wide switch read when a builder is created, so it must come
+  // before the builder.
   grpc::EnableDefaultHealthCheckService(true);
   // gRPC's built-in health service registers no descriptors, so reflection
   // would list grpc.health.v1.Health and then answer "Symbol not found".
   // Touching our compiled health.proto links it in, which registers its
   // descriptors in the generated pool that reflection serves.
   grpc::health::v1::HealthCheckRequest::descriptor();
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   grpc::ServerBuilder builder;
   *selected_port = 0;
@@ -77,14 +74,11 @@ std::unique_ptr<grpc::Server> BuildAndStartServer(const ServerSetup& setup, grpc
   if (setup.metrics != nullptr) interceptors = RequestMetricsInterceptors(setup.metrics);
   // Before the metrics, so that they count the status it substitutes.
   interceptors.insert(interceptors.begin(), UnparsableRequestInterceptor());
-  // First, so that the metrics count the status it substitutes.
-  if (setup.authorizer != nullptr) {
-    interceptors.insert(interceptors.begin(), security::ReflectionGuard(setup.authorizer));
-  }
   if (!interceptors.empty()) {
     builder.experimental().SetInterceptorCreators(std::move(interceptors));
   }
   builder.RegisterService(service);
+  if (setup.reflection != nullptr) builder.RegisterService(setup.reflection);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr) return nullptr;
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();

@@ -1,7 +1,8 @@
 #pragma once
 // Assembles a grpc::Server the way campaignq serves: the service, the
 // standard health service (grpc.health.v1) and server reflection (so
-// `grpcurl -plaintext HOST:PORT list` works), on a bounded sync thread pool.
+// `grpcurl -plaintext HOST:PORT list` works: reflection_service.h), on a
+// bounded sync thread pool.
 // Shared by main and the in-process tests.
 
 #include <grpcpp/grpcpp.h>
@@ -11,6 +12,7 @@
 
 #include "common/metrics/metrics.h"
 #include "server/limits/limit_options.h"
+#include "server/reflection_service.h"
 #include "server/security/authorizer.h"
 
 namespace campaignq::server {
@@ -22,12 +24,14 @@ struct ServerSetup {
   // host:port; empty: no listening port (in-process channel only).
   std::string listen;
   // The sync server runs every in-flight call on its own thread (all but
-  // Apply, a callback method that holds none: campaign_queue_service.h),
-  // and a WatchApplication stream holds one for its whole life. Unbounded, a burst
-  // of calls (or of watchers) would create threads until memory runs out,
-  // all queueing for the --pool-size database connections anyway. With the
-  // bound, calls beyond it get RESOURCE_EXHAUSTED at once, which clients
-  // retry, instead of the whole process degrading.
+  // Apply, a callback method that holds none: campaign_queue_service.h;
+  // server reflection and grpc.health.v1, Watch included, are callback
+  // services too), and a WatchApplication stream holds one for its whole
+  // life. Unbounded, a burst of calls (or of watchers) would create
+  // threads until memory runs out, all queueing for the --pool-size
+  // database connections anyway. With the bound, calls beyond it get
+  // RESOURCE_EXHAUSTED at once, which clients retry, instead of the whole
+  // process degrading.
   int max_threads = 512;
   // Metrics of every call (request_metrics.h); nullptr: none.
   metrics::Registry* metrics = nullptr;
@@ -38,8 +42,9 @@ struct ServerSetup {
   // The listening port's credentials (security/credentials.h); nullptr:
   // plaintext.
   std::shared_ptr<grpc::ServerCredentials> credentials;
-  // Guards server reflection (security/reflection_guard.h); nullptr: open.
-  const security::Authorizer* authorizer = nullptr;
+  // Server reflection, registered as one more service (it authenticates
+  // its callers itself); it must outlive the server. nullptr: none.
+  ReflectionService* reflection = nullptr;
 };
 
 // Builds and starts the server; nullptr when it cannot listen. `service`

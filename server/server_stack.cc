@@ -63,6 +63,15 @@ struct ServerStack::Running {
         health_pool(
             PoolFor(options, "campaignq-server-health", 1, std::chrono::milliseconds(2000))),
         health_store(&health_pool),
+        // The queue gauges' count reads every pending application: it takes
+        // as long as the backlog is large, or waits behind a lock on the
+        // table. On the health connection it held up the health ping, and a
+        // leader with a backlog went NOT_SERVING; on the request pool a
+        // scrape would wait behind request traffic. So it has a connection
+        // of its own, and each read gives up after QueueGauges::kReadTimeout.
+        gauges_pool(
+            PoolFor(options, "campaignq-server-gauges", 1, std::chrono::milliseconds(2000))),
+        gauges_store(&gauges_pool),
         listener(ListenerFor(options)),
         exporter(&registry),
         limits(options.limits),
@@ -76,6 +85,8 @@ struct ServerStack::Running {
   store::CampaignStore store;
   db::ConnectionPool health_pool;
   store::CampaignStore health_store;
+  db::ConnectionPool gauges_pool;
+  store::CampaignStore gauges_store;
   // In pooler-safe mode it listens to nothing: watches then fall back to
   // re-reading every kWatchFallbackInterval.
   DecisionListener listener;
@@ -86,6 +97,8 @@ struct ServerStack::Running {
   metrics::HttpExporter exporter;
   CallLimits limits;
   CampaignQueueService service;
+  // Outlives the server, whose reflection streams end first.
+  std::unique_ptr<ReflectionService> reflection;
   std::unique_ptr<grpc::Server> server;
   std::unique_ptr<HealthMonitor> health;
   // The web console (--console-listen), over the same store and listener.
@@ -154,9 +167,8 @@ absl::StatusOr<int> ServerStack::StartLocked() {
   running_ = std::make_unique<Running>(options_, std::move(authorizer));
   Running& r = *running_;
   r.listener.Start();
-  // Queue gauges read through the health connection: a scrape must not
-  // wait behind request traffic for a pooled connection.
   store::CampaignStore* health_store = &r.health_store;
+  store::CampaignStore* gauges_store = &r.gauges_store;
   // Scheduled closes and retention, led by one server at a time; the
   // queue gauges are exported by that leader only, so that sum() over
   // servers counts the one queue once.
@@ -166,7 +178,8 @@ absl::StatusOr<int> ServerStack::StartLocked() {
   r.maintenance->Start();
   const MaintenanceLoop* leader = r.maintenance.get();
   r.queue_gauges = std::make_unique<QueueGauges>(
-      &r.registry, [health_store] { return health_store->GetQueueDepth(); },
+      &r.registry,
+      [gauges_store](absl::Time deadline) { return gauges_store->GetQueueDepth(deadline); },
       [leader] { return leader->leader(); });
   if (!options_.process.metrics_listen.empty()) {
     absl::StatusOr<int> metrics_port = r.exporter.Start(options_.process.metrics_listen);
@@ -181,7 +194,15 @@ absl::StatusOr<int> ServerStack::StartLocked() {
   setup.limits = options_.limits;
   setup.metrics = &r.registry;
   setup.credentials = std::move(credentials);
-  setup.authorizer = r.authorizer.get();
+  ReflectionOptions reflection;
+  reflection.max_streams_per_key = options_.limits.max_reflection_streams_per_key;
+  reflection.max_streams_total = options_.limits.max_reflection_streams_total;
+  reflection.idle_timeout = options_.limits.reflection_idle_timeout;
+  r.reflection = std::make_unique<ReflectionService>(
+      std::vector<std::string>{kServiceName, "grpc.health.v1.Health",
+                               grpc::reflection::v1alpha::ServerReflection::service_full_name()},
+      r.authorizer.get(), reflection);
+  setup.reflection = r.reflection.get();
   int port = 0;
   r.server = BuildAndStartServer(setup, &r.service, &port);
   if (r.server == nullptr || port == 0) {
@@ -251,9 +272,10 @@ void ServerStack::Drain() {
 void ServerStack::DrainLocked() {
   if (running_ == nullptr) return;
   running_->health->SetDraining();
-  // Ends every watch (UNAVAILABLE: watch again elsewhere) so they do not
-  // hold the shutdown for the whole grace period.
+  // Ends every watch and reflection stream (UNAVAILABLE: again elsewhere)
+  // so they do not hold the shutdown for the whole grace period.
   running_->listener.Stop();
+  if (running_->reflection != nullptr) running_->reflection->Drain();
 }
 
 void ServerStack::Stop() {

@@ -438,10 +438,9 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
       });
 }
 
-absl::StatusOr<CampaignStore::QueueDepth> CampaignStore::GetQueueDepth() {
+absl::StatusOr<CampaignStore::QueueDepth> CampaignStore::GetQueueDepth(absl::Time deadline) {
   return WithTransaction(
-      pool_, absl::InfiniteFuture(),
-      [&](ReadCommittedTransaction& txn) -> absl::StatusOr<QueueDepth> {
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<QueueDepth> {
         ASSIGN_OR_RETURN(const pqxx::row row, OneRow(Exec(txn, sql::kQueueDepth)));
         QueueDepth depth;
         depth.pending = row[0].as<int64_t>();

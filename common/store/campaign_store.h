@@ -147,8 +147,11 @@ class CampaignStore {
     int64_t pending = 0;
     double oldest_pending_age_seconds = 0;
   };
-  // Cheap enough for every metrics scrape (the pending partial index).
-  absl::StatusOr<QueueDepth> GetQueueDepth();
+  // Counts the pending partial index: as slow as the backlog is large, and
+  // it waits behind a lock on the table. Bounded by `deadline`
+  // (DEADLINE_EXCEEDED); never on the health connection
+  // (server_stack.cc).
+  absl::StatusOr<QueueDepth> GetQueueDepth(absl::Time deadline);
 
   // A round trip to the database: OK or UNAVAILABLE. For health checks.
   absl::Status Ping();

@@ -48,6 +48,12 @@ struct LimitOptions {
   // handler thread) so that other calls always find one.
   int max_watches_per_key = 16;
   int max_watches_total = 256;
+  // Open server reflection streams per key and in total, and how long one
+  // may wait for its next request (reflection_service.h; such a stream
+  // holds no handler thread, but memory).
+  int max_reflection_streams_per_key = 4;
+  int max_reflection_streams_total = 64;
+  absl::Duration reflection_idle_timeout = absl::Minutes(1);
   // Token buckets per key: Apply, and every other campaignq.v1 call.
   RateLimit apply_rate = {0, 0};
   RateLimit call_rate = {0, 0};

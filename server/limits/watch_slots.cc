@@ -9,8 +9,8 @@ WatchSlots::Slot::~Slot() {
   if (slots_ != nullptr) slots_->Give(key_);
 }
 
-WatchSlots::WatchSlots(int per_key, int total, absl::Duration retry_after)
-    : per_key_(per_key), total_(total), retry_after_(retry_after) {}
+WatchSlots::WatchSlots(int per_key, int total, absl::Duration retry_after, SlotNames names)
+    : per_key_(per_key), total_(total), retry_after_(retry_after), names_(names) {}
 
 absl::StatusOr<WatchSlots::Slot> WatchSlots::Take(absl::string_view key) {
   std::lock_guard<std::mutex> lock(mutex_);
@@ -18,12 +18,14 @@ absl::StatusOr<WatchSlots::Slot> WatchSlots::Take(absl::string_view key) {
   const int open_for_key = it == open_.end() ? 0 : it->second;
   absl::Status full;
   if (per_key_ > 0 && open_for_key >= per_key_) {
-    full = absl::ResourceExhaustedError(absl::StrCat(
-        "too many open watches for this caller (at most ", per_key_, "); end one or retry later"));
-    SetErrorReason(full, "TOO_MANY_WATCHES");
+    full = absl::ResourceExhaustedError(absl::StrCat("too many open ", names_.streams,
+                                                     " for this caller (at most ", per_key_,
+                                                     "); end one or retry later"));
+    SetErrorReason(full, names_.per_key_reason);
   } else if (total_ > 0 && open_total_ >= total_) {
-    full = absl::ResourceExhaustedError("the server has too many open watches; retry later");
-    SetErrorReason(full, "SERVER_WATCHES_FULL");
+    full = absl::ResourceExhaustedError(
+        absl::StrCat("the server has too many open ", names_.streams, "; retry later"));
+    SetErrorReason(full, names_.total_reason);
   }
   if (!full.ok()) {
     SetRetryDelay(full, retry_after_);

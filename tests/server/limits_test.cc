@@ -106,6 +106,25 @@ TEST(WatchSlotsTest, PerKeyCapThenTotalCapAndSlotsComeBack) {
   EXPECT_EQ(slots.open_total(), 2);
 }
 
+// Reflection streams use the same counting under their own names, which
+// the e2e test and docs/limits.md name.
+TEST(WatchSlotsTest, ReflectionSlotsSayWhatIsFull) {
+  WatchSlots slots(/*per_key=*/1, /*total=*/2, absl::Seconds(5), kReflectionSlotNames);
+  absl::StatusOr<WatchSlots::Slot> first = slots.Take("alice");
+  ASSERT_TRUE(first.ok());
+  absl::StatusOr<WatchSlots::Slot> second = slots.Take("alice");
+  ASSERT_EQ(second.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ErrorReason(second.status()), "TOO_MANY_REFLECTION_STREAMS");
+  EXPECT_EQ(second.status().message(),
+            "too many open reflection streams for this caller (at most 1); end one or retry later");
+  absl::StatusOr<WatchSlots::Slot> bob = slots.Take("bob");
+  ASSERT_TRUE(bob.ok());
+  absl::StatusOr<WatchSlots::Slot> carol = slots.Take("carol");
+  ASSERT_EQ(carol.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ErrorReason(carol.status()), "SERVER_REFLECTION_STREAMS_FULL");
+  EXPECT_EQ(RetryDelay(carol.status()), absl::Seconds(5));
+}
+
 TEST(CallLimitsTest, DeadlinesAreCappedAndMissingOnesGetTheCap) {
   FakeClock clock;
   LimitOptions options;

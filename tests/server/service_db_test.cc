@@ -8,7 +8,9 @@
 #include <google/protobuf/util/time_util.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
@@ -21,8 +23,11 @@
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "common/db/connect.h"
 #include "common/db/migrator.h"
+#include "common/db/pool.h"
 #include "common/exit_codes.h"
 #include "common/process/process_flags.h"
+#include "common/store/campaign_store.h"
+#include "grpc/reflection/v1alpha/reflection.grpc.pb.h"
 #include "grpc_probe.h"
 #include "server/decision_listener.h"
 #include "server/server_setup.h"
@@ -407,8 +412,9 @@ TEST_F(ServiceDbTest, HealthIsServingAndReflectionListsTheService) {
   EXPECT_NE(std::find(names->begin(), names->end(), "grpc.health.v1.Health"), names->end());
 }
 
-// Drain (the first half of Stop): health NOT_SERVING, every watch ended
-// with UNAVAILABLE at once. Its own stack: it stops it.
+// Drain (the first half of Stop): health NOT_SERVING, every watch and
+// every reflection stream ended with UNAVAILABLE at once, new reflection
+// streams refused. Its own stack: it stops it.
 TEST_F(ServiceDbTest, DrainingEndsWatchesPromptly) {
   Served own;
   ASSERT_TRUE(own.Start());
@@ -420,6 +426,15 @@ TEST_F(ServiceDbTest, DrainingEndsWatchesPromptly) {
   auto reader = own.stub->WatchApplication(context.get(), request);
   v1::Application update;
   ASSERT_TRUE(reader->Read(&update));
+  // A reflection stream answered once, now waiting for its next request.
+  auto reflection = grpc::reflection::v1alpha::ServerReflection::NewStub(own.channel);
+  grpc::ClientContext reflection_context;
+  auto stream = reflection->ServerReflectionInfo(&reflection_context);
+  grpc::reflection::v1alpha::ServerReflectionRequest list;
+  list.set_list_services("*");
+  ASSERT_TRUE(stream->Write(list));
+  grpc::reflection::v1alpha::ServerReflectionResponse listed;
+  ASSERT_TRUE(stream->Read(&listed));
 
   const auto start = steady_clock::now();
   own.stack.Drain();
@@ -427,7 +442,13 @@ TEST_F(ServiceDbTest, DrainingEndsWatchesPromptly) {
   EXPECT_EQ(*server_test::CheckHealth(own.channel.get(), ""), "NOT_SERVING");
   EXPECT_FALSE(reader->Read(&update));
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_FALSE(stream->Read(&listed));
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_LT(steady_clock::now() - start, milliseconds(1500));
+  grpc::ClientContext late_context;
+  auto late = reflection->ServerReflectionInfo(&late_context);
+  EXPECT_FALSE(late->Read(&listed));
+  EXPECT_EQ(late->Finish().error_code(), grpc::StatusCode::UNAVAILABLE);
   own.stack.Stop();
   EXPECT_EQ(own.stack.grpc_server(), nullptr);
 }
@@ -461,6 +482,94 @@ TEST(ServerStackTest, StartsOnceStopsIdempotently) {
   EXPECT_EQ(stack.grpc_server(), nullptr);
   EXPECT_TRUE(stack.address().empty());
   EXPECT_EQ(stack.Start().status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// The queue gauges' query reads the applications table, and a backlog (or
+// a lock) makes it slow; health's ping must not wait behind it. A lock held
+// on the table blocks the gauges' query while a scrape runs: health keeps
+// pinging on its own connection and stays SERVING.
+TEST(ServerStackTest, HealthPingsWhileTheQueueGaugesQueryIsBlocked) {
+  ServerOptions options = TestServerOptions(DatabaseUrl());
+  options.process.metrics_listen = "127.0.0.1:0";
+  ServerStack stack(options);
+  absl::StatusOr<int> port = stack.Start();
+  ASSERT_TRUE(port.ok()) << port.status();
+  auto channel = stack.grpc_server()->InProcessChannel(grpc::ChannelArguments());
+  const std::string metrics = stack.metrics_address();
+  const size_t colon = metrics.rfind(':');
+  const auto scrape = [&] {
+    httplib::Client client(metrics.substr(0, colon), std::stoi(metrics.substr(colon + 1)));
+    client.set_read_timeout(60, 0);
+    auto response = client.Get("/metrics");
+    return response ? response->body : std::string();
+  };
+  // The gauges are exported once this server leads maintenance.
+  ASSERT_TRUE(testing::PollUntil(
+      [&] { return scrape().find("\ncampaignq_queue_pending ") != std::string::npos; },
+      testing::Deadline(std::chrono::seconds(20))))
+      << "the server never exported the queue gauges";
+
+  pqxx::connection blocker(DatabaseUrl());
+  pqxx::work lock(blocker);
+  lock.exec0("LOCK TABLE applications IN ACCESS EXCLUSIVE MODE");
+  // Scrapes until one blocks (the gauges re-read at most every 500 ms).
+  std::atomic<bool> stop{false};
+  std::thread scraper([&] {
+    while (!stop.load()) scrape();
+  });
+  pqxx::connection observer(DatabaseUrl());
+  const auto scalar = [&](const std::string& query) {
+    pqxx::nontransaction txn(observer);
+    return txn.exec1(query)[0].as<std::string>();
+  };
+  EXPECT_TRUE(testing::PollUntil(
+      [&] {
+        return scalar(
+                   "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                   "AND wait_event_type = 'Lock' "
+                   "AND query LIKE '%campaignq_micros(min(created_at))%'") != "0";
+      },
+      testing::Deadline(std::chrono::seconds(20))))
+      << "the gauges' query never waited for the lock";
+  const std::string blocked_at = scalar("SELECT clock_timestamp()::text");
+
+  // Until the health connection finishes a ping that started after that, or
+  // health gives up.
+  std::string health = "SERVING";
+  EXPECT_TRUE(testing::PollUntil(
+      [&] {
+        auto checked = server_test::CheckHealth(channel.get(), "");
+        health = checked.ok() ? *checked : checked.status().ToString();
+        if (health != "SERVING") return true;
+        pqxx::nontransaction txn(observer);
+        return txn.exec_params1(
+                      "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                      "AND application_name = 'campaignq-server-health' AND state = 'idle' "
+                      "AND state_change > $1::timestamptz",
+                      blocked_at)[0]
+                   .as<int64_t>() > 0;
+      },
+      testing::Deadline(std::chrono::seconds(20))));
+  EXPECT_EQ(health, "SERVING") << "health depended on the gauges' query";
+  EXPECT_EQ(*server_test::CheckHealth(channel.get(), ""), "SERVING");
+
+  // And the gauges' read itself gives up at its deadline (QueueGauges
+  // gives it kReadTimeout), so that a scrape does not hang with the lock.
+  db::PoolOptions pool_options;
+  pool_options.url = DatabaseUrl();
+  pool_options.max_connections = 1;
+  db::ConnectionPool pool(pool_options);
+  store::CampaignStore store(&pool);
+  const auto read_started = steady_clock::now();
+  const auto depth = store.GetQueueDepth(absl::Now() + absl::Milliseconds(300));
+  EXPECT_EQ(depth.status().code(), absl::StatusCode::kDeadlineExceeded) << depth.status();
+  EXPECT_LT(steady_clock::now() - read_started, std::chrono::seconds(5));
+
+  lock.abort();
+  stop = true;
+  scraper.join();
+  channel.reset();
+  stack.Stop();
 }
 
 TEST(ServerStackTest, ABusyPortIsUnavailableAndExitsOne) {
