@@ -13,6 +13,7 @@
 #include <pqxx/pqxx>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -539,8 +540,9 @@ TEST_F(ConsoleTest, ListPagesEndAtTheirDeadline) {
   pqxx::connection holder(url_);
   pqxx::work lock(holder);
   lock.exec("LOCK TABLE applications IN ACCESS EXCLUSIVE MODE");
-  for (const std::string path :
-       {absl::StrCat("/api/campaigns/", campaign, "/applications"), std::string("/api/failed")}) {
+  const std::vector<std::string> paths{absl::StrCat("/api/campaigns/", campaign, "/applications"),
+                                       "/api/failed"};
+  for (const std::string& path : paths) {
     const absl::Time start = absl::Now();
     std::future<ApiResponse> page = std::async(std::launch::async, [&] {
       return api.Handle({"GET", path, {}, kAdmin});
