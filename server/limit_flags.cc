@@ -44,6 +44,9 @@ CAMPAIGNQ_FLAG(int, max_reflection_streams_per_caller,
 CAMPAIGNQ_FLAG(int, max_reflection_streams, "CAMPAIGNQ_MAX_REFLECTION_STREAMS", 64,
                "open server reflection streams on this server; beyond: RESOURCE_EXHAUSTED with "
                "RetryInfo");
+CAMPAIGNQ_FLAG(int, max_queued_applies, "CAMPAIGNQ_MAX_QUEUED_APPLIES", 10000,
+               "Applies waiting to be written at most, one caller at most its share of them; "
+               "beyond: RESOURCE_EXHAUSTED with RetryInfo, nothing stored");
 CAMPAIGNQ_FLAG(absl::Duration, reflection_idle_timeout, "CAMPAIGNQ_REFLECTION_IDLE_TIMEOUT",
                absl::Minutes(1),
                "a server reflection stream that has waited this long for its next request is "
@@ -75,6 +78,7 @@ absl::StatusOr<LimitOptions> ReadLimitFlags() {
   limits.max_reflection_streams_per_key = absl::GetFlag(FLAGS_max_reflection_streams_per_caller);
   limits.max_reflection_streams_total = absl::GetFlag(FLAGS_max_reflection_streams);
   limits.reflection_idle_timeout = absl::GetFlag(FLAGS_reflection_idle_timeout);
+  limits.max_queued_applies = absl::GetFlag(FLAGS_max_queued_applies);
   limits.apply_rate = {absl::GetFlag(FLAGS_apply_rate), absl::GetFlag(FLAGS_apply_burst)};
   limits.call_rate = {absl::GetFlag(FLAGS_call_rate), absl::GetFlag(FLAGS_call_burst)};
 
@@ -111,6 +115,9 @@ absl::StatusOr<LimitOptions> ReadLimitFlags() {
   }
   if (limits.reflection_idle_timeout <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--reflection-idle-timeout must be positive");
+  }
+  if (limits.max_queued_applies < 1) {
+    return absl::InvalidArgumentError("--max-queued-applies must be >= 1");
   }
   if (limits.apply_rate.per_second < 0 || limits.call_rate.per_second < 0 ||
       limits.apply_rate.burst < 0 || limits.call_rate.burst < 0) {

@@ -39,6 +39,12 @@ db::PoolOptions PoolFor(const ServerOptions& options, const char* application_na
   return pool;
 }
 
+store::ApplyBatcher::Options ApplyOptionsFor(const ServerOptions& options) {
+  store::ApplyBatcher::Options apply;
+  apply.max_queued = options.limits.max_queued_applies;
+  return apply;
+}
+
 DecisionListenerOptions ListenerFor(const ServerOptions& options) {
   DecisionListenerOptions listener;
   listener.database_url = options.process.database_url;
@@ -55,7 +61,7 @@ struct ServerStack::Running {
       : authorizer(std::move(authorizer_in)),
         pool(PoolFor(options, "campaignq-server", options.pool_size,
                      std::chrono::milliseconds(5000))),
-        store(&pool),
+        store(&pool, ApplyOptionsFor(options)),
         // Health pings get their own single connection: through the request
         // pool a burst of slow calls would hold every connection and the
         // server would report NOT_SERVING for being busy, not for losing its

@@ -138,8 +138,8 @@ absl::Status ApplicationNotFound(int64_t application_id) {
   return status;
 }
 
-CampaignStore::CampaignStore(db::ConnectionPool* pool)
-    : pool_(pool), apply_batcher_(pool, ApplyBatcher::Options()) {}
+CampaignStore::CampaignStore(db::ConnectionPool* pool, ApplyBatcher::Options apply)
+    : pool_(pool), apply_batcher_(pool, apply) {}
 
 absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(const v1::CreateCampaignRequest& request,
                                                            absl::Time deadline) {

@@ -54,8 +54,8 @@ struct StatsPage {
 
 class CampaignStore {
  public:
-  // `pool` must outlive the store.
-  explicit CampaignStore(db::ConnectionPool* pool);
+  // `pool` must outlive the store; `apply` shapes its Apply group commit.
+  explicit CampaignStore(db::ConnectionPool* pool, ApplyBatcher::Options apply = {});
 
   absl::StatusOr<v1::Campaign> CreateCampaign(const v1::CreateCampaignRequest& request,
                                               absl::Time deadline = absl::InfiniteFuture());

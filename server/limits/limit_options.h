@@ -54,6 +54,9 @@ struct LimitOptions {
   int max_reflection_streams_per_key = 4;
   int max_reflection_streams_total = 64;
   absl::Duration reflection_idle_timeout = absl::Minutes(1);
+  // Applies waiting in the group-commit queue at most, one caller at most
+  // its share of them (ApplyBatcher::Options::max_queued).
+  int max_queued_applies = 10000;
   // Token buckets per key: Apply, and every other campaignq.v1 call.
   RateLimit apply_rate = {0, 0};
   RateLimit call_rate = {0, 0};

@@ -212,6 +212,7 @@ TEST_F(ServerFlagsTest, LimitDefaultsEnvironmentAndUsageErrors) {
     EXPECT_EQ(limits.max_watch_duration, absl::Minutes(10));
     EXPECT_EQ(limits.max_watches_per_key, 16);
     EXPECT_EQ(limits.max_watches_total, 256);
+    EXPECT_EQ(limits.max_queued_applies, 10000);
     EXPECT_EQ(limits.apply_rate.per_second, 0);
     EXPECT_EQ(limits.call_rate.per_second, 0);
   }
@@ -219,7 +220,8 @@ TEST_F(ServerFlagsTest, LimitDefaultsEnvironmentAndUsageErrors) {
     absl::FlagSaver saver;
     ScopedEnv rate("CAMPAIGNQ_APPLY_RATE", "2.5");
     ScopedEnv deadline("CAMPAIGNQ_MAX_CALL_DEADLINE", "5s");
-    Argv args{"campaignq-server", "--apply-burst=10", "--max-watches-per-caller=3"};
+    Argv args{"campaignq-server", "--apply-burst=10", "--max-watches-per-caller=3",
+              "--max-queued-applies=400"};
     ASSERT_TRUE(ParseCommandLine(args.argc(), args.argv()).ok());
     absl::StatusOr<ServerOptions> options = ReadServerFlags();
     ASSERT_TRUE(options.ok()) << options.status();
@@ -227,6 +229,7 @@ TEST_F(ServerFlagsTest, LimitDefaultsEnvironmentAndUsageErrors) {
     EXPECT_EQ(options->limits.apply_rate.burst, 10);
     EXPECT_EQ(options->limits.max_call_deadline, absl::Seconds(5));
     EXPECT_EQ(options->limits.max_watches_per_key, 3);
+    EXPECT_EQ(options->limits.max_queued_applies, 400);
   }
   for (std::initializer_list<std::string> invalid :
        {std::initializer_list<std::string>{"s", "--max-receive-message-bytes=100"},
@@ -234,6 +237,7 @@ TEST_F(ServerFlagsTest, LimitDefaultsEnvironmentAndUsageErrors) {
         {"s", "--max-call-deadline=-1s"},
         {"s", "--max-watch-duration=0s"},
         {"s", "--max-watches=0"},
+        {"s", "--max-queued-applies=0"},
         {"s", "--apply-rate=-1"}}) {
     absl::FlagSaver saver;
     Argv args(invalid);
