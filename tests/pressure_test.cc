@@ -159,8 +159,7 @@ struct Burst {
   std::vector<double> refused_ms;  // RESOURCE_EXHAUSTED answers' latency
 };
 
-Burst AsyncBurst(Stack& stack, const std::vector<int64_t>& campaigns, int count,
-                 int connections) {
+Burst AsyncBurst(Stack& stack, const std::vector<int64_t>& campaigns, int count, int connections) {
   std::vector<std::unique_ptr<v1::CampaignQueue::Stub>> stubs;
   for (int i = 0; i < connections; ++i) {
     // Channels to one address share one connection (gRPC's global
@@ -168,8 +167,8 @@ Burst AsyncBurst(Stack& stack, const std::vector<int64_t>& campaigns, int count,
     // --max-concurrent-streams calls at once: a local pool each.
     grpc::ChannelArguments args;
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-    stubs.push_back(v1::CampaignQueue::NewStub(grpc::CreateCustomChannel(
-        stack.address(), grpc::InsecureChannelCredentials(), args)));
+    stubs.push_back(v1::CampaignQueue::NewStub(
+        grpc::CreateCustomChannel(stack.address(), grpc::InsecureChannelCredentials(), args)));
   }
   struct Call {
     grpc::ClientContext ctx;
@@ -217,10 +216,11 @@ Burst AsyncBurst(Stack& stack, const std::vector<int64_t>& campaigns, int count,
   std::unique_lock<std::mutex> l(mu);
   EXPECT_TRUE(all_done.wait_for(l, seconds(120), [&] { return done == count; }))
       << done << " of " << count << " Applies answered";
-  std::cout << "burst: " << count << " sent in "
-            << std::chrono::duration<double>(sent_all - calls[0]->sent).count() << " s, answered in "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - calls[0]->sent).count()
-            << " s\n";
+  std::cout
+      << "burst: " << count << " sent in "
+      << std::chrono::duration<double>(sent_all - calls[0]->sent).count() << " s, answered in "
+      << std::chrono::duration<double>(std::chrono::steady_clock::now() - calls[0]->sent).count()
+      << " s\n";
   return burst;
 }
 
