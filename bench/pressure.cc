@@ -5,6 +5,7 @@
 //   campaignq-bench pressure --scenario pinned|overload|chaos --db URL --server BIN
 //        --worker BIN --logdir DIR [--rate 400] [--campaigns 100] [--cap 100] [--procs 2]
 //        [--threads 4] [--batch 500] [--window-seconds 10] [--drain-timeout-seconds 300]
+//        [--senders 64; overload: 512]
 //   pinned:   [--clean-seconds 60] [--pinned-seconds 240] [--release-seconds 60] [--scanners 4]
 //   overload: [--clean-seconds 30] [--saturate-rate 4000] [--saturate-seconds 30]
 //             [--overload-factor 1.5] [--overload-seconds 120] [--drain-seconds 180]
@@ -32,7 +33,11 @@
 // Then it waits until nothing is pending, reads the decision latencies
 // (decided_at - created_at per window of created_at) and runs the kit's
 // checks. Prints one WINDOW line per window, one PHASE line per phase,
-// VERDICT lines against the targets, and one RESULT line. Exit
+// VERDICT lines against the targets, and one RESULT line. Each
+// sender is a synchronous caller on a connection of its own: --senders /
+// Apply latency bounds what they can offer, so a "sent" VERDICT per phase
+// says whether they sent what was due (a phase they fell behind in
+// measured the senders, not the service). Exit
 // status 1 when an invariant fails or the run errs; a missed target is a
 // VERDICT "missed", not a failure: those are what the numbers are for.
 
@@ -103,6 +108,7 @@ int Pressure(const Flags& f) {
   verify::PressureOptions options;
   options.database_url = db;
   options.new_stub = [&](int) { return std::move(Stubs(server.address, 1)[0]); };
+  options.senders = static_cast<int>(GetInt(f, "senders", scenario == "overload" ? 512 : 64));
   options.campaigns.count = GetInt(f, "campaigns", 100);
   options.campaigns.cap = GetInt(f, "cap", 100);
   options.window = window;
@@ -208,6 +214,12 @@ int Pressure(const Flags& f) {
     std::cout << "VERDICT " << name << " " << (met ? "met" : "missed") << ": " << why << std::endl;
     res.Add(name, met ? "met" : "missed");
   };
+  for (const auto& p : phases_seen) {
+    const double due = p.offered_rate * p.seconds;
+    target("sent-" + p.phase, p.sent >= 0.95 * due,
+           std::to_string(p.sent) + " of the " + Fmt(due) + " Applies due were sent (>= 95%; " +
+               std::to_string(options.senders) + " senders)");
+  }
   const verify::PhaseSummary* clean = Find(phases_seen, "clean");
   if (scenario == "pinned" && clean && Find(phases_seen, "pinned") &&
       Find(phases_seen, "released")) {
@@ -251,6 +263,16 @@ int Pressure(const Flags& f) {
   if (scenario == "overload" && Find(phases_seen, "overload") && Find(phases_seen, "drain")) {
     const auto& over = *Find(phases_seen, "overload");
     const auto& drain = *Find(phases_seen, "drain");
+    // Where the excess waited: in the table (backlog), in the senders (due,
+    // not yet sent: Apply was the bottleneck) or refused at the queue bound.
+    target("overloaded", over.decided_per_s < 0.95 * over.offered_rate,
+           Fmt(over.decided_per_s) + " decided/s of " + Fmt(over.offered_rate) +
+               " offered; the excess: backlog " + std::to_string(over.backlog_end) +
+               " at the end, " +
+               std::to_string(static_cast<long>(over.offered_rate * over.seconds) - over.sent) +
+               " due but not sent, " +
+               std::to_string(Code(over, grpc::StatusCode::RESOURCE_EXHAUSTED)) +
+               " RESOURCE_EXHAUSTED");
     target("apply-fast", Code(over, grpc::StatusCode::DEADLINE_EXCEEDED) == 0,
            "Apply p99 (worst window) " + Fmt(over.apply_p99_ms_max) + " ms, max " +
                Fmt(over.apply_max_ms) + " ms; " +

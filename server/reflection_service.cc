@@ -167,6 +167,11 @@ class ReflectionService::Stream final
   }
 
   void OnDone() override {
+    // gRPC runs OnDone after every other reaction has returned, but orders
+    // them by its own means: taking mutex_, which every reaction holds
+    // while it touches request_ and response_, makes their writes happen
+    // before the members are destroyed (and lets TSan see it).
+    { std::lock_guard<std::mutex> lock(mutex_); }
     service_->Forget(this);
     Unref();
   }

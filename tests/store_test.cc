@@ -1022,82 +1022,84 @@ void CountInsertAttemptsOfCopy(db::Connection& sql) {
   txn.commit();
 }
 
+// One writer, busy writing "first" to a campaign whose row is held, while
+// the test queues Applies to a second held campaign behind it: the writer's
+// next batch takes them all and waits for the second hold with them, within
+// 1 s of their queueing (the short deadline the test may give one of them).
+class GroupCommitCutTest : public StoreTest {
+ protected:
+  void QueueBehindTheBusyWriter(const std::function<void(absl::Time short_deadline)>& queue) {
+    const int64_t busy = Create("busy", 10).id();
+    locked_ = Create("locked", 10).id();
+    store::ApplyBatcher::Options options;
+    options.max_writers = 1;
+    batcher_ = std::make_unique<store::ApplyBatcher>(pool_.get(), options);
+    CampaignRowHold busy_hold(url_, busy);
+    locked_hold_ = std::make_unique<CampaignRowHold>(url_, locked_);
+    batcher_->ApplyAsync(busy, "first", absl::InfiniteFuture(), answers_.For("first"));
+    AwaitAWriterWaitingForALock();
+    const absl::Time short_deadline = absl::Now() + absl::Seconds(1);
+    queue(short_deadline);
+    busy_hold.Release();
+    ASSERT_TRUE(answers_.Await("first"));
+    AwaitAWriterWaitingForALock();
+    // The batch waiting now was taken before the short deadline passed.
+    ASSERT_LT(absl::Now(), short_deadline) << "too slow to batch them before the deadline";
+  }
+
+  int64_t locked_ = 0;
+  AsyncAnswers answers_;
+  std::unique_ptr<store::ApplyBatcher> batcher_;
+  // Released before the batcher's destructor writes what is still queued.
+  std::unique_ptr<CampaignRowHold> locked_hold_;
+};
+
 // An Apply is never stored after its deadline passed: a batch's statements
 // are bounded by the earliest deadline among its Applies. When that passes
 // first, the batch is rolled back, the Apply whose deadline passed gets
 // DEADLINE_EXCEEDED at once (nothing stored, as it is told) and the others
 // are written again without it.
-TEST_F(StoreTest, GroupCommitAnApplyWhoseDeadlinePassesInItsBatchIsNotStored) {
-  const int64_t busy = Create("busy", 10).id();
-  const int64_t locked = Create("locked", 10).id();
-  store::ApplyBatcher::Options options;
-  options.max_writers = 1;
-  AsyncAnswers answers;
-  store::ApplyBatcher batcher(pool_.get(), options);
-  CampaignRowHold busy_hold(url_, busy);
-  CampaignRowHold locked_hold(url_, locked);
-
-  batcher.ApplyAsync(busy, "first", absl::InfiniteFuture(), answers.For("first"));
-  AwaitAWriterWaitingForALock();
-  // Both wait behind "first", so the writer's next batch takes both.
-  const absl::Time short_deadline = absl::Now() + absl::Seconds(1);
-  batcher.ApplyAsync(locked, "short", short_deadline, answers.For("short"));
-  batcher.ApplyAsync(locked, "long", absl::InfiniteFuture(), answers.For("long"));
-  busy_hold.Release();
-  ASSERT_TRUE(answers.Await("first"));
-  AwaitAWriterWaitingForALock();
-  // The batch waiting now was taken before "short" expired: "short" is in it.
-  ASSERT_LT(absl::Now(), short_deadline) << "too slow to batch both before the deadline";
+TEST_F(GroupCommitCutTest, AnApplyWhoseDeadlinePassesInItsBatchIsNotStored) {
+  ASSERT_NO_FATAL_FAILURE(QueueBehindTheBusyWriter([&](absl::Time short_deadline) {
+    batcher_->ApplyAsync(locked_, "short", short_deadline, answers_.For("short"));
+    batcher_->ApplyAsync(locked_, "long", absl::InfiniteFuture(), answers_.For("long"));
+  }));
   // Within the hold connection's idle_in_transaction_session_timeout.
-  const bool answered_while_locked = answers.Await("short", 1, absl::Seconds(5));
-  locked_hold.Release();
-  ASSERT_TRUE(answers.Await("short"));
-  ASSERT_TRUE(answers.Await("long"));
+  const bool answered_while_locked = answers_.Await("short", 1, absl::Seconds(5));
+  locked_hold_->Release();
+  ASSERT_TRUE(answers_.Await("short"));
+  ASSERT_TRUE(answers_.Await("long"));
   EXPECT_TRUE(answered_while_locked) << "answered only once its batch committed";
-  EXPECT_EQ(answers.Get("short")[0].status().code(), StatusCode::kDeadlineExceeded)
-      << answers.Get("short")[0].status();
-  EXPECT_TRUE(answers.Get("long")[0].ok()) << answers.Get("long")[0].status();
+  EXPECT_EQ(answers_.Get("short")[0].status().code(), StatusCode::kDeadlineExceeded)
+      << answers_.Get("short")[0].status();
+  EXPECT_TRUE(answers_.Get("long")[0].ok()) << answers_.Get("long")[0].status();
   EXPECT_EQ(pqxx::nontransaction(*sql_)
                 .exec_params("SELECT count(*) FROM applications "
                              "WHERE campaign_id = $1 AND user_id = 'short'",
-                             locked)[0][0]
+                             locked_)[0][0]
                 .as<int64_t>(),
             0)
       << "stored although its caller was told DEADLINE_EXCEEDED";
-  EXPECT_EQ(CountApplications(locked), 1);
+  EXPECT_EQ(CountApplications(locked_), 1);
 }
 
 // A copy of an Apply whose batch is cut at that Apply's deadline is not
 // answered from it (DEADLINE_EXCEEDED says nothing about the copy): it is
 // written itself, in the rewrite of the same batch.
-TEST_F(StoreTest, GroupCommitACopyOfAnApplyCutAtItsDeadlineIsWrittenInItsPlace) {
-  const int64_t busy = Create("busy", 10).id();
-  const int64_t locked = Create("locked", 10).id();
-  store::ApplyBatcher::Options options;
-  options.max_writers = 1;
-  AsyncAnswers answers;
-  store::ApplyBatcher batcher(pool_.get(), options);
-  CampaignRowHold busy_hold(url_, busy);
-  CampaignRowHold locked_hold(url_, locked);
-
-  batcher.ApplyAsync(busy, "first", absl::InfiniteFuture(), answers.For("first"));
-  AwaitAWriterWaitingForALock();
-  const absl::Time short_deadline = absl::Now() + absl::Seconds(1);
-  batcher.ApplyAsync(locked, "user", short_deadline, answers.For("short"));
-  batcher.ApplyAsync(locked, "user", absl::InfiniteFuture(), answers.For("copy"));
-  busy_hold.Release();
-  ASSERT_TRUE(answers.Await("first"));
-  AwaitAWriterWaitingForALock();
-  ASSERT_LT(absl::Now(), short_deadline) << "too slow to batch both before the deadline";
-  ASSERT_TRUE(answers.Await("short", 1, absl::Seconds(5)));
-  EXPECT_EQ(answers.Get("short")[0].status().code(), StatusCode::kDeadlineExceeded)
-      << answers.Get("short")[0].status();
+TEST_F(GroupCommitCutTest, ACopyOfAnApplyCutAtItsDeadlineIsWrittenInItsPlace) {
+  ASSERT_NO_FATAL_FAILURE(QueueBehindTheBusyWriter([&](absl::Time short_deadline) {
+    batcher_->ApplyAsync(locked_, "user", short_deadline, answers_.For("short"));
+    batcher_->ApplyAsync(locked_, "user", absl::InfiniteFuture(), answers_.For("copy"));
+  }));
+  ASSERT_TRUE(answers_.Await("short", 1, absl::Seconds(5)));
+  EXPECT_EQ(answers_.Get("short")[0].status().code(), StatusCode::kDeadlineExceeded)
+      << answers_.Get("short")[0].status();
   AwaitAWriterWaitingForALock();  // the rewrite, for the copy
-  EXPECT_TRUE(answers.Get("copy").empty()) << "answered from its twin's DEADLINE_EXCEEDED";
-  locked_hold.Release();
-  ASSERT_TRUE(answers.Await("copy"));
-  ASSERT_TRUE(answers.Get("copy")[0].ok()) << answers.Get("copy")[0].status();
-  EXPECT_EQ(CountApplications(locked), 1);
+  EXPECT_TRUE(answers_.Get("copy").empty()) << "answered from its twin's DEADLINE_EXCEEDED";
+  locked_hold_->Release();
+  ASSERT_TRUE(answers_.Await("copy"));
+  ASSERT_TRUE(answers_.Get("copy")[0].ok()) << answers_.Get("copy")[0].status();
+  EXPECT_EQ(CountApplications(locked_), 1);
 }
 
 // Copies of one Apply (same campaign and user) waiting together are written

@@ -60,6 +60,26 @@ class ClaimWindowDbTest : public ::testing::Test {
         .as<int64_t>();
   }
 
+  // An Apply to a new campaign, its row's id drawn now, that commits only
+  // at Commit(): a row that becomes pending below the rows inserted after.
+  struct LateApply {
+    int64_t campaign = 0;
+    std::unique_ptr<db::Connection> connection;
+    std::unique_ptr<pqxx::work> txn;
+    void Commit() { txn->commit(); }
+  };
+  LateApply StartLateApply() {
+    LateApply late;
+    late.campaign = Campaigns(1, 0, false)[0];
+    auto connection = db::Connect(url_, {});
+    EXPECT_TRUE(connection.ok()) << connection.status();
+    late.connection = *std::move(connection);
+    late.txn = std::make_unique<pqxx::work>(*late.connection);
+    late.txn->exec_params("INSERT INTO applications (campaign_id, user_id) VALUES ($1, 'late')",
+                          late.campaign);
+    return late;
+  }
+
   queue::BatchResult Claim(queue::ClaimWindow* window, int max_campaigns, int batch_size) {
     queue::BatchRequest request;
     request.lock_mode = queue::LockMode::kSkipLocked;
@@ -94,24 +114,19 @@ TEST_F(ClaimWindowDbTest, PausedCampaignsHoldingTheOldestRowsDoNotCrowdTheWindow
 // the window until the next rebase; it is decided within one rebase period
 // while another campaign's backlog keeps every window busy.
 TEST_F(ClaimWindowDbTest, ARowPendingBelowTheMarkIsClaimedAfterTheNextRebase) {
-  const std::vector<int64_t> late = Campaigns(1, 0, false);
-  auto applier = db::Connect(url_, {});
-  ASSERT_TRUE(applier.ok()) << applier.status();
-  pqxx::work late_apply(**applier);
-  late_apply.exec_params("INSERT INTO applications (campaign_id, user_id) VALUES ($1, 'late')",
-                         late[0]);
+  LateApply late = StartLateApply();
   const std::vector<int64_t> busy = Campaigns(1, 20000, false);
   queue::ClaimWindow::Options options;
   options.rebase_every = std::chrono::milliseconds(200);
   queue::ClaimWindow window(options);
   // The mark moves to the busy campaign's head, above the late row's id.
   ASSERT_TRUE(Claim(&window, 1, 1).status.ok());
-  late_apply.commit();
+  late.Commit();
   EXPECT_TRUE(testing::PollUntil(
       [&] {
         const queue::BatchResult result = Claim(&window, 1, 1);
         EXPECT_TRUE(result.status.ok()) << result.status;
-        return Pending(late[0]) == 0;
+        return Pending(late.campaign) == 0;
       },
       testing::Deadline(std::chrono::seconds(60))));
   EXPECT_GT(Pending(busy[0]), 0) << "the busy campaign ran dry: the window was never busy";
@@ -122,12 +137,7 @@ TEST_F(ClaimWindowDbTest, ARowPendingBelowTheMarkIsClaimedAfterTheNextRebase) {
 // campaign; the NOTIFY that came with the row names its campaign, and the
 // worker passes it on (BatchRequest::hinted_campaigns): decided at once.
 TEST_F(ClaimWindowDbTest, ALateRowComesWithItsCampaignNamedAndIsClaimedByName) {
-  const std::vector<int64_t> late = Campaigns(1, 0, false);
-  auto applier = db::Connect(url_, {});
-  ASSERT_TRUE(applier.ok()) << applier.status();
-  pqxx::work late_apply(**applier);
-  late_apply.exec_params("INSERT INTO applications (campaign_id, user_id) VALUES ($1, 'late')",
-                         late[0]);
+  LateApply late = StartLateApply();
   Campaigns(1, 3, false);
   queue::ClaimWindow::Options options;
   options.rebase_every = std::chrono::hours(1);
@@ -135,18 +145,18 @@ TEST_F(ClaimWindowDbTest, ALateRowComesWithItsCampaignNamedAndIsClaimedByName) {
   const queue::BatchResult first = Claim(&window, 1, 100);
   ASSERT_TRUE(first.status.ok()) << first.status;
   ASSERT_EQ(first.decisions.size(), 3u);
-  late_apply.commit();
+  late.Commit();
   const queue::BatchResult unnamed = Claim(&window, 1, 100);
   ASSERT_TRUE(unnamed.status.ok()) << unnamed.status;
   EXPECT_TRUE(unnamed.decisions.empty()) << "below the mark, unnamed: the next rebase's";
   queue::BatchRequest named;
   named.lock_mode = queue::LockMode::kSkipLocked;
   named.batch_size = 100;
-  named.hinted_campaigns = late;
+  named.hinted_campaigns = {late.campaign};
   const queue::BatchResult result = queue::ClaimProtocol(sql_.get(), &window).DecideBatch(named);
   ASSERT_TRUE(result.status.ok()) << result.status;
   ASSERT_EQ(result.decisions.size(), 1u);
-  EXPECT_EQ(result.decisions[0].campaign_id, late[0]);
+  EXPECT_EQ(result.decisions[0].campaign_id, late.campaign);
 }
 
 }  // namespace
