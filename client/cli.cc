@@ -22,10 +22,10 @@
 #include "common/exit_codes.h"
 #include "common/flags.h"
 
-// The two global flags a deployment configures read CAMPAIGNQ_SERVER and
-// CAMPAIGNQ_DATABASE_URL; a command's own flags (--campaign, --user, ...)
-// deliberately read no environment, so that a variable meant for another
-// binary (CAMPAIGNQ_CONCURRENCY for the worker) never changes a command.
+// The global flags a deployment configures (where the server is, the
+// database, TLS and the token) read their CAMPAIGNQ_ variables; a command's own flags (--campaign,
+// --user, ...) deliberately read no environment, so that a variable meant for another binary
+// (CAMPAIGNQ_CONCURRENCY for the worker) never changes a command.
 CAMPAIGNQ_FLAG(std::string, server, "CAMPAIGNQ_SERVER", "127.0.0.1:50051",
                "HOST:PORT of the campaignq server");
 CAMPAIGNQ_FLAG(std::string, database_url, "CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl,
