@@ -323,16 +323,30 @@ int Pressure(const Flags& f) {
              "just closed); others: " +
                  std::to_string(other) + "; worst Apply " + Fmt(p.apply_max_ms) + " ms");
     }
-    const verify::PhaseSummary* after = Find(phases_seen, "restart");
-    if (after) {
-      target("recovered",
-             after->decided_per_s >= 0.9 * after->offered_rate &&
-                 Code(*after, grpc::StatusCode::OK) > 0.9 * after->sent,
-             "after the restart: " + Fmt(after->decided_per_s) + " decided/s for " +
-                 Fmt(after->offered_rate) + " offered; " +
-                 std::to_string(Code(*after, grpc::StatusCode::OK)) + " of " +
-                 std::to_string(after->sent) + " Applies OK");
+    // Recovered: the restart phase's windows after the one the restart
+    // fell in (PostgreSQL down: UNAVAILABLE is the right answer there)
+    // each answer >= 99% of their Applies OK (or FAILED_PRECONDITION: a
+    // campaign just closed) and decide >= 0.9 x offered.
+    std::vector<const verify::PressureWindow*> later;
+    for (const auto& w : run.windows)
+      if (w.phase == "restart") later.push_back(&w);
+    if (!later.empty()) later.erase(later.begin());
+    bool recovered = !later.empty();
+    std::string why;
+    for (const verify::PressureWindow* w : later) {
+      const auto count = [&](grpc::StatusCode c) {
+        const auto it = w->codes.find(static_cast<int>(c));
+        return it == w->codes.end() ? 0L : it->second;
+      };
+      const long answered =
+          count(grpc::StatusCode::OK) + count(grpc::StatusCode::FAILED_PRECONDITION);
+      recovered = recovered && answered >= 0.99 * w->sent &&
+                  w->decided_per_s >= 0.9 * w->offered_rate;
+      why += "t=" + Fmt(w->t_s) + " s: " + std::to_string(answered) + " of " +
+             std::to_string(w->sent) + " answered, " + Fmt(w->decided_per_s) + " decided/s; ";
     }
+    target("recovered", recovered,
+           "the windows after the restart's (>= 99% answered, >= 0.9 x offered decided): " + why);
   }
   res.Add("value", clean ? clean->decide_p99_ms_median : 0.0);
   res.Add("unit", "ms_p99_clean");
