@@ -340,8 +340,8 @@ int Pressure(const Flags& f) {
       };
       const long answered =
           count(grpc::StatusCode::OK) + count(grpc::StatusCode::FAILED_PRECONDITION);
-      recovered = recovered && answered >= 0.99 * w->sent &&
-                  w->decided_per_s >= 0.9 * w->offered_rate;
+      recovered =
+          recovered && answered >= 0.99 * w->sent && w->decided_per_s >= 0.9 * w->offered_rate;
       why += "t=" + Fmt(w->t_s) + " s: " + std::to_string(answered) + " of " +
              std::to_string(w->sent) + " answered, " + Fmt(w->decided_per_s) + " decided/s; ";
     }
