@@ -42,7 +42,7 @@ DO $$ BEGIN CREATE ROLE campaignq_worker; EXCEPTION WHEN duplicate_object THEN N
 
 -- CONNECTION LIMIT is per role across the whole cluster: size it for the
 -- fleet, max replicas x connections per replica (the server: --pool-size,
--- 16, plus 3; a worker: --concurrency plus 1; deploy/k8s/hpa.yaml's
+-- 16, plus 3; a worker: --concurrency plus 2, LISTEN and heartbeat; deploy/k8s/hpa.yaml's
 -- maxReplicas: 6 servers, 10 workers), below max_connections minus what
 -- the administrators need. Re-running this file resets them to these values.
 ALTER ROLE campaignq_migrate WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION
