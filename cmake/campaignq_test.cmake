@@ -10,7 +10,7 @@
 #         changes (scripts/ha-cluster)
 #   bench-smoke  bench/run --smoke (bench/CMakeLists.txt)
 #   browser  the web console in headless Chromium (tests/console)
-#   fuzz  scripts/fuzz: every libFuzzer target of fuzz/ for 30 s (clang)
+#   fuzz  scripts/fuzz: every libFuzzer target of fuzz/ for 15 s (clang)
 #
 # campaignq_add_test(NAME name LABEL unit|db|e2e|faults|pressure|ha|bench-smoke|browser|fuzz
 #                    SOURCES a.cc [b.cc ...] | COMMAND program [args ...]
