@@ -1,10 +1,12 @@
 // e2e tier: everything the server lists through reflection can be described
 // and called by a client that has nothing but reflection (as grpcurl), and
-// every grpcurl command that scripts/run-service and the README print works
-// as printed, in the order printed, on a fresh deployment.
+// every grpcurl command that scripts/run-service and docs/api.md print works
+// as printed, in the order printed, on a fresh deployment; the README's tour
+// quotes only commands of docs/api.md.
 
 #include <grpcpp/generic/generic_stub.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <fstream>
@@ -61,6 +63,13 @@ std::vector<GrpcurlCommand> GrpcurlCommands(const std::string& text) {
     commands.push_back(command);
   }
   return commands;
+}
+
+// The command as a reader types it: without a code span's backticks.
+std::string Typed(const GrpcurlCommand& command) {
+  std::string text = command.text;
+  text.erase(std::remove(text.begin(), text.end(), '`'), text.end());
+  return text;
 }
 
 class ReflectionTest : public ::testing::Test {
@@ -140,11 +149,26 @@ TEST_F(ReflectionTest, TheCommandsRunServicePrintsWorkAsPrinted) {
   for (const GrpcurlCommand& command : commands) Run(command);
 }
 
-TEST_F(ReflectionTest, TheCommandsTheReadmePrintsWorkAsPrinted) {
-  const auto commands = GrpcurlCommands(SourceFile("README.md"));
-  ASSERT_GE(commands.size(), 20u) << "README.md lost grpcurl commands of its RPC table";
-  StartDeployment("reflection-readme");
+TEST_F(ReflectionTest, TheCommandsTheApiDocPrintsWorkAsPrinted) {
+  const auto commands = GrpcurlCommands(SourceFile("docs/api.md"));
+  ASSERT_GE(commands.size(), 20u) << "docs/api.md lost grpcurl commands of its RPC table";
+  StartDeployment("reflection-api-doc");
   for (const GrpcurlCommand& command : commands) Run(command);
+}
+
+// The README's tour quotes rows of docs/api.md's table instead of keeping a
+// sequence of its own, so the run above covers what a new reader types.
+TEST(ReadmeTourTest, EveryGrpcurlCommandOfTheReadmeIsOneOfTheApiDoc) {
+  std::vector<std::string> api;
+  for (const GrpcurlCommand& command : GrpcurlCommands(SourceFile("docs/api.md"))) {
+    api.push_back(Typed(command));
+  }
+  const auto readme = GrpcurlCommands(SourceFile("README.md"));
+  ASSERT_GE(readme.size(), 3u) << "README.md's tour lost its grpcurl commands";
+  for (const GrpcurlCommand& command : readme) {
+    EXPECT_NE(std::find(api.begin(), api.end(), Typed(command)), api.end())
+        << "README.md prints `" << Typed(command) << "`, which docs/api.md's table does not";
+  }
 }
 
 // --- streams that stay open ----------------------------------------------------
