@@ -119,7 +119,7 @@ struct ApplyTiming {
   Clock::time_point sent, replied;
 };
 
-// FCFS by real time, as the README defines it for the queue: an Apply that
+// FCFS by real time, as docs/architecture.md defines it for the queue: an Apply that
 // returned before another was sent must not lose its seat to it. Counts
 // (earlier waitlisted, later approved) pairs. Overlapping Applies have no
 // order to keep (ids are taken at INSERT, visible at COMMIT).

@@ -61,7 +61,7 @@ byte next_id;            /* identity sequence: taken at INSERT */
 bool applies_done;       /* every applicant has applied (or been refused) */
 /* committed_before[b], bit a: a (same campaign) was committed, so visible,
  * before b's INSERT: a's Apply had returned before b's could have been sent,
- * the pairs FCFS orders (README "First come, first served"). A bit is
+ * the pairs FCFS orders (docs/architecture.md, "First come, first served"). A bit is
  * cleared once it can no longer matter (forget_settled, seat_freed): this
  * keeps histories that differ only in settled pairs from counting as
  * different states (an order of magnitude fewer). */

@@ -9,7 +9,7 @@
 // approved rows, each application decided exactly once (audit trigger),
 // FCFS, everything decided in the end. The times from the fault to the first
 // Apply answered OK and to the first decision committed after it are
-// printed and bounded generously; the targets are in the README.
+// printed and bounded generously; the targets are in docs/ha.md.
 //
 // A last test runs the cluster without synchronous replication and reports
 // (never fails on) the acknowledged Applies an unplanned failover lost.
@@ -57,7 +57,7 @@ using std::chrono::seconds;
 constexpr auto kStormTimeout = seconds(150);
 constexpr auto kDecideTimeout = seconds(120);
 // Generous bounds for a loaded 2-core machine; the measured figures are
-// printed and the README quotes them (targets: 5 s for a crashed
+// printed and docs/ha.md quotes them (targets: 5 s for a crashed
 // postmaster, 15 s for a whole node with ttl 10).
 constexpr auto kPostmasterCrashBound = seconds(30);
 constexpr auto kWholeNodeBound = seconds(45);

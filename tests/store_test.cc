@@ -1938,7 +1938,7 @@ TEST_F(InterleavingTest, RetryOfAnApplicationDeletedWhileItWaitedIsNotFound) {
 }
 
 // Retention and DeleteCampaign change a campaign's applications, so they
-// take its lock first (README's lock order). Failed on the old code: both
+// take its lock first (docs/architecture.md, Lock order). Failed on the old code: both
 // deleted at once, without waiting for the lock.
 TEST_F(InterleavingTest, RetentionAndDeleteCampaignWaitForTheCampaignLock) {
   const v1::Campaign purged = Create("purged");

@@ -470,7 +470,7 @@ absl::StatusOr<CampaignStore::MaintenanceReport> CampaignStore::RunMaintenanceTi
           if (!due.empty()) to_purge = due[0][0].as<int64_t>();
         }
         // Every campaign this tick changes, locked first and in id order
-        // (README's lock order): a cancel racing the purge of its
+        // (docs/architecture.md, Lock order): a cancel racing the purge of its
         // application waits, then finds it gone.
         std::vector<int64_t> to_lock = to_close;
         if (to_purge) to_lock.push_back(*to_purge);

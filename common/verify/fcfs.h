@@ -1,8 +1,8 @@
 #pragma once
 // First come, first served: the one written definition and the one check.
 //
-// THE DEFINITION (the lead's decision for issue 9, bug 6; README.md, "First
-// come, first served", says the same):
+// THE DEFINITION (the lead's decision for issue 9, bug 6; docs/architecture.md,
+// "First come, first served", says the same):
 //
 //   If Apply A was acknowledged (its reply received) before Apply B to the
 //   same campaign was first sent, then B is not approved while A is
