@@ -108,7 +108,7 @@ long Count(const std::map<int, long>& codes, grpc::StatusCode code) {
 }
 
 // A transaction that took a transaction id and went idle, and four
-// REPEATABLE READ sessions scanning `applications`, for 40 s of a steady
+// REPEATABLE READ sessions scanning `applications`, for 25 s of a steady
 // load: nothing decided meanwhile can be vacuumed. Decisions go on, nothing
 // is lost, and after the release the backlog is small again.
 TEST(Pressure, PinnedHorizonThenReleased) {
@@ -119,8 +119,8 @@ TEST(Pressure, PinnedHorizonThenReleased) {
   verify::HorizonPin pin(stack.database_url());
   int64_t dead_at_release = 0;
   std::vector<verify::PressurePhase> phases{Phase("clean", seconds(10), 150),
-                                            Phase("pinned", seconds(40), 150),
-                                            Phase("released", seconds(20), 150)};
+                                            Phase("pinned", seconds(25), 150),
+                                            Phase("released", seconds(15), 150)};
   phases[1].on_start = [&] { pin.Pin(); };
   phases[1].on_end = [&] {
     dead_at_release =
@@ -336,7 +336,7 @@ TEST(Pressure, ConnectionChaosIsSurvived) {
   verify::SessionTerminator terminator(stack.database_url(), milliseconds(100));
   verify::IdleConnections idle(stack.database_url(), 300);
   std::vector<verify::PressurePhase> phases{
-      Phase("clean", seconds(5), 100),    Phase("terminate", seconds(15), 100),
+      Phase("clean", seconds(5), 100),    Phase("terminate", seconds(10), 100),
       Phase("idle", seconds(10), 100),    Phase("recover", seconds(10), 100),
       Phase("restart", seconds(10), 100), Phase("after", seconds(10), 100)};
   phases[1].on_start = [&] { terminator.Start(); };
