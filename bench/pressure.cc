@@ -82,7 +82,9 @@ const verify::PhaseSummary* Find(const std::vector<verify::PhaseSummary>& phases
   return nullptr;
 }
 
-long Code(const verify::PhaseSummary& p, grpc::StatusCode code) {
+// Applies that ended with `code` in a phase or a window (both count codes).
+template <typename Counted>
+long Code(const Counted& p, grpc::StatusCode code) {
   auto it = p.codes.find(static_cast<int>(code));
   return it == p.codes.end() ? 0 : it->second;
 }
@@ -334,12 +336,8 @@ int Pressure(const Flags& f) {
     bool recovered = !later.empty();
     std::string why;
     for (const verify::PressureWindow* w : later) {
-      const auto count = [&](grpc::StatusCode c) {
-        const auto it = w->codes.find(static_cast<int>(c));
-        return it == w->codes.end() ? 0L : it->second;
-      };
       const long answered =
-          count(grpc::StatusCode::OK) + count(grpc::StatusCode::FAILED_PRECONDITION);
+          Code(*w, grpc::StatusCode::OK) + Code(*w, grpc::StatusCode::FAILED_PRECONDITION);
       recovered =
           recovered && answered >= 0.99 * w->sent && w->decided_per_s >= 0.9 * w->offered_rate;
       why += "t=" + Fmt(w->t_s) + " s: " + std::to_string(answered) + " of " +
