@@ -348,7 +348,8 @@ TEST(Migrator, StopFirstMigrationRefusedWhileAWorkerOfTheEarlierBuildRuns) {
 
 // A worker whose sessions are all down at that moment (reconnecting after
 // a database restart) still beats into worker_heartbeats (0003): a recent
-// beat without a clean stop counts as running; a clean stop does not.
+// beat without a clean stop counts as running; a clean stop, or a beat
+// older than three intervals (a worker killed long ago), does not.
 TEST(Migrator, StopFirstMigrationRefusedWhileAWorkerHeartbeatIsRecent) {
   const std::string url = FreshDatabaseUrl("migrate_stop_first_beat");
   MigrateByHandThrough(url, 3);
@@ -357,11 +358,16 @@ TEST(Migrator, StopFirstMigrationRefusedWhileAWorkerHeartbeatIsRecent) {
     pqxx::nontransaction txn(admin);
     txn.exec(
         "INSERT INTO worker_heartbeats (worker_id, host, pid, lock_mode, threads, interval_ms, "
-        "started_at) VALUES ('w1:77:1', 'w1', 77, 'skip-locked', 4, 600000, clock_timestamp())");
+        "started_at) VALUES ('w1:77:1', 'w1', 77, 'skip-locked', 4, 600000, clock_timestamp()), "
+        "('w2:78:1', 'w2', 78, 'skip-locked', 4, 2000, clock_timestamp())");
+    txn.exec(
+        "UPDATE worker_heartbeats SET last_seen_at = clock_timestamp() - interval '7 s' "
+        "WHERE worker_id = 'w2:78:1'");
   }
   auto migrating = MustConnect(url);
   const absl::Status refused = db::Migrate(*migrating, db::MigrateMode::kAuto);
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
+  EXPECT_TRUE(absl::StrContains(refused.message(), "1 campaignq process uses")) << refused;
   EXPECT_TRUE(absl::StrContains(refused.message(), "worker w1:77:1 (heartbeat at ")) << refused;
   EXPECT_EQ(Versions(url), VersionsThrough(3));
 

@@ -27,7 +27,7 @@ enum class Rollout {
   // with a mixed-version test (docs/architecture.md, "The tables").
   kRolling,
   // They must stop first: Migrate refuses to apply it while campaignq
-  // processes use the database (RunningCampaignqProcesses).
+  // processes use the database.
   kStopFirst,
 };
 
