@@ -161,9 +161,8 @@ absl::StatusOr<int> ServerStack::StartLocked() {
                  "docs/security.md)");
     }
   }
-  if (absl::Status schema = PrepareSchemaAtStart(options_.process.database_url,
-                                                 ConnectAs(options_, "campaignq-server-migrate"),
-                                                 options_.process.migrate);
+  if (absl::Status schema =
+          PrepareSchemaAtStart(options_.process, ConnectAs(options_, "campaignq-server-migrate"));
       !schema.ok()) {
     return schema;
   }

@@ -78,9 +78,11 @@ absl::Status WorkerStack::Start() {
 
 absl::Status WorkerStack::StartLocked() {
   const WorkerOptions& pool = options_.pool;
-  if (absl::Status schema =
-          PrepareSchemaAtStart(pool.database_url, pool.connect, options_.process.migrate);
-      !schema.ok()) {
+  // "-migrate": a starting process, which a stop-first migration running
+  // elsewhere does not count as one deciding (db::Migrate).
+  db::ConnectOptions migrate_connect = pool.connect;
+  migrate_connect.application_name += "-migrate";
+  if (absl::Status schema = PrepareSchemaAtStart(options_.process, migrate_connect); !schema.ok()) {
     return schema;
   }
   running_ = std::make_unique<Running>(pool);

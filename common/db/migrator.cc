@@ -9,7 +9,9 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "common/db/transaction.h"
+#include "common/log.h"
 #include "common/sql/statement.h"
 #include "statements.h"
 
@@ -68,7 +70,81 @@ absl::Status CompareWithEmbedded(const std::map<int, Recorded>& recorded) {
   return absl::OkStatus();
 }
 
+// The other campaignq sessions on this database and the recent heartbeats
+// (Migrate's header says which are left out).
+std::vector<RunningProcess> RunningCampaignqProcesses(ReadCommittedTransaction& txn) {
+  std::vector<RunningProcess> running;
+  for (const auto& row : txn.exec(sql::StatementText(sql::kMigrationRunningSessions))) {
+    std::string details =
+        absl::StrCat("pid ", row[0].as<int>(), ", user ", row[2].as<std::string>());
+    if (row[4].is_null()) {
+      absl::StrAppend(&details,
+                      ", address and start hidden from this role (pg_read_all_stats shows them)");
+    } else {
+      absl::StrAppend(&details, ", from ", row[3].as<std::string>("a local socket"), ", since ",
+                      row[4].as<std::string>());
+    }
+    running.push_back({row[1].as<std::string>(), std::move(details)});
+  }
+  if (txn.exec(sql::StatementText(sql::kMigrationHeartbeatTableExists))[0][0].as<bool>()) {
+    for (const auto& row : txn.exec(sql::StatementText(sql::kMigrationRecentHeartbeats))) {
+      running.push_back({absl::StrCat("worker ", row[0].as<std::string>()),
+                         absl::StrCat("heartbeat at ", row[1].as<std::string>())});
+    }
+  }
+  return running;
+}
+
+std::string Describe(const std::vector<RunningProcess>& running, size_t at_most) {
+  std::vector<std::string> parts;
+  for (size_t i = 0; i < running.size() && i < at_most; ++i) {
+    parts.push_back(absl::StrCat(running[i].what, " (", running[i].details, ")"));
+  }
+  std::string text = absl::StrJoin(parts, ", ");
+  if (running.size() > at_most) absl::StrAppend(&text, " and ", running.size() - at_most, " more");
+  return text;
+}
+
+std::vector<const Migration*> StopFirst(const std::vector<const Migration*>& pending) {
+  std::vector<const Migration*> stop_first;
+  for (const Migration* migration : pending) {
+    if (migration->rollout == Rollout::kStopFirst) stop_first.push_back(migration);
+  }
+  return stop_first;
+}
+
 }  // namespace
+
+absl::Status StopFirstVerdict(const std::vector<const Migration*>& pending,
+                              const std::vector<RunningProcess>& running,
+                              WhileRunning while_running) {
+  const std::vector<const Migration*> stop_first = StopFirst(pending);
+  if (stop_first.empty() || running.empty() || while_running == WhileRunning::kApply) {
+    return absl::OkStatus();
+  }
+  std::vector<std::string> names;
+  std::vector<std::string> reasons;
+  for (const Migration* migration : stop_first) {
+    names.push_back(absl::StrCat(migration->version, " (", migration->name, ")"));
+    reasons.push_back(stop_first.size() > 1
+                          ? absl::StrCat(migration->version, ": ", migration->rollout_reason)
+                          : migration->rollout_reason);
+  }
+  const bool several = names.size() > 1;
+  std::string named = names.back();
+  if (several) {
+    names.pop_back();
+    named = absl::StrCat(absl::StrJoin(names, ", "), " and ", named);
+  }
+  return absl::FailedPreconditionError(absl::StrCat(
+      "schema migration", several ? "s " : " ", named, several ? " need" : " needs",
+      " the previous release's processes stopped before ", several ? "they are" : "it is",
+      " applied (", absl::StrJoin(reasons, "; "), "), and ", running.size(), " campaignq process",
+      running.size() > 1 ? "es use" : " uses", " this database: ", Describe(running, 10),
+      ". Nothing was applied: stop them (docs/deploy.md, \"Rollout of a release\", the stop step) "
+      "and migrate again, or pass --migrate-with-running-processes if they are known not to be "
+      "of the previous release"));
+}
 
 absl::StatusOr<MigrateMode> ParseMigrateMode(const std::string& text) {
   if (text == "auto") return MigrateMode::kAuto;
@@ -97,17 +173,39 @@ const std::vector<Migration>& EmbeddedMigrations() {
           std::abort();
         }
       }
+      const RolloutDeclaration* declared = nullptr;
+      for (const RolloutDeclaration& declaration : RolloutDeclarations()) {
+        if (declaration.version != version) continue;
+        if (declared != nullptr) {
+          std::fprintf(stderr, "campaignq: migration %d is declared twice\n", version);
+          std::abort();
+        }
+        declared = &declaration;
+      }
+      if (declared == nullptr) {
+        std::fprintf(stderr,
+                     "campaignq: migration %s has no rollout declaration "
+                     "(common/db/migrator_rollout.cc)\n",
+                     file.file_name);
+        std::abort();
+      }
       list->push_back({version, file_name.substr(underscore + 1, file_name.size() - underscore - 5),
-                       file.text, Checksum(file.text)});
+                       file.text, Checksum(file.text), declared->rollout, declared->reason});
     }
     std::sort(list->begin(), list->end(),
               [](const Migration& a, const Migration& b) { return a.version < b.version; });
+    if (RolloutDeclarations().size() != list->size()) {
+      std::fprintf(stderr,
+                   "campaignq: common/db/migrator_rollout.cc declares a migration that "
+                   "sql/migrations does not have\n");
+      std::abort();
+    }
     return list;
   }();
   return *migrations;
 }
 
-absl::Status Migrate(Connection& connection, MigrateMode mode) {
+absl::Status Migrate(Connection& connection, MigrateMode mode, WhileRunning while_running) {
   if (mode == MigrateMode::kOff) return absl::OkStatus();
   return InTransaction(connection, [&](ReadCommittedTransaction& txn) -> absl::Status {
     if (mode == MigrateMode::kVerify) {
@@ -121,8 +219,27 @@ absl::Status Migrate(Connection& connection, MigrateMode mode) {
     txn.exec(sql::StatementText(sql::kMigrationLock));
     txn.exec(sql::StatementText(sql::kMigrationCreateTable));
     std::map<int, Recorded> recorded = ReadRecorded(txn);
+    std::vector<const Migration*> pending;
     for (const Migration& migration : EmbeddedMigrations()) {
-      if (recorded.count(migration.version) != 0) continue;
+      if (recorded.count(migration.version) == 0) pending.push_back(&migration);
+    }
+    // A database without migrations has no earlier process deciding on it.
+    // Checked under the migration lock: a process that starts now waits
+    // for this transaction before it reads the schema (Migrate, verify).
+    if (!recorded.empty() && !StopFirst(pending).empty()) {
+      const std::vector<RunningProcess> running = RunningCampaignqProcesses(txn);
+      if (absl::Status verdict = StopFirstVerdict(pending, running, while_running); !verdict.ok()) {
+        return verdict;
+      }
+      if (!running.empty()) {
+        LogWarning("migrate",
+                   "applying stop-first migrations while campaignq processes use the "
+                   "database (--migrate-with-running-processes): ",
+                   Describe(running, 10));
+      }
+    }
+    for (const Migration* pending_migration : pending) {
+      const Migration& migration = *pending_migration;
       txn.exec(migration.sql);
       txn.exec_params(sql::StatementText(sql::kMigrationRecord), migration.version, migration.name,
                       migration.checksum);

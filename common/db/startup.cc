@@ -16,12 +16,13 @@ constexpr BackoffPolicy kRetryBackoff{std::chrono::milliseconds(250),
 
 }  // namespace
 
-absl::Status PrepareSchema(const std::string& url, const ConnectOptions& options,
-                           MigrateMode mode) {
+absl::Status PrepareSchema(const std::string& url, const ConnectOptions& options, MigrateMode mode,
+                           WhileRunning while_running) {
   absl::BitGen random;
   for (int attempt = 0;; ++attempt) {
     auto connection = Connect(url, options);
-    absl::Status status = connection.ok() ? Migrate(**connection, mode) : connection.status();
+    absl::Status status =
+        connection.ok() ? Migrate(**connection, mode, while_running) : connection.status();
     // UNKNOWN (the connection was lost during the migration's COMMIT) is
     // retried too: migrating is idempotent under its advisory lock, so the
     // next attempt finds the migrations applied or applies them.

@@ -13,6 +13,11 @@ CAMPAIGNQ_FLAG(std::string, database_url, "CAMPAIGNQ_DATABASE_URL", campaignq::k
 CAMPAIGNQ_FLAG(std::string, migrate, "CAMPAIGNQ_MIGRATE", "auto",
                "auto: apply pending schema migrations at start; verify: refuse to start unless the "
                "schema matches; off: do nothing");
+CAMPAIGNQ_FLAG(bool, migrate_with_running_processes, "CAMPAIGNQ_MIGRATE_WITH_RUNNING_PROCESSES",
+               false,
+               "--migrate=auto applies a stop-first migration although campaignq processes use the "
+               "database (refused otherwise): only when they are known not to be of the previous "
+               "release");
 CAMPAIGNQ_FLAG(std::string, metrics_listen, "CAMPAIGNQ_METRICS_LISTEN", "",
                "host:port to serve Prometheus metrics on (GET /metrics); port 0 picks a free one; "
                "empty: off");
@@ -54,6 +59,9 @@ absl::StatusOr<ProcessOptions> ReadProcessFlags() {
   absl::StatusOr<db::MigrateMode> migrate = db::ParseMigrateMode(absl::GetFlag(FLAGS_migrate));
   if (!migrate.ok()) return migrate.status();
   options.migrate = *migrate;
+  if (absl::GetFlag(FLAGS_migrate_with_running_processes)) {
+    options.migrate_while_running = db::WhileRunning::kApply;
+  }
   options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   options.pooler_mode = absl::GetFlag(FLAGS_pooler_mode);
   const absl::Duration idle = absl::GetFlag(FLAGS_idle_in_transaction_timeout);
@@ -65,9 +73,10 @@ absl::StatusOr<ProcessOptions> ReadProcessFlags() {
   return options;
 }
 
-absl::Status PrepareSchemaAtStart(const std::string& url, const db::ConnectOptions& connect,
-                                  db::MigrateMode mode) {
-  const absl::Status status = db::PrepareSchema(url, connect, mode);
+absl::Status PrepareSchemaAtStart(const ProcessOptions& process,
+                                  const db::ConnectOptions& connect) {
+  const absl::Status status = db::PrepareSchema(process.database_url, connect, process.migrate,
+                                                process.migrate_while_running);
   if (status.ok() || status.code() == absl::StatusCode::kCancelled ||
       status.code() == absl::StatusCode::kInvalidArgument) {
     return status;

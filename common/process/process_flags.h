@@ -15,11 +15,13 @@
 
 namespace campaignq {
 
-// --database-url, --migrate, --metrics-listen, --pooler-mode,
-// --idle-in-transaction-timeout.
+// --database-url, --migrate, --migrate-with-running-processes,
+// --metrics-listen, --pooler-mode, --idle-in-transaction-timeout.
 struct ProcessOptions {
   std::string database_url;
   db::MigrateMode migrate = db::MigrateMode::kAuto;
+  // --migrate-with-running-processes: kApply (db::Migrate).
+  db::WhileRunning migrate_while_running = db::WhileRunning::kRefuse;
   // host:port for GET /metrics (Prometheus; port 0 picks one); empty: none.
   std::string metrics_listen;
   // Through PgBouncer in transaction pooling (db::ConnectOptions::pooler_safe):
@@ -52,12 +54,12 @@ std::optional<int> ParseFlagsOrExit(int argc, char** argv, absl::string_view pro
 // bad --migrate or an empty --database-url.
 absl::StatusOr<ProcessOptions> ReadProcessFlags();
 
-// db::PrepareSchema as a stack's Start() needs it: CANCELLED (a signal
+// db::PrepareSchema as a stack's Start() needs it, with `process`'s URL,
+// --migrate and --migrate-with-running-processes: CANCELLED (a signal
 // while waiting for the database) and INVALID_ARGUMENT (malformed URL) as
 // they are, any other failure as FAILED_PRECONDITION ("cannot use the
 // database: ..."), since starting again the same way cannot help.
-absl::Status PrepareSchemaAtStart(const std::string& url, const db::ConnectOptions& connect,
-                                  db::MigrateMode mode);
+absl::Status PrepareSchemaAtStart(const ProcessOptions& process, const db::ConnectOptions& connect);
 
 // `listen` ("host:port", port maybe 0) with the port actually bound: the
 // address a process announces.

@@ -34,6 +34,7 @@ TEST_F(ServerFlagsTest, DefaultsWithoutFlagsOrEnvironment) {
   ASSERT_TRUE(options.ok()) << options.status();
   EXPECT_EQ(options->process.database_url, kDefaultDatabaseUrl);
   EXPECT_EQ(options->process.migrate, db::MigrateMode::kAuto);
+  EXPECT_EQ(options->process.migrate_while_running, db::WhileRunning::kRefuse);
   EXPECT_EQ(options->process.metrics_listen, "");
   EXPECT_FALSE(options->process.pooler_mode);
   EXPECT_EQ(options->listen, "127.0.0.1:50051");
@@ -62,6 +63,29 @@ TEST_F(ServerFlagsTest, EnvironmentSetsFlagsAndTheCommandLineWins) {
   EXPECT_EQ(options->shutdown_grace, absl::Seconds(2));
   EXPECT_EQ(options->process.migrate, db::MigrateMode::kVerify);
   EXPECT_EQ(options->process.database_url, "postgresql://flag@db/y");
+}
+
+// The migrate step's override (db::Migrate): by flag, for the one run an
+// operator chose, or by the shared environment (CAMPAIGNQ_*).
+TEST_F(ServerFlagsTest, MigrateWithRunningProcessesByFlagOrEnvironment) {
+  Argv flag{"campaignq-server", "--migrate-only", "--migrate-with-running-processes"};
+  ASSERT_TRUE(ParseCommandLine(flag.argc(), flag.argv()).ok());
+  absl::StatusOr<ServerOptions> options = ReadServerFlags();
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->process.migrate_while_running, db::WhileRunning::kApply);
+
+  ScopedEnv env("CAMPAIGNQ_MIGRATE_WITH_RUNNING_PROCESSES", "1");
+  Argv plain{"campaignq-server", "--migrate-only"};
+  ASSERT_TRUE(ParseCommandLine(plain.argc(), plain.argv()).ok());
+  options = ReadServerFlags();
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->process.migrate_while_running, db::WhileRunning::kApply);
+
+  Argv negated{"campaignq-server", "--nomigrate-with-running-processes"};
+  ASSERT_TRUE(ParseCommandLine(negated.argc(), negated.argv()).ok());
+  options = ReadServerFlags();
+  ASSERT_TRUE(options.ok()) << options.status();
+  EXPECT_EQ(options->process.migrate_while_running, db::WhileRunning::kRefuse);
 }
 
 TEST_F(ServerFlagsTest, SecurityFlagsAndTheSecureDefault) {
