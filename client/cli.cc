@@ -123,7 +123,7 @@ void ReadEach(const std::vector<FlagUse>& flags, CliOptions* o) {
 // The global flags and `command`'s own; every other field keeps
 // CliOptions' default, so that a flag a command does not list can never
 // reach it (CheckFlags has refused it on the command line; the
-// environment sets only global flags and --database-url).
+// environment sets only global flags).
 CliOptions ReadFlags(const CommandSpec& command, const std::vector<std::string>& positional) {
   CliOptions o;
   ReadEach(GlobalFlags(), &o);

@@ -35,8 +35,11 @@ std::string Spelling(const FlagUse& f) {
   return absl::StrCat("--", f.name, *f.value ? "=" : "", f.value);
 }
 
-// The flags that RunCli reads for every command. --database-url is not
-// one: only storm and lab use a database, so they list it themselves.
+// The flags that RunCli reads for every command: where the service and its
+// database are, how to reach them, and how to print. A deployment sets them
+// once (the environment, a wrapper script) for every command, so a command
+// that has no use for one (lab for --server, list for --database-url) takes
+// it all the same; storm and lab list --database-url again for their help.
 const FlagUse kGlobalFlags[] = {
     {"server", "HOST:PORT", "the campaignq server"},
     {"token", "T",
@@ -52,6 +55,9 @@ const FlagUse kGlobalFlags[] = {
      "errors as one JSON object on stderr: "
      "{\"code\":\"NOT_FOUND\",\"grpc_code\":5,\"message\":\"...\",\"exit_code\":15}"},
     {"rpc-timeout", "D", "deadline of each RPC (watch and health use --timeout)"},
+    {"database-url", "URL",
+     "the service's PostgreSQL: storm verifies against it (read only); lab runs on a database "
+     "given by this flag only"},
 };
 
 }  // namespace

@@ -43,9 +43,9 @@ const std::vector<CommandSpec>& Commands();
 // The command named `name`; nullptr for an unknown one.
 const CommandSpec* FindCommand(absl::string_view name);
 
-// The flags every command takes: where the server is, TLS, the token,
-// --json and --rpc-timeout. (--help and --version are handled before any
-// command is looked at.)
+// The flags every command takes: where the server and the database are,
+// TLS, the token, --json and --rpc-timeout. (--help and --version are
+// handled before any command is looked at.)
 const std::vector<FlagUse>& GlobalFlags();
 
 // Every command name, in the order --help lists them.

@@ -124,8 +124,9 @@ TEST(CheckFlags, TakesACommandsOwnAndTheGlobalFlagsOnly) {
   EXPECT_EQ(refused.message(),
             "campaignq list: --user is not a flag of list (its flags: --campaign, --status, "
             "--page-size, --limit; global flags: campaignq --help)");
-  // --database-url is storm's and lab's, not global.
-  EXPECT_FALSE(CheckFlags(list, {"database_url"}).ok());
+  // Where the database is, like where the server is, is global: a
+  // deployment passes it to every command.
+  EXPECT_TRUE(CheckFlags(list, {"database_url"}).ok());
   EXPECT_TRUE(CheckFlags(*FindCommand("storm"), {"database_url", "cap"}).ok());
   EXPECT_THAT(std::string(CheckFlags(*FindCommand("list-campaigns"), {"campaign"}).message()),
               HasSubstr("(its flags: --page-size, --limit;"));
