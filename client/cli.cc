@@ -27,6 +27,9 @@
 // database, TLS and the token) read their CAMPAIGNQ_ variables; a command's own flags (--campaign,
 // --user, ...) deliberately read no environment, so that a variable meant for another binary
 // (CAMPAIGNQ_CONCURRENCY for the worker) never changes a command.
+// These definitions give each flag its type and default; which command takes
+// it, and the help --help prints, are client/usage.cc's table (the help
+// strings below are Abseil's, which the CLI never prints).
 CAMPAIGNQ_FLAG(std::string, server, "CAMPAIGNQ_SERVER", "127.0.0.1:50051",
                "HOST:PORT of the campaignq server");
 CAMPAIGNQ_FLAG(std::string, database_url, "CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl,
