@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "absl/flags/flag.h"
+#include "absl/flags/reflection.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -26,6 +27,9 @@
 // database, TLS and the token) read their CAMPAIGNQ_ variables; a command's own flags (--campaign,
 // --user, ...) deliberately read no environment, so that a variable meant for another binary
 // (CAMPAIGNQ_CONCURRENCY for the worker) never changes a command.
+// These definitions give each flag its type and default; which command takes
+// it, and the help --help prints, are client/usage.cc's table (the help
+// strings below are Abseil's, which the CLI never prints).
 CAMPAIGNQ_FLAG(std::string, server, "CAMPAIGNQ_SERVER", "127.0.0.1:50051",
                "HOST:PORT of the campaignq server");
 CAMPAIGNQ_FLAG(std::string, database_url, "CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl,
@@ -71,39 +75,75 @@ ABSL_FLAG(absl::Duration, decide_timeout, absl::Seconds(120),
 namespace campaignq::client {
 namespace {
 
-CliOptions ReadFlags(const std::vector<std::string>& positional) {
+// Copies one flag's value into CliOptions.
+using FlagReader = void (*)(CliOptions*);
+
+// Every flag of usage.cc's table that RunCli reads, by its dashed name.
+// The lab's own flags are missing: lab/command.cc reads them itself.
+const std::map<std::string, FlagReader>& Readers() {
+  static const auto* readers = new std::map<std::string, FlagReader>{
+      {"server", [](CliOptions* o) { o->server = absl::GetFlag(FLAGS_server); }},
+      {"tls", [](CliOptions* o) { o->connect.tls = absl::GetFlag(FLAGS_tls); }},
+      {"ca-cert", [](CliOptions* o) { o->connect.ca_cert = absl::GetFlag(FLAGS_ca_cert); }},
+      {"cert", [](CliOptions* o) { o->connect.cert = absl::GetFlag(FLAGS_cert); }},
+      {"key", [](CliOptions* o) { o->connect.key = absl::GetFlag(FLAGS_key); }},
+      {"token", [](CliOptions* o) { o->connect.token = absl::GetFlag(FLAGS_token); }},
+      {"database-url", [](CliOptions* o) { o->database_url = absl::GetFlag(FLAGS_database_url); }},
+      {"json", [](CliOptions* o) { o->json = absl::GetFlag(FLAGS_json); }},
+      {"rpc-timeout", [](CliOptions* o) { o->rpc_timeout = absl::GetFlag(FLAGS_rpc_timeout); }},
+      {"name", [](CliOptions* o) { o->name = absl::GetFlag(FLAGS_name); }},
+      {"cap", [](CliOptions* o) { o->cap = absl::GetFlag(FLAGS_cap); }},
+      {"waitlist", [](CliOptions* o) { o->waitlist = absl::GetFlag(FLAGS_waitlist); }},
+      {"opens-at", [](CliOptions* o) { o->opens_at = absl::GetFlag(FLAGS_opens_at); }},
+      {"closes-at", [](CliOptions* o) { o->closes_at = absl::GetFlag(FLAGS_closes_at); }},
+      {"request-id", [](CliOptions* o) { o->request_id = absl::GetFlag(FLAGS_request_id); }},
+      {"campaign", [](CliOptions* o) { o->campaign = absl::GetFlag(FLAGS_campaign); }},
+      {"user", [](CliOptions* o) { o->user = absl::GetFlag(FLAGS_user); }},
+      {"application", [](CliOptions* o) { o->application = absl::GetFlag(FLAGS_application); }},
+      {"timeout", [](CliOptions* o) { o->timeout = absl::GetFlag(FLAGS_timeout); }},
+      {"status", [](CliOptions* o) { o->status = absl::GetFlag(FLAGS_status); }},
+      {"page-size", [](CliOptions* o) { o->page_size = absl::GetFlag(FLAGS_page_size); }},
+      {"limit", [](CliOptions* o) { o->limit = absl::GetFlag(FLAGS_limit); }},
+      {"stall-threshold",
+       [](CliOptions* o) { o->stall_threshold = absl::GetFlag(FLAGS_stall_threshold); }},
+      {"service", [](CliOptions* o) { o->service = absl::GetFlag(FLAGS_service); }},
+      {"campaigns", [](CliOptions* o) { o->campaigns = absl::GetFlag(FLAGS_campaigns); }},
+      {"applicants", [](CliOptions* o) { o->applicants = absl::GetFlag(FLAGS_applicants); }},
+      {"concurrency", [](CliOptions* o) { o->concurrency = absl::GetFlag(FLAGS_concurrency); }},
+      {"decide-timeout",
+       [](CliOptions* o) { o->decide_timeout = absl::GetFlag(FLAGS_decide_timeout); }},
+  };
+  return *readers;
+}
+
+void ReadEach(const std::vector<FlagUse>& flags, CliOptions* o) {
+  for (const FlagUse& f : flags) {
+    auto reader = Readers().find(f.name);
+    if (reader != Readers().end()) reader->second(o);
+  }
+}
+
+// The global flags and `command`'s own; every other field keeps
+// CliOptions' default, so that a flag a command does not list can never
+// reach it (CheckFlags has refused it on the command line; the
+// environment sets only global flags).
+CliOptions ReadFlags(const CommandSpec& command, const std::vector<std::string>& positional) {
   CliOptions o;
-  o.server = absl::GetFlag(FLAGS_server);
-  o.connect.tls = absl::GetFlag(FLAGS_tls);
-  o.connect.ca_cert = absl::GetFlag(FLAGS_ca_cert);
-  o.connect.cert = absl::GetFlag(FLAGS_cert);
-  o.connect.key = absl::GetFlag(FLAGS_key);
-  o.connect.token = absl::GetFlag(FLAGS_token);
-  o.database_url = absl::GetFlag(FLAGS_database_url);
-  o.json = absl::GetFlag(FLAGS_json);
-  o.rpc_timeout = absl::GetFlag(FLAGS_rpc_timeout);
-  o.name = absl::GetFlag(FLAGS_name);
-  o.cap = absl::GetFlag(FLAGS_cap);
-  o.waitlist = absl::GetFlag(FLAGS_waitlist);
-  o.opens_at = absl::GetFlag(FLAGS_opens_at);
-  o.closes_at = absl::GetFlag(FLAGS_closes_at);
-  o.request_id = absl::GetFlag(FLAGS_request_id);
-  o.campaign = absl::GetFlag(FLAGS_campaign);
-  o.user = absl::GetFlag(FLAGS_user);
-  o.application = absl::GetFlag(FLAGS_application);
-  o.timeout = absl::GetFlag(FLAGS_timeout);
-  o.status = absl::GetFlag(FLAGS_status);
-  o.page_size = absl::GetFlag(FLAGS_page_size);
-  o.limit = absl::GetFlag(FLAGS_limit);
-  o.stall_threshold = absl::GetFlag(FLAGS_stall_threshold);
-  o.service = absl::GetFlag(FLAGS_service);
-  o.campaigns = absl::GetFlag(FLAGS_campaigns);
-  o.applicants = absl::GetFlag(FLAGS_applicants);
-  o.concurrency = absl::GetFlag(FLAGS_concurrency);
-  o.decide_timeout = absl::GetFlag(FLAGS_decide_timeout);
+  ReadEach(GlobalFlags(), &o);
+  ReadEach(command.flags, &o);
   // positional[0] is the program, [1] the command.
   for (size_t i = 2; i < positional.size(); ++i) o.args.push_back(positional[i]);
   return o;
+}
+
+// Abseil names of the flags the command line set (not the environment).
+std::vector<std::string> FlagsOnCommandLine() {
+  std::vector<std::string> given;
+  for (const auto& [name, flag] : absl::GetAllFlags()) {
+    if (GivenOnCommandLine(name)) given.emplace_back(name);
+  }
+  std::sort(given.begin(), given.end());
+  return given;
 }
 
 // The command a --help is about: the first argument that names one
@@ -130,13 +170,6 @@ int PrintHelp(int argc, char** argv) {
   const std::string topic = HelpTopic(argc, argv);
   std::cout << (topic.empty() ? UsageText() : *CommandHelp(topic));
   return kExitOk;
-}
-
-// Commands that take positional arguments (the rest refuse any).
-bool TakesArguments(const std::string& command) {
-  return command == "list" || command == "get" || command == "get-campaign" || command == "watch" ||
-         command == "cancel" || command == "close" || command == "pause-campaign" ||
-         command == "resume-campaign" || command == "delete-campaign" || command == "retry";
 }
 
 using StubCommand = int (*)(Stub&, const CliOptions&);
@@ -181,21 +214,22 @@ int RunCli(int argc, char** argv, const LabCommand& lab) {
   }
   std::string command = positional[1];
   if (command == "help") return PrintHelp(argc, argv);
-  CliOptions options = ReadFlags(positional);
+  const CommandSpec* spec = FindCommand(command);
+  if (spec == nullptr) {
+    return ReportUsageError(absl::StrCat("unknown command: ", command), absl::GetFlag(FLAGS_json));
+  }
+  if (absl::Status flags = CheckFlags(*spec, FlagsOnCommandLine()); !flags.ok()) {
+    return ReportUsageError(flags.message(), absl::GetFlag(FLAGS_json));
+  }
+  CliOptions options = ReadFlags(*spec, positional);
+  if (*spec->args == '\0' && !options.args.empty()) {
+    return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]), options.json);
+  }
   if (command == "list-campaigns") {  // `list campaigns` in one word
-    if (!options.args.empty()) {
-      return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]), options.json);
-    }
     command = "list";
     options.args = {"campaigns"};
   }
   const StubCommand stub_command = FindStubCommand(command);
-  if (stub_command == nullptr && command != "storm" && command != "lab" && command != "health") {
-    return ReportUsageError(absl::StrCat("unknown command: ", command), options.json);
-  }
-  if (!TakesArguments(command) && !options.args.empty()) {
-    return ReportUsageError(absl::StrCat("unexpected argument: ", options.args[0]), options.json);
-  }
 
   if (command == "storm") return RunStorm(options);
   if (command == "lab") return lab(options);

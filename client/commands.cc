@@ -288,7 +288,13 @@ int RunList(Stub& stub, const CliOptions& o) {
   if (o.page_size < 0) return ReportUsageError("--page-size must be >= 0", o.json);
   if (o.limit < 0) return ReportUsageError("--limit must be >= 0 (0 = every row)", o.json);
   if (!o.args.empty()) {
-    if (o.args[0] == "campaigns") return ListCampaigns(stub, o);
+    if (o.args[0] == "campaigns") {
+      // The table lets `list` take them for applications; campaigns have neither.
+      if (o.campaign != 0 || !o.status.empty()) {
+        return ReportUsageError("list campaigns takes no --campaign or --status", o.json);
+      }
+      return ListCampaigns(stub, o);
+    }
     if (o.args[0] != "applications") {
       return ReportUsageError(absl::StrCat("list ", o.args[0],
                                            ": want `list campaigns` or "

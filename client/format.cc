@@ -101,8 +101,9 @@ std::string QueueStatsText(const v1::QueueStats& s) {
 }
 
 std::string ToJson(const google::protobuf::Message& message) {
+  // grpcurl's defaults (no -emit-defaults, no -keep-proto-names), which are
+  // also the protobuf JSON mapping's: what one tool prints, so does the other.
   google::protobuf::util::JsonPrintOptions options;
-  options.preserve_proto_field_names = true;
   std::string out;
   if (!google::protobuf::util::MessageToJsonString(message, &out, options).ok()) return "{}";
   return out;

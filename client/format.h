@@ -26,8 +26,13 @@ std::string WatchText(const v1::Application& application);
 // Returns a few lines: the totals, then one line per campaign.
 std::string QueueStatsText(const v1::QueueStats& stats);
 
-// Returns the message as single-line JSON with the proto's field names
-// (snake_case), so scripts can use the names in campaignq.proto.
+// Returns the message as single-line JSON, the same JSON value grpcurl
+// prints for it by default: the proto3 JSON mapping with lowerCamelCase
+// json names (campaignId), fields at their zero value (0, "", false, the
+// UNSPECIFIED enum, empty lists) left out unless they have explicit
+// presence, int64 as strings, enums by name, timestamps in RFC 3339.
+// grpcurl indents over several lines; this is one line per message, so that
+// `watch --json` stays one state per line.
 std::string ToJson(const google::protobuf::Message& message);
 
 // Returns "open", "closed", or "unspecified".

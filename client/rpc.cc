@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "client/format.h"
 #include "common/json_text.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -178,6 +179,10 @@ std::string RequestIdOf(const grpc::Status& status) {
 }
 
 std::string RpcErrorJson(const grpc::Status& status) {
+  return RpcErrorJson(status, ExitCodeFor(status));
+}
+
+std::string RpcErrorJson(const grpc::Status& status, int exit_code) {
   const std::string full = status.error_message();  // a copy: keep it alive
   absl::string_view message = full;
   if (size_t at = message.rfind(kRequestIdPrefix);
@@ -199,26 +204,39 @@ std::string RpcErrorJson(const grpc::Status& status) {
         break;
       }
     }
+    if (details.details_size() > 0) {
+      // As grpcurl -format-error shows them: each Any with its "@type".
+      absl::StrAppend(&out, ",\"details\":[");
+      for (int i = 0; i < details.details_size(); ++i) {
+        absl::StrAppend(&out, i > 0 ? "," : "", ToJson(details.details(i)));
+      }
+      absl::StrAppend(&out, "]");
+    }
   }
-  absl::StrAppend(&out, ",\"exit_code\":", ExitCodeFor(status), "}");
+  absl::StrAppend(&out, ",\"exit_code\":", exit_code, "}");
   return out;
 }
 
 int ReportRpcError(const grpc::Status& status, bool json) {
-  std::cerr << (json ? RpcErrorJson(status) : RpcErrorText(status)) << std::endl;
-  return ExitCodeFor(status);
+  return ReportRpcError(status, json, ExitCodeFor(status));
+}
+
+int ReportRpcError(const grpc::Status& status, bool json, int exit_code) {
+  std::cerr << (json ? RpcErrorJson(status, exit_code) : RpcErrorText(status)) << std::endl;
+  return exit_code;
+}
+
+int ReportFailure(absl::string_view code, absl::string_view message, int exit_code, bool json,
+                  absl::string_view text) {
+  std::cerr << (json ? ErrorJson(code, message, exit_code) : std::string(text)) << std::endl;
+  return exit_code;
 }
 
 int ReportUsageError(absl::string_view message, bool json) {
-  if (json) {
-    std::cerr << "{\"code\":\"USAGE\",\"message\":" << JsonQuoted(message)
-              << ",\"exit_code\":" << kExitUsage << "}" << std::endl;
-  } else {
-    std::cerr << "usage error: " << message
-              << "\n(run `campaignq --help`, or `campaignq COMMAND --help`, for usage)"
-              << std::endl;
-  }
-  return kExitUsage;
+  return ReportFailure(kUsageErrorCode, message, kExitUsage, json,
+                       absl::StrCat("usage error: ", message,
+                                    "\n(run `campaignq --help`, or `campaignq COMMAND --help`, "
+                                    "for usage)"));
 }
 
 std::string RandomUuid() {

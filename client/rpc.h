@@ -42,15 +42,34 @@ int ExitCodeFor(const grpc::Status& status);
 // status details, else the message's " [request_id=ID]" suffix; "" if none.
 std::string RequestIdOf(const grpc::Status& status);
 
-// One line of JSON describing a failed call:
+// The JSON shape of every error under --json, on stderr, one object on one
+// line: "code" (a gRPC code name, or one of the words below), "message",
+// "exit_code" (the process's), and for a failed RPC also "grpc_code",
+// "request_id" and "reason" when the server sent them, and "details": the
+// google.rpc.Status details as grpcurl -format-error prints them (each Any
+// with its "@type"). Like --json's messages, absent fields are left out.
+inline constexpr char kUsageErrorCode[] = "USAGE";                  // exit kExitUsage
+inline constexpr char kFailureCode[] = "FAILED";                    // exit kExitFailure
+inline constexpr char kInvariantBrokenCode[] = "INVARIANT_BROKEN";  // exit kExitInvariantBroken
+
+// A failed call as that JSON, e.g.
 // {"code":"NOT_FOUND","grpc_code":5,"message":"...","request_id":"...","reason":"...",
-//  "exit_code":15}; the message without its request id suffix; request_id
-// and reason (google.rpc.ErrorInfo) only when the server sent them.
+//  "details":[...],"exit_code":15}; the message without its request id
+// suffix. `exit_code` defaults to ExitCodeFor(status); storm, which exits
+// kExitFailure for any RPC that stops it, passes its own.
 std::string RpcErrorJson(const grpc::Status& status);
+std::string RpcErrorJson(const grpc::Status& status, int exit_code);
 
 // Prints the error to stderr (RpcErrorText, or RpcErrorJson when `json`)
-// and returns ExitCodeFor(status).
+// and returns `exit_code` (default ExitCodeFor(status)).
 int ReportRpcError(const grpc::Status& status, bool json);
+int ReportRpcError(const grpc::Status& status, bool json, int exit_code);
+
+// Prints ErrorJson (common/json_text.h: {"code":code,"message":message,
+// "exit_code":N}) when `json`, else `text`, as one line to stderr; returns
+// `exit_code`.
+int ReportFailure(absl::string_view code, absl::string_view message, int exit_code, bool json,
+                  absl::string_view text);
 
 // Prints "usage error: <message>" and a pointer to --help to stderr, or
 // with `json` {"code":"USAGE","message":"...","exit_code":2}, and returns

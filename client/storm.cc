@@ -19,6 +19,7 @@
 #include "client/rpc.h"
 #include "client/storm_report.h"
 #include "client/table.h"
+#include "common/json_text.h"
 #include "common/verify/checks.h"
 #include "common/verify/storm.h"
 
@@ -51,10 +52,11 @@ void PrintProgress(const verify::StormCounters* counters, const std::atomic<int6
   std::cerr << (tty ? "\r" : "") << line() << "\n" << std::flush;
 }
 
-int ReportDatabaseError(const absl::Status& status) {
-  std::cerr << "storm: error: " << status.message()
-            << " (storm verifies against the database: --database-url)" << std::endl;
-  return kExitFailure;
+int ReportDatabaseError(const absl::Status& status, bool json) {
+  const std::string message =
+      absl::StrCat(status.message(), " (storm verifies against the database: --database-url)");
+  return ReportFailure(absl::StatusCodeToString(status.code()), message, kExitFailure, json,
+                       absl::StrCat("storm: error: ", message));
 }
 
 }  // namespace
@@ -90,11 +92,8 @@ int RunStorm(const CliOptions& o) {
     SetTimeout(&context, o.rpc_timeout);
     v1::Campaign campaign;
     grpc::Status status = stub->CreateCampaign(&context, request, &campaign);
-    if (!status.ok()) {
-      // The storm did not run: one code for every way it cannot finish.
-      ReportRpcError(status, o.json);
-      return kExitFailure;
-    }
+    // The storm did not run: one code for every way it cannot finish.
+    if (!status.ok()) return ReportRpcError(status, o.json, kExitFailure);
     ids.push_back(campaign.id());
   }
 
@@ -127,14 +126,14 @@ int RunStorm(const CliOptions& o) {
       [&](int64_t left) { pending = left; });
   progress_done.Notify();
   printer.join();
-  if (!decided.ok()) return ReportDatabaseError(decided.status());
+  if (!decided.ok()) return ReportDatabaseError(decided.status(), o.json);
 
   // 4. Judge, in the database, and report.
   verify::VerifyOptions verify_options;
   verify_options.campaign_ids = ids;
   verify_options.require_audit = false;  // never installed by storm: see sql/checks/audit.sql
   absl::StatusOr<verify::Verdict> verdict = verify::Verify(o.database_url, records, verify_options);
-  if (!verdict.ok()) return ReportDatabaseError(verdict.status());
+  if (!verdict.ok()) return ReportDatabaseError(verdict.status(), o.json);
   StormReport report;
   report.verdict = *std::move(verdict);
   report.decide_timed_out = !*decided;
@@ -144,23 +143,37 @@ int RunStorm(const CliOptions& o) {
 
   std::cout << (o.json ? FormatStormJson(report) + "\n" : FormatStormTable(report)) << std::flush;
 
+  // Every way the run fell short, as text lines, or under --json as one
+  // error object whose exit code is the process's.
+  std::vector<std::string> failures;
   int exit_code = kExitOk;
   if (!report.verdict.AllHold()) {
-    std::cerr << "storm: invariants broken:\n  " << absl::StrJoin(report.verdict.violations, "\n  ")
-              << std::endl;
+    failures.push_back(
+        absl::StrCat("invariants broken:", o.json ? " " : "\n  ",
+                     absl::StrJoin(report.verdict.violations, o.json ? "; " : "\n  ")));
     exit_code = kExitInvariantBroken;
   }
   if (report.apply_failures > 0) {
     const auto first = std::find_if(records.begin(), records.end(),
                                     [](const verify::ApplyRecord& r) { return !r.acknowledged; });
-    std::cerr << "storm: " << report.apply_failures << " Apply call(s) never confirmed; first "
-              << RpcErrorText(grpc::Status(first->last_code, first->last_message)) << std::endl;
+    failures.push_back(
+        absl::StrCat(report.apply_failures, " Apply call(s) never confirmed; first ",
+                     RpcErrorText(grpc::Status(first->last_code, first->last_message))));
     exit_code = kExitFailure;
   }
   if (report.decide_timed_out) {
-    std::cerr << "storm: error: DEADLINE_EXCEEDED: applications still pending after "
-              << absl::FormatDuration(o.decide_timeout) << std::endl;
+    failures.push_back(absl::StrCat("error: DEADLINE_EXCEEDED: applications still pending after ",
+                                    absl::FormatDuration(o.decide_timeout)));
     exit_code = kExitFailure;
+  }
+  if (failures.empty()) return kExitOk;
+  if (o.json) {
+    std::cerr << ErrorJson(exit_code == kExitInvariantBroken ? kInvariantBrokenCode : kFailureCode,
+                           absl::StrJoin(failures, "; "), exit_code)
+              << std::endl;
+  } else {
+    for (const std::string& failure : failures) std::cerr << "storm: " << failure << "\n";
+    std::cerr << std::flush;
   }
   return exit_code;
 }

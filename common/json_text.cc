@@ -36,4 +36,9 @@ std::string JsonQuoted(absl::string_view text) {
   return absl::StrCat("\"", JsonEscape(text), "\"");
 }
 
+std::string ErrorJson(absl::string_view code, absl::string_view message, int exit_code) {
+  return absl::StrCat("{\"code\":", JsonQuoted(code), ",\"message\":", JsonQuoted(message),
+                      ",\"exit_code\":", exit_code, "}");
+}
+
 }  // namespace campaignq

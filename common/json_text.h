@@ -14,4 +14,10 @@ std::string JsonEscape(absl::string_view text);
 // `text` as a JSON string literal, quotes included.
 std::string JsonQuoted(absl::string_view text);
 
+// The campaignq CLI's error object under --json (client/rpc.h has the whole
+// shape) for a failure that is no RPC's:
+// {"code":"USAGE","message":"...","exit_code":2}. Here so that the race lab,
+// which the CLI library may not depend on, prints the same.
+std::string ErrorJson(absl::string_view code, absl::string_view message, int exit_code);
+
 }  // namespace campaignq

@@ -4,10 +4,12 @@
 #include <iostream>
 
 #include "absl/flags/flag.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "common/db/redact.h"
 #include "common/flags.h"
+#include "common/json_text.h"
 #include "lab/html_report.h"
 #include "lab/lab.h"
 #include "lab/report.h"
@@ -35,13 +37,24 @@ std::vector<std::string> SplitList(const std::string& text) {
   return items;
 }
 
+// Under --json one error object on stderr, the CLI's shape (ErrorJson).
+int ReportError(const LabCommandInputs& inputs, absl::string_view code, absl::string_view message,
+                int exit_code) {
+  std::cerr << (inputs.json ? ErrorJson(code, message, exit_code)
+                            : absl::StrCat("error: ", message))
+            << "\n";
+  return exit_code;
+}
+
 }  // namespace
 
 int RunLabCommand(const LabCommandInputs& inputs) {
   if (!GivenOnCommandLine("database_url")) {
-    std::cerr << "error: campaignq lab needs an explicit --database-url (it never uses "
-                 "CAMPAIGNQ_DATABASE_URL or the default, which point at the service's database)\n";
-    return 2;
+    return ReportError(inputs, "USAGE",
+                       "campaignq lab needs an explicit --database-url (it never uses "
+                       "CAMPAIGNQ_DATABASE_URL or the default, which point at the service's "
+                       "database)",
+                       2);
   }
   LabOptions options;
   options.database_url = inputs.database_url;
@@ -54,16 +67,17 @@ int RunLabCommand(const LabCommandInputs& inputs) {
   options.shared_database = absl::GetFlag(FLAGS_shared_database);
   absl::Status valid = ValidateOptions(options);
   if (!valid.ok()) {
-    std::cerr << "error: " << valid.message() << "\n";
-    return 2;
+    return ReportError(inputs, "USAGE", valid.message(), 2);
   }
   if (!inputs.json) {
     std::cerr << "campaignq lab: running against " << db::RedactedUrl(options.database_url) << "\n";
   }
   absl::StatusOr<LabReport> report = RunLab(options);
   if (!report.ok()) {
-    std::cerr << "error: " << report.status() << "\n";
-    return report.status().code() == absl::StatusCode::kFailedPrecondition ? 2 : 1;
+    const bool usage = report.status().code() == absl::StatusCode::kFailedPrecondition;
+    return ReportError(inputs, usage ? "USAGE" : absl::StatusCodeToString(report.status().code()),
+                       inputs.json ? report.status().message() : report.status().ToString(),
+                       usage ? 2 : 1);
   }
   std::cout << (inputs.json ? FormatJson(*report) : FormatTable(*report));
   const std::string html_path = absl::GetFlag(FLAGS_html);
@@ -71,8 +85,7 @@ int RunLabCommand(const LabCommandInputs& inputs) {
     std::ofstream file(html_path);
     file << FormatHtml(*report);
     if (!file) {
-      std::cerr << "error: cannot write " << html_path << "\n";
-      return 1;
+      return ReportError(inputs, "FAILED", absl::StrCat("cannot write ", html_path), 1);
     }
     if (!inputs.json) std::cout << "HTML report: " << html_path << "\n";
   }

@@ -4,14 +4,19 @@
 // loads a database with contention. The full CLI is the campaignq/cli image.
 
 #include <iostream>
+#include <string>
 
+#include "common/json_text.h"
 #include "lab/command.h"
 
 namespace campaignq::lab {
 
-int RunLabCommand(const LabCommandInputs&) {
-  std::cerr << "error: this campaignq has no race lab (it is the server image's health probe); "
-               "run `campaignq lab` from the campaignq/cli image or a build of your own\n";
+int RunLabCommand(const LabCommandInputs& inputs) {
+  constexpr char kMessage[] =
+      "this campaignq has no race lab (it is the server image's health probe); run `campaignq "
+      "lab` from the campaignq/cli image or a build of your own";
+  std::cerr << (inputs.json ? ErrorJson("USAGE", kMessage, 2) : std::string("error: ") + kMessage)
+            << "\n";
   return 2;
 }
 

@@ -273,9 +273,10 @@ TEST(Cli, CreateCampaignWithRequestIdAndSchedule) {
   ASSERT_EQ(second.exit.ToString(), "exit 0") << second.stderr_text;
   EXPECT_EQ(second.stdout_text, first.stdout_text);  // the same campaign, id included
   EXPECT_EQ(stack.Scalar("SELECT count(*) FROM campaigns"), 1);
-  EXPECT_TRUE(absl::StrContains(first.stdout_text, "\"opens_at\":\"" + opens + "\""))
+  // --json prints grpcurl's JSON: json names, RFC 3339 timestamps.
+  EXPECT_TRUE(absl::StrContains(first.stdout_text, "\"opensAt\":\"" + opens + "\""))
       << first.stdout_text;
-  EXPECT_TRUE(absl::StrContains(first.stdout_text, "\"closes_at\":\"" + closes + "\""))
+  EXPECT_TRUE(absl::StrContains(first.stdout_text, "\"closesAt\":\"" + closes + "\""))
       << first.stdout_text;
 
   // The same request id for another campaign: ALREADY_EXISTS.
@@ -333,6 +334,12 @@ TEST(Cli, ExitCodesJsonErrorsAndHelp) {
   const ClientResult usage = stack.RunClient({"--json", "get"});
   EXPECT_EQ(usage.exit.ToString(), Exit(kExitUsage));
   EXPECT_TRUE(absl::StartsWith(usage.stderr_text, "{\"code\":\"USAGE\"")) << usage.stderr_text;
+  // A flag the command does not take is refused before anything is sent.
+  const ClientResult refused = stack.RunClient({admin, "list", "--user=alice"});
+  EXPECT_EQ(refused.exit.ToString(), Exit(kExitUsage)) << refused.stdout_text;
+  EXPECT_TRUE(absl::StrContains(refused.stderr_text, "--user is not a flag of list"))
+      << refused.stderr_text;
+  EXPECT_EQ(refused.stdout_text, "");
 
   const ClientResult help = stack.RunClient({"apply", "--help"});
   EXPECT_EQ(help.exit.ToString(), "exit 0");

@@ -69,8 +69,8 @@ TEST_F(CommandsTest, CreateApplyGetAndListAcrossPages) {
   const int listed = RunList(*stub_, options_);
   const std::string json = GetCapturedStdout();
   ASSERT_EQ(listed, kExitOk);
-  EXPECT_THAT(json, HasSubstr("\"user_id\":\"a\""));
-  EXPECT_THAT(json, HasSubstr("\"user_id\":\"c\""));
+  EXPECT_THAT(json, HasSubstr("\"userId\":\"a\""));
+  EXPECT_THAT(json, HasSubstr("\"userId\":\"c\""));
   EXPECT_THAT(json, ::testing::Not(HasSubstr("next_page_token")));
 
   options_.json = false;
@@ -186,8 +186,8 @@ TEST_F(CommandsTest, ListStopsAtTheLimitAcrossPages) {
   CaptureStdout();
   ASSERT_EQ(RunList(*stub_, options_), kExitOk);
   const std::string json = GetCapturedStdout();
-  EXPECT_THAT(json, HasSubstr("\"next_page_token\":\"3\""));  // more rows exist after id 3
-  EXPECT_THAT(json, ::testing::Not(HasSubstr("\"user_id\":\"d\"")));
+  EXPECT_THAT(json, HasSubstr("\"nextPageToken\":\"3\""));  // more rows exist after id 3
+  EXPECT_THAT(json, ::testing::Not(HasSubstr("\"userId\":\"d\"")));
 
   options_.limit = 5;  // exactly every row: no token left
   CaptureStdout();

@@ -1,6 +1,7 @@
 #include "client/format.h"
 
 #include "gmock/gmock.h"
+#include "google/protobuf/util/time_util.h"
 #include "gtest/gtest.h"
 
 namespace campaignq::client {
@@ -56,14 +57,24 @@ TEST(ApplicationText, ShowsStatusWordAndReason) {
             "attempts=1");
 }
 
-TEST(ToJson, UsesProtoFieldNames) {
+// grpcurl's default output (no -emit-defaults, no -keep-proto-names) of the
+// same message, on one line: json names, zero values left out except a
+// proto3 optional field that is set, int64 as strings, enums by name.
+TEST(ToJson, PrintsTheJsonGrpcurlPrints) {
+  v1::Campaign c;
+  c.set_id(7);
+  c.set_name("drop");
+  c.set_max_participants(0);  // set: a cap of 0 is not "unlimited"
+  c.set_approved_count(0);
+  c.set_waitlist(false);
+  c.set_status(v1::CAMPAIGN_STATUS_OPEN);
+  *c.mutable_create_time() = google::protobuf::util::TimeUtil::SecondsToTimestamp(1777629600);
+  EXPECT_EQ(ToJson(c),
+            "{\"id\":\"7\",\"name\":\"drop\",\"maxParticipants\":0,"
+            "\"status\":\"CAMPAIGN_STATUS_OPEN\",\"createTime\":\"2026-05-01T10:00:00Z\"}");
   v1::Application a;
-  a.set_id(12);
   a.set_campaign_id(7);
-  a.set_status(v1::APPLICATION_STATUS_APPROVED);
-  const std::string json = ToJson(a);
-  EXPECT_THAT(json, HasSubstr("\"campaign_id\":\"7\""));  // int64 as a string, per proto3 JSON
-  EXPECT_THAT(json, HasSubstr("\"status\":\"APPLICATION_STATUS_APPROVED\""));
+  EXPECT_EQ(ToJson(a), "{\"campaignId\":\"7\"}");
 }
 
 TEST(QueueStatsText, MarksStalledCampaigns) {

@@ -66,7 +66,9 @@ TEST(RpcErrorJson, RequestIdAndReasonFromTheDetails) {
   EXPECT_EQ(RpcErrorJson(status),
             "{\"code\":\"ALREADY_EXISTS\",\"grpc_code\":6,\"message\":\"user \\\"u\\\" already "
             "applied\",\"request_id\":\"from-details\",\"reason\":\"ALREADY_APPLIED\","
-            "\"exit_code\":16}");
+            "\"details\":[{\"@type\":\"type.googleapis.com/google.rpc.RequestInfo\","
+            "\"requestId\":\"from-details\"},{\"@type\":\"type.googleapis.com/"
+            "google.rpc.ErrorInfo\",\"reason\":\"ALREADY_APPLIED\"}],\"exit_code\":16}");
 }
 
 TEST(RandomUuid, IsAVersionFourUuid) {

@@ -4,11 +4,21 @@
 
 #include "client/storm.h"
 
+#include <string>
+
 #include "client/options.h"
+#include "fake_campaignq.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
 namespace campaignq::client {
 namespace {
+
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+using ::testing::internal::CaptureStderr;
+using ::testing::internal::GetCapturedStderr;
 
 TEST(Storm, UnreachableServerIsAnRpcFailure) {
   CliOptions o;
@@ -16,6 +26,33 @@ TEST(Storm, UnreachableServerIsAnRpcFailure) {
   o.rpc_timeout = absl::Seconds(2);
   o.applicants = 1;
   EXPECT_EQ(RunStorm(o), kExitFailure);
+}
+
+TEST(Storm, FailuresAreOneJsonObjectUnderJson) {
+  CliOptions o;
+  o.server = "127.0.0.1:1";
+  o.rpc_timeout = absl::Seconds(2);
+  o.applicants = 1;
+  o.json = true;
+  CaptureStderr();
+  EXPECT_EQ(RunStorm(o), kExitFailure);
+  const std::string err = GetCapturedStderr();
+  EXPECT_THAT(err, StartsWith("{\"code\":\"UNAVAILABLE\",\"grpc_code\":14,")) << err;
+  EXPECT_THAT(err, EndsWith(",\"exit_code\":1}\n")) << err;  // storm's code, not 24
+
+  // The load ran; the database it verifies against cannot be reached.
+  testing::FakeServer server;
+  o.server = server.address();
+  o.database_url = "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2";
+  o.decide_timeout = absl::Milliseconds(200);
+  CaptureStderr();
+  EXPECT_EQ(RunStorm(o), kExitFailure);
+  const std::string db_err = GetCapturedStderr();
+  // The progress line is the only text; the error is the last line, JSON.
+  const std::string last = db_err.substr(db_err.rfind('\n', db_err.size() - 2) + 1);
+  EXPECT_THAT(last, StartsWith("{\"code\":")) << db_err;
+  EXPECT_THAT(last, HasSubstr("storm verifies against the database: --database-url")) << db_err;
+  EXPECT_THAT(last, EndsWith(",\"exit_code\":1}\n")) << db_err;
 }
 
 TEST(Storm, BadFlagsAreUsageErrors) {

@@ -166,5 +166,18 @@ TEST(Command, RefusesADatabaseUrlNotGivenOnTheCommandLine) {
   EXPECT_EQ(RunLabCommand({"postgresql://service@db/campaignq", false, 0}), 2);
 }
 
+// Under --json the lab's errors are the CLI's JSON error object, on stderr.
+TEST(Command, ErrorsAreJsonUnderJson) {
+  std::string program = "campaignq", command = "lab";
+  char* argv[] = {program.data(), command.data()};
+  ASSERT_TRUE(ParseCommandLine(2, argv).ok());
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(RunLabCommand({"postgresql://service@db/campaignq", true, 0}), 2);
+  const std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_TRUE(absl::StartsWith(err, "{\"code\":\"USAGE\",\"message\":\"campaignq lab needs"))
+      << err;
+  EXPECT_TRUE(absl::EndsWith(err, "\"exit_code\":2}\n")) << err;
+}
+
 }  // namespace
 }  // namespace campaignq::lab
