@@ -27,14 +27,15 @@ constexpr char kPython[] = "/usr/bin/python3";
 constexpr char kAdminTokenHash[] =
     "b61d581b8e24737f88b49d3cf6014668ee64a28fae1241b9cd3c147b2e66dbb3";
 
-struct Run {
+struct ScriptRun {
   ExitStatus exit;
   std::vector<std::string> lines;
   std::string stderr_text;
 };
 
-Run RunToEnd(const std::string& binary, std::vector<std::string> args, const std::string& log) {
-  Run run;
+ScriptRun RunToEnd(const std::string& binary, std::vector<std::string> args,
+                   const std::string& log) {
+  ScriptRun run;
   absl::StatusOr<std::unique_ptr<Process>> process =
       Process::Start({binary, std::move(args), {{"PYTHONDONTWRITEBYTECODE", "1"}}, log});
   EXPECT_TRUE(process.ok()) << process.status();
@@ -57,8 +58,8 @@ TEST(PythonClient, AppliesAndWatchesToADecision) {
   stack.StartWorker();
 
   const std::string stubs = stack.dir() + "/stubs";
-  const Run generate = RunToEnd(CAMPAIGNQ_SOURCE_DIR "/examples/python/generate", {stubs},
-                                stack.dir() + "/generate.log");
+  const ScriptRun generate = RunToEnd(CAMPAIGNQ_SOURCE_DIR "/examples/python/generate", {stubs},
+                                      stack.dir() + "/generate.log");
   ASSERT_TRUE(generate.exit.Success()) << generate.exit.ToString() << "\n" << generate.stderr_text;
 
   const std::string script = CAMPAIGNQ_SOURCE_DIR "/examples/python/apply_and_watch.py";
@@ -66,7 +67,7 @@ TEST(PythonClient, AppliesAndWatchesToADecision) {
                                            "--server=" + stack.address(), "--cap=1"};
   std::vector<std::string> args = common;
   args.insert(args.end(), {"--token=python-admin-token", "--name=python", "alice", "bob"});
-  const Run client = RunToEnd(kPython, args, stack.dir() + "/client.log");
+  const ScriptRun client = RunToEnd(kPython, args, stack.dir() + "/client.log");
   ASSERT_TRUE(client.exit.Success()) << client.exit.ToString() << "\n"
                                      << absl::StrJoin(client.lines, "\n") << "\n"
                                      << client.stderr_text;
@@ -75,8 +76,8 @@ TEST(PythonClient, AppliesAndWatchesToADecision) {
   const int64_t alice = stack.Scalar("SELECT id FROM applications WHERE user_id = 'alice'");
   const int64_t bob = stack.Scalar("SELECT id FROM applications WHERE user_id = 'bob'");
   EXPECT_EQ(absl::StrJoin(client.lines, "\n"),
-            absl::StrCat("campaign 1 'python' cap 1\n", "alice: application ", alice,
-                         " APPROVED\n", "bob: application ", bob, " WAITLISTED"))
+            absl::StrCat("campaign 1 'python' cap 1\n", "alice: application ", alice, " APPROVED\n",
+                         "bob: application ", bob, " WAITLISTED"))
       << client.stderr_text;
   EXPECT_EQ(stack.Scalar("SELECT count(*) FROM applications WHERE campaign_id = 1 AND "
                          "((user_id = 'alice' AND status = 'approved') OR "
@@ -86,7 +87,7 @@ TEST(PythonClient, AppliesAndWatchesToADecision) {
   // A failing call fails the client: without a token the server refuses.
   args = common;
   args.push_back("carol");
-  const Run refused = RunToEnd(kPython, args, stack.dir() + "/refused.log");
+  const ScriptRun refused = RunToEnd(kPython, args, stack.dir() + "/refused.log");
   EXPECT_EQ(refused.exit.ToString(), "exit 1") << refused.stderr_text;
   EXPECT_NE(refused.stderr_text.find("error: UNAUTHENTICATED:"), std::string::npos)
       << refused.stderr_text;
