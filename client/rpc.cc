@@ -13,6 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "campaignq/v1/service_config.h"
 #include "client/format.h"
 #include "common/json_text.h"
 #include "google/rpc/error_details.pb.h"
@@ -29,6 +30,10 @@ grpc::ChannelArguments ChannelArgs(int index) {
   // Distinct args plus a local subchannel pool: one TCP connection each.
   args.SetInt("campaignq.channel_index", index);
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+  // The published retry policy (proto/service_config.json): UNAVAILABLE is
+  // retried for the calls that are safe to repeat. The default config: one
+  // from the name resolver would win, and DNS supplies none.
+  args.SetServiceConfigJSON(v1::kServiceConfigJson);
   return args;
 }
 
