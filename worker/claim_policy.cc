@@ -76,7 +76,10 @@ Claim ClaimPolicy::NextClaim(Clock::time_point now) {
   std::vector<int64_t> hinted = std::move(hinted_);
   notified_.clear();
   hinted_.clear();
-  if (suspect_.has_value()) {
+  // A suspect backing off (its isolated retry failed transiently, or for a
+  // fault of the database) waits like any campaign: retried at once, it
+  // failed again at once, in a loop that logged an error per turn.
+  if (suspect_.has_value() && !Contains(claim.window.excluded_campaigns, *suspect_)) {
     claim.kind = Claim::Kind::kIsolatedHead;
     claim.campaign_id = *suspect_;
     claim.window.batch_size = 1;
@@ -123,7 +126,8 @@ Reaction ClaimPolicy::Observe(const Claim& claim, const queue::BatchResult& resu
       batch_size_ = std::min(options_.batch_size, batch_size_ * 2);
       successes_since_shrink_ = 0;
     }
-    suspect_.reset();
+    // Other campaigns' batches while the suspect backs off leave it one.
+    if (claim.kind == Claim::Kind::kIsolatedHead) suspect_.reset();
     if (result.campaign_id != 0) {
       reaction.outcome = BatchOutcome::kDecided;
       campaigns_per_batch_ = NextCampaignsPerBatch(result, requested, campaigns_per_batch_,
@@ -189,12 +193,12 @@ Reaction ClaimPolicy::Observe(const Claim& claim, const queue::BatchResult& resu
     campaigns_per_batch_ = 1;
     return reaction;
   }
-  if (!suspect_.has_value() || result.isolated_application == 0) {
+  if (claim.kind != Claim::Kind::kIsolatedHead || result.isolated_application == 0) {
     suspect_ = result.campaign_id;
     return reaction;
   }
   reaction.next = Reaction::Next::kRecordFailure;
-  reaction.campaign_id = *suspect_;
+  reaction.campaign_id = claim.campaign_id;
   reaction.application_id = result.isolated_application;
   return reaction;
 }

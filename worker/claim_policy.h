@@ -27,7 +27,9 @@
 //   * A deterministic error: over several campaigns, one campaign per batch
 //     until it recurs; on one campaign, DecideIsolatedHead for it, one
 //     application at a time, until the head that fails is charged
-//     (ClaimProtocol::RecordFailure).
+//     (ClaimProtocol::RecordFailure). An isolated retry that fails
+//     transiently backs the campaign off like any other; its head is
+//     isolated again when the back-off ends.
 //   * A lost connection or an unknown COMMIT outcome: reconnect, after a
 //     jittered delay doubling up to reconnect_backoff.max while connecting
 //     fails.
