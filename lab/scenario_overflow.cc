@@ -189,12 +189,11 @@ absl::StatusOr<ClientsRun> RunQueue(ScenarioSchema& schema, int clients, int ite
           --appliers_left;
           return;
         }
-        queue::BatchRequest request;
-        request.lock_mode = queue::LockMode::kSkipLocked;
-        request.batch_size = kQueueBatchSize;
+        queue::WindowClaim claim;
+        claim.batch_size = kQueueBatchSize;
         while (true) {
           const bool appliers_done = appliers_left.load() == 0;
-          queue::BatchResult batch = queue::ClaimProtocol(&connection).DecideBatch(request);
+          queue::BatchResult batch = queue::ClaimProtocol(&connection).DecideByWindow(claim);
           if (!batch.status.ok()) {
             const std::string state = db::SqlState(batch.status);
             tally.Error(state.empty() ? "other" : state, std::string(batch.status.message()));

@@ -231,14 +231,24 @@ proctype applicants() {
 #define WORKER (_pid - 1)
 
 /* ---- worker ---------------------------------------------------------------
- * One batch = one READ COMMITTED transaction (sql/queries/queue.sql):
- *   1. lock a campaign with pending work, FOR NO KEY UPDATE: skip-locked (the
- *      default; a held campaign is skipped) or, with -DBLOCKING, wait for
- *      the one picked. nowait is skip-locked followed by a rollback. Which
- *      campaign is fairest is abstracted: any with pending work may be picked.
- *      Skip-locked may also lock both campaigns in one batch (in id order;
- *      SKIP LOCKED never waits, so locking them is one step: a held one is
- *      simply not taken, which is the one-campaign claim).
+ * One batch = one call of an entry point of queue::ClaimProtocol
+ * (common/queue/claim.h), one READ COMMITTED transaction
+ * (sql/queries/queue.sql). Which entry point a worker calls next is its
+ * ClaimPolicy (worker/claim_policy.h), from wake-ups, back-offs and the last
+ * result: abstracted here as a free choice among the claims below, so every
+ * order of them the policy could produce is covered.
+ *   1. lock a campaign with pending work, FOR NO KEY UPDATE:
+ *      DecideByWindow (skip-locked, the default; a held campaign is skipped)
+ *      or, with -DBLOCKING, DecideFairestBlocking, DecideCampaign and
+ *      DecideIsolatedHead (wait for the one picked). DecideFairestNowait is
+ *      skip-locked's refusal: nothing decided, the batch rolls back
+ *      (BatchResult::lock_refused). Which campaign is fairest, or named, is
+ *      abstracted: any with pending work may be picked. DecideByWindow may
+ *      also lock both campaigns in one batch (in id order; SKIP LOCKED never
+ *      waits, so locking them is one step: a held one is simply not taken,
+ *      which is the one-campaign claim). DecideNotified (step 0) decides as
+ *      step 1a does, without the campaign lock, for uncapped campaigns only:
+ *      left out with it (docs/model.md).
  *   2. ApplicationDecideBatch, a new statement, so a snapshot taken after the
  *      locks were granted: campaign by campaign in id order, the oldest
  *      pending applications (up to BATCH in all, FOR UPDATE, id order),
@@ -374,12 +384,13 @@ idle:
   do
   :: atomic { applies_done && NOTHING_PENDING -> break }
 #if defined(MERGED) || defined(BLOCKING)
-  /* Step 1 picks a campaign with pending work; the lock comes after. */
+  /* Step 1 picks a campaign with pending work (the fairest, or the one
+   * DecideCampaign / DecideIsolatedHead names); the lock comes after. */
   :: atomic { HAS_PENDING(0) -> c = 0; STATEMENT_SNAPSHOT; goto claim }
   :: atomic { HAS_PENDING(1) -> c = 1; STATEMENT_SNAPSHOT; goto claim }
 #else
-  /* skip-locked: the claim takes a free campaign with pending work, in one
-   * step (nothing is read before the lock that the decision uses). */
+  /* DecideByWindow: the claim takes a free campaign with pending work, in
+   * one step (nothing is read before the lock that the decision uses). */
   :: atomic { HAS_PENDING(0) && lock_holder[0] == FREE -> c = 0; LOCK; goto locked }
   :: atomic { HAS_PENDING(1) && lock_holder[1] == FREE -> c = 1; LOCK; goto locked }
   /* several campaigns in one batch, locked in id order */
@@ -394,7 +405,7 @@ claim:
   if
   :: atomic { lock_holder[c] == FREE -> LOCK }  /* granted (blocking: perhaps after waiting) */
 #ifndef BLOCKING
-  :: atomic { lock_holder[c] != FREE -> c = 0; snap_pending = 0; CLEAR_SNAP_CAMPAIGNS; goto idle }  /* SKIP LOCKED */
+  :: atomic { lock_holder[c] != FREE -> c = 0; snap_pending = 0; CLEAR_SNAP_CAMPAIGNS; goto idle }  /* SKIP LOCKED; NOWAIT's lock_refused */
 #endif
   fi;
 

@@ -104,14 +104,11 @@ class StoreTest : public ::testing::Test {
   int DecideAll(int64_t campaign_id, int batch_size = 2) {
     int decided = 0;
     while (true) {
-      queue::BatchRequest request;
-      request.lock_mode = queue::LockMode::kBlocking;
-      request.batch_size = batch_size;
-      request.only_campaign = campaign_id;
-      const queue::BatchResult result = queue::ClaimProtocol(sql_.get()).DecideBatch(request);
+      const queue::BatchResult result =
+          queue::ClaimProtocol(sql_.get()).DecideCampaign(campaign_id, batch_size);
       if (!result.status.ok()) {
-        ADD_FAILURE() << "DecideBatch: " << result.status;
-        throw std::runtime_error("DecideBatch failed");
+        ADD_FAILURE() << "DecideCampaign: " << result.status;
+        throw std::runtime_error("DecideCampaign failed");
       }
       const int n = static_cast<int>(result.decisions.size());
       if (n == 0) return decided;
@@ -1234,12 +1231,7 @@ TEST_F(StoreTest, AFailureIsChargedOnlyToTheApplicationThatFailed) {
   const v1::Application innocent = Apply(campaign, "innocent");
 
   queue::ClaimProtocol claim(sql_.get());
-  queue::BatchRequest isolated;
-  isolated.lock_mode = queue::LockMode::kBlocking;
-  isolated.batch_size = 1;
-  isolated.only_campaign = campaign;
-  isolated.isolate_head = true;
-  const queue::BatchResult failed = claim.DecideBatch(isolated);
+  const queue::BatchResult failed = claim.DecideIsolatedHead(campaign);
   ASSERT_FALSE(failed.status.ok());
   EXPECT_TRUE(db::IsChargeableToApplication(failed.status)) << failed.status;
   EXPECT_EQ(failed.isolated_application, poison.id());
@@ -1265,11 +1257,10 @@ TEST_F(StoreTest, AFailureIsChargedOnlyToTheApplicationThatFailed) {
 // that had to wait would fail with 55P03.
 // One skip-locked batch as a worker runs it (queue::ClaimProtocol), on `connection`.
 queue::BatchResult ClaimBatch(db::Connection* connection, int batch_size, int max_campaigns) {
-  queue::BatchRequest request;
-  request.lock_mode = queue::LockMode::kSkipLocked;
-  request.batch_size = batch_size;
-  request.max_campaigns = max_campaigns;
-  return queue::ClaimProtocol(connection).DecideBatch(request);
+  queue::WindowClaim claim;
+  claim.batch_size = batch_size;
+  claim.max_campaigns = max_campaigns;
+  return queue::ClaimProtocol(connection).DecideByWindow(claim);
 }
 
 TEST_F(StoreTest, OneBatchDecidesSeveralSmallCampaignsEachInIdOrder) {
@@ -1387,11 +1378,7 @@ TEST_F(StoreTest, AnUncappedBatchGivesWayToACancelOrCloseHoldingTheCampaign) {
 // A skip-locked batch for the campaigns a wake-up named (claim.h, step 0).
 queue::BatchResult NotifiedBatch(db::Connection* connection, std::vector<int64_t> campaigns,
                                  int batch_size = 10) {
-  queue::BatchRequest request;
-  request.lock_mode = queue::LockMode::kSkipLocked;
-  request.batch_size = batch_size;
-  request.notified_campaigns = std::move(campaigns);
-  return queue::ClaimProtocol(connection).DecideBatch(request);
+  return queue::ClaimProtocol(connection).DecideNotified(std::move(campaigns), batch_size);
 }
 
 TEST_F(StoreTest, NotifiedUncappedCampaignsAreDecidedInOneTransactionInIdOrder) {
@@ -1706,11 +1693,7 @@ TEST_F(StoreTest, TheDecisionProbesOneRowPerDecisionInPlansCachedOnAnEmptyTableA
     txn.exec("SET plan_cache_mode = force_generic_plan");  // cached at the first execution
   }
   queue::ClaimProtocol claim(worker.get());
-  queue::BatchRequest request;
-  request.lock_mode = queue::LockMode::kBlocking;
-  request.batch_size = 500;
-  request.only_campaign = campaign;
-  const queue::BatchResult empty = claim.DecideBatch(request);
+  const queue::BatchResult empty = claim.DecideCampaign(campaign, 500);
   ASSERT_TRUE(empty.status.ok()) << empty.status;
   ASSERT_TRUE(empty.decisions.empty());
   {
@@ -1741,7 +1724,7 @@ TEST_F(StoreTest, TheDecisionProbesOneRowPerDecisionInPlansCachedOnAnEmptyTableA
   EXPECT_FALSE(absl::StrContains(replanned, "Join Filter: (a.id = r.id)")) << replanned;
   EXPECT_TRUE(absl::StrContains(replanned, "Index Scan using applications_pkey on applications a"))
       << replanned;
-  const queue::BatchResult decided = claim.DecideBatch(request);
+  const queue::BatchResult decided = claim.DecideCampaign(campaign, 500);
   ASSERT_TRUE(decided.status.ok()) << decided.status;
   EXPECT_EQ(decided.decisions.size(), 500u);
 }
@@ -1760,9 +1743,9 @@ TEST_F(StoreTest, PauseAndResumeAreIdempotentAndRefuseClosedCampaigns) {
   Must(store_->PauseCampaign(uncapped.id()));
   Apply(uncapped.id(), "third");
   EXPECT_EQ(DecideAll(campaign.id()), 0);
-  queue::BatchRequest any;
+  queue::WindowClaim any;
   any.batch_size = 10;
-  const queue::BatchResult result = queue::ClaimProtocol(sql_.get()).DecideBatch(any);
+  const queue::BatchResult result = queue::ClaimProtocol(sql_.get()).DecideByWindow(any);
   EXPECT_TRUE(result.status.ok()) << result.status;
   EXPECT_TRUE(result.decisions.empty());
   EXPECT_EQ(CountApplications(campaign.id(), "pending"), 2);
@@ -1775,7 +1758,7 @@ TEST_F(StoreTest, PauseAndResumeAreIdempotentAndRefuseClosedCampaigns) {
   EXPECT_EQ(DecideAll(campaign.id(), 1), 2);
   EXPECT_EQ(Get(first).status(), v1::APPLICATION_STATUS_APPROVED);
   EXPECT_EQ(Get(second).status(), v1::APPLICATION_STATUS_APPROVED);
-  const queue::BatchResult resumed = queue::ClaimProtocol(sql_.get()).DecideBatch(any);
+  const queue::BatchResult resumed = queue::ClaimProtocol(sql_.get()).DecideByWindow(any);
   EXPECT_EQ(resumed.decisions.size(), 1u);
   EXPECT_EQ(store_->PauseCampaign(987654).status().code(), StatusCode::kNotFound);
   Must(store_->CloseCampaign(campaign.id()));
@@ -1906,9 +1889,9 @@ class InterleavingTest : public StoreTest {
   }
 
   queue::BatchResult DecideAnyBatch() {
-    queue::BatchRequest any;
+    queue::WindowClaim any;
     any.batch_size = 10;
-    queue::BatchResult result = queue::ClaimProtocol(sql_.get()).DecideBatch(any);
+    queue::BatchResult result = queue::ClaimProtocol(sql_.get()).DecideByWindow(any);
     EXPECT_TRUE(result.status.ok()) << result.status;
     return result;
   }

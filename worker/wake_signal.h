@@ -3,7 +3,7 @@
 // thread LISTENing and every NOTIFY waking them all to race for the same
 // campaign (a wasted claim each). A wake-up names the campaign a NOTIFY
 // campaignq_pending was sent for, when it named one: the thread then claims
-// that campaign directly (queue::BatchRequest::notified_campaign) instead of
+// that campaign directly (queue::ClaimProtocol::DecideNotified) instead of
 // scanning for the fairest.
 
 #include <chrono>

@@ -30,7 +30,7 @@ constexpr int kCandidatesPerCampaign = 32;
 // (claim_window.h), rebasing it first when due. When a window holds
 // nothing this worker may take but was full, the next one is read, up to
 // ClaimWindow::Options::max_scans.
-WindowPick ReadCandidates(ReadCommittedTransaction& txn, const BatchRequest& request,
+WindowPick ReadCandidates(ReadCommittedTransaction& txn, const WindowClaim& request,
                           ClaimWindow& window) {
   const auto now = ClaimWindow::Clock::now();
   std::optional<int64_t> from = window.StartOrRebase(now);
@@ -70,51 +70,39 @@ WindowPick ReadCandidates(ReadCommittedTransaction& txn, const BatchRequest& req
   return pick;
 }
 
-// Step 1b: lock the campaigns to work on, in id order. Returns none when
-// there is nothing this worker may take. Sets *attempted before a lock that
-// may be refused, so the caller knows which campaign to back off from.
-std::vector<int64_t> ClaimCampaigns(ReadCommittedTransaction& txn, const BatchRequest& request,
-                                    const WindowPick& pick, int64_t* attempted) {
+// Step 1b, skip-locked: lock the campaigns to work on, in id order. Returns
+// none when there is nothing this worker may take.
+std::vector<int64_t> LockCandidates(ReadCommittedTransaction& txn, const WindowClaim& request,
+                                    const WindowPick& pick) {
   const std::vector<int64_t>& candidates = pick.capped;
   std::vector<int64_t> claimed;
-  if (request.only_campaign.has_value()) {
-    *attempted = *request.only_campaign;
-    if (!Exec(txn, sql::kCampaignLock, *request.only_campaign).empty()) {
-      claimed.push_back(*attempted);
-    }
-    return claimed;
-  }
-  const std::string excluded = db::BigintArrayLiteral(request.excluded_campaigns);
-  if (request.lock_mode == LockMode::kSkipLocked) {
-    // When the fairest campaigns are all held by other workers, they are
-    // being worked on: this worker has nothing fair to do and waits for a
-    // wake-up. Only when the window offers nothing it may take (everything
-    // there left out, or uncapped) does it look at every campaign: that
-    // loose index scan cost 20-30 ms of PostgreSQL CPU per empty claim with
-    // 8 processes x 4 threads on 20 campaigns (docs/scaling.md). And not
-    // when nothing is pending from the mark on: what is below it is the
-    // next rebase's (claim_window.h), or came with a NOTIFY and is among
-    // the candidates; while the horizon was pinned that empty claim's scan
-    // over every campaign was most of PostgreSQL's CPU (bench/RESULTS.md,
-    // "Pressure").
-    if (candidates.empty() && pick.nothing_pending) return claimed;
-    const pqxx::result locked =
-        candidates.empty()
-            ? Exec(txn, sql::kCampaignClaimSkipLockedAnywhere, excluded)
-            : Exec(txn, sql::kCampaignClaimSkipLocked, db::BigintArrayLiteral(candidates),
-                   std::max(1, request.max_campaigns));
-    for (const auto& row : locked) claimed.push_back(row[0].as<int64_t>());
-    return claimed;
-  }
-  pqxx::result candidate = Exec(txn, sql::kCampaignNextWithPending, excluded);
-  if (candidate.empty()) return claimed;
-  *attempted = candidate[0][0].as<int64_t>();
-  // Throws 55P03 in nowait mode when another worker holds it.
-  pqxx::result locked = request.lock_mode == LockMode::kNowait
-                            ? Exec(txn, sql::kCampaignLockNowait, *attempted)
-                            : Exec(txn, sql::kCampaignLock, *attempted);
-  if (!locked.empty()) claimed.push_back(*attempted);
+  // When the fairest campaigns are all held by other workers, they are
+  // being worked on: this worker has nothing fair to do and waits for a
+  // wake-up. Only when the window offers nothing it may take (everything
+  // there left out, or uncapped) does it look at every campaign: that
+  // loose index scan cost 20-30 ms of PostgreSQL CPU per empty claim with
+  // 8 processes x 4 threads on 20 campaigns (docs/scaling.md). And not
+  // when nothing is pending from the mark on: what is below it is the
+  // next rebase's (claim_window.h), or came with a NOTIFY and is among
+  // the candidates; while the horizon was pinned that empty claim's scan
+  // over every campaign was most of PostgreSQL's CPU (bench/RESULTS.md,
+  // "Pressure").
+  if (candidates.empty() && pick.nothing_pending) return claimed;
+  const pqxx::result locked =
+      candidates.empty()
+          ? Exec(txn, sql::kCampaignClaimSkipLockedAnywhere,
+                 db::BigintArrayLiteral(request.excluded_campaigns))
+          : Exec(txn, sql::kCampaignClaimSkipLocked, db::BigintArrayLiteral(candidates),
+                 std::max(1, request.max_campaigns));
+  for (const auto& row : locked) claimed.push_back(row[0].as<int64_t>());
   return claimed;
+}
+
+// NOWAIT refused the campaign lock: another worker holds it. The one
+// statement whose error is an answer rather than a failure; anything else
+// propagates to RunBatch.
+bool LockRefused(const pqxx::sql_error& error) {
+  return error.sqlstate() == db::kSqlstateLockNotAvailable;
 }
 
 void AppendDecisions(const pqxx::result& rows, std::vector<Decision>* decisions) {
@@ -127,7 +115,10 @@ void AppendDecisions(const pqxx::result& rows, std::vector<Decision>* decisions)
 // Step 1a on the first of `campaigns` (uncapped, fairest first) with a
 // pending row no other worker holds; false when there was none (nothing
 // decided, one row at most locked, released by the caller's rollback). The
-// caller ran QueueSetCounterLockTimeout in `txn` first.
+// caller ran QueueSetCounterLockTimeout in `txn` first. A campaign closed
+// (or paused) while its rows were approved sets result->status to 40001:
+// the caller must roll back, and the retry rejects them (or leaves them
+// pending).
 bool DecideUncapped(ReadCommittedTransaction& txn, const std::vector<int64_t>& campaigns,
                     int batch_size, BatchResult* result) {
   const pqxx::result decided =
@@ -137,21 +128,80 @@ bool DecideUncapped(ReadCommittedTransaction& txn, const std::vector<int64_t>& c
   result->campaign_ids = {result->campaign_id};
   for (const auto& row : decided) {
     if (!row[4].as<bool>() && row[1].as<std::string>() == "approved") {
-      // Closed (or paused) meanwhile: the retry sees it and rejects them
-      // (or leaves them pending).
-      throw pqxx::serialization_failure("campaign " + std::to_string(result->campaign_id) +
-                                        " was closed or paused while its rows were approved");
+      result->status = db::StatusFromException(
+          pqxx::serialization_failure("campaign " + std::to_string(result->campaign_id) +
+                                      " was closed or paused while its rows were approved"));
+      return true;
     }
   }
   AppendDecisions(decided, &result->decisions);
   return true;
 }
 
+// Step 2 for the campaigns of result->campaign_ids, locked by the caller in
+// `txn`: their oldest pending applications, or only `only_application`
+// (0: any). A new statement and so a new snapshot: it sees every decision
+// committed before the campaign locks were granted.
+void DecideLocked(ReadCommittedTransaction& txn, int batch_size, int64_t only_application,
+                  BatchResult* result) {
+  result->campaign_id = result->campaign_ids.front();
+  result->campaign_locked = true;
+  AppendDecisions(Exec(txn, sql::kApplicationDecideBatch,
+                       db::BigintArrayLiteral(result->campaign_ids), batch_size, only_application),
+                  &result->decisions);
+  txn.commit();
+}
+
+// Steps 1-3 for the fairest campaign not in `excluded`: waiting for its
+// lock, or with `nowait` refused at once when another worker holds it.
+void DecideFairest(db::Connection& connection, bool nowait, int batch_size,
+                   const std::vector<int64_t>& excluded, BatchResult* result) {
+  ReadCommittedTransaction txn(connection);
+  const pqxx::result candidate =
+      Exec(txn, sql::kCampaignNextWithPending, db::BigintArrayLiteral(excluded));
+  if (candidate.empty()) return;  // nothing to do; rolls back
+  result->campaign_id = candidate[0][0].as<int64_t>();
+  pqxx::result locked;
+  if (nowait) {
+    try {
+      locked = Exec(txn, sql::kCampaignLockNowait, result->campaign_id);
+    } catch (const pqxx::sql_error& error) {
+      if (!LockRefused(error)) throw;
+      result->lock_refused = true;  // rolls back
+      return;
+    }
+  } else {
+    locked = Exec(txn, sql::kCampaignLock, result->campaign_id);
+  }
+  if (locked.empty()) return;
+  result->campaign_ids = {result->campaign_id};
+  DecideLocked(txn, batch_size, 0, result);
+}
+
+// Steps 1b-3 for `campaign_id` alone, waiting for its lock; with
+// `isolate_head`, its oldest pending application alone.
+void DecideOne(db::Connection& connection, int64_t campaign_id, int batch_size, bool isolate_head,
+               BatchResult* result) {
+  ReadCommittedTransaction txn(connection);
+  result->campaign_id = campaign_id;
+  if (Exec(txn, sql::kCampaignLock, campaign_id).empty()) return;  // no such campaign
+  result->campaign_ids = {campaign_id};
+  int64_t only_application = 0;
+  if (isolate_head) {
+    const pqxx::result head = Exec(txn, sql::kApplicationHeadOfCampaign, campaign_id);
+    result->campaign_locked = true;
+    if (head.empty()) return;
+    only_application = result->isolated_application = head[0][0].as<int64_t>();
+  }
+  DecideLocked(txn, batch_size, only_application, result);
+}
+
 // Step 0, in a transaction of its own: the open uncapped campaigns among
 // `notified`, in id order, up to batch_size decisions in all. Throws like
-// Exec; result->campaign_id is then the campaign being decided.
-void DecideNotified(db::Connection& connection, std::vector<int64_t> notified, int batch_size,
-                    BatchResult* result) {
+// Exec; result->campaign_id is then the campaign being decided, as it is
+// when result->status says one was closed meanwhile.
+void DecideNotifiedIn(db::Connection& connection, std::vector<int64_t> notified, int batch_size,
+                      BatchResult* result) {
   std::sort(notified.begin(), notified.end());  // the counters' lock order
   notified.erase(std::unique(notified.begin(), notified.end()), notified.end());
   ReadCommittedTransaction txn(connection);
@@ -164,6 +214,10 @@ void DecideNotified(db::Connection& connection, std::vector<int64_t> notified, i
     result->campaign_id = campaign;  // until known, as in step 1a
     BatchResult one;
     if (DecideUncapped(txn, {campaign}, budget, &one)) {
+      if (!one.status.ok()) {
+        result->status = one.status;
+        return;  // rolls back
+      }
       result->campaign_ids.push_back(campaign);
       result->decisions.insert(result->decisions.end(), one.decisions.begin(), one.decisions.end());
     } else {
@@ -212,6 +266,25 @@ void NotifyDecided(db::Connection& connection, const std::vector<Decision>& deci
   }
 }
 
+// Every entry point: one batch, timed, with libpqxx's exceptions turned into
+// BatchResult::status at this one boundary, and the watchers woken after a
+// COMMIT that decided something.
+template <typename Batch>
+BatchResult RunBatch(db::Connection& connection, Batch batch) {
+  BatchResult result;
+  const auto start = std::chrono::steady_clock::now();
+  try {
+    batch(&result);
+  } catch (const std::exception& error) {
+    result.status = db::StatusFromException(error);
+  }
+  if (!result.status.ok()) result.decisions.clear();
+  result.transaction_seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (result.status.ok() && !result.decisions.empty()) NotifyDecided(connection, result.decisions);
+  return result;
+}
+
 }  // namespace
 
 absl::StatusOr<LockMode> ParseLockMode(const std::string& text) {
@@ -234,65 +307,65 @@ const char* LockModeName(LockMode mode) {
   return "?";
 }
 
-BatchResult ClaimProtocol::DecideBatch(const BatchRequest& request) {
-  BatchResult result;
-  const auto start = std::chrono::steady_clock::now();
-  BatchRequest attempt = request;
-  try {
-    const bool notified = !attempt.notified_campaigns.empty() &&
-                          attempt.lock_mode == LockMode::kSkipLocked &&
-                          !attempt.only_campaign.has_value();
-    if (notified) {
-      DecideNotified(connection_, attempt.notified_campaigns, attempt.batch_size, &result);
-    }
+BatchResult ClaimProtocol::DecideNotified(std::vector<int64_t> campaigns, int batch_size) {
+  return RunBatch(connection_, [&](BatchResult* result) {
+    DecideNotifiedIn(connection_, std::move(campaigns), batch_size, result);
+  });
+}
+
+BatchResult ClaimProtocol::DecideByWindow(const WindowClaim& claim) {
+  return RunBatch(connection_, [&](BatchResult* result) {
+    WindowClaim attempt = claim;
     // A second pass when the fairest campaigns were uncapped and all their
     // pending rows were held by other workers: those left out, in a new
     // transaction (the lock_timeout must not outlive the first).
-    for (int pass = 0; pass < 2 && !notified; ++pass) {
+    for (int pass = 0; pass < 2; ++pass) {
       ReadCommittedTransaction txn(connection_);
-      WindowPick candidates;
-      if (attempt.lock_mode == LockMode::kSkipLocked && !attempt.only_campaign.has_value()) {
-        candidates = ReadCandidates(txn, attempt, *window_);
+      const WindowPick candidates = ReadCandidates(txn, attempt, *window_);
+      if (candidates.leading_uncapped.empty()) {
+        result->campaign_ids = LockCandidates(txn, attempt, candidates);
+        if (result->campaign_ids.empty()) return;  // nothing to do; rolls back
+        DecideLocked(txn, attempt.batch_size, 0, result);
+        return;
       }
-      if (!candidates.leading_uncapped.empty()) {
-        result.campaign_id = candidates.leading_uncapped.front();  // until known
-        result.campaign_locked = result.uncapped = true;
-        Exec(txn, sql::kQueueSetCounterLockTimeout);
-        if (!DecideUncapped(txn, candidates.leading_uncapped, attempt.batch_size, &result)) {
-          txn.abort();
-          for (int64_t id : candidates.leading_uncapped) attempt.excluded_campaigns.push_back(id);
-          result = BatchResult();
-          continue;
-        }
-      } else {
-        result.campaign_ids = ClaimCampaigns(txn, attempt, candidates, &result.campaign_id);
-        if (result.campaign_ids.empty()) return result;  // nothing to do; rolls back
-        result.campaign_id = result.campaign_ids.front();
-        result.campaign_locked = true;
-        int64_t only_application = 0;  // 0: any of the campaigns' pending rows
-        if (attempt.isolate_head) {
-          pqxx::result head = Exec(txn, sql::kApplicationHeadOfCampaign, result.campaign_id);
-          if (head.empty()) return result;
-          only_application = result.isolated_application = head[0][0].as<int64_t>();
-        }
-        // Step 2, a new statement and so a new snapshot: it sees every
-        // decision committed before our campaign locks were granted.
-        AppendDecisions(
-            Exec(txn, sql::kApplicationDecideBatch, db::BigintArrayLiteral(result.campaign_ids),
-                 attempt.batch_size, only_application),
-            &result.decisions);
+      result->campaign_id = candidates.leading_uncapped.front();  // until known
+      result->campaign_locked = result->uncapped = true;
+      Exec(txn, sql::kQueueSetCounterLockTimeout);
+      if (DecideUncapped(txn, candidates.leading_uncapped, attempt.batch_size, result)) {
+        if (result->status.ok()) txn.commit();  // else rolls back
+        return;
       }
-      txn.commit();
-      break;
+      txn.abort();
+      for (int64_t id : candidates.leading_uncapped) attempt.excluded_campaigns.push_back(id);
+      *result = BatchResult();
     }
-  } catch (const std::exception& error) {
-    result.decisions.clear();
-    result.status = db::StatusFromException(error);
-  }
-  result.transaction_seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (result.status.ok() && !result.decisions.empty()) NotifyDecided(connection_, result.decisions);
-  return result;
+  });
+}
+
+BatchResult ClaimProtocol::DecideFairestNowait(int batch_size,
+                                               const std::vector<int64_t>& excluded) {
+  return RunBatch(connection_, [&](BatchResult* result) {
+    DecideFairest(connection_, /*nowait=*/true, batch_size, excluded, result);
+  });
+}
+
+BatchResult ClaimProtocol::DecideFairestBlocking(int batch_size,
+                                                 const std::vector<int64_t>& excluded) {
+  return RunBatch(connection_, [&](BatchResult* result) {
+    DecideFairest(connection_, /*nowait=*/false, batch_size, excluded, result);
+  });
+}
+
+BatchResult ClaimProtocol::DecideCampaign(int64_t campaign_id, int batch_size) {
+  return RunBatch(connection_, [&](BatchResult* result) {
+    DecideOne(connection_, campaign_id, batch_size, /*isolate_head=*/false, result);
+  });
+}
+
+BatchResult ClaimProtocol::DecideIsolatedHead(int64_t campaign_id) {
+  return RunBatch(connection_, [&](BatchResult* result) {
+    DecideOne(connection_, campaign_id, 1, /*isolate_head=*/true, result);
+  });
 }
 
 void ClaimProtocol::DiscardCachedPlans() {

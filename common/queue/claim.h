@@ -3,20 +3,20 @@
 // sql/queries/queue.sql, in the order they run; this header is its contract.
 //
 // One batch is one READ COMMITTED transaction on one connection:
-//   0. Only when the worker names campaigns NOTIFY campaignq_pending woke it
-//      for (BatchRequest::notified_campaigns; it does so when it has no
-//      backlog): those that are open and uncapped are decided as in 1a, one
-//      after another in id order in this one transaction (one COMMIT for
-//      the Applies of several campaigns), without reading the candidates
-//      (their scan, and the second claim that found nothing, were most of
-//      PostgreSQL's CPU per decision at 500 Applies/s:
-//      docs/performance-w3.md). Each campaign's counter is locked as in 1a,
-//      in id order, so two such batches never wait for each other in a
-//      cycle. For those it decided nothing of, the same transaction reads
-//      whether any is capped or closed (only steps 1-3, under the campaign
-//      lock, decide those): BatchResult::notified_only is false then, and
-//      the worker claims again the usual way. Otherwise the batch ends here:
-//      what it skipped is held by the workers deciding it, or paused.
+//   0. DecideNotified, for the campaigns NOTIFY campaignq_pending woke the
+//      worker for (it calls it when it has no backlog): those that are open
+//      and uncapped are decided as in 1a, one after another in id order in
+//      this one transaction (one COMMIT for the Applies of several
+//      campaigns), without reading the candidates (their scan, and the
+//      second claim that found nothing, were most of PostgreSQL's CPU per
+//      decision at 500 Applies/s: docs/performance-w3.md). Each campaign's
+//      counter is locked as in 1a, in id order, so two such batches never
+//      wait for each other in a cycle. For those it decided nothing of, the
+//      same transaction reads whether any is capped or closed (only steps
+//      1-3, under the campaign lock, decide those):
+//      BatchResult::notified_only is false then, and the worker claims
+//      again with DecideByWindow. Otherwise the batch ends here: what it
+//      skipped is held by the workers deciding it, or paused.
 //   1. Find the fairest campaigns with pending work (oldest pending
 //      application first, among the owners of the 1,024 oldest from the
 //      worker's low-water mark on: claim_window.h), unlocked; paused and
@@ -43,15 +43,19 @@
 //         after a deterministic error does, and the timeout ends the cycle.
 //      b. Otherwise lock campaign rows FOR NO KEY UPDATE (Applies, which
 //         only take a KEY SHARE lock through the foreign key, go on):
-//        kSkipLocked  up to max_campaigns of the capped candidates, in
-//                     campaign id order, skipping those other workers hold
-//                     (never waiting); when the window has no candidate
-//                     this worker may take, the fairest free capped (or
-//                     closed) campaign anywhere (one). When the candidates
-//                     are all held, nothing: they are being worked on.
-//        kNowait      the fairest candidate is locked with NOWAIT: SQLSTATE
-//                     55P03 at once if held, and the caller backs off it.
-//        kBlocking    the fairest candidate is waited for (for comparison).
+//        DecideByWindow (kSkipLocked): up to max_campaigns of the capped
+//          candidates, in campaign id order, skipping those other workers
+//          hold (never waiting); when the window has no candidate this
+//          worker may take, the fairest free capped (or closed) campaign
+//          anywhere (one). When the candidates are all held, nothing: they
+//          are being worked on.
+//        DecideFairestNowait (kNowait): the fairest candidate is locked
+//          with NOWAIT: refused at once if held (55P03, returned as
+//          BatchResult::lock_refused), and the caller backs off it.
+//        DecideFairestBlocking (kBlocking): the fairest candidate is waited
+//          for (for comparison).
+//        DecideCampaign, DecideIsolatedHead: the one campaign named, waited
+//          for (the worker's retry after a deterministic error).
 //   2. In a new statement (a fresh snapshot that sees every decision
 //      committed before the campaign locks were granted), lock the
 //      campaigns' oldest pending applications FOR UPDATE, campaign by
@@ -98,31 +102,19 @@ struct Decision {
   int64_t campaign_id;
 };
 
-struct BatchRequest {
-  LockMode lock_mode = LockMode::kSkipLocked;
+// What DecideByWindow claims: steps 1-3 in skip-locked mode.
+struct WindowClaim {
   // Applications decided at most, over all campaigns of the batch.
   int batch_size = 100;
-  // kSkipLocked: capped campaigns locked at most in one batch (>= 1). More
-  // than one pays off when campaigns have fewer pending applications than
-  // batch_size; the worker adapts it (worker/worker_pool.cc).
+  // Capped campaigns locked at most in one batch (>= 1). More than one pays
+  // off when campaigns have fewer pending applications than batch_size; the
+  // worker adapts it (worker/claim_policy.h).
   int max_campaigns = 1;
   // Campaigns to leave out (backing off); never claimed by this call.
   std::vector<int64_t> excluded_campaigns;
-  // When set, claim this campaign only (waiting for its lock) instead of
-  // the fairest one.
-  std::optional<int64_t> only_campaign;
-  // With only_campaign: decide just the campaign's oldest pending
-  // application, read first in the same transaction, so that a failure is
-  // known to be about that one application (BatchResult::isolated_application).
-  bool isolate_head = false;
-  // kSkipLocked, without only_campaign: campaigns NOTIFY campaignq_pending
-  // named, whose Applies committed before it was sent: step 0 instead of
-  // steps 1-3 (ignored in the other modes).
-  std::vector<int64_t> notified_campaigns;
-  // kSkipLocked, steps 1-3: campaigns to add to the candidates whatever the
-  // window holds: those a NOTIFY named that step 0 found capped or closed
-  // (BatchResult::needs_lock), whose new rows may be below the window's
-  // low-water mark (claim_window.h).
+  // Campaigns to add to the candidates whatever the window holds: those a
+  // NOTIFY named that step 0 found capped or closed (BatchResult::needs_lock),
+  // whose new rows may be below the window's low-water mark (claim_window.h).
   std::vector<int64_t> hinted_campaigns;
 };
 
@@ -145,14 +137,19 @@ struct BatchResult {
   bool notified_only = false;
   // Step 0: the notified campaigns that are capped or closed (not paused),
   // which only steps 1-3 decide: the worker names them in the next
-  // request's hinted_campaigns.
+  // WindowClaim::hinted_campaigns.
   std::vector<int64_t> needs_lock;
+  // DecideFairestNowait: another worker held campaign_id, so NOWAIT refused
+  // its lock (SQLSTATE 55P03) and the batch rolled back with nothing
+  // decided. status stays OK: a refusal is this mode's answer, not a
+  // failure; the caller backs the campaign off.
+  bool lock_refused = false;
   // Step 1 succeeded: the campaign was locked (or, uncapped, chosen), so a
   // failure is about deciding its applications (a statement_timeout on a
   // big batch; with uncapped, 55P03 is the counter's lock_timeout instead),
   // not about the lock (NOWAIT refused, lock_timeout while waiting for it).
   bool campaign_locked = false;
-  // With isolate_head: the application this batch tried to decide (0 when
+  // DecideIsolatedHead: the application this batch tried to decide (0 when
   // the campaign had none pending). Set whether or not the batch succeeded.
   int64_t isolated_application = 0;
   // By campaign, each in id order; empty if the pending rows were already
@@ -173,10 +170,33 @@ class ClaimProtocol {
   explicit ClaimProtocol(db::Connection* connection, ClaimWindow* window = nullptr)
       : connection_(*connection), window_(window != nullptr ? window : &own_window_) {}
 
-  // Runs steps 1-3 above once. A connection that broke is left for the
-  // caller to replace (status UNAVAILABLE, or UNKNOWN when COMMIT's outcome
-  // was lost: the status guards make a retry safe either way).
-  BatchResult DecideBatch(const BatchRequest& request);
+  // The entry points: each runs one batch, one way, and returns what it
+  // did. A connection that broke is left for the caller to replace (status
+  // UNAVAILABLE, or UNKNOWN when COMMIT's outcome was lost: the status
+  // guards make a retry safe either way). Which one to call when is the
+  // worker's policy (worker/claim_policy.h).
+
+  // Step 0 for the campaigns a NOTIFY campaignq_pending named, whose
+  // Applies committed before it was sent (skip-locked mode only: the other
+  // modes exist to compare the lock, which step 0 does not take).
+  BatchResult DecideNotified(std::vector<int64_t> campaigns, int batch_size);
+  // Steps 1-3, skip-locked: the fairest campaigns of the window that no
+  // other worker holds.
+  BatchResult DecideByWindow(const WindowClaim& claim);
+  // Steps 1-3, nowait: the fairest campaign not in `excluded`, locked with
+  // NOWAIT; held by another worker, nothing is decided and the result says
+  // lock_refused.
+  BatchResult DecideFairestNowait(int batch_size, const std::vector<int64_t>& excluded);
+  // Steps 1-3, blocking: the fairest campaign not in `excluded`, waiting in
+  // line for its lock (kept to compare).
+  BatchResult DecideFairestBlocking(int batch_size, const std::vector<int64_t>& excluded);
+  // Steps 1b-3 for `campaign_id` alone, waiting for its lock, whatever the
+  // lock mode and whether or not it is capped.
+  BatchResult DecideCampaign(int64_t campaign_id, int batch_size);
+  // As DecideCampaign, but decides only the campaign's oldest pending
+  // application, read first in the same transaction, so that a failure is
+  // known to be about that one application (BatchResult::isolated_application).
+  BatchResult DecideIsolatedHead(int64_t campaign_id);
 
   // Drops the connection's cached plans (SessionDiscardPlans), so that the
   // statements are planned for the tables as they are now; the worker calls

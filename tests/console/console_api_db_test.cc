@@ -85,11 +85,8 @@ class ConsoleTest : public ::testing::Test {
 
   void DecideAll(int64_t campaign) {
     for (;;) {
-      queue::BatchRequest request;
-      request.lock_mode = queue::LockMode::kBlocking;
-      request.batch_size = 10;
-      request.only_campaign = campaign;
-      const queue::BatchResult result = queue::ClaimProtocol(sql_.get()).DecideBatch(request);
+      const queue::BatchResult result =
+          queue::ClaimProtocol(sql_.get()).DecideCampaign(campaign, 10);
       ASSERT_TRUE(result.status.ok()) << result.status;
       if (result.decisions.empty()) return;
     }

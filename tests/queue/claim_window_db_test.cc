@@ -81,11 +81,10 @@ class ClaimWindowDbTest : public ::testing::Test {
   }
 
   queue::BatchResult Claim(queue::ClaimWindow* window, int max_campaigns, int batch_size) {
-    queue::BatchRequest request;
-    request.lock_mode = queue::LockMode::kSkipLocked;
-    request.max_campaigns = max_campaigns;
-    request.batch_size = batch_size;
-    return queue::ClaimProtocol(sql_.get(), window).DecideBatch(request);
+    queue::WindowClaim claim;
+    claim.max_campaigns = max_campaigns;
+    claim.batch_size = batch_size;
+    return queue::ClaimProtocol(sql_.get(), window).DecideByWindow(claim);
   }
 
   std::string url_;
@@ -135,7 +134,7 @@ TEST_F(ClaimWindowDbTest, ARowPendingBelowTheMarkIsClaimedAfterTheNextRebase) {
 // The same late row when nothing else is pending: the claim reads an empty
 // window and (the mark not yet due for a rebase) does not look at every
 // campaign; the NOTIFY that came with the row names its campaign, and the
-// worker passes it on (BatchRequest::hinted_campaigns): decided at once.
+// worker passes it on (WindowClaim::hinted_campaigns): decided at once.
 TEST_F(ClaimWindowDbTest, ALateRowComesWithItsCampaignNamedAndIsClaimedByName) {
   LateApply late = StartLateApply();
   Campaigns(1, 3, false);
@@ -149,11 +148,10 @@ TEST_F(ClaimWindowDbTest, ALateRowComesWithItsCampaignNamedAndIsClaimedByName) {
   const queue::BatchResult unnamed = Claim(&window, 1, 100);
   ASSERT_TRUE(unnamed.status.ok()) << unnamed.status;
   EXPECT_TRUE(unnamed.decisions.empty()) << "below the mark, unnamed: the next rebase's";
-  queue::BatchRequest named;
-  named.lock_mode = queue::LockMode::kSkipLocked;
+  queue::WindowClaim named;
   named.batch_size = 100;
   named.hinted_campaigns = {late.campaign};
-  const queue::BatchResult result = queue::ClaimProtocol(sql_.get(), &window).DecideBatch(named);
+  const queue::BatchResult result = queue::ClaimProtocol(sql_.get(), &window).DecideByWindow(named);
   ASSERT_TRUE(result.status.ok()) << result.status;
   ASSERT_EQ(result.decisions.size(), 1u);
   EXPECT_EQ(result.decisions[0].campaign_id, late.campaign);
