@@ -4,8 +4,8 @@
 -- Transaction-scoped, so a crashed migrator can never leave it held. Every
 -- process that starts at once queues here; the first applies, the rest find
 -- nothing left to do. The key is a fixed 64-bit value, the ASCII bytes of
--- "cmpgnq01" (7164506171753181233 = 0x636d70676e713031), documented in the
--- README so that other users of advisory locks in the same database can
+-- "cmpgnq01" (7164506171753181233 = 0x636d70676e713031), documented in
+-- docs/architecture.md so that other users of advisory locks in the same database can
 -- keep clear of it (a 32-bit hashtext() key would be shared by chance).
 SELECT pg_advisory_xact_lock(7164506171753181233);
 
