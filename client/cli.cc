@@ -28,49 +28,41 @@
 // --user, ...) deliberately read no environment, so that a variable meant for another binary
 // (CAMPAIGNQ_CONCURRENCY for the worker) never changes a command.
 // These definitions give each flag its type and default; which command takes
-// it, and the help --help prints, are client/usage.cc's table (the help
-// strings below are Abseil's, which the CLI never prints).
-CAMPAIGNQ_FLAG(std::string, server, "CAMPAIGNQ_SERVER", "127.0.0.1:50051",
-               "HOST:PORT of the campaignq server");
+// it, and the help --help prints, are client/usage.cc's table, the help's one
+// home (the CLI answers --helpfull with it too, so Abseil's help string is
+// only a pointer there).
+namespace {
+constexpr char kSeeUsage[] = "see `campaignq --help` (client/usage.cc)";
+}  // namespace
+CAMPAIGNQ_FLAG(std::string, server, "CAMPAIGNQ_SERVER", "127.0.0.1:50051", kSeeUsage);
 CAMPAIGNQ_FLAG(std::string, database_url, "CAMPAIGNQ_DATABASE_URL", campaignq::kDefaultDatabaseUrl,
-               "PostgreSQL URL; storm verifies against it (read only), lab runs on it");
-CAMPAIGNQ_FLAG(bool, tls, "CAMPAIGNQ_TLS", false,
-               "connect with TLS (implied by --ca-cert, --cert, --key)");
-CAMPAIGNQ_FLAG(std::string, ca_cert, "CAMPAIGNQ_CA_CERT", "",
-               "PEM file: CA that signed the server's certificate (default: system roots)");
-CAMPAIGNQ_FLAG(std::string, cert, "CAMPAIGNQ_CERT", "",
-               "PEM file: client certificate for mutual TLS (with --key)");
-CAMPAIGNQ_FLAG(std::string, key, "CAMPAIGNQ_KEY", "", "PEM file: private key of --cert");
-CAMPAIGNQ_FLAG(std::string, token, "CAMPAIGNQ_TOKEN", "",
-               "bearer token sent with every call (prefer the environment variable: a flag "
-               "shows in the process list)");
-ABSL_FLAG(bool, json, false, "print protobuf messages (and the storm summary) as JSON");
-ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(10), "deadline of each RPC");
-ABSL_FLAG(std::string, name, "", "campaign name (create-campaign)");
-ABSL_FLAG(int32_t, cap, 0, "max participants; 0 = unlimited (create-campaign, storm)");
-ABSL_FLAG(std::optional<bool>, waitlist, std::nullopt,
-          "waitlist applicants beyond the cap (default true) instead of rejecting them");
-ABSL_FLAG(std::string, opens_at, "",
-          "create-campaign: RFC 3339 time before which Applies are refused");
-ABSL_FLAG(std::string, closes_at, "", "create-campaign: RFC 3339 time at which it closes itself");
-ABSL_FLAG(std::string, request_id, "",
-          "create-campaign: idempotency key (default: a random UUID, reused by the CLI's retries)");
-ABSL_FLAG(int64_t, limit, 0, "list: stop after this many rows (0: every row)");
-ABSL_FLAG(int64_t, campaign, 0, "campaign id");
-ABSL_FLAG(std::string, user, "", "user id (apply)");
-ABSL_FLAG(int64_t, application, 0, "application id");
-ABSL_FLAG(absl::Duration, timeout, absl::ZeroDuration(),
-          "watch: how long to follow (default 30s); health: deadline (default 3s)");
-ABSL_FLAG(std::string, status, "",
-          "list filter: pending, approved, waitlisted, rejected, cancelled, failed");
-ABSL_FLAG(int32_t, page_size, 0, "list page size, 1..1000 (0: server default 100)");
-ABSL_FLAG(absl::Duration, stall_threshold, absl::Seconds(30), "stats: stall threshold");
-ABSL_FLAG(std::string, service, "", "health: service name to check (default: whole server)");
-ABSL_FLAG(int64_t, campaigns, 1, "storm: number of campaigns");
-ABSL_FLAG(int64_t, applicants, 0, "storm: number of applicants");
-ABSL_FLAG(int32_t, concurrency, 64, "storm: concurrent Apply calls");
-ABSL_FLAG(absl::Duration, decide_timeout, absl::Seconds(120),
-          "storm: how long to wait for every application to be decided");
+               kSeeUsage);
+CAMPAIGNQ_FLAG(bool, tls, "CAMPAIGNQ_TLS", false, kSeeUsage);
+CAMPAIGNQ_FLAG(std::string, ca_cert, "CAMPAIGNQ_CA_CERT", "", kSeeUsage);
+CAMPAIGNQ_FLAG(std::string, cert, "CAMPAIGNQ_CERT", "", kSeeUsage);
+CAMPAIGNQ_FLAG(std::string, key, "CAMPAIGNQ_KEY", "", kSeeUsage);
+CAMPAIGNQ_FLAG(std::string, token, "CAMPAIGNQ_TOKEN", "", kSeeUsage);
+ABSL_FLAG(bool, json, false, kSeeUsage);
+ABSL_FLAG(absl::Duration, rpc_timeout, absl::Seconds(10), kSeeUsage);
+ABSL_FLAG(std::string, name, "", kSeeUsage);
+ABSL_FLAG(int32_t, cap, 0, kSeeUsage);
+ABSL_FLAG(std::optional<bool>, waitlist, std::nullopt, kSeeUsage);
+ABSL_FLAG(std::string, opens_at, "", kSeeUsage);
+ABSL_FLAG(std::string, closes_at, "", kSeeUsage);
+ABSL_FLAG(std::string, request_id, "", kSeeUsage);
+ABSL_FLAG(int64_t, limit, 0, kSeeUsage);
+ABSL_FLAG(int64_t, campaign, 0, kSeeUsage);
+ABSL_FLAG(std::string, user, "", kSeeUsage);
+ABSL_FLAG(int64_t, application, 0, kSeeUsage);
+ABSL_FLAG(absl::Duration, timeout, absl::ZeroDuration(), kSeeUsage);
+ABSL_FLAG(std::string, status, "", kSeeUsage);
+ABSL_FLAG(int32_t, page_size, 0, kSeeUsage);
+ABSL_FLAG(absl::Duration, stall_threshold, absl::Seconds(30), kSeeUsage);
+ABSL_FLAG(std::string, service, "", kSeeUsage);
+ABSL_FLAG(int64_t, campaigns, 1, kSeeUsage);
+ABSL_FLAG(int64_t, applicants, 0, kSeeUsage);
+ABSL_FLAG(int32_t, concurrency, 64, kSeeUsage);
+ABSL_FLAG(absl::Duration, decide_timeout, absl::Seconds(120), kSeeUsage);
 
 namespace campaignq::client {
 namespace {
