@@ -53,6 +53,7 @@ ABSL_FLAG(std::string, request_id, "", kSeeUsage);
 ABSL_FLAG(int64_t, limit, 0, kSeeUsage);
 ABSL_FLAG(int64_t, campaign, 0, kSeeUsage);
 ABSL_FLAG(std::string, user, "", kSeeUsage);
+ABSL_FLAG(std::string, file, "", kSeeUsage);
 ABSL_FLAG(int64_t, application, 0, kSeeUsage);
 ABSL_FLAG(absl::Duration, timeout, absl::ZeroDuration(), kSeeUsage);
 ABSL_FLAG(std::string, status, "", kSeeUsage);
@@ -91,6 +92,7 @@ const std::map<std::string, FlagReader>& Readers() {
       {"request-id", [](CliOptions* o) { o->request_id = absl::GetFlag(FLAGS_request_id); }},
       {"campaign", [](CliOptions* o) { o->campaign = absl::GetFlag(FLAGS_campaign); }},
       {"user", [](CliOptions* o) { o->user = absl::GetFlag(FLAGS_user); }},
+      {"file", [](CliOptions* o) { o->file = absl::GetFlag(FLAGS_file); }},
       {"application", [](CliOptions* o) { o->application = absl::GetFlag(FLAGS_application); }},
       {"timeout", [](CliOptions* o) { o->timeout = absl::GetFlag(FLAGS_timeout); }},
       {"status", [](CliOptions* o) { o->status = absl::GetFlag(FLAGS_status); }},

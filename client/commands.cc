@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "client/apply_file.h"
 #include "client/format.h"
 #include "client/rpc.h"
 #include "common/backoff.h"
@@ -203,6 +204,10 @@ int RunCreateCampaign(Stub& stub, const CliOptions& o) {
 
 int RunApply(Stub& stub, const CliOptions& o) {
   int code = kExitOk;
+  if (!o.file.empty()) {
+    if (!o.user.empty()) return ReportUsageError("apply takes --user or --file, not both", o.json);
+    return RunApplyFile(stub, o);
+  }
   if (!NeedId(o.campaign, "campaign", o, &code)) return code;
   if (o.user.empty()) return ReportUsageError("apply needs --user=USER", o.json);
   v1::ApplyRequest request;

@@ -39,6 +39,7 @@ struct CliOptions {
   std::string request_id;  // create-campaign's AIP-155 id; empty: a random UUID
   int64_t campaign = 0;
   std::string user;
+  std::string file;  // apply --file: many Applies (client/apply_file.h)
   int64_t application = 0;
   absl::Duration timeout = absl::ZeroDuration();  // 0: the command's default
   std::string status;

@@ -84,9 +84,12 @@ const std::vector<CommandSpec>& Commands() {
       {"apply",
        "",
        "Applies a user to a campaign; prints the pending application. ALREADY_EXISTS when the "
-       "user already applied.",
-       {{"campaign", "ID", "campaign id", true},
-        {"user", "USER", "the user's external id, 1 to 128 printable characters", true}},
+       "user already applied. With --file, many users (ApplyBatch, up to 1,000 per call): one "
+       "line of output per line of the file, exit 0 when every line is stored or already was.",
+       {{"campaign", "ID", "campaign id (with --file: of every line)"},
+        {"user", "USER", "the user's external id, 1 to 128 printable characters"},
+        {"file", "F",
+         "one user id per line with --campaign; without it, campaign_id,user_id per line"}},
        "campaignq apply --campaign=1 --user=alice"},
       {"get",
        "[ID]",

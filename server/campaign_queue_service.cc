@@ -52,18 +52,27 @@ class RedactingWriter final : public grpc::ServerWriterInterface<v1::Application
 
 absl::StatusOr<CampaignQueueService::Call> CampaignQueueService::Begin(
     const grpc::ServerContextBase& context, security::Method method) {
+  absl::StatusOr<Call> call = Authorize(context, method);
+  if (!call.ok()) return call.status();
+  if (absl::Status admitted = Admit(*call, method, 1); !admitted.ok()) return admitted;
+  return call;
+}
+
+absl::StatusOr<CampaignQueueService::Call> CampaignQueueService::Authorize(
+    const grpc::ServerContextBase& context, security::Method method) {
   absl::StatusOr<Principal> principal = authorizer_->Authorize(context, method);
   if (!principal.ok()) return principal.status();
   Call call;
   call.principal = *std::move(principal);
   // Anonymous callers (loopback without auth) are told apart by address.
   call.limits_key = call.principal.anonymous ? PeerKey(context) : call.principal.name;
-  if (absl::Status admitted = limits_->Admit(method == Method::kApply, call.limits_key);
-      !admitted.ok()) {
-    return admitted;
-  }
   call.deadline = limits_->CallDeadline(context);
   return call;
+}
+
+absl::Status CampaignQueueService::Admit(const Call& call, security::Method method, int tokens) {
+  const bool applies = method == Method::kApply || method == Method::kApplyBatch;
+  return limits_->Admit(applies, call.limits_key, tokens);
 }
 
 // The ownership check of the "own only" cells. Must answer exactly like the

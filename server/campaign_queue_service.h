@@ -9,8 +9,8 @@
 // includes every open WatchApplication stream; the server bounds that pool
 // (see server_setup.h).
 //
-// Except Apply, the hot call: it uses gRPC's callback API, and blocks no
-// thread at all. Its handler queues the Apply with the store's batcher
+// Except Apply, the hot call (and ApplyBatch, its bulk form): it uses gRPC's callback API, and
+// blocks no thread at all. Its handler queues the Apply with the store's batcher
 // (CampaignStore::ApplyAsync) and returns; the batcher's writer thread
 // finishes the call after the batch's COMMIT. It is a raw method (bytes
 // in, bytes out) only so that a request that does not parse is answered as
@@ -42,7 +42,8 @@
 namespace campaignq::server {
 
 class CampaignQueueService final
-    : public v1::CampaignQueue::WithRawCallbackMethod_Apply<v1::CampaignQueue::Service> {
+    : public v1::CampaignQueue::WithRawCallbackMethod_ApplyBatch<
+          v1::CampaignQueue::WithRawCallbackMethod_Apply<v1::CampaignQueue::Service>> {
  public:
   // All must outlive the service.
   CampaignQueueService(store::CampaignStore* store, const DecisionListener* listener,
@@ -90,6 +91,13 @@ class CampaignQueueService final
   grpc::Status RetryFailedApplications(grpc::ServerContext* context,
                                        const v1::RetryFailedApplicationsRequest* request,
                                        v1::RetryFailedApplicationsResponse* response) override;
+  // A serialized v1::ApplyBatchRequest in, a serialized v1::ApplyBatchResponse
+  // out (apply_batch_handler.cc): its Applies go through ApplyAsync, the
+  // same group commit as Apply's, and the call finishes once every one is
+  // answered.
+  grpc::ServerUnaryReactor* ApplyBatch(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
 
  private:
   // What a handler knows once a call is let in.
@@ -103,6 +111,11 @@ class CampaignQueueService final
   // Authenticates, authorizes `method` and takes a token from the caller's
   // bucket; the status to return as is otherwise.
   absl::StatusOr<Call> Begin(const grpc::ServerContextBase& context, security::Method method);
+  // Begin in two steps, for ApplyBatch, whose cost is known only once the
+  // request is validated: Authorize, then Admit with `tokens` of the Apply
+  // bucket.
+  absl::StatusOr<Call> Authorize(const grpc::ServerContextBase& context, security::Method method);
+  absl::Status Admit(const Call& call, security::Method method, int tokens);
   // The application `application_id` if `principal` may act on it; another
   // user's is NOT_FOUND exactly like a missing one.
   absl::StatusOr<v1::Application> OwnApplication(const Call& call, int64_t application_id);

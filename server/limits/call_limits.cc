@@ -25,8 +25,9 @@ absl::Time CallLimits::CallDeadline(const grpc::ServerContextBase& context) cons
   return CapDeadline(client);
 }
 
-absl::Status CallLimits::Admit(bool is_apply, absl::string_view key) {
-  return is_apply ? apply_rate_.Take(key, "Apply calls") : call_rate_.Take(key, "calls");
+absl::Status CallLimits::Admit(bool is_apply, absl::string_view key, int tokens) {
+  return is_apply ? apply_rate_.Take(key, "Applies", tokens)
+                  : call_rate_.Take(key, "calls", tokens);
 }
 
 std::string PeerKey(const grpc::ServerContextBase& context) {

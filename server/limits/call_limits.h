@@ -35,7 +35,8 @@ class CallLimits {
   // OK, or RESOURCE_EXHAUSTED with RetryInfo when `key` has used its
   // tokens. `is_apply`: Apply has its own bucket (--apply-rate), every
   // other call shares --call-rate.
-  absl::Status Admit(bool is_apply, absl::string_view key);
+  // `tokens`: what the call costs (an ApplyBatch of N costs N).
+  absl::Status Admit(bool is_apply, absl::string_view key, int tokens = 1);
 
   WatchSlots& watch_slots() { return watch_slots_; }
   const LimitOptions& options() const { return options_; }

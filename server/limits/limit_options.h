@@ -18,10 +18,11 @@ struct RateLimit {
 
 struct LimitOptions {
   // --- transport (channel arguments) ---
-  // Largest request message accepted; larger: RESOURCE_EXHAUSTED. The
-  // largest legitimate request is an Apply or CreateCampaign with a
-  // 128-character (<= 512-byte) user id or a 200-character name: < 1 KiB.
-  int max_receive_message_bytes = 16 * 1024;
+  // Largest request message accepted; larger: RESOURCE_EXHAUSTED. gRPC
+  // has no per-method limit, so the largest legitimate request sets it: an
+  // ApplyBatch of 1,000 ASCII user ids of 128 characters, about 145 KiB
+  // (docs/limits.md). Every other request is under 1 KiB.
+  int max_receive_message_bytes = 256 * 1024;
   // HTTP/2 streams (calls) one connection may have open at once.
   int max_concurrent_streams = 100;
   // Keepalive pings from a client more often than this (with no call in

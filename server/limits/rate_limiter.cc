@@ -37,8 +37,16 @@ void RateLimiter::ForgetFullBuckets(absl::Time now) {
   sweep_at_ = std::max(kFirstSweep, 2 * buckets_.size());
 }
 
-absl::Status RateLimiter::Take(absl::string_view key, absl::string_view what) {
+absl::Status RateLimiter::Take(absl::string_view key, absl::string_view what, int tokens) {
   if (unlimited()) return absl::OkStatus();
+  const double cost = std::max(1, tokens);
+  if (cost > burst_) {
+    absl::Status status = absl::ResourceExhaustedError(
+        absl::StrCat("this call needs ", cost, " ", what, " at once, more than the burst of ",
+                     burst_, ": split it into calls of at most ", burst_));
+    SetErrorReason(status, "OVER_BURST");
+    return status;
+  }
   const absl::Time now = clock_();
   std::lock_guard<std::mutex> lock(mutex_);
   if (buckets_.size() >= sweep_at_) ForgetFullBuckets(now);
@@ -46,11 +54,11 @@ absl::Status RateLimiter::Take(absl::string_view key, absl::string_view what) {
   Bucket& bucket = it->second;
   bucket.tokens = Refilled(bucket, now);
   bucket.updated = now;
-  if (bucket.tokens >= 1) {
-    bucket.tokens -= 1;
+  if (bucket.tokens >= cost) {
+    bucket.tokens -= cost;
     return absl::OkStatus();
   }
-  const absl::Duration wait = absl::Seconds((1 - bucket.tokens) / limit_.per_second);
+  const absl::Duration wait = absl::Seconds((cost - bucket.tokens) / limit_.per_second);
   absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
       "too many ", what, ": at most ", limit_.per_second, " per second (burst ", burst_,
       "); retry in ", absl::FormatDuration(absl::Ceil(wait, absl::Milliseconds(1)))));

@@ -35,7 +35,11 @@ class RateLimiter {
 
   // OK (a token taken), or RESOURCE_EXHAUSTED with a retry delay. `what`
   // names the limited calls in the message (e.g. "Apply calls").
-  absl::Status Take(absl::string_view key, absl::string_view what = "calls");
+  // `tokens` (>= 1) are taken at once or none: an ApplyBatch of N costs
+  // what N Applies cost. More than the burst can never be taken: then
+  // RESOURCE_EXHAUSTED with reason OVER_BURST and a message that says to
+  // split the call (no retry delay of its own: waiting does not help).
+  absl::Status Take(absl::string_view key, absl::string_view what = "calls", int tokens = 1);
 
   bool unlimited() const { return limit_.per_second <= 0; }
 

@@ -37,6 +37,7 @@ constexpr Row kTable[] = {
     {Method::kDeleteCampaign, "DeleteCampaign", kAll, kNo, kNo, kNo},
     {Method::kRetryApplication, "RetryApplication", kAll, kNo, kNo, kNo},
     {Method::kRetryFailedApplications, "RetryFailedApplications", kAll, kNo, kNo, kNo},
+    {Method::kApplyBatch, "ApplyBatch", kAll, kAll, kNo, kNo},
 };
 
 static_assert(std::size(kTable) == std::size(kAllMethods), "one table row per Method");

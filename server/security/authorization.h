@@ -14,12 +14,15 @@
 //   CancelApplication  yes    yes      own only           -
 //   WatchApplication   yes    yes      own only           -
 //   GetQueueStats      yes    yes      -                  yes
+//   ApplyBatch         yes    yes      -                  -
 //
 // "own only" for applications of another user answers NOT_FOUND, exactly as
 // for an id that does not exist, so an applicant learns nothing about other
 // users. Apply with another user id is PERMISSION_DENIED (the request names
-// it: nothing is revealed). Observers never see a user id; only admins see
-// an application's last_error (RedactApplication).
+// it: nothing is revealed). ApplyBatch is for imports and gateways, which
+// apply for many users: an applicant applies for itself, one Apply.
+// Observers never see a user id; only admins see an application's
+// last_error (RedactApplication).
 
 #include <string>
 
@@ -46,6 +49,7 @@ enum class Method {
   kDeleteCampaign,
   kRetryApplication,
   kRetryFailedApplications,
+  kApplyBatch,
 };
 
 // How an allowed role is bounded on a method.
@@ -70,7 +74,8 @@ inline constexpr Method kAllMethods[] = {Method::kCreateCampaign,
                                          Method::kResumeCampaign,
                                          Method::kDeleteCampaign,
                                          Method::kRetryApplication,
-                                         Method::kRetryFailedApplications};
+                                         Method::kRetryFailedApplications,
+                                         Method::kApplyBatch};
 
 // "CreateCampaign", ... (the RPC's name).
 absl::string_view MethodName(Method method);

@@ -38,6 +38,7 @@ TEST(AuthorizationTest, EveryCellAsDocumented) {
       {Method::kDeleteCampaign, "A---"},
       {Method::kRetryApplication, "A---"},
       {Method::kRetryFailedApplications, "A---"},
+      {Method::kApplyBatch, "AA--"},
   };
   const Role roles[] = {Role::kAdmin, Role::kService, Role::kApplicant, Role::kObserver};
   ASSERT_EQ(expected.size(), std::size(kAllMethods));

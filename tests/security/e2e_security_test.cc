@@ -106,6 +106,17 @@ class As {
     if (out != nullptr) *out = response;
     return status;
   }
+  // One request, for `user`.
+  grpc::Status ApplyBatch(int64_t campaign_id, const std::string& user) {
+    v1::ApplyBatchRequest request;
+    v1::ApplyRequest* item = request.add_requests();
+    item->set_campaign_id(campaign_id);
+    item->set_user_id(user);
+    v1::ApplyBatchResponse response;
+    grpc::ClientContext context;
+    Authorize(&context, token_);
+    return stub_->ApplyBatch(&context, request, &response);
+  }
   grpc::Status GetApplication(int64_t id, v1::Application* out = nullptr) {
     v1::GetApplicationRequest request;
     request.set_application_id(id);
@@ -289,21 +300,25 @@ TEST_F(AuthorizationMatrixTest, EveryRoleAgainstEveryMethod) {
   // Columns in kAllMethods order: CreateCampaign GetCampaign ListCampaigns
   // CloseCampaign Apply GetApplication ListApplications CancelApplication
   // WatchApplication GetQueueStats, then PauseCampaign ResumeCampaign
-  // DeleteCampaign RetryApplication RetryFailedApplications. Applicants act
-  // on their own user id.
+  // DeleteCampaign RetryApplication RetryFailedApplications, then
+  // ApplyBatch. Applicants act on their own user id.
   const std::map<std::string, std::string> expected = {
       {kAdmin,
        "OOOOOOOOOO"
-       "OOOOO"},
+       "OOOOO"
+       "O"},
       {kService,
        "POOPOOOOOO"
-       "PPPPP"},
+       "PPPPP"
+       "O"},
       {kAlice,
        "POOPOOOOOP"
-       "PPPPP"},
+       "PPPPP"
+       "P"},
       {kObserver,
        "POOPPPPPPO"
-       "PPPPP"},
+       "PPPPP"
+       "P"},
   };
   const int64_t shared = NewCampaign();
   const int64_t alices = NewApplication(shared, "alice");
@@ -317,8 +332,8 @@ TEST_F(AuthorizationMatrixTest, EveryRoleAgainstEveryMethod) {
       // Prerequisites first (as admin), so the fingerprint covers the call alone.
       int64_t fresh_campaign = 0, fresh_application = 0;
       if (method == Method::kCloseCampaign || method == Method::kApply ||
-          method == Method::kPauseCampaign || method == Method::kResumeCampaign ||
-          method == Method::kRetryFailedApplications) {
+          method == Method::kApplyBatch || method == Method::kPauseCampaign ||
+          method == Method::kResumeCampaign || method == Method::kRetryFailedApplications) {
         fresh_campaign = NewCampaign();
       }
       if (method == Method::kDeleteCampaign) {
@@ -382,6 +397,10 @@ TEST_F(AuthorizationMatrixTest, EveryRoleAgainstEveryMethod) {
         case Method::kRetryFailedApplications:
           status = caller.RetryFailedApplications(fresh_campaign);
           break;
+        case Method::kApplyBatch:
+          // Even for the applicant's own user id: a batch is for services.
+          status = caller.ApplyBatch(fresh_campaign, "alice");
+          break;
       }
       const char want = codes[column++];
       const std::string where = absl::StrCat(token, " calling ", MethodName(method));
@@ -419,6 +438,7 @@ TEST_F(AuthorizationMatrixTest, NoOrBadTokenIsUnauthenticatedEverywhere) {
         {Method::kDeleteCampaign, caller.DeleteCampaign(shared)},
         {Method::kRetryApplication, caller.RetryApplication(application)},
         {Method::kRetryFailedApplications, caller.RetryFailedApplications(shared)},
+        {Method::kApplyBatch, caller.ApplyBatch(shared, "mallory")},
     };
     for (const auto& [method, status] : calls) {
       EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)

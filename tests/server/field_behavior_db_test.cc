@@ -81,6 +81,15 @@ TEST(FieldBehavior, EveryRequestAndResourceFieldIsAnnotated) {
 // that do not exist (NOT_FOUND, not INVALID_ARGUMENT), printable strings.
 void SetValid(Message* message, const FieldDescriptor* field) {
   const google::protobuf::Reflection* reflection = message->GetReflection();
+  if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && field->is_repeated()) {
+    // A list of requests (ApplyBatch): one, with its own REQUIRED fields set.
+    Message* element = reflection->AddMessage(message, field);
+    for (int i = 0; i < element->GetDescriptor()->field_count(); ++i) {
+      const FieldDescriptor* inner = element->GetDescriptor()->field(i);
+      if (Has(inner, google::api::REQUIRED)) SetValid(element, inner);
+    }
+    return;
+  }
   switch (field->cpp_type()) {
     case FieldDescriptor::CPPTYPE_INT64:
       reflection->SetInt64(message, field, 987654321);

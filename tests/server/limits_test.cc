@@ -52,6 +52,30 @@ TEST(RateLimiterTest, BurstThenRefusedWithTheTimeUntilTheNextToken) {
   EXPECT_FALSE(limiter.Take("alice").ok());
 }
 
+TEST(RateLimiterTest, ACallOfNTokensTakesAllOrNone) {
+  FakeClock clock;
+  RateLimiter limiter(RateLimit{/*per_second=*/10, /*burst=*/10}, clock.AsClock());
+  EXPECT_TRUE(limiter.Take("gateway", "Applies", 7).ok());
+  // 3 left: 4 are refused whole, with the time until 4 are there.
+  const absl::Status refused = limiter.Take("gateway", "Applies", 4);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ErrorReason(refused), "RATE_LIMITED");
+  EXPECT_EQ(*RetryDelay(refused), absl::Milliseconds(100));  // 1 more token at 10/s
+  EXPECT_TRUE(limiter.Take("gateway", "Applies", 3).ok());
+  EXPECT_FALSE(limiter.Take("gateway", "Applies", 1).ok());
+}
+
+TEST(RateLimiterTest, MoreTokensThanTheBurstAreNeverTakenAndSaySo) {
+  FakeClock clock;
+  RateLimiter limiter(RateLimit{/*per_second=*/10, /*burst=*/10}, clock.AsClock());
+  const absl::Status refused = limiter.Take("gateway", "Applies", 11);
+  EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ErrorReason(refused), "OVER_BURST");
+  EXPECT_NE(refused.message().find("at most 10"), absl::string_view::npos) << refused;
+  // Nothing was taken.
+  EXPECT_TRUE(limiter.Take("gateway", "Applies", 10).ok());
+}
+
 TEST(RateLimiterTest, KeysHaveTheirOwnBuckets) {
   FakeClock clock;
   RateLimiter limiter(RateLimit{1, 1}, clock.AsClock());

@@ -226,7 +226,7 @@ TEST_F(ServerFlagsTest, LimitDefaultsEnvironmentAndUsageErrors) {
     absl::StatusOr<ServerOptions> options = ReadServerFlags();
     ASSERT_TRUE(options.ok()) << options.status();
     const LimitOptions& limits = options->limits;
-    EXPECT_EQ(limits.max_receive_message_bytes, 16 * 1024);
+    EXPECT_EQ(limits.max_receive_message_bytes, 256 * 1024);
     EXPECT_EQ(limits.max_concurrent_streams, 100);
     EXPECT_EQ(limits.min_client_ping_interval, absl::Seconds(30));
     EXPECT_EQ(limits.max_ping_strikes, 2);
