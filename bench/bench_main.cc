@@ -10,6 +10,8 @@
 //                           [--paused-share F]
 //   campaignq-bench apply   --db URL --server BIN --logdir DIR --label L --run R
 //                           --callers 64 --seconds 10 --campaigns 20
+//   campaignq-bench apply-batch --db URL --server BIN --logdir DIR --label L --run R
+//                           --callers 4 --batch-items 1000 --seconds 10 --campaigns 20
 //   campaignq-bench latency --db URL --server BIN --worker BIN --logdir DIR --label L --run R
 //                           --rate 500 --seconds 20 --procs P --threads T --batch B --campaigns 20
 //   campaignq-bench soak    --db URL --server BIN --worker BIN --logdir DIR --minutes 10
@@ -262,6 +264,95 @@ int Drain(const Flags& f) {
   res.Add("worker_rss_kib", std::to_string(worker_rss));
   res.Add("worker_cpu_ms_per_1k", worker_cpu * 1000 / (apps / 1000.0));
   res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (apps / 1000.0));
+  res.Print(error.empty(), error);
+  return error.empty() ? 0 : 1;
+}
+
+// ApplyBatch throughput: C callers, one channel each, send ApplyBatch calls
+// of B distinct users (spread over M uncapped campaigns) for a fixed time;
+// no workers run. Every application a reply names must be a committed row,
+// and nothing else (bench/apply-batch runs it beside the floor and Apply).
+int ApplyBatch(const Flags& f) {
+  Result res(Get(f, "label"), GetInt(f, "run", 1));
+  long callers = GetInt(f, "callers", 4), campaigns = GetInt(f, "campaigns", 20);
+  long batch = GetInt(f, "batch-items", 1000);
+  double seconds = std::stod(Get(f, "seconds", "10"));
+  pqxx::connection c(Get(f, "db"));
+  Exec(c, "TRUNCATE applications, campaigns RESTART IDENTITY");
+  Server server = StartServer(f, Get(f, "label") + "-r" + Get(f, "run", "1"));
+  auto stubs = Stubs(server.address, callers);
+  CreateCampaigns(*stubs[0], campaigns);
+  Exec(c, "CHECKPOINT");
+  pid_t pm = Postmaster(c);
+  double pg0 = ClusterCpuSeconds(pm), sv0 = ProcessCpuSeconds(server.child->pid());
+  std::atomic<long> stored{0}, refused{0}, calls{0};
+  std::mutex err_mu;
+  std::string first_error;
+  auto start = Clock::now();
+  auto end =
+      start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  std::vector<std::thread> threads;
+  for (long t = 0; t < callers; ++t) {
+    threads.emplace_back([&, t] {
+      for (long i = 0; Clock::now() < end; ++i) {
+        campaignq::v1::ApplyBatchRequest request;
+        for (long k = 0; k < batch; ++k) {
+          auto* item = request.add_requests();
+          item->set_campaign_id((t + k) % campaigns + 1);
+          item->set_user_id("b" + std::to_string(t) + "-" + std::to_string(i) + "-" +
+                            std::to_string(k));
+        }
+        grpc::ClientContext context;
+        context.set_deadline(std::chrono::system_clock::now() + 30s);
+        campaignq::v1::ApplyBatchResponse response;
+        const grpc::Status status = stubs[t]->ApplyBatch(&context, request, &response);
+        std::string error;
+        if (!status.ok()) {
+          error = std::to_string(status.error_code()) + ":" + status.error_message();
+        } else {
+          calls++;
+          for (const auto& result : response.results()) {
+            if (result.has_application()) {
+              stored++;
+            } else {
+              refused++;
+              if (error.empty()) error = result.error().message();
+            }
+          }
+        }
+        if (!error.empty()) {
+          std::lock_guard<std::mutex> l(err_mu);
+          if (first_error.empty()) first_error = error;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  double secs = Seconds(Clock::now() - start);
+  double server_cpu = ProcessCpuSeconds(server.child->pid()) - sv0;
+  double pg_cpu = ClusterCpuSeconds(pm) - pg0;
+  long server_rss = PeakRssKib(server.child->pid());
+  Stop(*server.child, 20s);
+  std::string error;
+  const long rows =
+      pqxx::nontransaction(c).exec("SELECT count(*) FROM applications")[0][0].as<long>();
+  if (rows != stored.load()) {
+    error =
+        std::to_string(rows) + " rows stored, " + std::to_string(stored.load()) + " acknowledged";
+  }
+  if (refused || !first_error.empty()) {
+    error += " " + std::to_string(refused.load()) + " refused, first " + first_error;
+  }
+  res.Add("callers", std::to_string(callers));
+  res.Add("batch_items", std::to_string(batch));
+  res.Add("calls", std::to_string(calls.load()));
+  res.Add("applies", std::to_string(stored.load()));
+  res.Add("seconds", secs);
+  res.Add("value", stored / secs);
+  res.Add("unit", "applies/s");
+  res.Add("server_rss_kib", std::to_string(server_rss));
+  res.Add("server_cpu_ms_per_1k", server_cpu * 1000 / (stored / 1000.0));
+  res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (stored / 1000.0));
   res.Print(error.empty(), error);
   return error.empty() ? 0 : 1;
 }
@@ -657,9 +748,10 @@ int Stats(const Flags& f) {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: campaignq-bench migrate|drain|apply|latency|soak|pressure|stats|report "
-                 "--flag=value ...\n");
+    std::fprintf(
+        stderr,
+        "usage: campaignq-bench migrate|drain|apply|apply-batch|latency|soak|pressure|stats|report "
+        "--flag=value ...\n");
     return 2;
   }
   std::string cmd = argv[1];
@@ -683,6 +775,7 @@ int main(int argc, char** argv) {
     if (cmd == "migrate") return Migrate(flags);
     if (cmd == "drain") return Drain(flags);
     if (cmd == "apply") return Apply(flags);
+    if (cmd == "apply-batch") return ApplyBatch(flags);
     if (cmd == "latency") return Latency(flags);
     if (cmd == "report") return bench::Report(flags);
     if (cmd == "soak") return bench::Soak(flags);

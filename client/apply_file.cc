@@ -38,9 +38,10 @@ absl::StatusOr<std::vector<FileApply>> ParseApplyFile(const std::string& text, i
       const size_t comma = line.find(',');
       if (comma == absl::string_view::npos ||
           !absl::SimpleAtoi(line.substr(0, comma), &apply.campaign_id)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "line ", number, ": want campaign_id,user_id (or pass --campaign=ID and one user id "
-                             "per line)"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("line ", number,
+                         ": want campaign_id,user_id (or pass --campaign=ID and one user id "
+                         "per line)"));
       }
       apply.user_id = std::string(line.substr(comma + 1));
     }
@@ -80,7 +81,8 @@ int RunApplyFile(Stub& stub, const CliOptions& o) {
     return ReportUsageError(absl::StrCat("--file=", o.file, ": ", applies.status().message()),
                             o.json);
   }
-  if (applies->empty()) return ReportUsageError(absl::StrCat("--file=", o.file, ": no lines"), o.json);
+  if (applies->empty())
+    return ReportUsageError(absl::StrCat("--file=", o.file, ": no lines"), o.json);
   bool all_stored = true;
   for (const BatchRange& range : SplitIntoBatches(*applies, kMaxBatch, kMaxBatchBytes)) {
     v1::ApplyBatchRequest request;
@@ -103,10 +105,10 @@ int RunApplyFile(Stub& stub, const CliOptions& o) {
       const FileApply& apply = (*applies)[range.first + i];
       const v1::ApplyBatchResult& result = response.results(i);
       const grpc::Status error =
-          result.has_error() ? grpc::Status(static_cast<grpc::StatusCode>(result.error().code()),
-                                            result.error().message(),
-                                            result.error().SerializeAsString())
-                             : grpc::Status::OK;
+          result.has_error()
+              ? grpc::Status(static_cast<grpc::StatusCode>(result.error().code()),
+                             result.error().message(), result.error().SerializeAsString())
+              : grpc::Status::OK;
       if (!error.ok() && error.error_code() != grpc::StatusCode::ALREADY_EXISTS) all_stored = false;
       if (o.json) {
         std::cout << "{\"line\":" << apply.line << ","

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -20,6 +21,7 @@
 #include "support/poll.h"
 #include "support/stack.h"
 #include "support/storm.h"
+#include "support/temp_dir.h"
 #include "support/test_postgres.h"
 
 namespace campaignq::testing {
@@ -163,6 +165,58 @@ TEST(Cli, CreateApplyWatchAndDuplicate) {
 
   const ClientResult health = stack.RunClient({"health"});
   EXPECT_EQ(health.exit.ToString(), "exit 0") << health.stdout_text << health.stderr_text;
+  ShutDown(stack);
+}
+
+// apply --file: 1,500 lines go as two ApplyBatch calls; each line's outcome
+// is printed in file order, an existing one is ALREADY_EXISTS (still exit
+// 0), a closed campaign's line is refused (exit 1), and every stored line
+// is in the database when the command returns.
+TEST(Cli, ApplyFromAFileInBatches) {
+  Stack stack("cli_apply_file");
+  stack.StartServer();
+  campaignq::testing::ScopedTestDir dir;
+  ASSERT_TRUE(stack.RunClient({"create-campaign", "--name=import"}).exit.Success());
+  const int64_t campaign = stack.Scalar("SELECT max(id) FROM campaigns");
+  const std::string campaign_flag = absl::StrCat("--campaign=", campaign);
+  ASSERT_TRUE(stack.RunClient({"apply", campaign_flag, "--user=user-7"}).exit.Success());
+  {
+    std::ofstream users(dir.File("users.txt"));
+    for (int i = 0; i < 1500; ++i) users << "user-" << i << "\r\n";
+    users << "\n";  // an empty line is skipped
+  }
+  const ClientResult imported =
+      stack.RunClient({"--json", "apply", campaign_flag, "--file=" + dir.File("users.txt")});
+  EXPECT_EQ(imported.exit.ToString(), "exit 0") << imported.stderr_text;
+  const std::vector<std::string> lines =
+      absl::StrSplit(imported.stdout_text, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 1500u) << imported.stderr_text;
+  EXPECT_TRUE(absl::StartsWith(lines[0], "{\"line\":1,\"application\":")) << lines[0];
+  EXPECT_TRUE(absl::StrContains(lines[0], "\"userId\":\"user-0\"")) << lines[0];
+  EXPECT_TRUE(absl::StartsWith(lines[7], "{\"line\":8,\"error\":{\"code\":\"ALREADY_EXISTS\""))
+      << lines[7];
+  EXPECT_TRUE(absl::StrContains(lines[1499], "\"userId\":\"user-1499\"")) << lines[1499];
+  EXPECT_EQ(stack.Scalar(
+                absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ", campaign)),
+            1500);
+
+  // campaign_id,user_id lines, one of them for a closed campaign.
+  ASSERT_TRUE(stack.RunClient({"create-campaign", "--name=closed"}).exit.Success());
+  const int64_t closed = stack.Scalar("SELECT max(id) FROM campaigns");
+  ASSERT_TRUE(stack.RunClient({"close", absl::StrCat(closed)}).exit.Success());
+  {
+    std::ofstream pairs(dir.File("pairs.csv"));
+    pairs << campaign << ",late-1\n" << closed << ",late-2\n";
+  }
+  const ClientResult mixed = stack.RunClient({"apply", "--file=" + dir.File("pairs.csv")});
+  EXPECT_EQ(mixed.exit.ToString(), Exit(kExitFailure)) << mixed.stderr_text;
+  EXPECT_TRUE(absl::StrContains(mixed.stdout_text, "line 1: ")) << mixed.stdout_text;
+  EXPECT_TRUE(absl::StrContains(mixed.stdout_text, "line 2: error: FAILED_PRECONDITION"))
+      << mixed.stdout_text;
+  const ClientResult malformed = stack.RunClient({"apply", "--file=" + dir.File("users.txt")});
+  EXPECT_EQ(malformed.exit.ToString(), Exit(kExitUsage)) << malformed.stderr_text;
+  EXPECT_TRUE(absl::StrContains(malformed.stderr_text, "line 1: want campaign_id,user_id"))
+      << malformed.stderr_text;
   ShutDown(stack);
 }
 
