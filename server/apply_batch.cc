@@ -20,9 +20,8 @@ absl::Status ValidateApplyBatch(const v1::ApplyBatchRequest& request) {
   std::vector<std::pair<std::string, std::string>> violations;
   for (int i = 0; i < count; ++i) {
     const v1::ApplyRequest& item = request.requests(i);
-    for (const absl::Status& status :
-         {store::ValidateId(item.campaign_id(), "campaign_id"),
-          store::ValidateUserId(item.user_id())}) {
+    for (const absl::Status& status : {store::ValidateId(item.campaign_id(), "campaign_id"),
+                                       store::ValidateUserId(item.user_id())}) {
       for (auto& [field, description] : FieldViolations(status)) {
         violations.emplace_back(absl::StrCat("requests[", i, "].", field), std::move(description));
       }

@@ -84,8 +84,8 @@ std::map<std::string, std::string> Violations(const grpc::Status& status) {
 int64_t StoredApplications(int64_t campaign_id) {
   pqxx::connection connection(DatabaseUrl());
   pqxx::nontransaction txn(connection);
-  return txn.exec_params("SELECT count(*) FROM applications WHERE campaign_id = $1", campaign_id)[0]
-                        [0]
+  return txn
+      .exec_params("SELECT count(*) FROM applications WHERE campaign_id = $1", campaign_id)[0][0]
       .as<int64_t>();
 }
 
