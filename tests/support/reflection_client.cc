@@ -175,10 +175,24 @@ absl::StatusOr<ReflectionClient::CallResult> ReflectionClient::Call(const std::s
     if (!response->ParseFromString(FromBuffer(buffer))) {
       return absl::InternalError(absl::StrCat("unparsable response of ", method));
     }
+    // An Any (ApplyBatch's per-request google.rpc.Status details) names a
+    // type no service mentions: load it through reflection and print again,
+    // as grpcurl resolves an Any's type from its descriptor source.
     std::string json;
-    if (auto printed = google::protobuf::util::MessageToJsonString(*response, &json);
-        !printed.ok()) {
-      return absl::InternalError(printed.ToString());
+    for (int loaded = 0;; ++loaded) {
+      json.clear();
+      const auto printed = google::protobuf::util::MessageToJsonString(*response, &json);
+      if (printed.ok()) break;
+      constexpr absl::string_view kUnknownType = "unknown type: ";
+      const absl::string_view message(printed.message().data(), printed.message().size());
+      const size_t at = message.find(kUnknownType);
+      if (at == absl::string_view::npos || loaded == 16) {
+        return absl::InternalError(printed.ToString());
+      }
+      if (absl::Status status = LoadSymbol(std::string(message.substr(at + kUnknownType.size())));
+          !status.ok()) {
+        return status;
+      }
     }
     result.responses_json.push_back(json);
     return absl::OkStatus();
