@@ -8,6 +8,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
@@ -17,6 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "campaignq/v1/campaignq.grpc.pb.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -27,15 +29,16 @@
 namespace campaignq::server {
 namespace {
 
+// One fresh database for both suites: each server migrates it (idempotent).
 const std::string& DatabaseUrl() {
-  static const std::string* url = new std::string(testing::FreshDatabaseUrl("apply_batch"));
-  return *url;
+  static const auto* const kUrl = new std::string(testing::FreshDatabaseUrl("apply_batch"));
+  return *kUrl;
 }
 
+// Names and user ids no other run of the test has used.
 std::string Unique(absl::string_view prefix) {
-  static int counter = 0;
-  return absl::StrCat(prefix, "-", getpid(), "-",
-                      std::chrono::steady_clock::now().time_since_epoch().count(), "-", ++counter);
+  static std::atomic<int> made{0};
+  return absl::StrCat(prefix, "-", absl::ToUnixNanos(absl::Now()), "-", ++made);
 }
 
 std::unique_ptr<grpc::ClientContext> Context() {
@@ -48,8 +51,6 @@ std::unique_ptr<ServerStack> StartStack(const LimitOptions& limits) {
   ServerOptions options;
   options.process.database_url = DatabaseUrl();
   options.listen = "127.0.0.1:0";
-  options.pool_size = 4;
-  options.shutdown_grace = absl::Seconds(5);
   options.limits = limits;
   auto stack = std::make_unique<ServerStack>(options);  // migrates the database
   absl::StatusOr<int> port = stack->Start();
