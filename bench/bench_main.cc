@@ -268,6 +268,19 @@ int Drain(const Flags& f) {
   return error.empty() ? 0 : 1;
 }
 
+// What Apply and ApplyBatch report alike: stored applications per second and
+// the cost of each 1,000.
+void AddApplyThroughput(Result& res, long applies, double secs, long server_rss_kib,
+                        double server_cpu, double pg_cpu) {
+  res.Add("applies", std::to_string(applies));
+  res.Add("seconds", secs);
+  res.Add("value", applies / secs);
+  res.Add("unit", "applies/s");
+  res.Add("server_rss_kib", std::to_string(server_rss_kib));
+  res.Add("server_cpu_ms_per_1k", server_cpu * 1000 / (applies / 1000.0));
+  res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (applies / 1000.0));
+}
+
 // ApplyBatch throughput: C callers, one channel each, send ApplyBatch calls
 // of B distinct users (spread over M uncapped campaigns) for a fixed time;
 // no workers run. Every application a reply names must be a committed row,
@@ -346,13 +359,7 @@ int ApplyBatch(const Flags& f) {
   res.Add("callers", std::to_string(callers));
   res.Add("batch_items", std::to_string(batch));
   res.Add("calls", std::to_string(calls.load()));
-  res.Add("applies", std::to_string(stored.load()));
-  res.Add("seconds", secs);
-  res.Add("value", stored / secs);
-  res.Add("unit", "applies/s");
-  res.Add("server_rss_kib", std::to_string(server_rss));
-  res.Add("server_cpu_ms_per_1k", server_cpu * 1000 / (stored / 1000.0));
-  res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (stored / 1000.0));
+  AddApplyThroughput(res, stored.load(), secs, server_rss, server_cpu, pg_cpu);
   res.Print(error.empty(), error);
   return error.empty() ? 0 : 1;
 }
@@ -423,14 +430,8 @@ int Apply(const Flags& f) {
       Verify(Get(f, "db"), records, /*expect_decided=*/false, ok.load(), -1, nullptr);
   if (failed) error += std::to_string(failed.load()) + " Applies failed, first " + first_error;
   res.Add("callers", std::to_string(callers));
-  res.Add("applies", std::to_string(ok.load()));
-  res.Add("seconds", secs);
-  res.Add("value", ok / secs);
-  res.Add("unit", "applies/s");
-  res.Add("server_rss_kib", std::to_string(server_rss));
-  res.Add("server_cpu_ms_per_1k", server_cpu * 1000 / (ok / 1000.0));
+  AddApplyThroughput(res, ok.load(), secs, server_rss, server_cpu, pg_cpu);
   res.Add("client_cpu_ms_per_1k", client_cpu * 1000 / (ok / 1000.0));
-  res.Add("pg_cpu_ms_per_1k", pg_cpu * 1000 / (ok / 1000.0));
   res.Print(error.empty(), error);
   return error.empty() ? 0 : 1;
 }
