@@ -108,8 +108,11 @@ TEST(FairOpening, BeforeThePrequeueApplyIsRefusedWithTheTimeItOpens) {
   v1::Application application;
   const grpc::Status status = Apply(*stub, campaign.id(), "early", &application);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_NE(status.error_message().find(TimeUtil::ToString(campaign.prequeue_opens_at())),
-            std::string::npos)
+  // The pre-queue's opening to the second (the message's RFC 3339 form
+  // trims trailing zeros of the fraction, TimeUtil's does not).
+  EXPECT_NE(
+      status.error_message().find(TimeUtil::ToString(campaign.prequeue_opens_at()).substr(0, 19)),
+      std::string::npos)
       << status.error_message();
   stack.StopServer();
 }

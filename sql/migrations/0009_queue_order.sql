@@ -8,6 +8,10 @@
 -- campaign's line reads it in (queue_key, id) order from the partial
 -- indexes below, so the opening itself does no work: the pre-queued rows
 -- already sit in their shuffled places in the index.
+--
+-- Upgrading: earlier workers decide in id order and before opens_at; stop
+-- them (and earlier servers) before applying this migration, which also
+-- rewrites applications (CHANGELOG.md, "Unreleased").
 
 ALTER TABLE campaigns
     ADD COLUMN prequeue_opens_at timestamptz,
@@ -43,7 +47,8 @@ CREATE FUNCTION campaignq_prequeue_key(seed uuid, campaign_id bigint, user_id te
 -- generated column, because PostgreSQL 15 computes it after the identity
 -- default (it may read id) and no code path can then write a key that
 -- disagrees with the rule. Adding it rewrites applications under an
--- ACCESS EXCLUSIVE lock (CHANGELOG.md, "Upgrading", gives the order).
+-- ACCESS EXCLUSIVE lock: reads and writes wait while the table and its
+-- indexes are rebuilt (CHANGELOG.md, "Upgrading", gives the order).
 ALTER TABLE applications
     ADD COLUMN prequeue_key bigint CHECK (prequeue_key < 0),
     ADD COLUMN queue_key bigint GENERATED ALWAYS AS (coalesce(prequeue_key, id)) STORED;
