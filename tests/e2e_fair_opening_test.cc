@@ -174,9 +174,9 @@ TEST(FairOpening, ThePrequeueIsDecidedFromOpensAtInThePublishedSeedsOrder) {
   }
   std::sort(line.begin(), line.end());
   for (size_t i = 0; i < line.size(); ++i) {
-    const int64_t approved = stack.Scalar(
-        absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ", id,
-                     " AND user_id = '", line[i].second, "' AND status = 'approved'"));
+    const int64_t approved =
+        stack.Scalar(absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ", id,
+                                  " AND user_id = '", line[i].second, "' AND status = 'approved'"));
     EXPECT_EQ(approved, i < 20 ? 1 : 0) << "place " << i << " user " << line[i].second;
   }
   stack.StopWorkers();

@@ -19,7 +19,8 @@ struct Campaign {
   // Pre-queued losers: the first waitlisted place; the rejected-full ones
   // as (place, decided_at) sorted by place, then the running maximum of
   // decided_at over that order.
-  Place first_waitlisted_place{std::numeric_limits<int64_t>::max(), std::numeric_limits<int64_t>::max()};
+  Place first_waitlisted_place{std::numeric_limits<int64_t>::max(),
+                               std::numeric_limits<int64_t>::max()};
   std::vector<std::pair<Place, int64_t>> rejected_prequeued;
   std::vector<int64_t> latest_decided_prequeued;
   // Rejected as full: (reply, decided_at), sorted by reply; then the running
@@ -51,12 +52,11 @@ bool Violates(const Campaign& c, const FcfsApplicant& b) {
   // the one decided last; it is excused iff the latest release before B's
   // approval came after it.
   int64_t latest_a = kNever;
-  auto pre_end = all_prequeue
-                     ? c.rejected_prequeued.end()
-                     : std::lower_bound(c.rejected_prequeued.begin(), c.rejected_prequeued.end(),
-                                        b_place, [](const auto& a, const Place& p) {
-                                          return a.first < p;
-                                        });
+  auto pre_end =
+      all_prequeue
+          ? c.rejected_prequeued.end()
+          : std::lower_bound(c.rejected_prequeued.begin(), c.rejected_prequeued.end(), b_place,
+                             [](const auto& a, const Place& p) { return a.first < p; });
   if (pre_end != c.rejected_prequeued.begin()) {
     latest_a = c.latest_decided_prequeued[(pre_end - c.rejected_prequeued.begin()) - 1];
   }

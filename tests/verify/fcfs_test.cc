@@ -101,18 +101,18 @@ TEST(Fcfs, APrequeuedLoserIsAheadOfEveryArrival) {
 // Within the pre-queue the place orders, not the client's times.
 TEST(Fcfs, WithinThePrequeueThePlaceOrdersNotTheTimes) {
   // A acknowledged before B was sent, but B's place is ahead: no violation.
-  EXPECT_EQ(CountFcfsViolations({Pre(-5, 1, 0, 10, kWaitlisted), Pre(-9, 2, 20, 30, kApproved)}, {}),
-            0);
+  EXPECT_EQ(
+      CountFcfsViolations({Pre(-5, 1, 0, 10, kWaitlisted), Pre(-9, 2, 20, 30, kApproved)}, {}), 0);
   // B sent before A's reply (overlap), but A's place is ahead: a violation.
-  EXPECT_EQ(CountFcfsViolations({Pre(-9, 2, 0, 100, kWaitlisted), Pre(-5, 1, 10, 20, kApproved)}, {}),
-            1);
+  EXPECT_EQ(
+      CountFcfsViolations({Pre(-9, 2, 0, 100, kWaitlisted), Pre(-5, 1, 10, 20, kApproved)}, {}), 1);
   // Equal keys: the id orders.
-  EXPECT_EQ(CountFcfsViolations({Pre(-5, 1, 0, 100, kFull, 10), Pre(-5, 2, 10, 20, kApproved, 20)},
-                                {}),
-            1);
-  EXPECT_EQ(CountFcfsViolations({Pre(-5, 2, 0, 100, kFull, 10), Pre(-5, 1, 10, 20, kApproved, 20)},
-                                {}),
-            0);
+  EXPECT_EQ(
+      CountFcfsViolations({Pre(-5, 1, 0, 100, kFull, 10), Pre(-5, 2, 10, 20, kApproved, 20)}, {}),
+      1);
+  EXPECT_EQ(
+      CountFcfsViolations({Pre(-5, 2, 0, 100, kFull, 10), Pre(-5, 1, 10, 20, kApproved, 20)}, {}),
+      0);
 }
 
 // An arrival never outranks a pre-queued B.
