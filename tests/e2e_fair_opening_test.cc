@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -161,6 +162,11 @@ TEST(FairOpening, ThePrequeueIsDecidedFromOpensAtInThePublishedSeedsOrder) {
                                       "c.id = a.campaign_id WHERE c.id = ",
                                       id, " AND a.decided_at < c.opens_at")),
             0);
+  std::printf("pre-queue of 30 decided by opens_at + %lld ms (the leader's wake-up, no poll)\n",
+              static_cast<long long>(stack.Scalar(absl::StrCat(
+                  "SELECT (campaignq_micros(max(a.decided_at)) - campaignq_micros(c.opens_at)) / "
+                  "1000 FROM applications a JOIN campaigns c ON c.id = a.campaign_id WHERE c.id = ",
+                  id, " GROUP BY c.opens_at"))));
   const v1::Campaign opened = GetCampaign(*stub, id);
   ASSERT_EQ(opened.queue_seed().size(), 36u);
 
