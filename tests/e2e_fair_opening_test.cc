@@ -162,11 +162,16 @@ TEST(FairOpening, ThePrequeueIsDecidedFromOpensAtInThePublishedSeedsOrder) {
                                       "c.id = a.campaign_id WHERE c.id = ",
                                       id, " AND a.decided_at < c.opens_at")),
             0);
-  std::printf("pre-queue of 30 decided by opens_at + %lld ms (the leader's wake-up, no poll)\n",
+  std::printf("pre-queue of 30 decided by opens_at + %lld ms\n",
               static_cast<long long>(stack.Scalar(absl::StrCat(
                   "SELECT (campaignq_micros(max(a.decided_at)) - campaignq_micros(c.opens_at)) / "
                   "1000 FROM applications a JOIN campaigns c ON c.id = a.campaign_id WHERE c.id = ",
                   id, " GROUP BY c.opens_at"))));
+  std::printf("opening announced at opens_at + %lld ms\n",
+              static_cast<long long>(stack.Scalar(absl::StrCat(
+                  "SELECT (campaignq_micros(opening_announced_at) - campaignq_micros(opens_at)) / "
+                  "1000 FROM campaigns WHERE id = ",
+                  id))));
   const v1::Campaign opened = GetCampaign(*stub, id);
   ASSERT_EQ(opened.queue_seed().size(), 36u);
 
@@ -213,6 +218,25 @@ TEST(FairOpening, ArrivalsAfterTheOpeningAreDecidedAfterEveryPrequeuedApplicatio
     ASSERT_TRUE(Apply(*stub, id, absl::StrCat("late", i), &application).ok());
     arrivals.push_back(application.id());
   }
+  // ListApplications of its pending rows still pages in id order, the
+  // shuffled pre-queue included (ApplicationListQueuedOfCampaignAfter).
+  std::vector<int64_t> listed;
+  std::string token;
+  do {
+    grpc::ClientContext context;
+    v1::ListApplicationsRequest list;
+    list.set_campaign_id(id);
+    list.set_status(v1::APPLICATION_STATUS_PENDING);
+    list.set_page_size(7);
+    list.set_page_token(token);
+    v1::ListApplicationsResponse page;
+    const grpc::Status status = stub->ListApplications(&context, list, &page);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    for (const auto& application : page.applications()) listed.push_back(application.id());
+    token = page.next_page_token();
+  } while (!token.empty());
+  EXPECT_EQ(listed.size(), 25u);
+  EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
   SetPaused(*stub, id, false);
   ASSERT_TRUE(PollUntil(
       [&] {

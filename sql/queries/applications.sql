@@ -160,27 +160,41 @@ WHERE user_id BETWEEN $1 AND $1 AND ($2 = '' OR status || '' = $2) AND id > $3
 ORDER BY user_id, id LIMIT $4;
 
 -- name: ApplicationListOfCampaignAfter
--- One campaign's applications in its queue order (queue_key, id; id order
--- unless it had a pre-queue: migration 0009): $1 campaign id, then as
--- ApplicationListAfter ($3 the last id of the previous page, 0 at the
--- start: its place in line is read by primary key; a row deleted since
--- counts as an arrival).
--- Only that campaign's rows are read, never the primary key across every
--- campaign: "BETWEEN" and "ORDER BY campaign_id, queue_key, id" (see
--- "Index choice" in queue.sql) make the pending and waitlisted partial
--- indexes return a page in order, and every other status read the
--- campaign's rows through applications_one_per_user (failed and cancelled
--- through their (campaign_id, id) indexes) and sort them.
+-- One campaign's applications in id order: $1 campaign id, then as
+-- ApplicationListAfter. Only that campaign's rows are read, never the
+-- primary key across every campaign: "BETWEEN" and "ORDER BY campaign_id,
+-- id" (see "Index choice" in queue.sql) make the failed and cancelled
+-- partial indexes return a page in order, and every other status read the
+-- campaign's rows through applications_one_per_user. Pending and waitlisted
+-- without a user id: ApplicationListQueuedOfCampaignAfter (their indexes
+-- are in queue order; store::PlanApplicationList routes them).
 SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
        campaignq_micros(created_at), campaignq_micros(decided_at),
        campaignq_micros(updated_at)
 FROM applications
-WHERE campaign_id BETWEEN $1 AND $1 AND ($2 = '' OR status = $2)
-  AND (queue_key, id) > (CASE WHEN $3 = 0 THEN -9223372036854775808
-                              ELSE coalesce((SELECT t.queue_key FROM applications t WHERE t.id = $3),
-                                            $3) END, $3)
+WHERE campaign_id BETWEEN $1 AND $1 AND ($2 = '' OR status = $2) AND id > $3
   AND ($5 = '' OR user_id = $5)
-ORDER BY campaign_id, queue_key, id LIMIT $4;
+ORDER BY campaign_id, id LIMIT $4;
+
+-- name: ApplicationListQueuedOfCampaignAfter
+-- ApplicationListOfCampaignAfter for status $2 'pending' or 'waitlisted'
+-- and no user id: $1 campaign id, $3 last id of the previous page (0 at the
+-- start), $4 limit; id order. Their partial indexes are in queue order
+-- (campaign_id, queue_key, id; migration 0009). An arrival's queue_key is
+-- its id, so "queue_key > $3" in that index is a page in id order; the
+-- pre-queued rows (queue_key < 0, shuffled) are sorted by id instead: the
+-- cost is a page plus the campaign's pre-queued rows of that status.
+SELECT a.id, a.campaign_id, a.user_id, a.status, a.reason, a.last_error, a.attempts,
+       campaignq_micros(a.created_at), campaignq_micros(a.decided_at),
+       campaignq_micros(a.updated_at)
+FROM ((SELECT * FROM applications
+       WHERE campaign_id BETWEEN $1 AND $1 AND status = $2 AND queue_key > $3  -- "Index choice"
+       ORDER BY campaign_id, queue_key, id LIMIT $4)
+      UNION ALL
+      (SELECT * FROM applications
+       WHERE campaign_id BETWEEN $1 AND $1 AND status = $2 AND queue_key < 0 AND id > $3
+       ORDER BY id LIMIT $4)) a
+ORDER BY a.id LIMIT $4;
 
 -- name: ApplicationLock
 -- Taken only while holding the application's campaign lock.
