@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -95,6 +96,18 @@ void SetPaused(v1::CampaignQueue::Stub& stub, int64_t id, bool paused) {
   ASSERT_TRUE(status.ok()) << status.error_message();
 }
 
+// The server and two worker processes; a stub to the server.
+std::unique_ptr<v1::CampaignQueue::Stub> StartWithWorkers(Stack& stack) {
+  stack.StartServer();
+  for (int i = 0; i < 2; ++i) stack.StartWorker();
+  return stack.NewStub();
+}
+
+int64_t Pending(Stack& stack, int64_t campaign) {
+  return stack.Scalar(absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ",
+                                   campaign, " AND status = 'pending'"));
+}
+
 TEST(FairOpening, BeforeThePrequeueApplyIsRefusedWithTheTimeItOpens) {
   Stack stack("fair_refused");
   stack.StartServer();
@@ -124,9 +137,7 @@ TEST(FairOpening, BeforeThePrequeueApplyIsRefusedWithTheTimeItOpens) {
 // published seed gives.
 TEST(FairOpening, ThePrequeueIsDecidedFromOpensAtInThePublishedSeedsOrder) {
   Stack stack("fair_order");
-  stack.StartServer();
-  for (int i = 0; i < 2; ++i) stack.StartWorker();
-  auto stub = stack.NewStub();
+  auto stub = StartWithWorkers(stack);
   const auto opens_in = std::chrono::milliseconds(4000);
   const v1::Campaign created = CreatePrequeued(*stub, "drop", 20, opens_in);
   const int64_t id = created.id();
@@ -147,17 +158,10 @@ TEST(FairOpening, ThePrequeueIsDecidedFromOpensAtInThePublishedSeedsOrder) {
                                       id)),
             0);
   EXPECT_TRUE(GetCampaign(*stub, id).queue_seed().empty());
-  EXPECT_EQ(stack.Scalar(absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ", id,
-                                      " AND status = 'pending'")),
-            30);
+  EXPECT_EQ(Pending(stack, id), 30);
 
   // The opening: idle workers are woken by the maintenance leader.
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        return stack.Scalar(absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ",
-                                         id, " AND status = 'pending'")) == 0;
-      },
-      Deadline(opens_in + seconds(20))));
+  ASSERT_TRUE(PollUntil([&] { return Pending(stack, id) == 0; }, Deadline(opens_in + seconds(20))));
   EXPECT_EQ(stack.Scalar(absl::StrCat("SELECT count(*) FROM applications a JOIN campaigns c ON "
                                       "c.id = a.campaign_id WHERE c.id = ",
                                       id, " AND a.decided_at < c.opens_at")),
@@ -200,9 +204,7 @@ TEST(FairOpening, ThePrequeueIsDecidedFromOpensAtInThePublishedSeedsOrder) {
 // pre-queued applicant is approved and only the first 5 arrivals by id.
 TEST(FairOpening, ArrivalsAfterTheOpeningAreDecidedAfterEveryPrequeuedApplication) {
   Stack stack("fair_arrivals");
-  stack.StartServer();
-  for (int i = 0; i < 2; ++i) stack.StartWorker();
-  auto stub = stack.NewStub();
+  auto stub = StartWithWorkers(stack);
   const auto opens_in = std::chrono::milliseconds(3000);
   const int64_t id = CreatePrequeued(*stub, "drop", 20, opens_in).id();
   SetPaused(*stub, id, true);
@@ -238,12 +240,7 @@ TEST(FairOpening, ArrivalsAfterTheOpeningAreDecidedAfterEveryPrequeuedApplicatio
   EXPECT_EQ(listed.size(), 25u);
   EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
   SetPaused(*stub, id, false);
-  ASSERT_TRUE(PollUntil(
-      [&] {
-        return stack.Scalar(absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ",
-                                         id, " AND status = 'pending'")) == 0;
-      },
-      Deadline(seconds(30))));
+  ASSERT_TRUE(PollUntil([&] { return Pending(stack, id) == 0; }, Deadline(seconds(30))));
   EXPECT_EQ(stack.Scalar(absl::StrCat("SELECT count(*) FROM applications WHERE campaign_id = ", id,
                                       " AND user_id LIKE 'early%' AND status = 'approved'")),
             15);
