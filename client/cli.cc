@@ -49,6 +49,7 @@ ABSL_FLAG(int32_t, cap, 0, kSeeUsage);
 ABSL_FLAG(std::optional<bool>, waitlist, std::nullopt, kSeeUsage);
 ABSL_FLAG(std::string, opens_at, "", kSeeUsage);
 ABSL_FLAG(std::string, closes_at, "", kSeeUsage);
+ABSL_FLAG(std::string, prequeue_opens_at, "", kSeeUsage);
 ABSL_FLAG(std::string, request_id, "", kSeeUsage);
 ABSL_FLAG(int64_t, limit, 0, kSeeUsage);
 ABSL_FLAG(int64_t, campaign, 0, kSeeUsage);
@@ -89,6 +90,8 @@ const std::map<std::string, FlagReader>& Readers() {
       {"waitlist", [](CliOptions* o) { o->waitlist = absl::GetFlag(FLAGS_waitlist); }},
       {"opens-at", [](CliOptions* o) { o->opens_at = absl::GetFlag(FLAGS_opens_at); }},
       {"closes-at", [](CliOptions* o) { o->closes_at = absl::GetFlag(FLAGS_closes_at); }},
+      {"prequeue-opens-at",
+       [](CliOptions* o) { o->prequeue_opens_at = absl::GetFlag(FLAGS_prequeue_opens_at); }},
       {"request-id", [](CliOptions* o) { o->request_id = absl::GetFlag(FLAGS_request_id); }},
       {"campaign", [](CliOptions* o) { o->campaign = absl::GetFlag(FLAGS_campaign); }},
       {"user", [](CliOptions* o) { o->user = absl::GetFlag(FLAGS_user); }},

@@ -173,11 +173,14 @@ int RunCreateCampaign(Stub& stub, const CliOptions& o) {
   if (o.waitlist) request.set_waitlist(*o.waitlist);
   int code = kExitOk;
   if (!ParseTimeFlag(o.opens_at, "opens-at", o, request.mutable_opens_at(), &code) ||
-      !ParseTimeFlag(o.closes_at, "closes-at", o, request.mutable_closes_at(), &code)) {
+      !ParseTimeFlag(o.closes_at, "closes-at", o, request.mutable_closes_at(), &code) ||
+      !ParseTimeFlag(o.prequeue_opens_at, "prequeue-opens-at", o,
+                     request.mutable_prequeue_opens_at(), &code)) {
     return code;
   }
   if (o.opens_at.empty()) request.clear_opens_at();
   if (o.closes_at.empty()) request.clear_closes_at();
+  if (o.prequeue_opens_at.empty()) request.clear_prequeue_opens_at();
   request.set_request_id(o.request_id.empty() ? RandomUuid() : o.request_id);
 
   absl::BitGen random;

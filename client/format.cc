@@ -49,7 +49,11 @@ std::string CampaignText(const v1::Campaign& c) {
       " paused=", c.paused() ? "true" : "false",
       " cap=", c.has_max_participants() ? absl::StrCat(c.max_participants()) : "unlimited",
       " approved=", c.approved_count(), " waitlist=", c.waitlist() ? "true" : "false");
+  if (c.has_prequeue_opens_at()) {
+    absl::StrAppend(&out, " prequeue_opens_at=", TimeUtil::ToString(c.prequeue_opens_at()));
+  }
   if (c.has_opens_at()) absl::StrAppend(&out, " opens_at=", TimeUtil::ToString(c.opens_at()));
+  if (!c.queue_seed().empty()) absl::StrAppend(&out, " queue_seed=", c.queue_seed());
   if (c.has_closes_at()) absl::StrAppend(&out, " closes_at=", TimeUtil::ToString(c.closes_at()));
   if (c.has_create_time()) absl::StrAppend(&out, " created=", TimeUtil::ToString(c.create_time()));
   if (c.has_close_time()) absl::StrAppend(&out, " closed=", TimeUtil::ToString(c.close_time()));

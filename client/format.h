@@ -9,7 +9,8 @@
 namespace campaignq::client {
 
 // Returns one line: "campaign 7 name=\"x\" status=open paused=false cap=10
-// approved=3 waitlist=true [opens_at=T] [closes_at=T] [created=T] [closed=T]".
+// approved=3 waitlist=true [prequeue_opens_at=T] [opens_at=T] [queue_seed=S]
+// [closes_at=T] [created=T] [closed=T]".
 std::string CampaignText(const v1::Campaign& campaign);
 
 // Returns one line: "application 12 campaign=7 user=\"u\" status=approved ...".

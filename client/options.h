@@ -34,9 +34,10 @@ struct CliOptions {
   std::string name;
   int32_t cap = 0;  // 0: unlimited
   std::optional<bool> waitlist;
-  std::string opens_at;    // RFC 3339; empty: open at once
-  std::string closes_at;   // RFC 3339; empty: only `close` closes it
-  std::string request_id;  // create-campaign's AIP-155 id; empty: a random UUID
+  std::string opens_at;           // RFC 3339; empty: open at once
+  std::string closes_at;          // RFC 3339; empty: only `close` closes it
+  std::string prequeue_opens_at;  // RFC 3339; empty: no pre-queue
+  std::string request_id;         // create-campaign's AIP-155 id; empty: a random UUID
   int64_t campaign = 0;
   std::string user;
   std::string file;  // apply --file: many Applies (client/apply_file.h)

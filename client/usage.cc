@@ -75,6 +75,9 @@ const std::vector<CommandSpec>& Commands() {
         {"opens-at", "T",
          "RFC 3339 time (2026-05-01T10:00:00Z); Applies before it get FAILED_PRECONDITION"},
         {"closes-at", "T", "RFC 3339 time; the campaign closes by itself then"},
+        {"prequeue-opens-at", "T",
+         "RFC 3339 time before --opens-at: Applies from then on are accepted and decided at "
+         "--opens-at in a random order, ahead of later arrivals (docs/queue-order.md)"},
         {"request-id", "X",
          "idempotency key (AIP-155): the same id and fields return the campaign the first call "
          "created; the same id with other fields is ALREADY_EXISTS. Unset: a random UUID the CLI "

@@ -36,11 +36,15 @@ void MaintenanceLoop::Stop() {
 std::chrono::milliseconds MaintenanceLoop::NextWait(
     const store::CampaignStore::MaintenanceReport& report) const {
   // More may be due or purgeable right away: go again without waiting.
-  if (report.closed_campaigns > 0 || report.purged_applications > 0) return kMinInterval;
+  if (report.closed_campaigns > 0 || report.purged_applications > 0 ||
+      report.announced_openings > 0) {
+    return kMinInterval;
+  }
   std::chrono::milliseconds wait = options_.max_interval;
-  if (report.next_close_in) {
+  for (const auto& next : {report.next_close_in, report.next_opening_in}) {
+    if (!next) continue;
     wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(
-                              *report.next_close_in + std::chrono::milliseconds(1)));
+                              *next + std::chrono::milliseconds(1)));
   }
   return std::max(wait, kMinInterval);
 }

@@ -113,6 +113,15 @@ BEGIN
   -- campaigns only (the SQL says so in its WHERE).
   GRANT DELETE ON public.applications, public.campaigns TO campaignq_server;
 
+  -- The fair opening (migration 0009): CreateCampaign's pre-queue, the
+  -- pre-queue key an Apply writes, the maintenance leader's announcement.
+  IF EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'public'
+             AND table_name = 'applications' AND column_name = 'prequeue_key') THEN
+    GRANT INSERT (prequeue_opens_at) ON public.campaigns TO campaignq_server;
+    GRANT UPDATE (opening_announced_at) ON public.campaigns TO campaignq_server;
+    GRANT INSERT (prequeue_key) ON public.applications TO campaignq_server;
+  END IF;
+
   -- Worker heartbeats (migration 0003): each worker writes its own row and
   -- prunes long-gone ones; the server's console reads them.
   IF to_regclass('public.worker_heartbeats') IS NOT NULL THEN

@@ -124,7 +124,7 @@ int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
 // Columns of a campaign row (rows.h); CampaignGetByRequestId's digest
 // follows them.
-constexpr int kCampaignColumns = 11;
+constexpr int kCampaignColumns = 13;
 // Rows per DELETE when purging or deleting a campaign's applications.
 constexpr int64_t kDeleteBatchSize = 5000;
 constexpr int kClosesPerTick = 10;
@@ -159,7 +159,7 @@ absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(const v1::CreateCampa
       pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
         pqxx::result inserted =
             Exec(txn, sql::kCampaignInsert, request.name(), cap, waitlist, schedule.opens_at_micros,
-                 schedule.closes_at_micros, request_id, digest);
+                 schedule.closes_at_micros, request_id, digest, schedule.prequeue_opens_at_micros);
         if (!inserted.empty()) return CampaignFromRow(inserted[0]);
         // The request id was used before: a retry gets what the first call
         // made; a different request under the same id is the caller's bug.
@@ -489,9 +489,16 @@ absl::StatusOr<CampaignStore::MaintenanceReport> CampaignStore::RunMaintenanceTi
             Exec(txn, sql::kCampaignMarkPurged, *to_purge);
           }
         }
+        report.announced_openings =
+            static_cast<int>(Exec(txn, sql::kCampaignAnnounceOpenings, kClosesPerTick).size());
         ASSIGN_OR_RETURN(const pqxx::row next, OneRow(Exec(txn, sql::kCampaignNextCloseInMicros)));
         if (!next[0].is_null()) {
           report.next_close_in = std::chrono::microseconds(next[0].as<int64_t>());
+        }
+        ASSIGN_OR_RETURN(const pqxx::row opening,
+                         OneRow(Exec(txn, sql::kCampaignNextOpeningInMicros)));
+        if (!opening[0].is_null()) {
+          report.next_opening_in = std::chrono::microseconds(opening[0].as<int64_t>());
         }
         return report;
       });

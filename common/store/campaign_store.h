@@ -129,7 +129,8 @@ class CampaignStore {
 
   // One tick of the maintenance every deployment needs done by exactly one
   // process at a time: close the campaigns whose closes_at has passed (as
-  // CloseCampaign), and delete the applications of campaigns closed longer
+  // CloseCampaign), wake idle workers for each pre-queue whose opens_at has
+  // passed (once per campaign), and delete the applications of campaigns closed longer
   // than `retain_decided` (zero: keep forever), one small batch per tick.
   // Leadership is a transaction-scoped advisory lock, so it works through
   // a transaction pooler and moves on by itself when a leader dies; a
@@ -138,8 +139,12 @@ class CampaignStore {
     bool leader = false;
     int closed_campaigns = 0;
     int64_t purged_applications = 0;
+    // Pre-queues whose opening this tick announced to idle workers.
+    int announced_openings = 0;
     // Until the next scheduled close, when one is scheduled.
     std::optional<std::chrono::microseconds> next_close_in;
+    // Until the next pre-queue opens (migration 0009), when one waits.
+    std::optional<std::chrono::microseconds> next_opening_in;
   };
   absl::StatusOr<MaintenanceReport> RunMaintenanceTick(std::chrono::microseconds retain_decided);
 

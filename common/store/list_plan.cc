@@ -9,6 +9,10 @@ ApplicationListPlan PlanApplicationList(int64_t campaign_id, const std::string& 
   const std::string after = std::to_string(after_id);
   const std::string rows = std::to_string(limit);
   if (campaign_id != 0) {
+    if (user_id.empty() && (status_word == "pending" || status_word == "waitlisted")) {
+      return {sql::kApplicationListQueuedOfCampaignAfter,
+              {std::to_string(campaign_id), status_word, after, rows}};
+    }
     // One campaign: with a user id, its one row through
     // applications_one_per_user (campaign_id, user_id).
     return {sql::kApplicationListOfCampaignAfter,

@@ -39,6 +39,9 @@ v1::Campaign CampaignFromRow(const pqxx::row& row, int first) {
   if (!row[first + 9].is_null())
     SetMicros(row[first + 9].as<int64_t>(), campaign.mutable_closes_at());
   campaign.set_paused(row[first + 10].as<bool>());
+  if (!row[first + 11].is_null())
+    SetMicros(row[first + 11].as<int64_t>(), campaign.mutable_prequeue_opens_at());
+  if (!row[first + 12].is_null()) campaign.set_queue_seed(row[first + 12].as<std::string>());
   return campaign;
 }
 

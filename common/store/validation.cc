@@ -168,6 +168,18 @@ absl::StatusOr<Schedule> ValidateSchedule(const v1::CreateCampaignRequest& reque
     }
     schedule.closes_at_micros = *micros;
   }
+  if (request.has_prequeue_opens_at()) {
+    auto micros = TimestampMicros(request.prequeue_opens_at(), "prequeue_opens_at");
+    if (!micros.ok()) return micros.status();
+    if (!schedule.opens_at_micros) {
+      return absl::InvalidArgumentError(
+          "prequeue_opens_at needs opens_at: the pre-queue is shuffled at opens_at");
+    }
+    if (*micros >= *schedule.opens_at_micros) {
+      return absl::InvalidArgumentError("prequeue_opens_at must be before opens_at");
+    }
+    schedule.prequeue_opens_at_micros = *micros;
+  }
   return schedule;
 }
 
@@ -189,7 +201,12 @@ std::string CreateCampaignDigest(const v1::CreateCampaignRequest& request) {
       ";closes:",
       request.has_closes_at()
           ? absl::StrCat(request.closes_at().seconds(), ".", request.closes_at().nanos())
-          : "none");
+          : "none",
+      // Only when set, so that the digests stored before it existed match.
+      request.has_prequeue_opens_at()
+          ? absl::StrCat(";prequeue:", request.prequeue_opens_at().seconds(), ".",
+                         request.prequeue_opens_at().nanos())
+          : "");
 }
 
 v1::ApplicationStatus ApplicationStatusFromWord(const std::string& word) {

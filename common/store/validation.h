@@ -40,11 +40,12 @@ std::string EncodePageToken(int64_t last_id);
 v1::RejectionReason RejectionReasonFromWord(const std::string& word);
 
 // A CreateCampaign schedule: each time a valid Timestamp, closes_at after
-// opens_at and after `now_micros`. Microseconds since the epoch, or nullopt
-// when unset.
+// opens_at and after `now_micros`, prequeue_opens_at only with opens_at and
+// before it. Microseconds since the epoch, or nullopt when unset.
 struct Schedule {
   std::optional<int64_t> opens_at_micros;
   std::optional<int64_t> closes_at_micros;
+  std::optional<int64_t> prequeue_opens_at_micros;
 };
 absl::StatusOr<Schedule> ValidateSchedule(const v1::CreateCampaignRequest& request,
                                           int64_t now_micros);

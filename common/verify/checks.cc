@@ -278,12 +278,14 @@ void CheckFcfs(Snapshot& txn, const std::string& ids, const std::vector<ApplyRec
   struct Outcome {
     Standing standing;
     int64_t decided_at;
+    int64_t id;
+    int64_t queue_key;
   };
   std::map<std::pair<int64_t, std::string>, Outcome> outcomes;
   for (const auto& row : Run(txn, sql::kCheckOutcomes, ids)) {
     outcomes[{row[0].as<int64_t>(), row[1].as<std::string>()}] = {
         StandingOf(row[3].as<std::string>(), row[4].as<std::string>()),
-        row[5].is_null() ? 0 : row[5].as<int64_t>()};
+        row[5].is_null() ? 0 : row[5].as<int64_t>(), row[2].as<int64_t>(), row[6].as<int64_t>()};
   }
   std::vector<FcfsApplicant> applicants;
   applicants.reserve(records.size());
@@ -297,6 +299,8 @@ void CheckFcfs(Snapshot& txn, const std::string& ids, const std::vector<ApplyRec
     if (it != outcomes.end()) {
       a.standing = it->second.standing;
       a.decided_at_micros = it->second.decided_at;
+      a.application_id = it->second.id;
+      a.queue_key = it->second.queue_key;
     }
     applicants.push_back(a);
   }

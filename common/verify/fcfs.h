@@ -15,6 +15,14 @@
 //   B, never A. Applications that failed or were cancelled are neither A
 //   nor B.
 //
+// THE PRE-QUEUE (issue 21; docs/queue-order.md). "A is ahead of B" above is
+// "A was acknowledged before B was first sent" between two arrivals. An
+// acknowledged application of the pre-queue (queue_key < 0) is ahead of
+// every arrival, whatever the times, and of every pre-queued one behind it
+// in (queue_key, id) order (the database's order, which anyone recomputes
+// from the published seed); within the pre-queue, times order nothing. The
+// rest of the definition is unchanged.
+//
 // Clocks: the client's steady clock orders A and B (A's reply before B's
 // first send); the cancellation exception compares database times only
 // (A's decided_at, the audited approved -> cancelled change, B's
@@ -23,7 +31,7 @@
 //
 // What the exception covers, read exactly: a seat given back while A is
 // WAITLISTED goes to the oldest waitlisted application, which is A or
-// someone ahead of A, never B (B came after A, so B's id is larger).
+// someone ahead of A, never B (B came after A, so B is behind A in the queue order).
 // So the exception can only excuse B over an A that was rejected
 // campaign_full (a campaign without a waitlist): the seat went to the next
 // pending application, which B may rightly have been. Over a waitlisted A,
@@ -56,6 +64,11 @@ struct FcfsApplicant {
   // when B was approved (a campaign without a waitlist approves only when
   // it decides). 0 when unknown.
   int64_t decided_at_micros = 0;
+  // Its place in line (0, 0 when unknown: an arrival). queue_key < 0: in
+  // the pre-queue.
+  int64_t queue_key = 0;
+  int64_t application_id = 0;
+  bool prequeued() const { return queue_key < 0; }
 };
 
 // A seat given back: an approved application of `campaign_id` cancelled at

@@ -38,8 +38,10 @@ ORDER BY c.id;
 
 -- name: CheckOutcomes
 -- Every application of the storm's campaigns: what the FCFS check needs.
--- decided_at is microseconds since the epoch (NULL while pending).
-SELECT campaign_id, user_id, id, status, coalesce(reason, ''), campaignq_micros(decided_at)
+-- decided_at is microseconds since the epoch (NULL while pending); then the
+-- place in line (queue_key: negative for the pre-queue, migration 0009).
+SELECT campaign_id, user_id, id, status, coalesce(reason, ''), campaignq_micros(decided_at),
+       queue_key
 FROM applications
 WHERE campaign_id = ANY ($1::bigint[]);
 

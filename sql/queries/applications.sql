@@ -10,7 +10,8 @@
 -- Each Apply keeps its own outcome: one row per slot in input order, with
 -- the campaign's status (NULL: no such campaign), the inserted row (all
 -- NULL when the campaign is closed, not yet open or the user already
--- applied) and the campaign's opens_at: nothing
+-- applied) and when the campaign accepts Applies (its prequeue_opens_at,
+-- else its opens_at): nothing
 -- here raises an error for one bad Apply, so none can fail the others.
 -- No NOTIFY here: PendingNotifier wakes the workers after the commit.
 -- The caller never puts the same (campaign, user) twice into one batch.
@@ -33,19 +34,27 @@ WITH input (position, campaign_id, user_id) AS (
         (15, $29::bigint, $30::text),
         (16, $31::bigint, $32::text)
 ), wanted AS (
-    -- The schedule counts as the status: before opens_at 'not_yet_open',
-    -- from closes_at on 'closed' (the maintenance leader closes the row
-    -- within a second; no Apply slips in meanwhile).
-    SELECT i.position, i.campaign_id, i.user_id,
-           CASE WHEN c.status = 'open' AND c.opens_at > clock_timestamp() THEN 'not_yet_open'
-                WHEN c.status = 'open' AND c.closes_at <= clock_timestamp() THEN 'closed'
+    -- The schedule counts as the status: before opens_at (or before
+    -- prequeue_opens_at when it has a pre-queue) 'not_yet_open', from
+    -- closes_at on 'closed' (the maintenance leader closes the row within a
+    -- second; no Apply slips in meanwhile). One clock reading per row, so
+    -- an Apply is either in the pre-queue (its random key, below every
+    -- later arrival: migration 0009) or an arrival, never between.
+    SELECT i.position, i.campaign_id, i.user_id, c.queue_seed,
+           CASE WHEN c.status = 'open' AND coalesce(c.prequeue_opens_at, c.opens_at) > t.now
+                  THEN 'not_yet_open'
+                WHEN c.status = 'open' AND c.closes_at <= t.now THEN 'closed'
                 ELSE c.status END AS campaign_status,
-           campaignq_micros(c.opens_at) AS opens_micros
+           c.opens_at > t.now AS prequeued,
+           campaignq_micros(coalesce(c.prequeue_opens_at, c.opens_at)) AS opens_micros
     FROM input i LEFT JOIN campaigns c ON c.id = i.campaign_id
+    CROSS JOIN LATERAL (SELECT clock_timestamp() AS now) t
     WHERE i.campaign_id IS NOT NULL
 ), inserted AS (
-    INSERT INTO applications (campaign_id, user_id)
-    SELECT campaign_id, user_id FROM wanted WHERE campaign_status = 'open'
+    INSERT INTO applications (campaign_id, user_id, prequeue_key)
+    SELECT campaign_id, user_id,
+           CASE WHEN prequeued THEN campaignq_prequeue_key(queue_seed, campaign_id, user_id) END
+    FROM wanted WHERE campaign_status = 'open'
     ORDER BY position
     ON CONFLICT (campaign_id, user_id) DO NOTHING
     RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
@@ -112,10 +121,20 @@ SELECT a.id, a.campaign_id, a.user_id, a.status, a.reason, a.last_error, a.attem
        campaignq_micros(a.updated_at)
 FROM waitlisting w
 CROSS JOIN LATERAL (
-    SELECT * FROM applications a
-    WHERE a.campaign_id BETWEEN w.campaign_id AND w.campaign_id  -- see "Index choice"
-      AND a.status = 'waitlisted' AND a.id > $1 AND ($3 = '' OR a.user_id = $3)
-    ORDER BY a.campaign_id, a.id LIMIT $2) a
+    -- The index is in queue order (migration 0009): the arrivals' part of
+    -- it (queue_key = id, so "queue_key > $1" is "id > $1") is id order;
+    -- pre-queued rows (queue_key < 0) are shuffled, so they are sorted:
+    -- a campaign's pre-queued waitlist, not its whole waitlist.
+    (SELECT * FROM applications a
+     WHERE a.campaign_id BETWEEN w.campaign_id AND w.campaign_id  -- see "Index choice"
+       AND a.status = 'waitlisted' AND a.queue_key > $1 AND ($3 = '' OR a.user_id = $3)
+     ORDER BY a.campaign_id, a.queue_key, a.id LIMIT $2)
+    UNION ALL
+    (SELECT * FROM applications a
+     WHERE a.campaign_id BETWEEN w.campaign_id AND w.campaign_id
+       AND a.status = 'waitlisted' AND a.queue_key < 0 AND a.id > $1
+       AND ($3 = '' OR a.user_id = $3)
+     ORDER BY a.id LIMIT $2)) a
 WHERE w.campaign_id IS NOT NULL
 ORDER BY a.id LIMIT $2;
 
@@ -144,9 +163,11 @@ ORDER BY user_id, id LIMIT $4;
 -- One campaign's applications in id order: $1 campaign id, then as
 -- ApplicationListAfter. Only that campaign's rows are read, never the
 -- primary key across every campaign: "BETWEEN" and "ORDER BY campaign_id,
--- id" (see "Index choice" in queue.sql) make the pending, waitlisted, failed
--- and cancelled partial indexes return a page in order, and every other
--- status read the campaign's rows through applications_one_per_user.
+-- id" (see "Index choice" in queue.sql) make the failed and cancelled
+-- partial indexes return a page in order, and every other status read the
+-- campaign's rows through applications_one_per_user. Pending and waitlisted
+-- without a user id: ApplicationListQueuedOfCampaignAfter (their indexes
+-- are in queue order; store::PlanApplicationList routes them).
 SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
        campaignq_micros(created_at), campaignq_micros(decided_at),
        campaignq_micros(updated_at)
@@ -154,6 +175,26 @@ FROM applications
 WHERE campaign_id BETWEEN $1 AND $1 AND ($2 = '' OR status = $2) AND id > $3
   AND ($5 = '' OR user_id = $5)
 ORDER BY campaign_id, id LIMIT $4;
+
+-- name: ApplicationListQueuedOfCampaignAfter
+-- ApplicationListOfCampaignAfter for status $2 'pending' or 'waitlisted'
+-- and no user id: $1 campaign id, $3 last id of the previous page (0 at the
+-- start), $4 limit; id order. Their partial indexes are in queue order
+-- (campaign_id, queue_key, id; migration 0009). An arrival's queue_key is
+-- its id, so "queue_key > $3" in that index is a page in id order; the
+-- pre-queued rows (queue_key < 0, shuffled) are sorted by id instead: the
+-- cost is a page plus the campaign's pre-queued rows of that status.
+SELECT a.id, a.campaign_id, a.user_id, a.status, a.reason, a.last_error, a.attempts,
+       campaignq_micros(a.created_at), campaignq_micros(a.decided_at),
+       campaignq_micros(a.updated_at)
+FROM ((SELECT * FROM applications
+       WHERE campaign_id BETWEEN $1 AND $1 AND status = $2 AND queue_key > $3  -- "Index choice"
+       ORDER BY campaign_id, queue_key, id LIMIT $4)
+      UNION ALL
+      (SELECT * FROM applications
+       WHERE campaign_id BETWEEN $1 AND $1 AND status = $2 AND queue_key < 0 AND id > $3
+       ORDER BY id LIMIT $4)) a
+ORDER BY a.id LIMIT $4;
 
 -- name: ApplicationLock
 -- Taken only while holding the application's campaign lock.
@@ -182,8 +223,9 @@ SELECT * FROM cancelled;
 -- Under the campaign lock, after a cancellation: $2 -1 gives the cancelled
 -- application's seat back (0: it held none), then the free seats of an open
 -- capped campaign go to the waitlisted applications first in line. First in
--- line means the lowest id among pending and waitlisted rows: a retried
--- application keeps its id, so it can be older than the waitlist; a seat
+-- line means the lowest (queue_key, id) among pending and waitlisted rows
+-- (the queue order, migration 0009): a retried application keeps its
+-- place, so it can be ahead of the waitlist; a seat
 -- ahead of it is left free for the worker, whose batch ranks pending and
 -- waitlisted rows together (ApplicationDecideBatch). Two index probes and
 -- at most one waitlisted row per free seat, however long the waitlist.
@@ -200,10 +242,12 @@ WITH campaign AS (
         -- "Index choice" in queue.sql).
         SELECT id FROM applications
         WHERE campaign_id BETWEEN $1 AND $1 AND status = 'waitlisted'
-          AND id < coalesce((SELECT id FROM applications
-                             WHERE campaign_id BETWEEN $1 AND $1 AND status = 'pending'
-                             ORDER BY campaign_id, id LIMIT 1), 9223372036854775807)
-        ORDER BY campaign_id, id
+          -- No pending row: NULL, so every waitlisted row is ahead.
+          AND ((queue_key, id) < (SELECT p.queue_key, p.id FROM applications p
+                                  WHERE p.campaign_id BETWEEN $1 AND $1 AND p.status = 'pending'
+                                  ORDER BY p.campaign_id, p.queue_key, p.id LIMIT 1))
+              IS NOT FALSE
+        ORDER BY campaign_id, queue_key, id
         LIMIT coalesce((SELECT free_seats FROM campaign), 0))
       AND status = 'waitlisted'
     RETURNING id

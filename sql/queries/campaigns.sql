@@ -1,26 +1,31 @@
 -- Campaign statements. Rows come back in the column order
 -- store::CampaignFromRow (common/store/rows.cc) reads: id, name,
 -- max_participants, approved_count, waitlist, status, created_at, closed_at,
--- opens_at, closes_at, paused (timestamps as microseconds since the epoch).
+-- opens_at, closes_at, paused, prequeue_opens_at, queue_seed (timestamps as
+-- microseconds since the epoch; the seed NULL until opens_at: migration 0009).
 
 -- name: CampaignInsert
 -- $1 name, $2 max_participants (NULL: unlimited), $3 waitlist, $4/$5
 -- opens_at/closes_at in microseconds (NULL: none), $6/$7 request id and
--- digest (NULL: none). With a request id already used, inserts nothing and
+-- digest (NULL: none), $8 prequeue_opens_at in microseconds (NULL: none).
+-- queue_seed is drawn by its column default. With a request id already used, inserts nothing and
 -- returns no row: the caller reads CampaignGetByRequestId (a concurrent
 -- twin waits here for the first to commit, then sees its row).
 INSERT INTO campaigns (name, max_participants, waitlist, opens_at, closes_at,
-                       request_id, request_digest)
-VALUES ($1, $2, $3, campaignq_timestamp($4), campaignq_timestamp($5), $6, $7)
+                       request_id, request_digest, prequeue_opens_at)
+VALUES ($1, $2, $3, campaignq_timestamp($4), campaignq_timestamp($5), $6, $7,
+        campaignq_timestamp($8))
 ON CONFLICT ON CONSTRAINT campaigns_request_id_unique DO NOTHING
 RETURNING id, name, max_participants, approved_count, waitlist, status,
           campaignq_micros(created_at), campaignq_micros(closed_at),
-          campaignq_micros(opens_at), campaignq_micros(closes_at), paused;
+          campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at);
 
 -- name: CampaignGet
 SELECT id, name, max_participants, approved_count, waitlist, status,
        campaignq_micros(created_at), campaignq_micros(closed_at),
-       campaignq_micros(opens_at), campaignq_micros(closes_at), paused
+       campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at)
 FROM campaigns WHERE id = $1;
 
 -- name: CampaignGetByRequestId
@@ -29,6 +34,7 @@ FROM campaigns WHERE id = $1;
 SELECT id, name, max_participants, approved_count, waitlist, status,
        campaignq_micros(created_at), campaignq_micros(closed_at),
        campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at),
        request_digest
 FROM campaigns WHERE request_id = $1;
 
@@ -36,7 +42,8 @@ FROM campaigns WHERE request_id = $1;
 -- Keyset paging: $1 the last id of the previous page (0 at the start), $2 limit.
 SELECT id, name, max_participants, approved_count, waitlist, status,
        campaignq_micros(created_at), campaignq_micros(closed_at),
-       campaignq_micros(opens_at), campaignq_micros(closes_at), paused
+       campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at)
 FROM campaigns WHERE id > $1 ORDER BY id LIMIT $2;
 
 -- name: CampaignLock
@@ -58,14 +65,16 @@ SET status = 'closed', paused = false, closed_at = coalesce(closed_at, clock_tim
 WHERE id = $1
 RETURNING id, name, max_participants, approved_count, waitlist, status,
           campaignq_micros(created_at), campaignq_micros(closed_at),
-          campaignq_micros(opens_at), campaignq_micros(closes_at), paused;
+          campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at);
 
 -- name: CampaignSetPaused
 -- $2 true (pause) or false (resume). Run under the campaign lock.
 UPDATE campaigns SET paused = $2 WHERE id = $1
 RETURNING id, name, max_participants, approved_count, waitlist, status,
           campaignq_micros(created_at), campaignq_micros(closed_at),
-          campaignq_micros(opens_at), campaignq_micros(closes_at), paused;
+          campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at);
 
 -- name: CampaignDelete
 -- Run under the campaign lock, after its applications are gone.
@@ -81,6 +90,29 @@ ORDER BY closes_at LIMIT $1;
 -- Microseconds until the next scheduled close (NULL: none scheduled).
 SELECT campaignq_micros(min(closes_at)) - campaignq_micros(clock_timestamp())
 FROM campaigns WHERE status = 'open' AND closes_at IS NOT NULL;
+
+-- name: CampaignAnnounceOpenings
+-- Pre-queues whose opens_at has passed and that no leader announced yet
+-- ($1 limit, earliest first): marks them announced and wakes idle workers
+-- for each (sent at COMMIT). Work done at the opening: one row per
+-- campaign, none per pre-queued application (their keys are in the index
+-- already).
+WITH due AS (
+    SELECT id FROM campaigns
+    WHERE prequeue_opens_at IS NOT NULL AND opening_announced_at IS NULL
+      AND opens_at <= clock_timestamp()
+    ORDER BY opens_at LIMIT $1
+), announced AS (
+    UPDATE campaigns c SET opening_announced_at = clock_timestamp()
+    FROM due WHERE c.id = due.id
+    RETURNING c.id
+)
+SELECT id, pg_notify('campaignq_pending', id::text) FROM announced;
+
+-- name: CampaignNextOpeningInMicros
+-- Microseconds until the next pre-queue opens (NULL: none to announce).
+SELECT campaignq_micros(min(opens_at)) - campaignq_micros(clock_timestamp())
+FROM campaigns WHERE prequeue_opens_at IS NOT NULL AND opening_announced_at IS NULL;
 
 -- name: CampaignDueForPurge
 -- Closed campaigns whose decided applications are older than the retention

@@ -21,14 +21,20 @@
 -- The row locks are the lease: if the worker dies, PostgreSQL rolls back and
 -- the next worker claims the campaign.
 --
+-- Queue order. A campaign's line is (queue_key, id) (migration 0009: the
+-- shuffled pre-queue, then arrivals in id order); every statement here
+-- that reads a line reads it in that order, from the partial indexes on
+-- (campaign_id, queue_key, id). Before opens_at nothing is decided
+-- (campaignq_not_open_yet, beside paused in every claim path).
+--
 -- Index choice. Reading a campaign's oldest pending rows must use the
--- partial index applications_pending_by_campaign (campaign_id, id), never
--- the primary key: a primary-key walk in id order skips every row already
+-- partial index applications_pending_by_campaign (campaign_id, queue_key,
+-- id), never the primary key: a primary-key walk in id order skips every row already
 -- decided, so each batch costs more than the last. With "campaign_id = $1"
 -- the planner drops campaign_id from the ordering and, when its statistics
 -- still say most rows are pending (right after a burst of Applies), picks
 -- the primary key. "campaign_id BETWEEN $1 AND $1" with ORDER BY
--- campaign_id, id is the same rows, but only the partial index returns
+-- campaign_id, queue_key, id is the same rows, but only the partial index returns
 -- them in that order. Measured on 200,000 pending rows of one campaign:
 -- 8,300 decisions/s with "=", 2x and more with BETWEEN (bench/RESULTS.md).
 
@@ -47,7 +53,8 @@
 -- entries that decisions leave at the head while the xmin horizon is pinned.
 -- When no window yields anything this worker may lock,
 -- CampaignClaimSkipLockedAnywhere looks at all.
-SELECT w.campaign_id, w.head_id, w.last_id, w.pending, c.paused,
+SELECT w.campaign_id, w.head_id, w.last_id, w.pending,
+       c.paused OR campaignq_not_open_yet(c.opens_at) AS paused,
        c.max_participants IS NULL AND NOT campaignq_closed(c.status, c.closes_at) AS uncapped
 FROM (SELECT campaign_id, min(id) AS head_id, max(id) AS last_id, count(*) AS pending
       FROM (SELECT campaign_id, id FROM applications
@@ -60,10 +67,10 @@ JOIN campaigns c ON c.id = w.campaign_id;
 -- The oldest pending application of any campaign that is not paused (NULL
 -- when there is none): where the candidate scan starts after a rebase
 -- (common/queue/claim_window.h). One index probe per campaign with pending
--- rows (campaign_queue_heads).
+-- rows (campaign_queue_heads). A campaign not open yet counts as paused.
 SELECT min(h.head_id)
 FROM campaign_queue_heads h JOIN campaigns c ON c.id = h.campaign_id
-WHERE NOT c.paused;
+WHERE NOT c.paused AND NOT campaignq_not_open_yet(c.opens_at);
 
 -- name: CampaignClaimSkipLocked
 -- $1 candidate campaign ids (bigint[] text form, from QueueClaimCandidates),
@@ -86,7 +93,7 @@ FOR NO KEY UPDATE SKIP LOCKED;
 -- their lock_timeout ends (measured: W3 p99 from 41 to 177 ms).
 SELECT c.id
 FROM campaign_queue_heads h JOIN campaigns c ON c.id = h.campaign_id
-WHERE c.id <> ALL ($1::bigint[]) AND NOT c.paused
+WHERE c.id <> ALL ($1::bigint[]) AND NOT c.paused AND NOT campaignq_not_open_yet(c.opens_at)
   AND NOT (c.max_participants IS NULL AND NOT campaignq_closed(c.status, c.closes_at))
 ORDER BY h.head_id
 LIMIT 1
@@ -98,6 +105,7 @@ FOR NO KEY UPDATE OF c SKIP LOCKED;
 -- knows which campaign to back off from when the lock is refused.
 SELECT h.campaign_id FROM campaign_queue_heads h JOIN campaigns c ON c.id = h.campaign_id
 WHERE h.campaign_id <> ALL ($1::bigint[]) AND NOT c.paused
+  AND NOT campaignq_not_open_yet(c.opens_at)
 ORDER BY h.head_id
 LIMIT 1;
 
@@ -111,8 +119,8 @@ SELECT id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE NOWAIT;
 -- order), $2 batch size, $3 one application to decide alone (0: any; an
 -- isolated retry after a deterministic error, so that the error is known to
 -- be about that application). Decides up to $2 pending applications in
--- total, campaign by campaign in id order and each campaign's oldest first
--- (so every campaign gets a prefix of its queue: FCFS): approved while
+-- total, campaign by campaign in id order and each campaign's first in
+-- queue order first (so every campaign gets a prefix of its queue: FCFS): approved while
 -- seats remain, then waitlisted (or rejected as campaign_full without a
 -- waitlist); everything rejected as campaign_closed once closed. Each
 -- UPDATE is guarded by status = 'pending', and each campaign's
@@ -120,55 +128,59 @@ SELECT id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE NOWAIT;
 -- rejected (migration 0004: stats read counters, not history). Returns one row per
 -- decided application: id, status, how long it waited from Apply to this
 -- decision (microseconds), campaign id. A paused campaign among $1 (paused
--- after it was picked, seen now that its lock is held) gets no decisions.
+-- after it was picked, seen now that its lock is held) gets no decisions,
+-- nor does one whose opens_at has not come.
 -- A campaign whose closes_at has passed is closed here already
 -- (campaignq_closed), before the maintenance close marks it.
--- The line: seats go in id order over pending and waitlisted rows alike. A
--- retried application keeps its id and can be older than the waitlist, and
+-- The line: seats go in queue order over pending and waitlisted rows alike.
+-- A retried application keeps its place and can be ahead of the waitlist, and
 -- a cancel leaves a seat ahead of it free (ApplicationFillFreeSeats); so
 -- while a seat is free, waitlisted rows older than every pending row this
--- batch leaves undecided compete with the picked ones by id (at most one
+-- batch leaves undecided compete with the picked ones in line (at most one
 -- per free seat; none when the campaign is full, the common case).
 WITH campaign AS (
     SELECT id, max_participants, approved_count, waitlist, paused,
            CASE WHEN campaignq_closed(status, closes_at) THEN 'closed' ELSE status END AS status
     FROM campaigns WHERE id = ANY ($1::bigint[])
 ), picked AS (
-    SELECT p.id, p.campaign_id
+    SELECT p.id, p.campaign_id, p.queue_key
     FROM unnest($1::bigint[]) WITH ORDINALITY AS held(campaign_id, n)
     CROSS JOIN LATERAL (
-        SELECT id, campaign_id FROM applications
+        SELECT id, campaign_id, queue_key FROM applications
         WHERE campaign_id BETWEEN held.campaign_id AND held.campaign_id  -- see "Index choice"
           AND status = 'pending' AND ($3::bigint = 0 OR id = $3)
-          AND NOT EXISTS (SELECT 1 FROM campaigns pc WHERE pc.id = held.campaign_id AND pc.paused)
-        ORDER BY campaign_id, id
+          AND NOT EXISTS (SELECT 1 FROM campaigns pc WHERE pc.id = held.campaign_id
+                            AND (pc.paused OR campaignq_not_open_yet(pc.opens_at)))
+        ORDER BY campaign_id, queue_key, id
         LIMIT $2
         FOR UPDATE) p
     LIMIT $2
 ), waiting AS (
     -- Only the campaign lock guards these rows (every writer of a capped
     -- campaign's rows holds it): the UPDATE below locks the ones promoted.
-    SELECT w.id, w.campaign_id
+    SELECT w.id, w.campaign_id, w.queue_key
     FROM campaign c
     CROSS JOIN LATERAL (
-        SELECT id, campaign_id FROM applications
+        SELECT id, campaign_id, queue_key FROM applications
         WHERE campaign_id BETWEEN c.id AND c.id AND status = 'waitlisted'  -- see "Index choice"
-          AND id < coalesce(
-              (SELECT u.id FROM applications u
-               WHERE u.campaign_id BETWEEN c.id AND c.id AND u.status = 'pending'
-                 AND u.id > (SELECT max(p.id) FROM picked p WHERE p.campaign_id = c.id)
-               ORDER BY u.campaign_id, u.id LIMIT 1),
-              9223372036854775807)
-        ORDER BY campaign_id, id
+          -- Ahead of the first pending row behind the batch (none: NULL).
+          AND ((queue_key, id) <
+               (SELECT u.queue_key, u.id FROM applications u
+                WHERE u.campaign_id BETWEEN c.id AND c.id AND u.status = 'pending'
+                  AND (u.queue_key, u.id) > (SELECT p.queue_key, p.id FROM picked p
+                                             WHERE p.campaign_id = c.id
+                                             ORDER BY p.queue_key DESC, p.id DESC LIMIT 1)
+                ORDER BY u.campaign_id, u.queue_key, u.id LIMIT 1)) IS NOT FALSE
+        ORDER BY campaign_id, queue_key, id
         LIMIT greatest(c.max_participants - c.approved_count, 0)) w
     WHERE c.status = 'open' AND NOT c.paused AND c.max_participants > c.approved_count
       AND EXISTS (SELECT 1 FROM picked p WHERE p.campaign_id = c.id)
 ), ranked AS (
     SELECT id, campaign_id, was,
-           row_number() OVER (PARTITION BY campaign_id ORDER BY id) AS position
-    FROM (SELECT id, campaign_id, 'pending' AS was FROM picked
+           row_number() OVER (PARTITION BY campaign_id ORDER BY queue_key, id) AS position
+    FROM (SELECT id, campaign_id, queue_key, 'pending' AS was FROM picked
           UNION ALL
-          SELECT id, campaign_id, 'waitlisted' FROM waiting) line
+          SELECT id, campaign_id, queue_key, 'waitlisted' FROM waiting) line
 ), verdicts AS (
     SELECT r.id, r.campaign_id, r.was,
            CASE WHEN c.status = 'closed' THEN 'rejected'
@@ -242,18 +254,19 @@ WITH chosen AS (
           AND status = 'pending'
           AND EXISTS (SELECT 1 FROM campaigns hc WHERE hc.id = held.campaign_id
                         AND hc.max_participants IS NULL AND NOT hc.paused
+                        AND NOT campaignq_not_open_yet(hc.opens_at)
                         AND NOT campaignq_closed(hc.status, hc.closes_at))
-        ORDER BY campaign_id, id
+        ORDER BY campaign_id, queue_key, id
         LIMIT 1
         FOR UPDATE SKIP LOCKED) free
     LIMIT 1
 ), campaign AS (
     SELECT c.id, c.status FROM campaigns c JOIN chosen ON c.id = chosen.campaign_id
-    WHERE c.max_participants IS NULL AND NOT c.paused
+    WHERE c.max_participants IS NULL AND NOT c.paused AND NOT campaignq_not_open_yet(c.opens_at)
 ), picked AS (
     SELECT a.id FROM applications a, campaign c
     WHERE a.campaign_id BETWEEN c.id AND c.id AND a.status = 'pending'  -- see "Index choice"
-    ORDER BY a.campaign_id, a.id
+    ORDER BY a.campaign_id, a.queue_key, a.id
     LIMIT $2
     FOR UPDATE OF a SKIP LOCKED
 ), decided AS (
@@ -292,7 +305,7 @@ ORDER BY d.id;
 -- track_planning), with one id it keeps the generic plan.
 SELECT id FROM campaigns
 WHERE id = $1 AND (max_participants IS NOT NULL OR campaignq_closed(status, closes_at))
-  AND NOT paused;
+  AND NOT paused AND NOT campaignq_not_open_yet(opens_at);
 
 -- name: QueueSetCounterLockTimeout
 -- Before ApplicationDecideUncapped, for this transaction only: see there.
@@ -318,11 +331,11 @@ WITH recorded AS (
 SELECT status FROM recorded;
 
 -- name: ApplicationHeadOfCampaign
--- The campaign's oldest pending application: the one an isolated batch
--- decides alone ($3 of ApplicationDecideBatch).
+-- The campaign's first pending application in queue order: the one an
+-- isolated batch decides alone ($3 of ApplicationDecideBatch).
 SELECT id FROM applications
 WHERE campaign_id BETWEEN $1 AND $1 AND status = 'pending'  -- see "Index choice"
-ORDER BY campaign_id, id LIMIT 1;
+ORDER BY campaign_id, queue_key, id LIMIT 1;
 
 -- name: QueueNotifyPending
 -- $1 campaign ids (bigint[] text form, built from ids only). Wakes idle

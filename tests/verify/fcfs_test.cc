@@ -76,6 +76,51 @@ TEST(Fcfs, EachViolatingBCountsOnce) {
             2);
 }
 
+// A pre-queued application (queue_key < 0, id) of the same campaign.
+FcfsApplicant Pre(int64_t key, int64_t id, int send_ms, int reply_ms, Standing standing,
+                  int64_t decided_at = 0) {
+  FcfsApplicant a = App(1, send_ms, reply_ms, standing, decided_at);
+  a.queue_key = key;
+  a.application_id = id;
+  return a;
+}
+
+// Overlapping times would excuse B between two arrivals; the pre-queue is
+// ahead of every arrival whatever the times.
+TEST(Fcfs, APrequeuedLoserIsAheadOfEveryArrival) {
+  EXPECT_EQ(CountFcfsViolations({Pre(-5, 1, 0, 100, kWaitlisted), App(1, 50, 60, kApproved)}, {}),
+            1);
+  EXPECT_EQ(CountFcfsViolations({Pre(-5, 1, 0, 100, kFull, 10), App(1, 50, 60, kApproved, 20)}, {}),
+            1);
+  // A seat given back after the pre-queued A lost excuses B as before.
+  EXPECT_EQ(CountFcfsViolations({Pre(-5, 1, 0, 100, kFull, 10), App(1, 50, 60, kApproved, 30)},
+                                {{1, 20}}),
+            0);
+}
+
+// Within the pre-queue the place orders, not the client's times.
+TEST(Fcfs, WithinThePrequeueThePlaceOrdersNotTheTimes) {
+  // A acknowledged before B was sent, but B's place is ahead: no violation.
+  EXPECT_EQ(
+      CountFcfsViolations({Pre(-5, 1, 0, 10, kWaitlisted), Pre(-9, 2, 20, 30, kApproved)}, {}), 0);
+  // B sent before A's reply (overlap), but A's place is ahead: a violation.
+  EXPECT_EQ(
+      CountFcfsViolations({Pre(-9, 2, 0, 100, kWaitlisted), Pre(-5, 1, 10, 20, kApproved)}, {}), 1);
+  // Equal keys: the id orders.
+  EXPECT_EQ(
+      CountFcfsViolations({Pre(-5, 1, 0, 100, kFull, 10), Pre(-5, 2, 10, 20, kApproved, 20)}, {}),
+      1);
+  EXPECT_EQ(
+      CountFcfsViolations({Pre(-5, 2, 0, 100, kFull, 10), Pre(-5, 1, 10, 20, kApproved, 20)}, {}),
+      0);
+}
+
+// An arrival never outranks a pre-queued B.
+TEST(Fcfs, AnArrivalIsNeverAheadOfThePrequeue) {
+  EXPECT_EQ(CountFcfsViolations({App(1, 0, 10, kWaitlisted), Pre(-5, 1, 20, 30, kApproved)}, {}),
+            0);
+}
+
 // The exception: a seat given back after A was rejected as full and before
 // B was approved went to B, the next pending one.
 TEST(Fcfs, SeatGivenBackBetweenExcusesBOverRejectedA) {
