@@ -379,17 +379,31 @@ absl::Status NotHeld(int64_t application_id, const v1::Application& current, con
   return status;
 }
 
-}  // namespace
-
-absl::StatusOr<v1::Application> CampaignStore::ConfirmApplication(int64_t application_id,
-                                                                  absl::Time deadline) {
+// Confirm's and Release's transaction: a bounded wait for the campaign lock
+// (SessionUserLockTimeout), then the campaign, then `body` with its id.
+template <typename Body>
+absl::StatusOr<v1::Application> HoldCall(db::ConnectionPool* pool, int64_t application_id,
+                                         absl::Time deadline, Body&& body) {
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
   absl::StatusOr<v1::Application> result = WithTransaction(
-      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
+      pool, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
         Exec(txn, sql::kSessionUserLockTimeout);
         // Lock order: the campaign, then the application.
         ASSIGN_OR_RETURN(const LockedCampaign campaign,
                          LockCampaignOfApplication(txn, application_id));
+        return body(txn, campaign.id);
+      });
+  if (!result.ok()) return HoldLockBusy(result.status(), application_id);
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Application> CampaignStore::ConfirmApplication(int64_t application_id,
+                                                                  absl::Time deadline) {
+  return HoldCall(
+      pool_, application_id, deadline,
+      [&](ReadCommittedTransaction& txn, int64_t campaign_id) -> absl::StatusOr<v1::Application> {
         pqxx::result confirmed = Exec(txn, sql::kApplicationConfirmHold, application_id);
         if (confirmed.empty()) {
           ASSIGN_OR_RETURN(const v1::Application current,
@@ -403,22 +417,17 @@ absl::StatusOr<v1::Application> CampaignStore::ConfirmApplication(int64_t applic
           }
           return NotHeld(application_id, current, "confirmed");
         }
-        Exec(txn, sql::kApplicationRejectWaitingOfFullCampaign, campaign.id);
-        Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign.id));
+        Exec(txn, sql::kApplicationRejectWaitingOfFullCampaign, campaign_id);
+        Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
         return ApplicationFromRow(confirmed[0]);
       });
-  if (!result.ok()) return HoldLockBusy(result.status(), application_id);
-  return result;
 }
 
 absl::StatusOr<v1::Application> CampaignStore::ReleaseApplication(int64_t application_id,
                                                                   absl::Time deadline) {
-  RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
-  absl::StatusOr<v1::Application> result = WithTransaction(
-      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
-        Exec(txn, sql::kSessionUserLockTimeout);
-        ASSIGN_OR_RETURN(const LockedCampaign campaign,
-                         LockCampaignOfApplication(txn, application_id));
+  return HoldCall(
+      pool_, application_id, deadline,
+      [&](ReadCommittedTransaction& txn, int64_t campaign_id) -> absl::StatusOr<v1::Application> {
         pqxx::result released = Exec(txn, sql::kApplicationReleaseHold, application_id);
         if (released.empty()) {
           ASSIGN_OR_RETURN(const v1::Application current,
@@ -426,12 +435,10 @@ absl::StatusOr<v1::Application> CampaignStore::ReleaseApplication(int64_t applic
           if (current.status() == v1::APPLICATION_STATUS_RELEASED) return current;
           return NotHeld(application_id, current, "released");
         }
-        Exec(txn, sql::kApplicationFillFreeSeats, campaign.id, 0, -1);
-        Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign.id));
+        Exec(txn, sql::kApplicationFillFreeSeats, campaign_id, 0, -1);
+        Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
         return ApplicationFromRow(released[0]);
       });
-  if (!result.ok()) return HoldLockBusy(result.status(), application_id);
-  return result;
 }
 
 absl::StatusOr<v1::Application> CampaignStore::RetryApplication(int64_t application_id,

@@ -169,19 +169,7 @@ TEST_F(HoldsDbTest, MaxActiveHoldsBoundsTheHoldsOutstandingAndTheRestWait) {
 TEST_F(HoldsDbTest, ACancelledHoldPassesItsSeatToTheNextInLineAsAHold) {
   const int64_t campaign = Campaign(1, 60'000, false, 3);
   Decide(campaign);
-  db::PoolOptions options;
-  options.url = url_;
-  options.max_connections = 2;
-  db::ConnectionPool pool(options);
-  store::CampaignStore store(&pool);
-  pqxx::work read(*sql_);
-  const int64_t u1 = read.exec_params1(
-                             "SELECT id FROM applications WHERE campaign_id = $1 "
-                             "AND user_id = 'u1'",
-                             campaign)[0]
-                         .as<int64_t>();
-  read.commit();
-  const absl::StatusOr<v1::Application> cancelled = store.CancelApplication(u1);
+  const absl::StatusOr<v1::Application> cancelled = Store().CancelApplication(IdOf(campaign, "u1"));
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   EXPECT_EQ(Statuses(campaign), (std::map<std::string, std::string>{
                                     {"u1", "cancelled"}, {"u2", "held"}, {"u3", "waitlisted"}}));
@@ -191,12 +179,7 @@ TEST_F(HoldsDbTest, ACancelledHoldPassesItsSeatToTheNextInLineAsAHold) {
 TEST_F(HoldsDbTest, ClosingRejectsWhoeverWaitsAndLeavesTheHoldsOutstanding) {
   const int64_t campaign = Campaign(1, 60'000, true, 2);
   Decide(campaign);
-  db::PoolOptions options;
-  options.url = url_;
-  options.max_connections = 2;
-  db::ConnectionPool pool(options);
-  store::CampaignStore store(&pool);
-  ASSERT_TRUE(store.CloseCampaign(campaign).ok());
+  ASSERT_TRUE(Store().CloseCampaign(campaign).ok());
   EXPECT_EQ(Statuses(campaign),
             (std::map<std::string, std::string>{{"u1", "held"}, {"u2", "rejected"}}));
   EXPECT_EQ(Counters(campaign), std::make_pair(0, 1));
