@@ -136,7 +136,8 @@ int ListApplications(Stub& stub, const CliOptions& o) {
 // (server/application_watch.h); waitlisted is not one of them.
 bool IsFinalForWatch(v1::ApplicationStatus status) {
   return status == v1::APPLICATION_STATUS_APPROVED || status == v1::APPLICATION_STATUS_REJECTED ||
-         status == v1::APPLICATION_STATUS_CANCELLED || status == v1::APPLICATION_STATUS_FAILED;
+         status == v1::APPLICATION_STATUS_CANCELLED || status == v1::APPLICATION_STATUS_FAILED ||
+         status == v1::APPLICATION_STATUS_RELEASED || status == v1::APPLICATION_STATUS_EXPIRED;
 }
 
 // Codes after which a CreateCampaign may or may not have happened, and a

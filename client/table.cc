@@ -64,7 +64,7 @@ std::string FormatStormTable(const StormReport& report) {
   out += "(other = cancelled + failed; * = approved_count differs from approved rows)\n\n";
 
   out += "invariants (checked in the database):\n";
-  absl::StrAppendFormat(&out, "  %s (a) approved <= cap: %d campaign(s) over\n",
+  absl::StrAppendFormat(&out, "  %s (a) approved + held <= cap: %d campaign(s) over\n",
                         Verdict(inv.over_cap), inv.over_cap);
   absl::StrAppendFormat(&out, "  %s (b) approved_count == approved rows: %d campaign(s) off\n",
                         Verdict(inv.count_mismatch), inv.count_mismatch);
@@ -87,6 +87,8 @@ std::string FormatStormTable(const StormReport& report) {
                         Verdict(inv.attempts_wrong), inv.attempts_wrong);
   absl::StrAppendFormat(&out, "  %s (i) first come, first served: %d violation(s)\n",
                         Verdict(inv.fcfs), inv.fcfs);
+  absl::StrAppendFormat(&out, "  %s (j) only legal status changes (audit): %d illegal\n",
+                        Verdict(inv.illegal_transitions), inv.illegal_transitions);
   out += "\n";
 
   absl::StrAppendFormat(&out, "applicants %d, acknowledged %d, unconfirmed %d, decided %d%s\n",
@@ -117,9 +119,10 @@ std::string FormatStormJson(const StormReport& report) {
       ",\"ack_wrong_id\":", inv.ack_wrong_id, ",\"still_pending\":", inv.still_pending,
       ",\"decided_not_once\":", inv.decided_not_once,
       ",\"audit_checked\":", inv.audit_checked ? "true" : "false",
-      ",\"attempts_wrong\":", inv.attempts_wrong, ",\"fcfs_violations\":", inv.fcfs, "}",
-      ",\"applicants\":", v.applicants, ",\"acknowledged\":", v.acknowledged,
-      ",\"apply_failures\":", report.apply_failures, ",\"decided\":", v.decided,
+      ",\"attempts_wrong\":", inv.attempts_wrong, ",\"fcfs_violations\":", inv.fcfs,
+      ",\"illegal_transitions\":", inv.illegal_transitions, "}", ",\"applicants\":", v.applicants,
+      ",\"acknowledged\":", v.acknowledged, ",\"apply_failures\":", report.apply_failures,
+      ",\"decided\":", v.decided,
       ",\"decide_timed_out\":", report.decide_timed_out ? "true" : "false",
       ",\"elapsed_seconds\":", Num(report.elapsed_seconds),
       ",\"apply_seconds\":", Num(report.apply_seconds),

@@ -52,6 +52,8 @@ bool IsFinalForWatch(v1::ApplicationStatus status) {
     case v1::APPLICATION_STATUS_REJECTED:
     case v1::APPLICATION_STATUS_CANCELLED:
     case v1::APPLICATION_STATUS_FAILED:
+    case v1::APPLICATION_STATUS_RELEASED:
+    case v1::APPLICATION_STATUS_EXPIRED:
       return true;
     default:
       return false;

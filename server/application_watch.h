@@ -4,10 +4,12 @@
 //
 // How a watch ends:
 //   OK                 the application reached a final status (approved,
-//                      rejected, cancelled, failed); the last message sent
-//                      is that final state. Approved can still be cancelled
-//                      later, but a watcher waiting for "decided" is done.
-//                      Waitlisted is not final: a seat may free up.
+//                      rejected, cancelled, failed, released, expired); the
+//                      last message sent is that final state. Approved can
+//                      still be cancelled later, but a watcher waiting for
+//                      "decided" is done. Waitlisted is not final: a seat
+//                      may free up; nor is held: it ends approved, released
+//                      or expired (docs/holds.md).
 //   DEADLINE_EXCEEDED  the call's deadline passed first. Chosen over OK so
 //                      that OK always means "the last message is final";
 //                      the client sees DEADLINE_EXCEEDED from its own timer

@@ -101,13 +101,13 @@ BEGIN
   -- CreateCampaign (with its schedule and request id); CloseCampaign and the
   -- scheduled close; a seat freed by Cancel; Pause/Resume; retention's mark.
   GRANT INSERT (name, max_participants, waitlist, opens_at, closes_at, request_id,
-    request_digest) ON public.campaigns TO campaignq_server;
+    request_digest, hold_duration_ms, max_active_holds) ON public.campaigns TO campaignq_server;
   GRANT UPDATE (status, closed_at, approved_count, rejected_count, cancelled_count,
-                failed_count, paused, purged_at) ON public.campaigns
-    TO campaignq_server;
+                failed_count, paused, purged_at, held_count, released_count, expired_count)
+    ON public.campaigns TO campaignq_server;
   -- Apply; Cancel, waitlist promotion, rejection at close; RetryApplication.
   GRANT INSERT (campaign_id, user_id) ON public.applications TO campaignq_server;
-  GRANT UPDATE (status, reason, decided_at, updated_at, attempts, last_error)
+  GRANT UPDATE (status, reason, decided_at, updated_at, attempts, last_error, hold_expires_at)
     ON public.applications TO campaignq_server;
   -- Retention (--retain-decided) and DeleteCampaign, both of closed
   -- campaigns only (the SQL says so in its WHERE).
@@ -130,10 +130,12 @@ BEGIN
     GRANT SELECT, INSERT, UPDATE, DELETE ON public.worker_heartbeats TO campaignq_worker;
   END IF;
 
-  -- The batch decision and the failure bookkeeping.
-  GRANT UPDATE (approved_count, rejected_count, failed_count, last_decided_at)
+  -- The batch decision (with its holds, migration 0008) and the failure
+  -- bookkeeping.
+  GRANT UPDATE (approved_count, rejected_count, failed_count, last_decided_at, held_count,
+                released_count, expired_count)
     ON public.campaigns
     TO campaignq_worker;
-  GRANT UPDATE (status, reason, decided_at, updated_at, attempts, last_error)
+  GRANT UPDATE (status, reason, decided_at, updated_at, attempts, last_error, hold_expires_at)
     ON public.applications TO campaignq_worker;
 END $$;

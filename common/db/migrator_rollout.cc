@@ -35,6 +35,10 @@ const std::vector<RolloutDeclaration>& RolloutDeclarations() {
       {7, Rollout::kRolling,
        "it adds an index that earlier statements do not need (Applies and decisions wait while "
        "it builds: CHANGELOG.md)"},
+      {8, Rollout::kStopFirst,
+       "earlier workers know nothing of hold_duration: they approve finally the seats of a "
+       "campaign that must hold them, and earlier servers' cancels and closes leave held_count "
+       "and the holds' counters wrong"},
       {9, Rollout::kStopFirst,
        "earlier workers decide a campaign's line in id order and before opens_at, and earlier "
        "servers refuse pre-queue Applies and never set prequeue_key: a mixed fleet breaks the "

@@ -336,7 +336,8 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
                                 ApplicationNotFound(application_id)));
         const std::string status = locked[0].as<std::string>();
         if (status == "cancelled") return ReadLockedApplication(txn, application_id);
-        if (status != "pending" && status != "waitlisted" && status != "approved") {
+        if (status != "pending" && status != "waitlisted" && status != "approved" &&
+            status != "held") {
           absl::Status final_status = absl::FailedPreconditionError(absl::StrCat(
               "application ", application_id, " is ", status, " and can no longer be cancelled"));
           SetErrorReason(final_status, "APPLICATION_FINAL");
@@ -346,12 +347,97 @@ absl::StatusOr<v1::Application> CampaignStore::CancelApplication(int64_t applica
         if (cancelled.empty()) {
           return absl::AbortedError("application changed while it was locked; retry");
         }
-        // An approved one gives its seat back. Every free seat then goes to
-        // whoever is first in line (ApplicationFillFreeSeats): a cancelled
-        // pending one may have been the application a seat was left for.
-        Exec(txn, sql::kApplicationFillFreeSeats, campaign_id, status == "approved" ? -1 : 0);
+        // An approved or held one gives its seat back. Every free seat then
+        // goes to whoever is first in line (ApplicationFillFreeSeats): a
+        // cancelled pending one may have been the application a seat was
+        // left for.
+        Exec(txn, sql::kApplicationFillFreeSeats, campaign_id, status == "approved" ? -1 : 0,
+             status == "held" ? -1 : 0);
         Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
         return ApplicationFromRow(cancelled[0]);
+      });
+}
+
+namespace {
+
+// A user-facing hold call refused the campaign lock (SessionUserLockTimeout):
+// a worker's batch held it for longer. The caller retries; the database's
+// text says nothing it can act on.
+absl::Status HoldLockBusy(const absl::Status& status, int64_t application_id) {
+  if (db::SqlState(status) != db::kSqlstateLockNotAvailable) return status;
+  absl::Status busy = absl::AbortedError(
+      absl::StrCat("application ", application_id, "'s campaign is busy deciding; retry shortly"));
+  SetRetryDelay(busy, absl::Milliseconds(200));
+  return busy;
+}
+
+absl::Status NotHeld(int64_t application_id, const v1::Application& current, const char* verb) {
+  absl::Status status = absl::FailedPreconditionError(
+      absl::StrCat("application ", application_id, " is ", ApplicationStatusWord(current.status()),
+                   "; only a held application can be ", verb));
+  SetErrorReason(status, "APPLICATION_NOT_HELD");
+  return status;
+}
+
+// Confirm's and Release's transaction: a bounded wait for the campaign lock
+// (SessionUserLockTimeout), then the campaign, then `body` with its id.
+template <typename Body>
+absl::StatusOr<v1::Application> HoldCall(db::ConnectionPool* pool, int64_t application_id,
+                                         absl::Time deadline, Body&& body) {
+  RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
+  absl::StatusOr<v1::Application> result = WithTransaction(
+      pool, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Application> {
+        Exec(txn, sql::kSessionUserLockTimeout);
+        // Lock order: the campaign, then the application.
+        ASSIGN_OR_RETURN(const LockedCampaign campaign,
+                         LockCampaignOfApplication(txn, application_id));
+        return body(txn, campaign.id);
+      });
+  if (!result.ok()) return HoldLockBusy(result.status(), application_id);
+  return result;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::Application> CampaignStore::ConfirmApplication(int64_t application_id,
+                                                                  absl::Time deadline) {
+  return HoldCall(
+      pool_, application_id, deadline,
+      [&](ReadCommittedTransaction& txn, int64_t campaign_id) -> absl::StatusOr<v1::Application> {
+        pqxx::result confirmed = Exec(txn, sql::kApplicationConfirmHold, application_id);
+        if (confirmed.empty()) {
+          ASSIGN_OR_RETURN(const v1::Application current,
+                           ReadLockedApplication(txn, application_id));
+          if (current.status() == v1::APPLICATION_STATUS_APPROVED) return current;
+          if (current.status() == v1::APPLICATION_STATUS_HELD) {
+            absl::Status expired = absl::FailedPreconditionError(
+                absl::StrCat("the hold of application ", application_id, " has expired"));
+            SetErrorReason(expired, "HOLD_EXPIRED");
+            return expired;
+          }
+          return NotHeld(application_id, current, "confirmed");
+        }
+        Exec(txn, sql::kApplicationRejectWaitingOfFullCampaign, campaign_id);
+        Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
+        return ApplicationFromRow(confirmed[0]);
+      });
+}
+
+absl::StatusOr<v1::Application> CampaignStore::ReleaseApplication(int64_t application_id,
+                                                                  absl::Time deadline) {
+  return HoldCall(
+      pool_, application_id, deadline,
+      [&](ReadCommittedTransaction& txn, int64_t campaign_id) -> absl::StatusOr<v1::Application> {
+        pqxx::result released = Exec(txn, sql::kApplicationReleaseHold, application_id);
+        if (released.empty()) {
+          ASSIGN_OR_RETURN(const v1::Application current,
+                           ReadLockedApplication(txn, application_id));
+          if (current.status() == v1::APPLICATION_STATUS_RELEASED) return current;
+          return NotHeld(application_id, current, "released");
+        }
+        Exec(txn, sql::kApplicationFillFreeSeats, campaign_id, 0, -1);
+        Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
+        return ApplicationFromRow(released[0]);
       });
 }
 

@@ -101,11 +101,24 @@ class CampaignStore {
                                                  absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::ListApplicationsResponse> ListApplications(
       const v1::ListApplicationsRequest& request, absl::Time deadline = absl::InfiniteFuture());
-  // Pending/waitlisted/approved -> cancelled; an approved one's seat goes to
-  // the oldest waitlisted application in the same transaction. Cancelled:
+  // Pending/waitlisted/approved/held -> cancelled; an approved or held one's
+  // seat goes to the oldest waitlisted application in the same transaction
+  // (as a hold where the campaign has a hold duration). Cancelled:
   // returned unchanged. Rejected or failed: FAILED_PRECONDITION.
   absl::StatusOr<v1::Application> CancelApplication(int64_t application_id,
                                                     absl::Time deadline = absl::InfiniteFuture());
+
+  // Holds (docs/holds.md). Confirm: held -> approved, only before its
+  // hold_expires_at (after it FAILED_PRECONDITION, whether or not a worker
+  // has expired it yet). Release: held -> released, and its seat goes to
+  // the next in line in the same transaction. Approved (confirm) or
+  // released (release) already: returned unchanged. Both wait at most
+  // 500 ms for the campaign lock (a worker's batch holds it while it
+  // decides), then ABORTED with a retry delay.
+  absl::StatusOr<v1::Application> ConfirmApplication(int64_t application_id,
+                                                     absl::Time deadline = absl::InfiniteFuture());
+  absl::StatusOr<v1::Application> ReleaseApplication(int64_t application_id,
+                                                     absl::Time deadline = absl::InfiniteFuture());
 
   // The dead-letter queue: a failed application back to pending, attempts
   // reset, keeping its id (its place in first-come-first-served order).

@@ -118,6 +118,12 @@ const char* ApplicationStatusWord(v1::ApplicationStatus status) {
       return "cancelled";
     case v1::APPLICATION_STATUS_FAILED:
       return "failed";
+    case v1::APPLICATION_STATUS_HELD:
+      return "held";
+    case v1::APPLICATION_STATUS_RELEASED:
+      return "released";
+    case v1::APPLICATION_STATUS_EXPIRED:
+      return "expired";
     default:
       return "";
   }
@@ -212,7 +218,9 @@ std::string CreateCampaignDigest(const v1::CreateCampaignRequest& request) {
 v1::ApplicationStatus ApplicationStatusFromWord(const std::string& word) {
   for (auto status : {v1::APPLICATION_STATUS_PENDING, v1::APPLICATION_STATUS_APPROVED,
                       v1::APPLICATION_STATUS_WAITLISTED, v1::APPLICATION_STATUS_REJECTED,
-                      v1::APPLICATION_STATUS_CANCELLED, v1::APPLICATION_STATUS_FAILED}) {
+                      v1::APPLICATION_STATUS_CANCELLED, v1::APPLICATION_STATUS_FAILED,
+                      v1::APPLICATION_STATUS_HELD, v1::APPLICATION_STATUS_RELEASED,
+                      v1::APPLICATION_STATUS_EXPIRED}) {
     if (word == ApplicationStatusWord(status)) return status;
   }
   return v1::APPLICATION_STATUS_UNSPECIFIED;

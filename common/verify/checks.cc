@@ -69,7 +69,10 @@ class Findings {
 };
 
 Standing StandingOf(const std::string& status, const std::string& reason) {
-  if (status == "approved") return Standing::kApproved;
+  // A hold is an offer of a seat (fcfs.h), whatever became of it.
+  if (status == "approved" || status == "held" || status == "released" || status == "expired") {
+    return Standing::kApproved;
+  }
   if (status == "waitlisted") return Standing::kWaitlisted;
   if (status == "rejected" && reason == "campaign_full") return Standing::kRejectedFull;
   return Standing::kOther;
@@ -122,8 +125,8 @@ void CheckCampaigns(Snapshot& txn, const std::string& ids, const std::vector<App
     const int64_t approved = row[2].as<int64_t>();
     ++inv.over_cap;
     if (index.count(campaign)) v->campaigns[index[campaign]].overflow = approved - cap;
-    findings->Add("(a) approved > cap",
-                  absl::StrCat("campaign ", campaign, " approved ", approved, " of ", cap));
+    findings->Add("(a) offered > cap",
+                  absl::StrCat("campaign ", campaign, " approved or held ", approved, " of ", cap));
   }
   for (const auto& row : Run(txn, sql::kCheckCounters, ids)) {
     const int64_t campaign = row[0].as<int64_t>();
@@ -135,7 +138,10 @@ void CheckCampaigns(Snapshot& txn, const std::string& ids, const std::vector<App
                      row[2].as<int64_t>(), ", rejected_count ", row[3].as<int64_t>(), " rows ",
                      row[4].as<int64_t>(), ", cancelled_count ", row[5].as<int64_t>(), " rows ",
                      row[6].as<int64_t>(), ", failed_count ", row[7].as<int64_t>(), " rows ",
-                     row[8].as<int64_t>()));
+                     row[8].as<int64_t>(), ", held_count ", row[9].as<int64_t>(), " rows ",
+                     row[10].as<int64_t>(), ", released_count ", row[11].as<int64_t>(), " rows ",
+                     row[12].as<int64_t>(), ", expired_count ", row[13].as<int64_t>(), " rows ",
+                     row[14].as<int64_t>()));
   }
   std::set<int64_t> fill_checked;
   for (const auto& row : Run(txn, sql::kCheckFill, ids)) {
@@ -237,6 +243,12 @@ std::vector<SeatRelease> CheckAudit(Snapshot& txn, const std::string& ids,
           absl::StrCat("application ", row[0].as<int64_t>(), " (", row[1].as<std::string>(),
                        ") left pending ", row[2].as<int64_t>(), " times"));
     }
+    for (const auto& row : Run(txn, sql::kCheckTransitions, ids)) {
+      ++inv.illegal_transitions;
+      findings->Add("(j) illegal status change",
+                    absl::StrCat("application ", row[0].as<int64_t>(), ": ",
+                                 row[1].as<std::string>(), " -> ", row[2].as<std::string>()));
+    }
   } else if (options.require_audit) {
     inv.audit_missing = true;
     findings->Add("(f) not checked", "the decision audit is not installed (InstallDecisionAudit)");
@@ -306,9 +318,9 @@ void CheckFcfs(Snapshot& txn, const std::string& ids, const std::vector<ApplyRec
   }
   v->invariants.fcfs = CountFcfsViolations(applicants, releases);
   if (v->invariants.fcfs > 0) {
-    findings->Add(
-        "(i) first come, first served",
-        absl::StrCat(v->invariants.fcfs, " approved application(s) went ahead of an earlier one"));
+    findings->Add("(i) first come, first served",
+                  absl::StrCat(v->invariants.fcfs,
+                               " approved or held application(s) went ahead of an earlier one"));
   }
 }
 
@@ -317,7 +329,8 @@ void CheckFcfs(Snapshot& txn, const std::string& ids, const std::vector<ApplyRec
 bool InvariantCounts::AllHold() const {
   return over_cap == 0 && count_mismatch == 0 && duplicated == 0 && ack_missing == 0 &&
          ack_wrong_id == 0 && ack_pending == 0 && still_pending == 0 && decided_not_once == 0 &&
-         !audit_missing && fill_wrong == 0 && attempts_wrong == 0 && fcfs == 0;
+         !audit_missing && fill_wrong == 0 && attempts_wrong == 0 && fcfs == 0 &&
+         illegal_transitions == 0;
 }
 
 const CampaignTally& Verdict::Campaign(int64_t campaign_id) const {

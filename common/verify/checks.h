@@ -4,21 +4,25 @@
 // parameters (never spliced into the text), all in one REPEATABLE READ
 // READ ONLY transaction so that they judge one snapshot.
 //
-//   (a) over_cap        no campaign approves more than its cap
-//   (b) count_mismatch  approved_, rejected_, cancelled_ and failed_count equal their rows
+//   (a) over_cap        no campaign offers (approves or holds) more than its cap
+//   (b) count_mismatch  approved_, held_, rejected_, cancelled_, failed_,
+//                       released_ and expired_count equal their rows
 //   (c) duplicated      no (campaign, user) stored twice
 //   (d) ack_missing     every acknowledged Apply is stored (under the id
 //       ack_wrong_id    its reply named) and decided (ack_pending)
 //   (e) still_pending   nothing pending (when decisions are expected)
 //   (f) decided_not_once each application left 'pending' exactly once; needs
 //                       the decision audit (InstallDecisionAudit)
-//   (g) fill_wrong      seats are filled: min(cap, competing) approved when
-//                       nothing was cancelled; with cancels, a free seat
-//                       means an empty waitlist (CheckFill says exactly)
+//   (g) fill_wrong      seats are filled: min(cap, competing) offered when
+//                       no seat was given back; with seats given back, a
+//                       free seat means an empty waitlist (CheckFill says
+//                       exactly)
 //   (h) attempts_wrong  attempts are charged only to applications that
 //                       failed: attempts > 0 has a last_error, failed has
 //                       attempts, and only expected users are charged
 //   (i) fcfs            first come, first served as fcfs.h defines it
+//   (j) illegal_transitions every status change the audit saw is one the
+//                       service makes (CheckTransitions); needs the audit
 
 #include <chrono>
 #include <cstdint>
@@ -108,11 +112,12 @@ struct InvariantCounts {
   int64_t still_pending = 0;     // (e) applications
   int64_t decided_not_once = 0;  // (f) applications (audit_missing: no audit)
   bool audit_checked = false;
-  bool audit_missing = false;  //     required but not installed
-  int64_t fill_wrong = 0;      // (g) campaigns
-  int64_t fill_skipped = 0;    //     campaigns where (g) did not apply
-  int64_t attempts_wrong = 0;  // (h) applications
-  int64_t fcfs = 0;            // (i) approved applications that jumped the line
+  bool audit_missing = false;       //     required but not installed
+  int64_t fill_wrong = 0;           // (g) campaigns
+  int64_t fill_skipped = 0;         //     campaigns where (g) did not apply
+  int64_t attempts_wrong = 0;       // (h) applications
+  int64_t fcfs = 0;                 // (i) offered applications that jumped the line
+  int64_t illegal_transitions = 0;  // (j) audited status changes
 
   bool AllHold() const;
 };

@@ -5,10 +5,12 @@
 // "First come, first served", says the same):
 //
 //   If Apply A was acknowledged (its reply received) before Apply B to the
-//   same campaign was first sent, then B is not approved while A is
-//   waitlisted or rejected campaign_full — unless a seat of that campaign
-//   was given back by a cancellation after A was decided and before B was
-//   approved (a freed seat goes to whoever is next in line at that moment:
+//   same campaign was first sent, then B is not offered a seat (approved,
+//   or held by a campaign with a hold duration, whatever became of the
+//   hold) while A is waitlisted or rejected campaign_full — unless a seat
+//   of that campaign was given back (a seat's cancellation, a hold's
+//   release or expiry) after A was decided and before B was
+//   offered (a freed seat goes to whoever is next in line at that moment:
 //   the oldest waitlisted application, or, without a waitlist, the next
 //   pending one; a rejection is final). Applications whose Apply was never
 //   acknowledged have no place in line that a client can prove; they may be
@@ -47,7 +49,7 @@ using SteadyTime = std::chrono::steady_clock::time_point;
 
 // An application's final standing, as far as FCFS cares.
 enum class Standing {
-  kApproved,
+  kApproved,  // offered a seat: approved, or held (released or expired since)
   kWaitlisted,
   kRejectedFull,  // rejected with reason campaign_full
   kOther,         // pending, failed, cancelled, rejected campaign_closed, missing
@@ -71,8 +73,9 @@ struct FcfsApplicant {
   bool prequeued() const { return queue_key < 0; }
 };
 
-// A seat given back: an approved application of `campaign_id` cancelled at
-// `at_micros` (the database's clock, microseconds since the epoch).
+// A seat given back: an approved application of `campaign_id` cancelled, or
+// a hold cancelled, released or expired, at `at_micros` (the database's
+// clock, microseconds since the epoch).
 struct SeatRelease {
   int64_t campaign_id = 0;
   int64_t at_micros = 0;

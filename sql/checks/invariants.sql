@@ -4,28 +4,37 @@
 -- the kit does with each.
 
 -- name: CheckOverCap
--- (a) More approved applications than seats.
+-- (a) More seats offered (approved or held: a hold takes its seat,
+-- migration 0008) than the campaign has.
 SELECT c.id, c.max_participants, count(a.id)
-FROM campaigns c JOIN applications a ON a.campaign_id = c.id AND a.status = 'approved'
+FROM campaigns c
+JOIN applications a ON a.campaign_id = c.id AND a.status IN ('approved', 'held')
 WHERE c.id = ANY ($1::bigint[]) AND c.max_participants IS NOT NULL
 GROUP BY c.id, c.max_participants
 HAVING count(a.id) > c.max_participants;
 
 -- name: CheckCounters
--- (b) The campaign's counters disagree with its rows: approved_count (the
--- cap's), rejected_count, cancelled_count and failed_count (GetQueueStats',
--- migration 0004). Returns id, then each counter and its rows.
+-- (b) The campaign's counters disagree with its rows: approved_count and
+-- held_count (the cap's), rejected_count, cancelled_count and failed_count
+-- (GetQueueStats', migration 0004), released_count and expired_count
+-- (migration 0008). Returns id, then each counter and its rows.
 SELECT c.id, c.approved_count, count(a.id) FILTER (WHERE a.status = 'approved'),
        c.rejected_count, count(a.id) FILTER (WHERE a.status = 'rejected'),
        c.cancelled_count, count(a.id) FILTER (WHERE a.status = 'cancelled'),
-       c.failed_count, count(a.id) FILTER (WHERE a.status = 'failed')
+       c.failed_count, count(a.id) FILTER (WHERE a.status = 'failed'),
+       c.held_count, count(a.id) FILTER (WHERE a.status = 'held'),
+       c.released_count, count(a.id) FILTER (WHERE a.status = 'released'),
+       c.expired_count, count(a.id) FILTER (WHERE a.status = 'expired')
 FROM campaigns c LEFT JOIN applications a ON a.campaign_id = c.id
 WHERE c.id = ANY ($1::bigint[])
 GROUP BY c.id
 HAVING count(a.id) FILTER (WHERE a.status = 'approved') <> c.approved_count
     OR count(a.id) FILTER (WHERE a.status = 'rejected') <> c.rejected_count
     OR count(a.id) FILTER (WHERE a.status = 'cancelled') <> c.cancelled_count
-    OR count(a.id) FILTER (WHERE a.status = 'failed') <> c.failed_count;
+    OR count(a.id) FILTER (WHERE a.status = 'failed') <> c.failed_count
+    OR count(a.id) FILTER (WHERE a.status = 'held') <> c.held_count
+    OR count(a.id) FILTER (WHERE a.status = 'released') <> c.released_count
+    OR count(a.id) FILTER (WHERE a.status = 'expired') <> c.expired_count;
 
 -- name: CheckDuplicateUsers
 -- (c) One user stored twice for one campaign (the unique constraint says
@@ -68,32 +77,43 @@ HAVING count(d.application_id) <> CASE WHEN a.status = 'pending' THEN 0 ELSE 1 E
 
 -- name: CheckFill
 -- (g) Seats are filled, for each open campaign with nothing pending and
--- nothing rejected as closed. Nothing cancelled: exactly min(cap, competing)
--- approved, where competing = stored - failed, and every other competing
--- application waitlisted (with a waitlist) or rejected campaign_full
--- (without). Something cancelled: a freed seat goes to the waitlist, so a
--- campaign with a free seat has nobody waitlisted. Returns one row per
--- campaign the rule applies to: id, 'exact' or 'cancelled', holds.
+-- nothing rejected as closed. Offered means approved or held (migration
+-- 0008); offers are blocked when every seat is offered or, with
+-- max_active_holds, that many are held. Nobody waits while offers are not
+-- blocked. No seat given back (nothing cancelled, released or expired):
+-- every competing application (stored - failed) is offered, waitlisted or
+-- rejected campaign_full; rejected only without a waitlist, and with holds
+-- only once every seat is approved (a held one may come back); waitlisted
+-- without a waitlist only with holds. Returns one row per campaign the
+-- rule applies to: id, 'exact' or 'given back', holds.
 WITH per AS (
     SELECT c.id, c.max_participants AS cap, c.waitlist,
+           c.hold_duration_ms IS NOT NULL AS holds,
            count(a.id) - count(a.id) FILTER (WHERE a.status = 'failed') AS competing,
            count(a.id) FILTER (WHERE a.status = 'approved') AS approved,
+           count(a.id) FILTER (WHERE a.status IN ('approved', 'held')) AS offered,
            count(a.id) FILTER (WHERE a.status = 'waitlisted') AS waitlisted,
            count(a.id) FILTER (WHERE a.status = 'rejected' AND a.reason = 'campaign_full') AS rejected_full,
-           count(a.id) FILTER (WHERE a.status = 'cancelled') AS cancelled,
+           count(a.id) FILTER (WHERE a.status IN ('cancelled', 'released', 'expired')) AS given_back,
            count(a.id) FILTER (WHERE a.status = 'pending'
-                               OR (a.status = 'rejected' AND a.reason = 'campaign_closed')) AS other
+                               OR (a.status = 'rejected' AND a.reason = 'campaign_closed')) AS other,
+           c.max_participants IS NOT NULL
+             AND (count(a.id) FILTER (WHERE a.status IN ('approved', 'held')) >= c.max_participants
+                  OR count(a.id) FILTER (WHERE a.status = 'held')
+                     >= coalesce(c.max_active_holds, c.max_participants)) AS blocked
     FROM campaigns c LEFT JOIN applications a ON a.campaign_id = c.id
     WHERE c.id = ANY ($1::bigint[]) AND c.status = 'open'
     GROUP BY c.id
 )
 SELECT id,
-       CASE WHEN cancelled = 0 THEN 'exact' ELSE 'cancelled' END,
-       CASE WHEN cancelled = 0 THEN
-                approved = CASE WHEN cap IS NULL THEN competing ELSE least(cap, competing) END
-                AND CASE WHEN waitlist THEN waitlisted = competing - approved AND rejected_full = 0
-                         ELSE rejected_full = competing - approved AND waitlisted = 0 END
-            ELSE cap IS NULL OR approved >= cap OR waitlisted = 0 END
+       CASE WHEN given_back = 0 THEN 'exact' ELSE 'given back' END,
+       (waitlisted = 0 OR blocked)
+       AND CASE WHEN given_back > 0 THEN true
+                ELSE offered + waitlisted + rejected_full = competing
+                     AND (rejected_full = 0 OR blocked)
+                     AND CASE WHEN waitlist THEN rejected_full = 0
+                              WHEN holds THEN rejected_full = 0 OR approved = cap
+                              ELSE waitlisted = 0 END END
 FROM per
 WHERE other = 0;
 
@@ -106,3 +126,23 @@ WHERE other = 0;
 SELECT id, user_id, status, attempts, last_error IS NOT NULL
 FROM applications
 WHERE campaign_id = ANY ($1::bigint[]) AND (attempts > 0 OR status = 'failed');
+
+-- name: CheckTransitions
+-- (j) Every status change the audit saw is one the service makes
+-- (docs/holds.md draws them): a decision of a pending row; a promotion
+-- from the waitlist (to approved, or held); a hold confirmed, released,
+-- expired or cancelled; a cancel of what waits or holds a seat; a close's
+-- rejection of what waits; a failed row retried. Returns each other change:
+-- application id, old status, new status.
+SELECT d.application_id, d.old_status, d.new_status
+FROM campaignq_check_audit d JOIN applications a ON a.id = d.application_id
+WHERE a.campaign_id = ANY ($1::bigint[])
+  AND (d.old_status, d.new_status) NOT IN (
+      ('pending', 'approved'), ('pending', 'waitlisted'), ('pending', 'rejected'),
+      ('pending', 'held'), ('pending', 'cancelled'), ('pending', 'failed'),
+      ('waitlisted', 'approved'), ('waitlisted', 'held'), ('waitlisted', 'rejected'),
+      ('waitlisted', 'cancelled'),
+      ('held', 'approved'), ('held', 'released'), ('held', 'expired'), ('held', 'cancelled'),
+      ('approved', 'cancelled'),
+      ('failed', 'pending'))
+ORDER BY d.application_id, d.changed_at;

@@ -46,20 +46,23 @@ FROM applications
 WHERE campaign_id = ANY ($1::bigint[]);
 
 -- name: CheckSeatReleasesAudited
--- Every seat given back: an approved application cancelled, dated by the
--- audit (microseconds since the epoch).
+-- Every seat given back: an approved application cancelled, or a hold
+-- cancelled, released or expired (migration 0008), dated by the audit
+-- (microseconds since the epoch).
 SELECT a.campaign_id, campaignq_micros(d.changed_at)
 FROM campaignq_check_audit d JOIN applications a ON a.id = d.application_id
 WHERE a.campaign_id = ANY ($1::bigint[])
-  AND d.old_status = 'approved' AND d.new_status = 'cancelled';
+  AND ((d.old_status = 'approved' AND d.new_status = 'cancelled')
+       OR (d.old_status = 'held' AND d.new_status IN ('cancelled', 'released', 'expired')));
 
 -- name: CheckSeatReleasesUnaudited
 -- Without the audit a cancelled row does not say what it was before: every
--- cancellation counts as a seat given back at its updated_at (a cancelled
--- row is never updated again). Lenient, never a false alarm.
+-- cancellation, release and expiry counts as a seat given back at its
+-- updated_at (such a row is never updated again). Lenient, never a false
+-- alarm.
 SELECT campaign_id, campaignq_micros(updated_at)
 FROM applications
-WHERE campaign_id = ANY ($1::bigint[]) AND status = 'cancelled';
+WHERE campaign_id = ANY ($1::bigint[]) AND status IN ('cancelled', 'released', 'expired');
 
 -- name: CheckDecideSpan
 -- Microseconds from the first Apply stored to the last decision.

@@ -206,7 +206,7 @@ SELECT status FROM applications WHERE id = $1 FOR UPDATE;
 -- the caller holds.
 WITH cancelled AS (
     UPDATE applications
-    SET status = 'cancelled', reason = NULL,
+    SET status = 'cancelled', reason = NULL, hold_expires_at = NULL,
         decided_at = coalesce(decided_at, clock_timestamp()),
         updated_at = clock_timestamp()
     WHERE id = $1 AND status = $2
@@ -220,24 +220,35 @@ WITH cancelled AS (
 SELECT * FROM cancelled;
 
 -- name: ApplicationFillFreeSeats
--- Under the campaign lock, after a cancellation: $2 -1 gives the cancelled
--- application's seat back (0: it held none), then the free seats of an open
--- capped campaign go to the waitlisted applications first in line. First in
--- line means the lowest (queue_key, id) among pending and waitlisted rows
--- (the queue order, migration 0009): a retried application keeps its
--- place, so it can be ahead of the waitlist; a seat
--- ahead of it is left free for the worker, whose batch ranks pending and
--- waitlisted rows together (ApplicationDecideBatch). Two index probes and
--- at most one waitlisted row per free seat, however long the waitlist.
--- Returns the promoted ids.
+-- Under the campaign lock, after a seat may have come back: $2 -1 gives
+-- back the approved seat of a cancelled application, $3 -1 the held seat of
+-- a cancelled, released or expired hold (0: none). Then the free seats of
+-- an open capped campaign go to the waitlisted applications first in line:
+-- approved, or held where the campaign has a hold duration (migration
+-- 0008), at most max_active_holds outstanding. First in line means the
+-- lowest (queue_key, id) among pending and waitlisted rows (the queue
+-- order, migration 0009): a retried application keeps its place, so it can
+-- be ahead of the waitlist; a seat ahead of it is left free for the worker,
+-- whose batch ranks pending and waitlisted rows together
+-- (ApplicationDecideBatch). Two index probes and at most one waitlisted row
+-- per free seat, however long the waitlist. Returns the promoted ids.
 WITH campaign AS (
-    SELECT greatest(max_participants - (approved_count + $2), 0) AS free_seats
+    SELECT greatest(CASE WHEN hold_duration_ms IS NULL
+                         THEN max_participants - (approved_count + $2)
+                         ELSE least(max_participants - (approved_count + $2)
+                                        - (held_count + $3),
+                                    coalesce(max_active_holds - (held_count + $3),
+                                             max_participants)) END, 0) AS free_seats,
+           hold_duration_ms
     FROM campaigns
     WHERE id = $1 AND max_participants IS NOT NULL AND NOT campaignq_closed(status, closes_at)
 ), promoted AS (
     UPDATE applications
-    SET status = 'approved', updated_at = clock_timestamp()
-    WHERE id IN (
+    SET status = CASE WHEN c.hold_duration_ms IS NULL THEN 'approved' ELSE 'held' END,
+        hold_expires_at = clock_timestamp() + c.hold_duration_ms * interval '1 ms',
+        updated_at = clock_timestamp()
+    FROM campaign c
+    WHERE applications.id IN (
         -- BETWEEN: the partial indexes, never a primary-key walk (see
         -- "Index choice" in queue.sql).
         SELECT id FROM applications
@@ -249,14 +260,74 @@ WITH campaign AS (
               IS NOT FALSE
         ORDER BY campaign_id, queue_key, id
         LIMIT coalesce((SELECT free_seats FROM campaign), 0))
-      AND status = 'waitlisted'
-    RETURNING id
+      AND applications.status = 'waitlisted'
+    RETURNING applications.id, applications.status
 ), counted AS (
     UPDATE campaigns
-    SET approved_count = approved_count + $2 + (SELECT count(*) FROM promoted)
+    SET approved_count = approved_count + $2
+            + (SELECT count(*) FROM promoted WHERE status = 'approved'),
+        held_count = held_count + $3 + (SELECT count(*) FROM promoted WHERE status = 'held')
     WHERE id = $1
 )
 SELECT id FROM promoted;
+
+-- name: ApplicationConfirmHold
+-- Under the campaign lock: hold $1 becomes approved, only while it is held
+-- and its hold_expires_at is still ahead of this statement's clock, whether
+-- or not a worker has expired it yet (the time is checked here, under the
+-- row lock, so a confirm and an expiry cannot both win). Zero rows: not
+-- held, or expired. The seat stays taken: it moves from held_count to
+-- approved_count.
+WITH confirmed AS (
+    UPDATE applications
+    SET status = 'approved', hold_expires_at = NULL, updated_at = clock_timestamp()
+    WHERE id = $1 AND status = 'held' AND hold_expires_at > clock_timestamp()
+    RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
+              campaignq_micros(created_at), campaignq_micros(decided_at),
+              campaignq_micros(updated_at)
+), counted AS (
+    UPDATE campaigns c SET approved_count = c.approved_count + 1, held_count = c.held_count - 1
+    FROM confirmed WHERE c.id = confirmed.campaign_id
+)
+SELECT * FROM confirmed;
+
+-- name: ApplicationReleaseHold
+-- Under the campaign lock: hold $1 declined, final (released_count counts
+-- it, migration 0008). The caller then gives its seat back
+-- (ApplicationFillFreeSeats with $3 -1). Zero rows: not held.
+WITH released AS (
+    UPDATE applications
+    SET status = 'released', hold_expires_at = NULL, updated_at = clock_timestamp()
+    WHERE id = $1 AND status = 'held'
+    RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
+              campaignq_micros(created_at), campaignq_micros(decided_at),
+              campaignq_micros(updated_at)
+), counted AS (
+    UPDATE campaigns c SET released_count = c.released_count + 1
+    FROM released WHERE c.id = released.campaign_id
+)
+SELECT * FROM released;
+
+-- name: ApplicationRejectWaitingOfFullCampaign
+-- Under the campaign lock, after a confirmation: a campaign without a
+-- waitlist whose every seat is approved has no seat that may come back, so
+-- those who waited for one are rejected campaign_full (with a waitlist
+-- they keep waiting, as for an approved campaign). At most the waitlisted
+-- rows, through their partial index.
+WITH campaign AS (
+    SELECT id FROM campaigns
+    WHERE id = $1 AND NOT waitlist AND approved_count >= max_participants
+), rejected AS (
+    UPDATE applications a
+    SET status = 'rejected', reason = 'campaign_full', updated_at = clock_timestamp()
+    FROM campaign c
+    WHERE a.campaign_id BETWEEN c.id AND c.id AND a.status = 'waitlisted'  -- see "Index choice"
+    RETURNING a.id
+), counted AS (
+    UPDATE campaigns SET rejected_count = rejected_count + (SELECT count(*) FROM rejected)
+    WHERE id = $1 AND EXISTS (SELECT 1 FROM rejected)
+)
+SELECT id FROM rejected;
 
 -- name: ApplicationRejectOpenOfClosedCampaign
 -- Run after CampaignMarkClosed, in its own statement so that its snapshot

@@ -122,7 +122,11 @@ SELECT id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE NOWAIT;
 -- total, campaign by campaign in id order and each campaign's first in
 -- queue order first (so every campaign gets a prefix of its queue: FCFS): approved while
 -- seats remain, then waitlisted (or rejected as campaign_full without a
--- waitlist); everything rejected as campaign_closed once closed. Each
+-- waitlist); everything rejected as campaign_closed once closed. With a
+-- hold duration (migration 0008, docs/holds.md) a seat goes out held, never
+-- approved, at most max_active_holds at once; those beyond wait
+-- (waitlisted, with a waitlist or without) while a seat may come back, that
+-- is while any seat is not approved yet. Each
 -- UPDATE is guarded by status = 'pending', and each campaign's
 -- approved_count and rejected_count grow by its rows actually approved and
 -- rejected (migration 0004: stats read counters, not history). Returns one row per
@@ -139,8 +143,17 @@ SELECT id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE NOWAIT;
 -- batch leaves undecided compete with the picked ones in line (at most one
 -- per free seat; none when the campaign is full, the common case).
 WITH campaign AS (
+    -- seats: how many this batch may offer (NULL: uncapped). offer: what an
+    -- offered seat becomes. A seat may come back (so those beyond it wait
+    -- even without a waitlist) while any is held or not yet offered.
     SELECT id, max_participants, approved_count, waitlist, paused,
-           CASE WHEN campaignq_closed(status, closes_at) THEN 'closed' ELSE status END AS status
+           CASE WHEN campaignq_closed(status, closes_at) THEN 'closed' ELSE status END AS status,
+           CASE WHEN hold_duration_ms IS NULL THEN max_participants - approved_count
+                ELSE least(max_participants - approved_count - held_count,
+                           coalesce(max_active_holds - held_count, max_participants)) END AS seats,
+           CASE WHEN hold_duration_ms IS NULL THEN 'approved' ELSE 'held' END AS offer,
+           hold_duration_ms IS NOT NULL AND approved_count < max_participants AS seat_may_return,
+           hold_duration_ms
     FROM campaigns WHERE id = ANY ($1::bigint[])
 ), picked AS (
     SELECT p.id, p.campaign_id, p.queue_key
@@ -172,8 +185,8 @@ WITH campaign AS (
                                              ORDER BY p.queue_key DESC, p.id DESC LIMIT 1)
                 ORDER BY u.campaign_id, u.queue_key, u.id LIMIT 1)) IS NOT FALSE
         ORDER BY campaign_id, queue_key, id
-        LIMIT greatest(c.max_participants - c.approved_count, 0)) w
-    WHERE c.status = 'open' AND NOT c.paused AND c.max_participants > c.approved_count
+        LIMIT greatest(c.seats, 0)) w
+    WHERE c.status = 'open' AND NOT c.paused AND c.seats > 0
       AND EXISTS (SELECT 1 FROM picked p WHERE p.campaign_id = c.id)
 ), ranked AS (
     SELECT id, campaign_id, was,
@@ -184,34 +197,40 @@ WITH campaign AS (
 ), verdicts AS (
     SELECT r.id, r.campaign_id, r.was,
            CASE WHEN c.status = 'closed' THEN 'rejected'
-                WHEN c.max_participants IS NULL
-                  OR r.position <= c.max_participants - c.approved_count THEN 'approved'
-                WHEN c.waitlist THEN 'waitlisted'
+                WHEN c.max_participants IS NULL THEN 'approved'
+                WHEN r.position <= c.seats THEN c.offer
+                WHEN c.waitlist OR c.seat_may_return THEN 'waitlisted'
                 ELSE 'rejected' END AS status,
            CASE WHEN c.status = 'closed' THEN 'campaign_closed'
-                WHEN c.max_participants IS NULL
-                  OR r.position <= c.max_participants - c.approved_count THEN NULL
-                WHEN c.waitlist THEN NULL
-                ELSE 'campaign_full' END AS reason
+                WHEN c.max_participants IS NULL OR r.position <= c.seats
+                  OR c.waitlist OR c.seat_may_return THEN NULL
+                ELSE 'campaign_full' END AS reason,
+           c.hold_duration_ms, clock_timestamp() AS decided_at
     FROM ranked r JOIN campaign c ON c.id = r.campaign_id
 ), decided AS (
     -- A waitlisted row is only ever promoted here (it keeps the decided_at
-    -- of its waitlisting, as a promotion by a cancel does).
+    -- of its waitlisting, as a promotion by a cancel does). A hold runs
+    -- from this decision: one clock reading for both.
     UPDATE applications a
     SET status = v.status, reason = v.reason,
-        decided_at = CASE WHEN v.was = 'pending' THEN clock_timestamp() ELSE a.decided_at END,
+        decided_at = CASE WHEN v.was = 'pending' THEN v.decided_at ELSE a.decided_at END,
+        hold_expires_at = CASE WHEN v.status = 'held'
+                               THEN v.decided_at + v.hold_duration_ms * interval '1 ms' END,
         updated_at = clock_timestamp()
     FROM verdicts v
-    WHERE a.id = v.id AND a.status = v.was AND (v.was = 'pending' OR v.status = 'approved')
+    WHERE a.id = v.id AND a.status = v.was
+      AND (v.was = 'pending' OR v.status IN ('approved', 'held'))
     RETURNING a.id, a.status, a.campaign_id,
               campaignq_micros(a.decided_at) - campaignq_micros(a.created_at) AS waited_micros
 ), counted AS (
     UPDATE campaigns c
     SET approved_count = c.approved_count + d.approved,
+        held_count = c.held_count + d.held,
         rejected_count = c.rejected_count + d.rejected,
         last_decided_at = clock_timestamp()
     FROM (SELECT campaign_id,
                  count(*) FILTER (WHERE status = 'approved') AS approved,
+                 count(*) FILTER (WHERE status = 'held') AS held,
                  count(*) FILTER (WHERE status = 'rejected') AS rejected
           FROM decided GROUP BY campaign_id) d
     WHERE c.id = d.campaign_id

@@ -47,3 +47,10 @@ SELECT 1;
 -- until the first autoanalyze (bench/RESULTS.md). The worker runs this every
 -- few seconds (worker/worker_pool.cc), so plans follow the table's size.
 DISCARD PLANS;
+
+-- name: SessionUserLockTimeout
+-- For a user-facing call that locks a campaign a worker's batch may hold
+-- (ConfirmApplication, ReleaseApplication: docs/holds.md): wait at most
+-- this long for a lock, then fail (SQLSTATE 55P03) so that the caller is
+-- told to retry instead of waiting behind a drop's batches. SET LOCAL.
+SELECT set_config('lock_timeout', '500ms', true);

@@ -92,6 +92,23 @@ class ChecksTest : public ::testing::Test {
         std::to_string(r.campaign_id));
   }
 
+  // Offers `r` a hold, as the worker does with a hold duration.
+  void Hold(const ApplyRecord& r) {
+    Exec(
+        "UPDATE applications SET status = 'held', decided_at = clock_timestamp(), "
+        "hold_expires_at = clock_timestamp() + interval '1 minute' WHERE id = " +
+        std::to_string(r.application_id));
+    Exec("UPDATE campaigns SET held_count = held_count + 1 WHERE id = " +
+         std::to_string(r.campaign_id));
+  }
+
+  // Holds are outstanding: nothing pending, but not every seat decided.
+  static VerifyOptions Undecided() {
+    VerifyOptions options;
+    options.expect_decided = false;
+    return options;
+  }
+
   Verdict Judge(const std::vector<ApplyRecord>& records, VerifyOptions options = {}) {
     absl::StatusOr<Verdict> verdict = Verify(url_, records, options);
     EXPECT_TRUE(verdict.ok()) << verdict.status();
@@ -183,6 +200,51 @@ TEST_F(ChecksTest, DecidedTwiceIsCaughtByTheAudit) {
   Decide(r[0], "approved");
   const Verdict v = Judge(r);
   EXPECT_EQ(v.invariants.decided_not_once, 1);
+}
+
+// Holds (migration 0008): a held seat counts against the cap and in
+// held_count, as an approved one does in approved_count.
+TEST_F(ChecksTest, AHeldSeatCountsAgainstTheCapAndInHeldCount) {
+  InstallAudit();
+  const int64_t c = Campaign(1, true);
+  Exec("UPDATE campaigns SET hold_duration_ms = 60000 WHERE id = " + std::to_string(c));
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10)};
+  Hold(r[0]);
+  EXPECT_TRUE(Judge(r, Undecided()).AllHold());
+  // A second offer, the counter not moved: over the cap and off its rows.
+  Exec(
+      "UPDATE applications SET status = 'held', decided_at = clock_timestamp(), "
+      "hold_expires_at = clock_timestamp() + interval '1 minute' WHERE id = " +
+      std::to_string(r[1].application_id));
+  const Verdict v = Judge(r, Undecided());
+  EXPECT_EQ(v.invariants.over_cap, 1);
+  EXPECT_EQ(v.invariants.count_mismatch, 1);
+}
+
+TEST_F(ChecksTest, AStatusChangeTheServiceNeverMakesIsCaughtByTheAudit) {
+  InstallAudit();
+  const int64_t c = Campaign(1, true);
+  Exec("UPDATE campaigns SET hold_duration_ms = 60000 WHERE id = " + std::to_string(c));
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0)};
+  Hold(r[0]);
+  EXPECT_EQ(Judge(r, Undecided()).invariants.illegal_transitions, 0);
+  // A hold ends as approved, released, expired or cancelled, never back in line.
+  Exec("UPDATE applications SET status = 'waitlisted', hold_expires_at = NULL WHERE id = " +
+       std::to_string(r[0].application_id));
+  Exec("UPDATE campaigns SET held_count = 0 WHERE id = " + std::to_string(c));
+  const Verdict v = Judge(r, Undecided());
+  EXPECT_EQ(v.invariants.illegal_transitions, 1);
+  EXPECT_FALSE(v.AllHold());
+}
+
+TEST_F(ChecksTest, FcfsALaterHoldOverAnEarlierWaitlistedJumpedTheLine) {
+  InstallAudit();
+  const int64_t c = Campaign(1, true);
+  Exec("UPDATE campaigns SET hold_duration_ms = 60000 WHERE id = " + std::to_string(c));
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10)};
+  Decide(r[0], "waitlisted");
+  Hold(r[1]);
+  EXPECT_EQ(Judge(r, Undecided()).invariants.fcfs, 1);
 }
 
 TEST_F(ChecksTest, MissingAuditIsAViolationOnlyWhenRequired) {
