@@ -296,6 +296,7 @@ absl::StatusOr<ApplicationInLine> CampaignStore::GetApplicationInLine(int64_t ap
   RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
   return WithTransaction(
       pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<ApplicationInLine> {
+        Exec(txn, sql::kSessionOrderedIndexScans);
         ASSIGN_OR_RETURN(const pqxx::row row,
                          OneRow(Exec(txn, sql::kApplicationGetInLine, application_id),
                                 ApplicationNotFound(application_id)));
