@@ -752,10 +752,10 @@ int Stats(const Flags& f) {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
-    std::fprintf(
-        stderr,
-        "usage: campaignq-bench migrate|drain|apply|apply-batch|latency|soak|pressure|stats|position|report "
-        "--flag=value ...\n");
+    std::fprintf(stderr,
+                 "usage: campaignq-bench "
+                 "migrate|drain|apply|apply-batch|latency|soak|pressure|stats|position|report "
+                 "--flag=value ...\n");
     return 2;
   }
   std::string cmd = argv[1];
