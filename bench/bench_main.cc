@@ -21,6 +21,8 @@
 //   campaignq-bench stats   --db URL --server BIN --logdir DIR --decided 10000000
 //                           --campaigns 10000 --open 100 --pending 100 --waitlisted 100
 //                           --repeat 200
+//   campaignq-bench position --db URL --server BIN --logdir DIR --pending 1000000
+//                           --repeat 500 (see position.cc)
 //   campaignq-bench report  --results FILE --floor CSV --json OUT --svg OUT [--peers FILE]
 
 #include <grpcpp/grpcpp.h>
@@ -56,6 +58,7 @@ namespace bench {
 int Report(const std::map<std::string, std::string>& flags);    // report.cc
 int Soak(const std::map<std::string, std::string>& flags);      // soak.cc
 int Pressure(const std::map<std::string, std::string>& flags);  // pressure.cc
+int Position(const std::map<std::string, std::string>& flags);  // position.cc
 }  // namespace bench
 
 namespace {
@@ -749,10 +752,10 @@ int Stats(const Flags& f) {
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   if (argc < 2) {
-    std::fprintf(
-        stderr,
-        "usage: campaignq-bench migrate|drain|apply|apply-batch|latency|soak|pressure|stats|report "
-        "--flag=value ...\n");
+    std::fprintf(stderr,
+                 "usage: campaignq-bench "
+                 "migrate|drain|apply|apply-batch|latency|soak|pressure|stats|position|report "
+                 "--flag=value ...\n");
     return 2;
   }
   std::string cmd = argv[1];
@@ -782,6 +785,7 @@ int main(int argc, char** argv) {
     if (cmd == "soak") return bench::Soak(flags);
     if (cmd == "pressure") return bench::Pressure(flags);
     if (cmd == "stats") return Stats(flags);
+    if (cmd == "position") return bench::Position(flags);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "campaignq-bench %s: %s\n", cmd.c_str(), e.what());
     std::cout << "RESULT ok=0 label=" << flags["label"] << " run=" << flags["run"]

@@ -3,6 +3,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "absl/time/time.h"
 #include "common/store/validation.h"
 #include "google/protobuf/util/json_util.h"
 #include "google/protobuf/util/time_util.h"
@@ -73,6 +74,14 @@ std::string ApplicationText(const v1::Application& a) {
   absl::StrAppend(&out, " attempts=", a.attempts());
   if (a.has_create_time()) absl::StrAppend(&out, " created=", TimeUtil::ToString(a.create_time()));
   if (a.has_decide_time()) absl::StrAppend(&out, " decided=", TimeUtil::ToString(a.decide_time()));
+  if (a.has_position()) {
+    // "~" marks an estimate (more than 10,000 ahead).
+    absl::StrAppend(&out, " position=", a.position_is_estimate() ? "~" : "", a.position());
+  }
+  if (a.has_estimated_wait()) {
+    absl::StrAppend(&out, " estimated_wait=",
+                    absl::FormatDuration(absl::Seconds(a.estimated_wait().seconds())));
+  }
   return out;
 }
 

@@ -40,11 +40,34 @@ absl::Status ShuttingDown() {
 }
 
 bool Changed(const v1::Application& before, const v1::Application& after) {
-  return before.status() != after.status() || !google::protobuf::util::MessageDifferencer::Equals(
-                                                  before.update_time(), after.update_time());
+  using google::protobuf::util::MessageDifferencer;
+  return before.status() != after.status() ||
+         !MessageDifferencer::Equals(before.update_time(), after.update_time()) ||
+         before.has_position() != after.has_position() || before.position() != after.position() ||
+         before.position_is_estimate() != after.position_is_estimate() ||
+         !MessageDifferencer::Equals(before.estimated_wait(), after.estimated_wait());
+}
+
+bool InLine(v1::ApplicationStatus status) {
+  return status == v1::APPLICATION_STATUS_PENDING || status == v1::APPLICATION_STATUS_WAITLISTED;
+}
+
+// The application with its place, recording its campaign's progress.
+absl::StatusOr<v1::Application> ReadInLine(store::CampaignStore* store, WaitEstimator* estimator,
+                                           int64_t application_id, absl::Time deadline) {
+  absl::StatusOr<store::ApplicationInLine> read =
+      store->GetApplicationInLine(application_id, deadline);
+  if (!read.ok()) return read.status();
+  SetPlaceInLine(*read, estimator, &read->application);
+  return std::move(read->application);
 }
 
 }  // namespace
+
+bool PlaceReadDue(std::chrono::steady_clock::duration since_place_read, bool campaign_changed) {
+  return since_place_read >= kPlaceRefreshInterval &&
+         (campaign_changed || since_place_read >= kPlaceFallbackInterval);
+}
 
 bool IsFinalForWatch(v1::ApplicationStatus status) {
   switch (status) {
@@ -61,7 +84,8 @@ bool IsFinalForWatch(v1::ApplicationStatus status) {
 }
 
 grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
-                              grpc::ServerContext* context, int64_t application_id,
+                              WaitEstimator* estimator, grpc::ServerContext* context,
+                              int64_t application_id,
                               grpc::ServerWriterInterface<v1::Application>* writer,
                               CallLimits* limits, const std::string& caller) {
   std::optional<WatchSlots::Slot> slot;
@@ -80,7 +104,8 @@ grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListene
     return limits != nullptr ? limits->CapDeadline(client_deadline) : client_deadline;
   };
 
-  absl::StatusOr<v1::Application> first = store->GetApplication(application_id, read_deadline());
+  absl::StatusOr<v1::Application> first =
+      ReadInLine(store, estimator, application_id, read_deadline());
   if (!first.ok()) return ToGrpcStatus(first.status());
   v1::Application last = *std::move(first);
   if (!writer->Write(last)) return ToGrpcStatus(absl::CancelledError("client went away"));
@@ -90,6 +115,8 @@ grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListene
   const SteadyTime deadline = Steady(std::min(client_deadline, watch_end));
   const int64_t campaign_id = last.campaign_id();
   uint64_t generation = listener->Generation(campaign_id);
+  SteadyTime place_read_at = std::chrono::steady_clock::now();
+  uint64_t place_generation = generation;
   // A decision that landed between the first read and taking the
   // generation would be missed until the fallback: re-read once at once.
   bool reread_now = true;
@@ -114,8 +141,29 @@ grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListene
     }
     reread_now = false;
 
+    const SteadyTime read_at = std::chrono::steady_clock::now();
+    const bool place_due = InLine(last.status()) &&
+                           PlaceReadDue(read_at - place_read_at, generation != place_generation);
+    bool place_read = place_due;
     absl::StatusOr<v1::Application> current =
-        store->GetApplication(application_id, read_deadline());
+        place_due ? ReadInLine(store, estimator, application_id, read_deadline())
+                  : store->GetApplication(application_id, read_deadline());
+    if (current.ok() && !place_due) {
+      if (InLine(current->status()) && current->status() != last.status()) {
+        // Into a new line: its place, not the old line's.
+        current = ReadInLine(store, estimator, application_id, read_deadline());
+        place_read = true;
+      } else if (InLine(current->status())) {
+        // Not re-read yet: the place last sent stands.
+        current->set_position_is_estimate(last.position_is_estimate());
+        if (last.has_position()) current->set_position(last.position());
+        if (last.has_estimated_wait()) *current->mutable_estimated_wait() = last.estimated_wait();
+      }
+    }
+    if (current.ok() && place_read) {
+      place_read_at = read_at;
+      place_generation = generation;
+    }
     if (!current.ok()) {
       if (db::IsTransient(current.status()) ||
           current.status().code() == absl::StatusCode::kUnavailable) {

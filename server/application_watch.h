@@ -38,6 +38,7 @@
 #include "common/store/campaign_store.h"
 #include "server/decision_listener.h"
 #include "server/limits/call_limits.h"
+#include "server/place_in_line.h"
 
 namespace campaignq::server {
 
@@ -45,7 +46,22 @@ namespace campaignq::server {
 // notification or a listener reconnect delays a watcher by at most this.
 inline constexpr std::chrono::milliseconds kWatchFallbackInterval{1000};
 
+// A pending or waitlisted application's place (position, estimated_wait)
+// changes with every decision of its campaign. A watch re-reads it (with
+// ApplicationGetInLine, instead of the plain re-read) at most this often,
+// and only when a notification says the campaign changed since its last
+// place read, or kPlaceFallbackInterval passed; it sends a message only
+// when something in it changed. So a watch's database work stays at most
+// one read per kWatchFallbackInterval or notification, as before, and at
+// most one place read a second, however fast the campaign decides.
+inline constexpr std::chrono::milliseconds kPlaceRefreshInterval{1000};
+inline constexpr std::chrono::milliseconds kPlaceFallbackInterval{10000};
+
 bool IsFinalForWatch(v1::ApplicationStatus status);
+
+// Whether a watch re-reads the place now, `since_place_read` after the last
+// place read, `campaign_changed` whether a notification came since.
+bool PlaceReadDue(std::chrono::steady_clock::duration since_place_read, bool campaign_changed);
 
 // With `limits` (must outlive the call; nullptr: no caps, no maximum
 // duration): the watch takes one of the caller's watch slots (keyed by
@@ -54,8 +70,10 @@ bool IsFinalForWatch(v1::ApplicationStatus status);
 // OK after limits->options().max_watch_duration, and each read's SQL is
 // bounded by the call's deadline capped at max_call_deadline from the
 // read's start.
+// `estimator` (must outlive the call) estimates each message's wait.
 grpc::Status WatchApplication(store::CampaignStore* store, const DecisionListener* listener,
-                              grpc::ServerContext* context, int64_t application_id,
+                              WaitEstimator* estimator, grpc::ServerContext* context,
+                              int64_t application_id,
                               grpc::ServerWriterInterface<v1::Application>* writer,
                               CallLimits* limits, const std::string& caller);
 

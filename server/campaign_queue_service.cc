@@ -198,8 +198,15 @@ grpc::Status CampaignQueueService::GetApplication(grpc::ServerContext* context,
                                                   const v1::GetApplicationRequest* request,
                                                   v1::Application* response) {
   CAMPAIGNQ_BEGIN_CALL(call, Method::kGetApplication);
-  return ReplyApplication(call.principal, OwnApplication(call, request->application_id()),
-                          response);
+  absl::StatusOr<store::ApplicationInLine> read =
+      store_->GetApplicationInLine(request->application_id(), call.deadline);
+  if (!read.ok()) return ToGrpcStatus(read.status());
+  // As OwnApplication: another user's application answers as a missing one.
+  if (!security::MayActForUser(call.principal, read->application.user_id())) {
+    return ToGrpcStatus(store::ApplicationNotFound(request->application_id()));
+  }
+  SetPlaceInLine(*read, &wait_estimator_, &read->application);
+  return ReplyApplication(call.principal, std::move(read->application), response);
 }
 
 grpc::Status CampaignQueueService::ListApplications(grpc::ServerContext* context,
@@ -263,8 +270,8 @@ grpc::Status CampaignQueueService::WatchApplication(grpc::ServerContext* context
     return ToGrpcStatus(own.status());
   }
   RedactingWriter redacting(&call.principal, writer);
-  return server::WatchApplication(store_, listener_, context, request->application_id(), &redacting,
-                                  limits_, call.limits_key);
+  return server::WatchApplication(store_, listener_, &wait_estimator_, context,
+                                  request->application_id(), &redacting, limits_, call.limits_key);
 }
 
 grpc::Status CampaignQueueService::GetQueueStats(grpc::ServerContext* context,

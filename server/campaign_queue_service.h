@@ -37,6 +37,7 @@
 #include "common/store/campaign_store.h"
 #include "server/decision_listener.h"
 #include "server/limits/call_limits.h"
+#include "server/place_in_line.h"
 #include "server/security/authorizer.h"
 
 namespace campaignq::server {
@@ -124,6 +125,8 @@ class CampaignQueueService final
   const DecisionListener* listener_;
   const security::Authorizer* authorizer_;
   CallLimits* limits_;
+  // The campaigns' recent progress, for Application.estimated_wait.
+  WaitEstimator wait_estimator_;
 };
 
 }  // namespace campaignq::server

@@ -258,6 +258,7 @@ TEST(Cli, OperatorCommandsPauseResumeRetryAndDelete) {
   EXPECT_TRUE(absl::StrContains(waiting.stdout_text,
                                 "waitlisted (not final: a cancelled seat can still approve it)"))
       << waiting.stdout_text;
+  EXPECT_TRUE(absl::StrContains(waiting.stdout_text, " position=0 ")) << waiting.stdout_text;
 
   // The dead-letter queue: one failed application back to pending; a
   // second retry finds it no longer failed.
@@ -274,6 +275,10 @@ TEST(Cli, OperatorCommandsPauseResumeRetryAndDelete) {
   ASSERT_TRUE(stack.RunClient({"apply", campaign_flag, "--user=carol"}).exit.Success());
   const int64_t carol = stack.Scalar("SELECT max(id) FROM applications");
   AwaitStatus(stack, carol, "waitlisted");
+  // Its place in the waitlist: bob is ahead (docs/api.md, Place in line).
+  const ClientResult placed = stack.RunClient({"get", absl::StrCat(carol)});
+  EXPECT_TRUE(absl::StrContains(placed.stdout_text, "status=waitlisted")) << placed.stdout_text;
+  EXPECT_TRUE(absl::StrContains(placed.stdout_text, " position=1")) << placed.stdout_text;
   MakeFailed(stack, bob);
   MakeFailed(stack, carol);
   const ClientResult bulk = stack.RunClient({"retry-failed", campaign_flag});

@@ -291,6 +291,19 @@ absl::StatusOr<v1::Application> CampaignStore::GetApplication(int64_t applicatio
                          });
 }
 
+absl::StatusOr<ApplicationInLine> CampaignStore::GetApplicationInLine(int64_t application_id,
+                                                                      absl::Time deadline) {
+  RETURN_IF_ERROR(ValidateId(application_id, "application_id"));
+  return WithTransaction(
+      pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<ApplicationInLine> {
+        Exec(txn, sql::kSessionOrderedIndexScans);
+        ASSIGN_OR_RETURN(const pqxx::row row,
+                         OneRow(Exec(txn, sql::kApplicationGetInLine, application_id),
+                                ApplicationNotFound(application_id)));
+        return ApplicationInLineFromRow(row);
+      });
+}
+
 absl::StatusOr<v1::ListApplicationsResponse> CampaignStore::ListApplications(
     const v1::ListApplicationsRequest& request, absl::Time deadline) {
   if (request.campaign_id() < 0) {

@@ -33,6 +33,7 @@
 #include "campaignq/v1/campaignq.pb.h"
 #include "common/db/pool.h"
 #include "common/store/apply_batcher.h"
+#include "common/store/place_in_line.h"
 
 namespace campaignq::store {
 
@@ -99,6 +100,10 @@ class CampaignStore {
                   ApplyBatcher::Done done, std::string caller);
   absl::StatusOr<v1::Application> GetApplication(int64_t application_id,
                                                  absl::Time deadline = absl::InfiniteFuture());
+  // GetApplication with the application's place in line and its
+  // campaign's progress counters, in one statement (place_in_line.h).
+  absl::StatusOr<ApplicationInLine> GetApplicationInLine(
+      int64_t application_id, absl::Time deadline = absl::InfiniteFuture());
   absl::StatusOr<v1::ListApplicationsResponse> ListApplications(
       const v1::ListApplicationsRequest& request, absl::Time deadline = absl::InfiniteFuture());
   // Pending/waitlisted/approved/held -> cancelled; an approved or held one's

@@ -54,3 +54,14 @@ DISCARD PLANS;
 -- this long for a lock, then fail (SQLSTATE 55P03) so that the caller is
 -- told to retry instead of waiting behind a drop's batches. SET LOCAL.
 SELECT set_config('lock_timeout', '500ms', true);
+
+-- name: SessionOrderedIndexScans
+-- This transaction's plans read indexes in their order, never a bitmap of
+-- them sorted afterwards (set_config(..., true) is SET LOCAL). For
+-- ApplicationGetInLine: its "LIMIT 10001 in queue order" is bounded only
+-- when read in index order. Its generic plan (parameters unknown) expected
+-- few rows and took a bitmap scan of the whole line and a sort: 15,000 rows
+-- read for a line of 15,000, O(line) (tests/server/place_in_line_db_test).
+-- Run before every execution, so that the statement is always planned
+-- under it (a cached plan keeps the settings it was planned with).
+SELECT set_config('enable_bitmapscan', 'off', true), set_config('enable_sort', 'off', true);

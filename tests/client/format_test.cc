@@ -57,6 +57,23 @@ TEST(ApplicationText, ShowsStatusWordAndReason) {
             "attempts=1");
 }
 
+TEST(ApplicationText, ShowsPlaceInLineAndMarksAnEstimate) {
+  v1::Application a;
+  a.set_id(12);
+  a.set_campaign_id(7);
+  a.set_user_id("alice");
+  a.set_status(v1::APPLICATION_STATUS_PENDING);
+  a.set_position(0);
+  EXPECT_EQ(ApplicationText(a),
+            "application 12 campaign=7 user=\"alice\" status=pending attempts=0 position=0");
+  a.set_position(25000);
+  a.set_position_is_estimate(true);
+  a.mutable_estimated_wait()->set_seconds(90);
+  EXPECT_EQ(ApplicationText(a),
+            "application 12 campaign=7 user=\"alice\" status=pending "
+            "attempts=0 position=~25000 estimated_wait=1m30s");
+}
+
 // grpcurl's default output (no -emit-defaults, no -keep-proto-names) of the
 // same message, on one line: json names, zero values left out except a
 // proto3 optional field that is set, int64 as strings, enums by name.

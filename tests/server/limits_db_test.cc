@@ -86,11 +86,12 @@ class LimitedWatch final : public v1::CampaignQueue::Service {
   grpc::Status WatchApplication(grpc::ServerContext* context,
                                 const v1::WatchApplicationRequest* request,
                                 grpc::ServerWriter<v1::Application>* writer) override {
-    return server::WatchApplication(store_, listener_, context, request->application_id(), writer,
-                                    limits_, PeerKey(*context));
+    return server::WatchApplication(store_, listener_, &estimator_, context,
+                                    request->application_id(), writer, limits_, PeerKey(*context));
   }
 
  private:
+  WaitEstimator estimator_;
   store::CampaignStore* store_;
   const DecisionListener* listener_;
   CallLimits* limits_;
