@@ -7,8 +7,9 @@
 //   pending     decided = approved + rejected + cancelled + failed counts:
 //               each pending application decided or cancelled moves the
 //               pending line on by one
-//   waitlisted  freed = the cancelled count: a cancel frees a seat (or
-//               leaves the waitlist), which moves the waitlist on by one
+//   waitlisted  freed = the cancelled, released and expired counts: each
+//               frees a seat (or leaves the waitlist), which moves the
+//               waitlist on by one
 // The rate is the counter's growth over the samples of the last minute,
 // and the wait is (position + 1) / rate, rounded up to a whole second so
 // that a watch does not send a new message for every jitter of it.

@@ -328,7 +328,8 @@ TEST(Migrator, StopFirstMigrationRefusedWhileAWorkerOfTheEarlierBuildRuns) {
   const absl::Status refused = db::Migrate(*migrating, db::MigrateMode::kAuto);
   EXPECT_EQ(refused.code(), absl::StatusCode::kFailedPrecondition) << refused;
   for (const std::string& named :
-       {std::string("migrations 4 (decision_counters), 6 (closing_is_final), 8 (holds) and 9 (queue_order)"),
+       {std::string("migrations 4 (decision_counters), 6 (closing_is_final), 8 (holds) and 9 "
+                    "(queue_order)"),
         std::string("decision counters"), std::string("1 campaignq process uses this database"),
         absl::StrCat("campaignq-worker (pid ", worker_pid, ", user campaignq_worker"),
         std::string("address and start hidden from this role"), std::string("docs/deploy.md"),

@@ -12,14 +12,18 @@ Place PlaceFromCounts(int64_t counted, int64_t window_key, int64_t head_key, int
   // Keys are unique, so the window spans at least `counted` keys; a head
   // after the window (it cannot be: the head is the oldest) adds nothing.
   const double span = static_cast<double>(std::max<int64_t>(own_key - window_key, counted));
-  const double before = static_cast<double>(std::max<int64_t>(window_key - head_key, 0));
+  // A pre-queue ahead of an arrivals' window (keys below 0, migration 0009)
+  // is a different key space: its keys say nothing of its length. Then only
+  // the arrivals' stretch from key 0 is extrapolated, a lower bound.
+  const int64_t from = head_key < 0 && window_key >= 0 ? 0 : head_key;
+  const double before = static_cast<double>(std::max<int64_t>(window_key - from, 0));
   const double density = static_cast<double>(counted) / span;
   return {counted + static_cast<int64_t>(std::llround(before * density)), true};
 }
 
 ApplicationInLine ApplicationInLineFromRow(const pqxx::row& row) {
   ApplicationInLine result;
-  result.application = ApplicationFromRow(row, 7);
+  result.application = ApplicationFromRow(row, 8);
   if (row[6].as<bool>()) {
     const int64_t counted = row[0].as<int64_t>();
     // No row ahead: no window, no head needed.
@@ -27,9 +31,8 @@ ApplicationInLine ApplicationInLineFromRow(const pqxx::row& row) {
       result.place = Place{0, false};
     } else {
       const int64_t window = row[1].as<int64_t>();
-      result.place =
-          PlaceFromCounts(counted, window, row[2].is_null() ? window : row[2].as<int64_t>(),
-                          result.application.id());
+      result.place = PlaceFromCounts(
+          counted, window, row[2].is_null() ? window : row[2].as<int64_t>(), row[7].as<int64_t>());
     }
   }
   result.decided = row[3].as<int64_t>();

@@ -77,8 +77,8 @@ SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
 FROM applications WHERE id = $1;
 
 -- name: ApplicationGetInLine
--- GetApplication with its place in line: $1 application id. Seven columns
--- of place, then the application's (store::ApplicationFromRow at column 7):
+-- GetApplication with its place in line: $1 application id. Eight columns
+-- of place, then the application's (store::ApplicationFromRow at column 8):
 --   ahead, window_id, head_id  NULL unless the application is pending or
 --              waitlisted and its campaign has opened (a pre-queue's order
 --              stays secret until the opening); else how many of its status
@@ -88,8 +88,9 @@ FROM applications WHERE id = $1;
 --   decided, freed, sampled_micros  the campaign's progress counters and
 --              when they were read (server/wait_estimator.h)
 --   in_line    whether the three first are set
--- The queue order is "id" in the six lines marked "queue order" below (each
--- status's ORDER BY and "id <", and its head's ORDER BY), nowhere else.
+--   own_key    the application's queue key
+-- The line is the queue order, (queue_key, id) (migration 0009), in the six
+-- lines marked "queue order" below; window_id and head_id are queue keys.
 -- Index-only reads of the partial indexes, walking back from the
 -- application: "BETWEEN" and campaign_id in the ORDER BY (see "Index
 -- choice" in queue.sql), and the status fixed per branch (a branch whose
@@ -98,9 +99,10 @@ FROM applications WHERE id = $1;
 -- line.
 SELECT p.ahead, p.window_id, p.head_id,
        c.approved_count + c.rejected_count + c.cancelled_count + c.failed_count AS decided,
-       c.cancelled_count AS freed,
+       c.cancelled_count + c.released_count + c.expired_count AS freed,
        campaignq_micros(clock_timestamp()) AS sampled_micros,
        p.ahead IS NOT NULL AS in_line,
+       a.queue_key AS own_key,
        a.id, a.campaign_id, a.user_id, a.status, a.reason, a.last_error, a.attempts,
        campaignq_micros(a.created_at), campaignq_micros(a.decided_at),
        campaignq_micros(a.updated_at)
@@ -108,28 +110,28 @@ FROM applications a
 JOIN campaigns c ON c.id = a.campaign_id
 CROSS JOIN LATERAL (SELECT c.opens_at IS NULL OR c.opens_at <= now() AS opened) o
 LEFT JOIN LATERAL (
-    SELECT count(*) AS ahead, min(w.id) AS window_id,
+    SELECT count(*) AS ahead, min(w.queue_key) AS window_id,
            CASE a.status
              WHEN 'pending' THEN
-               (SELECT h.id FROM applications h
+               (SELECT h.queue_key FROM applications h
                 WHERE h.status = 'pending' AND h.campaign_id BETWEEN a.campaign_id AND a.campaign_id
-                ORDER BY h.campaign_id, h.id LIMIT 1)                              -- queue order
+                ORDER BY h.campaign_id, h.queue_key, h.id LIMIT 1)                 -- queue order
              ELSE
-               (SELECT h.id FROM applications h
+               (SELECT h.queue_key FROM applications h
                 WHERE h.status = 'waitlisted' AND h.campaign_id BETWEEN a.campaign_id AND a.campaign_id
-                ORDER BY h.campaign_id, h.id LIMIT 1)                              -- queue order
+                ORDER BY h.campaign_id, h.queue_key, h.id LIMIT 1)                 -- queue order
            END AS head_id
-    FROM ((SELECT x.id FROM applications x
+    FROM ((SELECT x.queue_key FROM applications x
            WHERE a.status = 'pending' AND o.opened AND x.status = 'pending'
              AND x.campaign_id BETWEEN a.campaign_id AND a.campaign_id
-             AND x.id < a.id                                                       -- queue order
-           ORDER BY x.campaign_id DESC, x.id DESC LIMIT 10001)                     -- queue order
+             AND (x.queue_key, x.id) < (a.queue_key, a.id)                         -- queue order
+           ORDER BY x.campaign_id DESC, x.queue_key DESC, x.id DESC LIMIT 10001)   -- queue order
           UNION ALL
-          (SELECT x.id FROM applications x
+          (SELECT x.queue_key FROM applications x
            WHERE a.status = 'waitlisted' AND o.opened AND x.status = 'waitlisted'
              AND x.campaign_id BETWEEN a.campaign_id AND a.campaign_id
-             AND x.id < a.id                                                       -- queue order
-           ORDER BY x.campaign_id DESC, x.id DESC LIMIT 10001)) w                  -- queue order
+             AND (x.queue_key, x.id) < (a.queue_key, a.id)                         -- queue order
+           ORDER BY x.campaign_id DESC, x.queue_key DESC, x.id DESC LIMIT 10001)) w -- queue order
 ) p ON o.opened AND a.status IN ('pending', 'waitlisted')
 WHERE a.id = $1;
 

@@ -43,6 +43,16 @@ TEST(PlaceFromCounts, NeverLessThanWhatWasCounted) {
   EXPECT_TRUE(place.estimate);
 }
 
+TEST(PlaceFromCounts, APrequeueAheadOfTheArrivalsIsNotExtrapolatedByItsKeys) {
+  // The head is pre-queued (a random key below 0, migration 0009): its key
+  // distance to the arrivals' window is about 2^62 and says nothing of how
+  // many are pre-queued. Only the arrivals from key 0 are extrapolated.
+  const int64_t head = -(int64_t{1} << 61);
+  const store::Place place = PlaceFromCounts(kExactPlaceLimit + 1, 70000, head, 100003);
+  EXPECT_TRUE(place.estimate);
+  EXPECT_EQ(place.ahead, kExactPlaceLimit + 1 + 23333);
+}
+
 TEST(WaitEstimator, UnknownUntilTwoSamplesASecondApartShowProgress) {
   WaitEstimator estimator;
   EXPECT_FALSE(estimator.Observe(1, Line::kPending, 100, kStart, 10).has_value());
