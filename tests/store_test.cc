@@ -721,6 +721,39 @@ TEST_F(StoreTest, GroupCommitEachApplyInABatchGetsItsOwnOutcome) {
   EXPECT_EQ(CountApplications(closed), 0);
 }
 
+// The batch travels as two array parameters: every printable user id,
+// including the array syntax's own characters, is stored as sent, and each
+// Apply of a batch larger than any fixed slot count keeps its own outcome.
+TEST_F(StoreTest, GroupCommitAnyPrintableUserIdRoundTrips) {
+  const int64_t open = Create("open").id();
+  const int64_t closed = Create("closed").id();
+  ASSERT_TRUE(store_->CloseCampaign(closed).ok());
+  std::vector<store::ApplyBatcher::Applicant> applicants;
+  for (char c = ' '; c <= '~'; ++c) applicants.push_back({open, std::string("u") + c + "x"});
+  for (const char* id : {"\"", "\\", "\\\"", "a,b", "{}", "}{", " spaced ", "NULL", "日本", "é"}) {
+    applicants.push_back({open, id});
+  }
+  applicants.push_back({closed, "NULL"});
+  applicants.push_back({987654, "nobody"});
+
+  store::ApplyBatcher batcher(pool_.get(), store::ApplyBatcher::Options());
+  const auto outcomes = batcher.ApplyTogether(applicants);
+  ASSERT_EQ(outcomes.size(), applicants.size());
+  const size_t stored = applicants.size() - 2;
+  for (size_t i = 0; i < stored; ++i) {
+    ASSERT_TRUE(outcomes[i].ok()) << i << ": " << outcomes[i].status();
+    EXPECT_EQ(outcomes[i]->user_id(), applicants[i].user_id);
+    const v1::Application read = Must(store_->GetApplication(outcomes[i]->id()), "GetApplication");
+    EXPECT_EQ(read.user_id(), applicants[i].user_id);
+    if (i > 0) {
+      EXPECT_LT(outcomes[i - 1]->id(), outcomes[i]->id());  // in input order
+    }
+  }
+  EXPECT_EQ(outcomes[stored].status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(outcomes[stored + 1].status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(CountApplications(open), static_cast<int64_t>(stored));
+}
+
 // An Apply that makes the batch statement itself fail (here a trigger
 // refuses it) fails alone: the batch falls back to one transaction each.
 TEST_F(StoreTest, GroupCommitAnErrorReachesOnlyTheApplyThatCausesIt) {
@@ -1475,16 +1508,14 @@ class CampaignLockTest : public StoreTest {
     session.exec("SET lock_timeout = '200ms'");
   }
 
-  // The store's Apply statement (one Apply in its first slot) on the
+  // The store's Apply statement (a batch of one Apply) on the
   // second connection.
   absl::StatusOr<bool> InsertOnSecondConnection(const std::string& user_id) {
     return db::InTransaction(
         *applier_, [&](db::ReadCommittedTransaction& txn) -> absl::StatusOr<bool> {
-          std::vector<std::optional<std::string>> slots(32);
-          slots[0] = std::to_string(campaign_id_);
-          slots[1] = user_id;
           pqxx::result rows = txn.exec_prepared(sql::kApplicationInsertBatch.name,
-                                                pqxx::prepare::make_dynamic_params(slots));
+                                                db::BigintArrayLiteral({campaign_id_}),
+                                                db::TextArrayLiteral({user_id}));
           return !rows[0][2].is_null();
         });
   }

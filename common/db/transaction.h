@@ -73,6 +73,24 @@ inline std::string BigintArrayLiteral(const std::vector<int64_t>& values) {
   return absl::StrCat("{", absl::StrJoin(values, ","), "}");
 }
 
+// The text form of a text[] parameter: every element double-quoted, with
+// backslashes and double quotes escaped, so any string (user ids with
+// quotes, commas, braces, spaces, or spelling NULL) round-trips.
+inline std::string TextArrayLiteral(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  out += '}';
+  return out;
+}
+
 // The text form of a bigint[] column ("{1,2,3}", "{}") back to its values.
 // Throws (as libpqxx does for a bad value) on anything else.
 inline std::vector<int64_t> ParseBigintArray(absl::string_view text) {

@@ -1,7 +1,6 @@
 #include "common/store/apply_batcher.h"
 
 #include <algorithm>
-#include <optional>
 #include <pqxx/pqxx>
 #include <utility>
 
@@ -15,9 +14,6 @@
 
 namespace campaignq::store {
 namespace {
-
-// Slots of one ApplicationInsertBatch statement (sql/queries/applications.sql).
-constexpr int kSlotsPerStatement = 16;
 
 // How far past its deadline a batch's statement may run at most (see
 // WriteTogether).
@@ -252,7 +248,16 @@ absl::Status ApplyBatcher::WriteTogether(const std::vector<QueuedApply*>& batch,
                                          absl::Time deadline) {
   auto connection = pool_->Acquire(deadline);
   if (!connection.ok()) return connection.status();
-  std::vector<std::optional<std::string>> params(2 * kSlotsPerStatement);
+  std::vector<int64_t> campaign_ids;
+  std::vector<std::string> user_ids;
+  campaign_ids.reserve(batch.size());
+  user_ids.reserve(batch.size());
+  for (const QueuedApply* apply : batch) {
+    campaign_ids.push_back(apply->campaign_id);
+    user_ids.push_back(apply->user_id);
+  }
+  const std::string campaigns_param = db::BigintArrayLiteral(campaign_ids);
+  const std::string users_param = db::TextArrayLiteral(user_ids);
   absl::Status status =
       db::InTransaction(**connection, deadline, [&](db::ReadCommittedTransaction& txn) {
         // statement_timeout counts per statement, from the time left when it
@@ -269,25 +274,14 @@ absl::Status ApplyBatcher::WriteTogether(const std::vector<QueuedApply*>& batch,
           }
           return true;
         };
-        for (size_t first = 0; first < batch.size(); first += kSlotsPerStatement) {
+        // The whole batch in one statement: one round trip, whatever its size.
+        if (!bound()) return db::DeadlineExceeded();
+        pqxx::result rows =
+            db::Exec(txn, sql::kApplicationInsertBatch, campaigns_param, users_param);
+        for (const auto& row : rows) {
           if (!bound()) return db::DeadlineExceeded();
-          for (size_t slot = 0; slot < kSlotsPerStatement; ++slot) {
-            const size_t i = first + slot;
-            if (i < batch.size()) {
-              params[2 * slot] = std::to_string(batch[i]->campaign_id);
-              params[2 * slot + 1] = batch[i]->user_id;
-            } else {
-              params[2 * slot].reset();
-              params[2 * slot + 1].reset();
-            }
-          }
-          pqxx::result rows = db::Exec(txn, sql::kApplicationInsertBatch,
-                                       pqxx::prepare::make_dynamic_params(params));
-          for (const auto& row : rows) {
-            if (!bound()) return db::DeadlineExceeded();
-            QueuedApply* apply = batch[first + row[0].as<size_t>() - 1];
-            apply->result = ApplyOutcome(txn, apply->campaign_id, apply->user_id, row);
-          }
+          QueuedApply* apply = batch[row[0].as<size_t>() - 1];
+          apply->result = ApplyOutcome(txn, apply->campaign_id, apply->user_id, row);
         }
         // COMMIT only in time: one that begins before the deadline ends
         // after it only by the WAL flush.

@@ -31,23 +31,6 @@ pqxx::result Run(pqxx::transaction_base& txn, Statement statement, Args&&... arg
   return txn.exec_params(CheckSql(statement), std::forward<Args>(args)...);
 }
 
-// The text form of a text[] parameter: every element double-quoted, with
-// backslashes and double quotes escaped, so any user id round-trips.
-std::string TextArrayLiteral(const std::vector<std::string>& values) {
-  std::string out = "{";
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : values[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  out += '}';
-  return out;
-}
-
 // Collects at most kMaxDetailsPerCheck lines per check, then a summary.
 class Findings {
  public:
@@ -201,7 +184,7 @@ void CheckApplications(Snapshot& txn, const std::string& ids,
     ack_ids.push_back(r.application_id);
   }
   for (const auto& row : Run(txn, sql::kCheckAcknowledged, db::BigintArrayLiteral(ack_campaigns),
-                             TextArrayLiteral(ack_users), db::BigintArrayLiteral(ack_ids))) {
+                             db::TextArrayLiteral(ack_users), db::BigintArrayLiteral(ack_ids))) {
     const std::string who =
         absl::StrCat("campaign ", row[0].as<int64_t>(), " user '", row[1].as<std::string>(), "'");
     if (row[3].is_null()) {

@@ -4,11 +4,11 @@
 -- updated_at (timestamps as microseconds since the epoch).
 
 -- name: ApplicationInsertBatch
--- Group commit: up to 16 Applies in one statement ($1/$2 the first one's
--- campaign id and user id, $3/$4 the second's, ...; unused slots NULL),
--- several of these in one transaction, one COMMIT (one WAL flush) for all.
--- Each Apply keeps its own outcome: one row per slot in input order, with
--- the campaign's status (NULL: no such campaign), the inserted row (all
+-- Group commit: a whole batch of Applies in one statement ($1 the campaign
+-- ids, $2 the user ids, arrays of equal length: the i-th Apply is element i
+-- of both), so a batch costs one round trip and one COMMIT (one WAL flush).
+-- Each Apply keeps its own outcome: one row per Apply in input order
+-- (position i, from 1), with the campaign's status (NULL: no such campaign), the inserted row (all
 -- NULL when the campaign is closed, not yet open or the user already
 -- applied) and when the campaign accepts Applies (its prequeue_opens_at,
 -- else its opens_at): nothing
@@ -16,23 +16,8 @@
 -- No NOTIFY here: PendingNotifier wakes the workers after the commit.
 -- The caller never puts the same (campaign, user) twice into one batch.
 WITH input (position, campaign_id, user_id) AS (
-    VALUES
-        (1, $1::bigint, $2::text),
-        (2, $3::bigint, $4::text),
-        (3, $5::bigint, $6::text),
-        (4, $7::bigint, $8::text),
-        (5, $9::bigint, $10::text),
-        (6, $11::bigint, $12::text),
-        (7, $13::bigint, $14::text),
-        (8, $15::bigint, $16::text),
-        (9, $17::bigint, $18::text),
-        (10, $19::bigint, $20::text),
-        (11, $21::bigint, $22::text),
-        (12, $23::bigint, $24::text),
-        (13, $25::bigint, $26::text),
-        (14, $27::bigint, $28::text),
-        (15, $29::bigint, $30::text),
-        (16, $31::bigint, $32::text)
+    SELECT u.position, u.campaign_id, u.user_id
+    FROM unnest($1::bigint[], $2::text[]) WITH ORDINALITY AS u (campaign_id, user_id, position)
 ), wanted AS (
     -- The schedule counts as the status: before opens_at (or before
     -- prequeue_opens_at when it has a pre-queue) 'not_yet_open', from
@@ -49,7 +34,6 @@ WITH input (position, campaign_id, user_id) AS (
            campaignq_micros(coalesce(c.prequeue_opens_at, c.opens_at)) AS opens_micros
     FROM input i LEFT JOIN campaigns c ON c.id = i.campaign_id
     CROSS JOIN LATERAL (SELECT clock_timestamp() AS now) t
-    WHERE i.campaign_id IS NOT NULL
 ), inserted AS (
     INSERT INTO applications (campaign_id, user_id, prequeue_key)
     SELECT campaign_id, user_id,
