@@ -14,30 +14,48 @@
 #
 # campaignq_add_test(NAME name LABEL unit|db|e2e|faults|pressure|ha|bench-smoke|browser|fuzz
 #                    SOURCES a.cc [b.cc ...] | COMMAND program [args ...]
-#                    [LIBS lib ...] [DEPENDS target ...] [TIMEOUT seconds])
+#                    [LIBS lib ...] [DEPENDS target ...] [DEFINITIONS NAME=value ...]
+#                    [TIMEOUT seconds])
 #
 # SOURCES: one GoogleTest executable `name` (linked with LIBS and
 # GTest::gtest_main), registered as one ctest test, so that a process-wide
 # PostgreSQL cluster is started once per binary, not once per test case.
 # COMMAND: a test that is not a GoogleTest binary (e.g. the format check).
 # DEPENDS: targets built before the test (e2e: the binaries it runs).
+# DEFINITIONS: compile definitions of the executable (here, because a test of
+# a tier the tree leaves out has no target to name afterwards).
 # TIMEOUT defaults to 60 s (unit), 120 s (db) and 600 s (the others).
+#
+# CAMPAIGNQ_TEST_TIERS: the tiers this tree builds and registers (default all).
+# The sanitizer trees run fewer (scripts/test-sanitized), and build no test
+# executable they would never run.
+set(CAMPAIGNQ_ALL_TEST_TIERS unit db e2e faults pressure ha bench-smoke browser fuzz)
+set(CAMPAIGNQ_TEST_TIERS "${CAMPAIGNQ_ALL_TEST_TIERS}" CACHE STRING
+    "The test tiers this tree builds and registers (a ;-list)")
+foreach(_campaignq_tier IN LISTS CAMPAIGNQ_TEST_TIERS)
+  if(NOT _campaignq_tier IN_LIST CAMPAIGNQ_ALL_TEST_TIERS)
+    message(FATAL_ERROR "CAMPAIGNQ_TEST_TIERS: unknown tier '${_campaignq_tier}' "
+                        "(${CAMPAIGNQ_ALL_TEST_TIERS})")
+  endif()
+endforeach()
+
 function(campaignq_add_test)
-  cmake_parse_arguments(ARG "" "NAME;LABEL;TIMEOUT" "SOURCES;COMMAND;LIBS;DEPENDS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;LABEL;TIMEOUT" "SOURCES;COMMAND;LIBS;DEPENDS;DEFINITIONS" ${ARGN})
   if(ARG_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "campaignq_add_test: unexpected arguments ${ARG_UNPARSED_ARGUMENTS}")
   endif()
   if(NOT ARG_NAME)
     message(FATAL_ERROR "campaignq_add_test: NAME is required")
   endif()
-  if(NOT ARG_LABEL MATCHES "^(unit|db|e2e|faults|pressure|ha|bench-smoke|browser|fuzz)$")
+  if(NOT ARG_LABEL IN_LIST CAMPAIGNQ_ALL_TEST_TIERS)
     message(FATAL_ERROR
-            "campaignq_add_test(${ARG_NAME}): LABEL must be unit, db, e2e, faults, pressure, ha, "
-            "bench-smoke, "
-            "browser or fuzz")
+            "campaignq_add_test(${ARG_NAME}): LABEL must be one of ${CAMPAIGNQ_ALL_TEST_TIERS}")
   endif()
   if(ARG_SOURCES AND ARG_COMMAND OR NOT ARG_SOURCES AND NOT ARG_COMMAND)
     message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): give SOURCES or COMMAND, not both")
+  endif()
+  if(NOT ARG_LABEL IN_LIST CAMPAIGNQ_TEST_TIERS)
+    return()
   endif()
   if(NOT ARG_TIMEOUT)
     if(ARG_LABEL STREQUAL "unit")
@@ -56,9 +74,12 @@ function(campaignq_add_test)
     if(ARG_DEPENDS)
       add_dependencies(${ARG_NAME} ${ARG_DEPENDS})
     endif()
+    if(ARG_DEFINITIONS)
+      target_compile_definitions(${ARG_NAME} PRIVATE ${ARG_DEFINITIONS})
+    endif()
   else()
-    if(ARG_LIBS OR ARG_DEPENDS)
-      message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): LIBS and DEPENDS need SOURCES")
+    if(ARG_LIBS OR ARG_DEPENDS OR ARG_DEFINITIONS)
+      message(FATAL_ERROR "campaignq_add_test(${ARG_NAME}): LIBS, DEPENDS and DEFINITIONS need SOURCES")
     endif()
     add_test(NAME ${ARG_NAME} COMMAND ${ARG_COMMAND})
   endif()

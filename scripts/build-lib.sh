@@ -18,3 +18,20 @@ campaignq_build_dir() {
   esac
   echo "${CAMPAIGNQ_BUILD_DIR:-$dir}"
 }
+
+# ccache for a build of the checkout at $1, when ccache is on the PATH:
+# appends the cmake option that makes it the compiler launcher to the array
+# named $2 and exports its settings. Clean clones in other directories hit
+# the cache: CCACHE_BASEDIR makes the paths on the command line relative, and
+# cmake/build_options.cmake's -fdebug-prefix-map keeps the build directory
+# out of the hash of a -g compile (without it every object of a fresh clone
+# was a miss). The size holds the four trees CI builds (build, build-asan,
+# build-tsan, build-fuzz) at once, so that one run does not evict what the
+# next one needs.
+campaignq_use_ccache() {
+  local -n cmake_options=$2
+  command -v ccache >/dev/null 2>&1 || return 0
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$1}
+  export CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-12G}
+  cmake_options+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+}
