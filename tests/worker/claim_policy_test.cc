@@ -237,6 +237,43 @@ TEST_F(ClaimPolicyTest, NotifiedCampaignsThatNeedTheLockAreHintedToTheNextWindow
   EXPECT_TRUE(policy_->NextClaim(kStart).window.hinted_campaigns.empty());
 }
 
+// A pre-queue at its opening: its rows lie below the window's low-water
+// mark (claim_window.h: a campaign not open yet never holds it down), so
+// only a claim that names the campaign finds them until the next rebase. A
+// full batch of a named campaign leaves the rest to the next claim, which
+// must name it again (it was lost: the rest decided on the 2 s poll).
+// DISABLED_: fails on main (the next claim names nothing); the fix was not
+// proven by the deadline (branch wake's report).
+TEST_F(ClaimPolicyTest, DISABLED_AFullBatchOfANamedCampaignNamesItAgainInTheNextClaim) {
+  policy_->Woken({5});
+  queue::BatchResult capped;
+  capped.needs_lock = {5};
+  Turn(capped);
+  EXPECT_EQ(Turn(Decided({5}, {10})).next, Next::kClaim);
+  EXPECT_EQ(last_.window.hinted_campaigns, std::vector<int64_t>{5});
+  Claim next = policy_->NextClaim(kStart);
+  EXPECT_EQ(next.kind, Kind::kByWindow);
+  EXPECT_EQ(next.window.hinted_campaigns, std::vector<int64_t>{5});
+  // Uncapped: the notified claim again (never under the campaign lock).
+  policy_->Woken({8});
+  queue::BatchResult uncapped = Decided({8}, {10});
+  uncapped.uncapped = true;
+  uncapped.notified_only = true;
+  EXPECT_EQ(Turn(uncapped).next, Next::kClaim);
+  next = policy_->NextClaim(kStart);
+  EXPECT_EQ(next.kind, Kind::kNotified);
+  EXPECT_EQ(next.notified, std::vector<int64_t>{8});
+  // A short batch decided the campaign's rest: no name carried.
+  policy_->Woken({8});
+  uncapped = Decided({8}, {3});
+  uncapped.uncapped = true;
+  uncapped.notified_only = true;
+  EXPECT_EQ(Turn(uncapped).next, Next::kSleep);
+  next = policy_->NextClaim(kStart);
+  EXPECT_EQ(next.kind, Kind::kByWindow);
+  EXPECT_TRUE(next.window.hinted_campaigns.empty());
+}
+
 TEST_F(ClaimPolicyTest, ANotifyStormIsTakenInBatchesWithADecideWindowAndOneAtATimeWithout) {
   EXPECT_EQ(Turn(queue::BatchResult()).campaigns_per_wake, 1u);
   ClaimPolicyOptions windowed;
