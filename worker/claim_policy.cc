@@ -101,6 +101,7 @@ Claim ClaimPolicy::NextClaim(Clock::time_point now) {
   }
   if (!claim.notified.empty()) {
     claim.kind = Claim::Kind::kNotified;
+    hinted_ = std::move(hinted);  // for the window claim after it
     return claim;
   }
   claim.kind = Claim::Kind::kByWindow;
@@ -121,7 +122,9 @@ Reaction ClaimPolicy::Observe(const Claim& claim, const queue::BatchResult& resu
   }
   if (result.status.ok()) {
     unattributed_failures_ = 0;
-    hinted_ = result.needs_lock;
+    for (int64_t campaign : result.needs_lock) {
+      if (!Contains(hinted_, campaign)) hinted_.push_back(campaign);
+    }
     if (batch_size_ < options_.batch_size && ++successes_since_shrink_ >= kSuccessesToGrow) {
       batch_size_ = std::min(options_.batch_size, batch_size_ * 2);
       successes_since_shrink_ = 0;
@@ -135,6 +138,7 @@ Reaction ClaimPolicy::Observe(const Claim& claim, const queue::BatchResult& resu
       for (int64_t campaign : result.campaign_ids) cooldowns_.Succeeded(campaign);
       if (static_cast<int>(result.decisions.size()) == requested) {
         reaction.wake_another = true;
+        CarryNamed(claim, result);
         return reaction;  // there may be more: claim again at once
       }
       // The notified campaigns were decided up to their newest Apply, and
@@ -201,6 +205,29 @@ Reaction ClaimPolicy::Observe(const Claim& claim, const queue::BatchResult& resu
   reaction.campaign_id = claim.campaign_id;
   reaction.application_id = result.isolated_application;
   return reaction;
+}
+
+void ClaimPolicy::CarryNamed(const Claim& claim, const queue::BatchResult& result) {
+  if (claim.kind == Claim::Kind::kNotified) {
+    // And those the batch did not reach: step 0 goes in id order and stops
+    // at a full batch. Not those it looked at and decided nothing of (held
+    // by other workers, or empty): naming them again in every batch of a
+    // storm would cost a statement each for nothing.
+    const int64_t last = result.campaign_ids.empty() ? 0 : result.campaign_ids.back();
+    for (int64_t campaign : claim.notified) {
+      if ((campaign > last || Contains(result.campaign_ids, campaign)) &&
+          !Contains(result.needs_lock, campaign)) {
+        notified_.push_back(campaign);
+      }
+    }
+    return;
+  }
+  for (int64_t campaign : result.campaign_ids) {
+    if (claim.kind == Claim::Kind::kByWindow &&
+        Contains(claim.window.hinted_campaigns, campaign) && !Contains(hinted_, campaign)) {
+      hinted_.push_back(campaign);
+    }
+  }
 }
 
 void ClaimPolicy::Woken(std::vector<int64_t> campaigns) { notified_ = std::move(campaigns); }

@@ -158,6 +158,12 @@ class ClaimPolicy {
   std::vector<int64_t> BackingOff(Clock::time_point now) { return cooldowns_.Active(now); }
 
  private:
+  // After a full batch: the campaigns the claim named (notified or hinted)
+  // that it decided are named again in the next one. Their rest may lie
+  // below the window's low-water mark (a pre-queue at its opening, whose
+  // rows the mark passed while it was not open: claim_window.h), where no
+  // window claim finds them before the next rebase.
+  void CarryNamed(const Claim& claim, const queue::BatchResult& result);
   // Sleeping now: how long, and for how many campaigns.
   Reaction Sleep(Reaction reaction, Clock::time_point now) const;
 
