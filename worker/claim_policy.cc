@@ -223,8 +223,8 @@ void ClaimPolicy::CarryNamed(const Claim& claim, const queue::BatchResult& resul
     return;
   }
   for (int64_t campaign : result.campaign_ids) {
-    if (claim.kind == Claim::Kind::kByWindow &&
-        Contains(claim.window.hinted_campaigns, campaign) && !Contains(hinted_, campaign)) {
+    if (claim.kind == Claim::Kind::kByWindow && Contains(claim.window.hinted_campaigns, campaign) &&
+        !Contains(hinted_, campaign)) {
       hinted_.push_back(campaign);
     }
   }
