@@ -59,6 +59,8 @@ void ClaimPolicy::Connected(Clock::time_point now) {
   unattributed_failures_ = 0;
   notified_.clear();
   hinted_.clear();
+  expiry_due_ = now;
+  expiry_failures_ = 0;
 }
 
 bool ClaimPolicy::PlansDue(Clock::time_point now) {
@@ -70,6 +72,11 @@ bool ClaimPolicy::PlansDue(Clock::time_point now) {
 Claim ClaimPolicy::NextClaim(Clock::time_point now) {
   Claim claim;
   claim.window.batch_size = batch_size_;
+  // First: a hold's expiry is promised within a time, a decision is not.
+  if (options_.expire_holds && now >= expiry_due_) {
+    claim.kind = Claim::Kind::kExpireHolds;
+    return claim;
+  }
   claim.window.max_campaigns = campaigns_per_batch_;
   claim.window.excluded_campaigns = cooldowns_.Active(now);
   std::vector<int64_t> notified = std::move(notified_);
@@ -111,6 +118,9 @@ Claim ClaimPolicy::NextClaim(Clock::time_point now) {
 
 Reaction ClaimPolicy::Observe(const Claim& claim, const queue::BatchResult& result,
                               bool connection_open, Clock::time_point now) {
+  if (claim.kind == Claim::Kind::kExpireHolds) {
+    return ObserveExpiry(claim, result, connection_open, now);
+  }
   Reaction reaction;
   const int requested = claim.window.batch_size;
   if (result.lock_refused) {
@@ -230,6 +240,39 @@ void ClaimPolicy::CarryNamed(const Claim& claim, const queue::BatchResult& resul
   }
 }
 
+Reaction ClaimPolicy::ObserveExpiry(const Claim& claim, const queue::BatchResult& result,
+                                    bool connection_open, Clock::time_point now) {
+  Reaction reaction;
+  if (!result.status.ok()) {
+    if (result.status.code() == absl::StatusCode::kUnknown) {
+      reaction.outcome = BatchOutcome::kCommitUnknown;
+      reaction.next = Reaction::Next::kReconnect;
+    } else if (db::IsConnectionLost(result.status) || !connection_open) {
+      reaction.outcome = BatchOutcome::kConnectionLost;
+      reaction.next = Reaction::Next::kReconnect;
+    } else {
+      // No application to charge: an expiry decides nothing about one.
+      // The thread goes on deciding meanwhile.
+      reaction.outcome = BatchOutcome::kNotCharged;
+      expiry_due_ = now + jitter_(options_.campaign_backoff, expiry_failures_++);
+    }
+    return reaction;
+  }
+  expiry_failures_ = 0;
+  reaction.outcome = result.expired.empty() ? BatchOutcome::kNothing : BatchOutcome::kExpired;
+  std::chrono::milliseconds next = options_.hold_probe;
+  if (static_cast<int>(result.expired.size()) >= claim.window.batch_size) {
+    next = std::chrono::milliseconds(0);  // there may be more due
+  } else if (result.next_expiry_micros.has_value()) {
+    next = *result.next_expiry_micros <= 0
+               ? options_.held_retry
+               : std::min(next, std::chrono::ceil<std::chrono::milliseconds>(
+                                    std::chrono::microseconds(*result.next_expiry_micros)));
+  }
+  expiry_due_ = now + next;
+  return reaction;  // then the usual claim
+}
+
 void ClaimPolicy::Woken(std::vector<int64_t> campaigns) { notified_ = std::move(campaigns); }
 
 void ClaimPolicy::FailureRecorded(bool recorded, Clock::time_point now) {
@@ -251,6 +294,11 @@ Reaction ClaimPolicy::Sleep(Reaction reaction, Clock::time_point now) const {
   if (next.has_value()) {
     reaction.wait =
         std::min(reaction.wait, std::chrono::ceil<std::chrono::milliseconds>(*next - now));
+  }
+  if (options_.expire_holds) {
+    reaction.wait = std::min(
+        reaction.wait, std::max(std::chrono::milliseconds(0),
+                                std::chrono::ceil<std::chrono::milliseconds>(expiry_due_ - now)));
   }
   reaction.campaigns_per_wake =
       options_.decide_window ? static_cast<size_t>(options_.max_campaigns_per_batch) : 1;
