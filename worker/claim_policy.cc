@@ -59,6 +59,8 @@ void ClaimPolicy::Connected(Clock::time_point now) {
   unattributed_failures_ = 0;
   notified_.clear();
   hinted_.clear();
+  expiry_due_ = now;
+  expiry_failures_ = 0;
 }
 
 bool ClaimPolicy::PlansDue(Clock::time_point now) {
@@ -70,6 +72,11 @@ bool ClaimPolicy::PlansDue(Clock::time_point now) {
 Claim ClaimPolicy::NextClaim(Clock::time_point now) {
   Claim claim;
   claim.window.batch_size = batch_size_;
+  // First: a hold's expiry is promised within a time, a decision is not.
+  if (options_.expire_holds && now >= expiry_due_) {
+    claim.kind = Claim::Kind::kExpireHolds;
+    return claim;
+  }
   claim.window.max_campaigns = campaigns_per_batch_;
   claim.window.excluded_campaigns = cooldowns_.Active(now);
   std::vector<int64_t> notified = std::move(notified_);
@@ -101,6 +108,7 @@ Claim ClaimPolicy::NextClaim(Clock::time_point now) {
   }
   if (!claim.notified.empty()) {
     claim.kind = Claim::Kind::kNotified;
+    hinted_ = std::move(hinted);  // for the window claim after it
     return claim;
   }
   claim.kind = Claim::Kind::kByWindow;
@@ -110,6 +118,9 @@ Claim ClaimPolicy::NextClaim(Clock::time_point now) {
 
 Reaction ClaimPolicy::Observe(const Claim& claim, const queue::BatchResult& result,
                               bool connection_open, Clock::time_point now) {
+  if (claim.kind == Claim::Kind::kExpireHolds) {
+    return ObserveExpiry(claim, result, connection_open, now);
+  }
   Reaction reaction;
   const int requested = claim.window.batch_size;
   if (result.lock_refused) {
@@ -121,7 +132,9 @@ Reaction ClaimPolicy::Observe(const Claim& claim, const queue::BatchResult& resu
   }
   if (result.status.ok()) {
     unattributed_failures_ = 0;
-    hinted_ = result.needs_lock;
+    for (int64_t campaign : result.needs_lock) {
+      if (!Contains(hinted_, campaign)) hinted_.push_back(campaign);
+    }
     if (batch_size_ < options_.batch_size && ++successes_since_shrink_ >= kSuccessesToGrow) {
       batch_size_ = std::min(options_.batch_size, batch_size_ * 2);
       successes_since_shrink_ = 0;
@@ -135,6 +148,7 @@ Reaction ClaimPolicy::Observe(const Claim& claim, const queue::BatchResult& resu
       for (int64_t campaign : result.campaign_ids) cooldowns_.Succeeded(campaign);
       if (static_cast<int>(result.decisions.size()) == requested) {
         reaction.wake_another = true;
+        CarryNamed(claim, result);
         return reaction;  // there may be more: claim again at once
       }
       // The notified campaigns were decided up to their newest Apply, and
@@ -203,6 +217,62 @@ Reaction ClaimPolicy::Observe(const Claim& claim, const queue::BatchResult& resu
   return reaction;
 }
 
+void ClaimPolicy::CarryNamed(const Claim& claim, const queue::BatchResult& result) {
+  if (claim.kind == Claim::Kind::kNotified) {
+    // And those the batch did not reach: step 0 goes in id order and stops
+    // at a full batch. Not those it looked at and decided nothing of (held
+    // by other workers, or empty): naming them again in every batch of a
+    // storm would cost a statement each for nothing.
+    const int64_t last = result.campaign_ids.empty() ? 0 : result.campaign_ids.back();
+    for (int64_t campaign : claim.notified) {
+      if ((campaign > last || Contains(result.campaign_ids, campaign)) &&
+          !Contains(result.needs_lock, campaign)) {
+        notified_.push_back(campaign);
+      }
+    }
+    return;
+  }
+  for (int64_t campaign : result.campaign_ids) {
+    if (claim.kind == Claim::Kind::kByWindow && Contains(claim.window.hinted_campaigns, campaign) &&
+        !Contains(hinted_, campaign)) {
+      hinted_.push_back(campaign);
+    }
+  }
+}
+
+Reaction ClaimPolicy::ObserveExpiry(const Claim& claim, const queue::BatchResult& result,
+                                    bool connection_open, Clock::time_point now) {
+  Reaction reaction;
+  if (!result.status.ok()) {
+    if (result.status.code() == absl::StatusCode::kUnknown) {
+      reaction.outcome = BatchOutcome::kCommitUnknown;
+      reaction.next = Reaction::Next::kReconnect;
+    } else if (db::IsConnectionLost(result.status) || !connection_open) {
+      reaction.outcome = BatchOutcome::kConnectionLost;
+      reaction.next = Reaction::Next::kReconnect;
+    } else {
+      // No application to charge: an expiry decides nothing about one.
+      // The thread goes on deciding meanwhile.
+      reaction.outcome = BatchOutcome::kNotCharged;
+      expiry_due_ = now + jitter_(options_.campaign_backoff, expiry_failures_++);
+    }
+    return reaction;
+  }
+  expiry_failures_ = 0;
+  reaction.outcome = result.expired.empty() ? BatchOutcome::kNothing : BatchOutcome::kExpired;
+  std::chrono::milliseconds next = options_.hold_probe;
+  if (static_cast<int>(result.expired.size()) >= claim.window.batch_size) {
+    next = std::chrono::milliseconds(0);  // there may be more due
+  } else if (result.next_expiry_micros.has_value()) {
+    next = *result.next_expiry_micros <= 0
+               ? options_.held_retry
+               : std::min(next, std::chrono::ceil<std::chrono::milliseconds>(
+                                    std::chrono::microseconds(*result.next_expiry_micros)));
+  }
+  expiry_due_ = now + next;
+  return reaction;  // then the usual claim
+}
+
 void ClaimPolicy::Woken(std::vector<int64_t> campaigns) { notified_ = std::move(campaigns); }
 
 void ClaimPolicy::FailureRecorded(bool recorded, Clock::time_point now) {
@@ -224,6 +294,11 @@ Reaction ClaimPolicy::Sleep(Reaction reaction, Clock::time_point now) const {
   if (next.has_value()) {
     reaction.wait =
         std::min(reaction.wait, std::chrono::ceil<std::chrono::milliseconds>(*next - now));
+  }
+  if (options_.expire_holds) {
+    reaction.wait = std::min(
+        reaction.wait, std::max(std::chrono::milliseconds(0),
+                                std::chrono::ceil<std::chrono::milliseconds>(expiry_due_ - now)));
   }
   reaction.campaigns_per_wake =
       options_.decide_window ? static_cast<size_t>(options_.max_campaigns_per_batch) : 1;

@@ -33,6 +33,13 @@
 //   * A lost connection or an unknown COMMIT outcome: reconnect, after a
 //     jittered delay doubling up to reconnect_backoff.max while connecting
 //     fails.
+//   * The expiry queue (expire_holds, one thread per process): ExpireDueHolds
+//     before any other claim once the earliest hold it knows of is due, and
+//     at least every hold_probe, since holds made elsewhere (other workers,
+//     a cancel's or a release's fill) are known only by probing. A sleep
+//     ends by then too. A full expiry batch expires again at once; due holds
+//     it could not lock (another transaction holds their campaign) are
+//     retried after held_retry, not in a loop.
 
 #include <chrono>
 #include <cstddef>
@@ -66,6 +73,16 @@ struct ClaimPolicyOptions {
   // behind within 20-40 s), long enough that re-planning costs nothing
   // measurable.
   std::chrono::milliseconds plan_refresh{std::chrono::seconds(5)};
+  // This thread expires due holds (ClaimProtocol::ExpireDueHolds).
+  bool expire_holds = false;
+  // The longest time between two expiry batches. A hold made where this
+  // thread cannot see it (another process) is found by the next probe, at
+  // most hold_probe after it was made, so it expires at most hold_probe
+  // late whatever its duration (issue 21: within 1 s).
+  std::chrono::milliseconds hold_probe{500};
+  // Due holds whose campaign another transaction held: tried again after
+  // this (that transaction is a short batch, or an expiry of them).
+  std::chrono::milliseconds held_retry{100};
 };
 
 // The next batch: which entry point, with what.
@@ -77,6 +94,7 @@ struct Claim {
     kFairestNowait,    // ClaimProtocol::DecideFairestNowait(window.batch_size,
                        // window.excluded_campaigns)
     kFairestBlocking,  // ClaimProtocol::DecideFairestBlocking(the same)
+    kExpireHolds,      // ClaimProtocol::ExpireDueHolds(window.batch_size)
   };
   Kind kind = Kind::kByWindow;
   int64_t campaign_id = 0;        // kIsolatedHead
@@ -90,6 +108,7 @@ struct Claim {
 // What a batch's result was, for the loop's metrics and logs.
 enum class BatchOutcome {
   kDecided,         // OK, a campaign claimed (WorkerMetrics::RecordBatch)
+  kExpired,         // OK, holds expired (WorkerMetrics::RecordExpiries)
   kNothing,         // OK, nothing this worker may take
   kLockRefused,     // NOWAIT refused: the campaign backs off (a retry, 55P03)
   kCommitUnknown,   // the COMMIT's outcome was lost
@@ -158,8 +177,17 @@ class ClaimPolicy {
   std::vector<int64_t> BackingOff(Clock::time_point now) { return cooldowns_.Active(now); }
 
  private:
+  // After a full batch: the campaigns the claim named (notified or hinted)
+  // that it decided are named again in the next one. Their rest may lie
+  // below the window's low-water mark (a pre-queue at its opening, whose
+  // rows the mark passed while it was not open: claim_window.h), where no
+  // window claim finds them before the next rebase.
+  void CarryNamed(const Claim& claim, const queue::BatchResult& result);
   // Sleeping now: how long, and for how many campaigns.
   Reaction Sleep(Reaction reaction, Clock::time_point now) const;
+  // Observe for kExpireHolds.
+  Reaction ObserveExpiry(const Claim& claim, const queue::BatchResult& result, bool connection_open,
+                         Clock::time_point now);
 
   const ClaimPolicyOptions options_;
   Jitter jitter_;
@@ -189,6 +217,10 @@ class ClaimPolicy {
   // Those of them that only the usual claim decides (capped or closed):
   // candidates of the next window claim.
   std::vector<int64_t> hinted_;
+  // expire_holds: when the next expiry batch is due (at once on a new
+  // connection), and its consecutive failures (backing off).
+  Clock::time_point expiry_due_{};
+  int expiry_failures_ = 0;
 };
 
 }  // namespace campaignq::worker

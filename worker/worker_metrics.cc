@@ -32,7 +32,18 @@ WorkerMetrics::WorkerMetrics(metrics::Registry* registry)
                        ->AddHistogram("campaignq_transaction_duration_seconds",
                                       "claim-and-decide transaction, BEGIN to COMMIT",
                                       metrics::LatencyBuckets())
-                       .With({})) {}
+                       .With({})),
+      expired_(registry->AddCounter("campaignq_holds_expired_total", "holds expired by workers")
+                   .With({})),
+      passed_on_(registry
+                     ->AddCounter("campaignq_hold_seats_passed_on_total",
+                                  "seats of expired holds offered to the next in line")
+                     .With({})),
+      expiry_lateness_(registry
+                           ->AddHistogram("campaignq_hold_expiry_lateness_seconds",
+                                          "from a hold's hold_expires_at to its expiry",
+                                          metrics::LatencyBuckets())
+                           .With({})) {}
 
 void WorkerMetrics::RecordBatch(const queue::BatchResult& result) {
   batches_.Increment();
@@ -42,6 +53,15 @@ void WorkerMetrics::RecordBatch(const queue::BatchResult& result) {
     decisions_.With({decision.status}).Increment();
     wait_.Observe(static_cast<double>(decision.waited_micros) / 1e6);
   }
+}
+
+void WorkerMetrics::RecordExpiries(const queue::BatchResult& result) {
+  transaction_.Observe(result.transaction_seconds);
+  for (const queue::Expiry& expiry : result.expired) {
+    expired_.Increment();
+    expiry_lateness_.Observe(static_cast<double>(expiry.late_micros) / 1e6);
+  }
+  passed_on_.Increment(static_cast<int64_t>(result.seats_passed_on.size()));
 }
 
 void WorkerMetrics::RecordRetry(const std::string& sqlstate) {

@@ -18,11 +18,15 @@ class WorkerMetrics {
   // the connection was lost without one).
   void RecordRetry(const std::string& sqlstate);
   void RecordFailed() { failed_.Increment(); }
+  // One committed expiry batch: holds expired, how late each was, and the
+  // seats passed on to the next in line.
+  void RecordExpiries(const queue::BatchResult& result);
 
   int64_t decided(const char* outcome) { return decisions_.With({outcome}).value(); }
   int64_t batches() const { return batches_.value(); }
   int64_t retries() const { return retries_total_.value(); }
   int64_t failed() const { return failed_.value(); }
+  int64_t expired() const { return expired_.value(); }
 
  private:
   metrics::Family<metrics::Counter>& decisions_;
@@ -33,6 +37,9 @@ class WorkerMetrics {
   metrics::Histogram& batch_size_;
   metrics::Histogram& wait_;
   metrics::Histogram& transaction_;
+  metrics::Counter& expired_;
+  metrics::Counter& passed_on_;
+  metrics::Histogram& expiry_lateness_;
 };
 
 }  // namespace campaignq::worker

@@ -26,9 +26,13 @@ constexpr std::chrono::milliseconds kStopCheckInterval{200};
 // The longest idle wait in pooler-safe mode, where no NOTIFY can wake us.
 constexpr std::chrono::milliseconds kPoolerPollInterval{100};
 
-// The thread's claim policy, from the pool's options.
-ClaimPolicyOptions PolicyOptions(const WorkerOptions& options) {
+// Thread `index`'s claim policy, from the pool's options.
+ClaimPolicyOptions PolicyOptions(const WorkerOptions& options, int index) {
   ClaimPolicyOptions policy;
+  // One thread per process expires holds: their expiry batches are short
+  // and rare next to decisions, and every process has one, so a process
+  // killed leaves the others to it.
+  policy.expire_holds = index == 0;
   policy.lock_mode = options.lock_mode;
   policy.batch_size = options.batch_size;
   policy.max_campaigns_per_batch = options.max_campaigns_per_batch;
@@ -56,6 +60,8 @@ queue::BatchResult Run(queue::ClaimProtocol& protocol, const Claim& claim) {
     case Claim::Kind::kFairestBlocking:
       return protocol.DecideFairestBlocking(claim.window.batch_size,
                                             claim.window.excluded_campaigns);
+    case Claim::Kind::kExpireHolds:
+      return protocol.ExpireDueHolds(claim.window.batch_size);
   }
   queue::BatchResult unknown;
   unknown.status = absl::InternalError("unknown claim kind");
@@ -127,7 +133,7 @@ absl::Status WorkerPool::Readiness() const {
 // what to claim next is decided there.
 void WorkerPool::RunThread(int index) {
   const std::string name = absl::StrCat("worker-", index);
-  ClaimPolicy policy(PolicyOptions(options_));
+  ClaimPolicy policy(PolicyOptions(options_, index));
 
   while (!stopping_.load()) {
     last_turn_[index] = SteadyNanos();
@@ -162,6 +168,10 @@ void WorkerPool::RunThread(int index) {
         case BatchOutcome::kDecided:
           metrics_->RecordBatch(result);
           LogDebug(name, "decided ", result.decisions.size(), " campaign_id=", result.campaign_id);
+          break;
+        case BatchOutcome::kExpired:
+          metrics_->RecordExpiries(result);
+          LogDebug(name, "expired ", result.expired.size(), " holds");
           break;
         case BatchOutcome::kNothing:
           break;

@@ -245,13 +245,7 @@ void DecideNotifiedIn(db::Connection& connection, std::vector<int64_t> notified,
 // After COMMIT: wakes watchers, one notification per campaign decided. A
 // hint (watchers re-read on a timeout too), so a failure here is ignored;
 // a broken connection shows in the next batch.
-void NotifyDecided(db::Connection& connection, const std::vector<Decision>& decisions) {
-  std::vector<int64_t> campaigns;
-  for (const Decision& decision : decisions) {
-    if (campaigns.empty() || campaigns.back() != decision.campaign_id) {
-      campaigns.push_back(decision.campaign_id);
-    }
-  }
+void NotifyDecided(db::Connection& connection, const std::vector<int64_t>& campaigns) {
   // One round trip: the statement in its own implicit transaction, which it
   // makes asynchronous (set_config(..., true)): a hint needs no WAL flush.
   const std::string ids = db::BigintArrayLiteral(campaigns);
@@ -278,11 +272,60 @@ BatchResult RunBatch(db::Connection& connection, Batch batch) {
   } catch (const std::exception& error) {
     result.status = db::StatusFromException(error);
   }
-  if (!result.status.ok()) result.decisions.clear();
+  if (!result.status.ok()) {
+    // Rolled back: nothing of it happened.
+    result.decisions.clear();
+    result.expired.clear();
+    result.seats_passed_on.clear();
+    result.next_expiry_micros.reset();
+  }
   result.transaction_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (result.status.ok() && !result.decisions.empty()) NotifyDecided(connection, result.decisions);
+  if (result.status.ok()) {
+    // One per campaign: both lists are by campaign.
+    std::vector<int64_t> campaigns;
+    for (const Decision& decision : result.decisions) {
+      if (campaigns.empty() || campaigns.back() != decision.campaign_id) {
+        campaigns.push_back(decision.campaign_id);
+      }
+    }
+    for (const Expiry& expiry : result.expired) {
+      if (campaigns.empty() || campaigns.back() != expiry.campaign_id) {
+        campaigns.push_back(expiry.campaign_id);
+      }
+    }
+    if (!campaigns.empty()) NotifyDecided(connection, campaigns);
+  }
   return result;
+}
+
+// The expiry batch (ClaimProtocol::ExpireDueHolds), in one transaction.
+void ExpireDueHoldsIn(db::Connection& connection, int batch_size, BatchResult* result) {
+  ReadCommittedTransaction txn(connection);
+  for (const auto& row : Exec(txn, sql::kQueueClaimDueHolds, batch_size)) {
+    result->campaign_ids.push_back(row[0].as<int64_t>());
+  }
+  if (!result->campaign_ids.empty()) {
+    result->campaign_id = result->campaign_ids.front();
+    result->campaign_locked = true;
+    for (const auto& row : Exec(txn, sql::kApplicationExpireDueHolds,
+                                db::BigintArrayLiteral(result->campaign_ids), batch_size)) {
+      result->expired.push_back({row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>()});
+    }
+    // Each campaign's seats back at once: the fill rule ranks the line once
+    // for all of them.
+    for (size_t i = 0; i < result->expired.size();) {
+      const int64_t campaign = result->expired[i].campaign_id;
+      int seats = 0;
+      for (; i < result->expired.size() && result->expired[i].campaign_id == campaign; ++i) ++seats;
+      for (const auto& row : Exec(txn, sql::kApplicationFillFreeSeats, campaign, 0, -seats)) {
+        result->seats_passed_on.push_back(row[0].as<int64_t>());
+      }
+    }
+  }
+  const pqxx::result next = Exec(txn, sql::kQueueNextHoldExpiry);
+  if (!next.empty()) result->next_expiry_micros = next[0][0].as<int64_t>();
+  txn.commit();
 }
 
 }  // namespace
@@ -366,6 +409,11 @@ BatchResult ClaimProtocol::DecideIsolatedHead(int64_t campaign_id) {
   return RunBatch(connection_, [&](BatchResult* result) {
     DecideOne(connection_, campaign_id, 1, /*isolate_head=*/true, result);
   });
+}
+
+BatchResult ClaimProtocol::ExpireDueHolds(int batch_size) {
+  return RunBatch(connection_,
+                  [&](BatchResult* result) { ExpireDueHoldsIn(connection_, batch_size, result); });
 }
 
 void ClaimProtocol::DiscardCachedPlans() {

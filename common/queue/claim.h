@@ -66,6 +66,12 @@
 //   3. COMMIT; then one NOTIFY campaignq_decided per campaign decided, in a
 //      transaction of its own (inside the batch, NOTIFY's global commit lock
 //      serialised every worker's commit).
+// The expiry of due holds (ExpireDueHolds) is a batch of its own, the
+// product's second job queue: QueueClaimDueHolds locks the campaigns owning
+// the earliest due holds (SKIP LOCKED, id order), ApplicationExpireDueHolds
+// expires them in a new statement, ApplicationFillFreeSeats gives each
+// campaign's seats to the next in line, QueueNextHoldExpiry says when to
+// come back; COMMIT; NOTIFY campaignq_decided as in 3.
 // Lock order, everywhere in campaignq: campaign rows (several only here, in
 // id order, SKIP LOCKED), then their application rows in id order; the one
 // exception is 1a (and 0, which decides as 1a does), above. The campaign
@@ -118,6 +124,13 @@ struct WindowClaim {
   std::vector<int64_t> hinted_campaigns;
 };
 
+// One hold ExpireDueHolds ended.
+struct Expiry {
+  int64_t application_id;
+  int64_t campaign_id;
+  int64_t late_micros;  // from its hold_expires_at to the expiry, by the database's clock
+};
+
 struct BatchResult {
   // OK, or why the transaction rolled back (db::StatusFromException;
   // db::IsTransient tells whether to retry as is).
@@ -155,6 +168,13 @@ struct BatchResult {
   // By campaign, each in id order; empty if the pending rows were already
   // gone.
   std::vector<Decision> decisions;
+  // ExpireDueHolds: the holds it expired (by campaign, each in id order),
+  // the applications their seats went to, and the time from the batch's
+  // end to the earliest hold still outstanding (<= 0: due, its campaign
+  // held by another transaction; nullopt: no hold at all).
+  std::vector<Expiry> expired;
+  std::vector<int64_t> seats_passed_on;
+  std::optional<int64_t> next_expiry_micros;
   // BEGIN to COMMIT (or to the error).
   double transaction_seconds = 0;
 };
@@ -197,6 +217,16 @@ class ClaimProtocol {
   // application, read first in the same transaction, so that a failure is
   // known to be about that one application (BatchResult::isolated_application).
   BatchResult DecideIsolatedHead(int64_t campaign_id);
+
+  // The expiry queue (docs/holds.md): up to `batch_size` due holds, of the
+  // campaigns with due holds that no other transaction holds (locked in id
+  // order, SKIP LOCKED, then their held rows: the one lock order), expired,
+  // and each campaign's seats given back to the next in line by the one
+  // fill rule (ApplicationFillFreeSeats), in one transaction; then one
+  // NOTIFY campaignq_decided per campaign, as after a batch. Whatever the
+  // outcome it reads when the next hold expires (BatchResult::
+  // next_expiry_micros), so that the worker sleeps until then.
+  BatchResult ExpireDueHolds(int batch_size);
 
   // Drops the connection's cached plans (SessionDiscardPlans), so that the
   // statements are planned for the tables as they are now; the worker calls

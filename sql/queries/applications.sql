@@ -264,8 +264,8 @@ SELECT * FROM cancelled;
 
 -- name: ApplicationFillFreeSeats
 -- Under the campaign lock, after a seat may have come back: $2 -1 gives
--- back the approved seat of a cancelled application, $3 -1 the held seat of
--- a cancelled, released or expired hold (0: none). Then the free seats of
+-- back the approved seat of a cancelled application, $3 -n the held seats
+-- of n cancelled, released or expired holds (0: none). Then the free seats of
 -- an open capped campaign go to the waitlisted applications first in line:
 -- approved, or held where the campaign has a hold duration (migration
 -- 0008), at most max_active_holds outstanding. First in line means the

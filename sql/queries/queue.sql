@@ -18,6 +18,9 @@
 --      lock the campaigns' oldest pending applications in id order and
 --      decide them.
 --   3. COMMIT, then QueueNotifyDecidedAfterCommit in its own transaction.
+-- The expiry of due holds is a batch of its own: QueueClaimDueHolds,
+-- ApplicationExpireDueHolds, ApplicationFillFreeSeats per campaign,
+-- QueueNextHoldExpiry, COMMIT.
 -- The row locks are the lease: if the worker dies, PostgreSQL rolls back and
 -- the next worker claims the campaign.
 --
@@ -325,6 +328,71 @@ ORDER BY d.id;
 SELECT id FROM campaigns
 WHERE id = $1 AND (max_participants IS NOT NULL OR campaignq_closed(status, closes_at))
   AND NOT paused AND NOT campaignq_not_open_yet(opens_at);
+
+-- name: QueueClaimDueHolds
+-- The expiry queue, the second job queue (migration 0008, docs/holds.md):
+-- $1 how many due holds to look at. Probes applications_held_by_expiry for
+-- the $1 earliest holds due by this statement's start (statement_timestamp:
+-- a stable clock, so an index condition; clock_timestamp is volatile and
+-- would be a filter over every hold), never the decided history, and locks
+-- their campaigns in id order FOR NO KEY UPDATE SKIP LOCKED, the claim's
+-- campaign lock and order: those another worker holds (a batch deciding,
+-- an expiry, a confirm) are left to it or to the next probe. The lock is
+-- what makes an expiry and a confirm of the same hold exclusive.
+SELECT c.id FROM campaigns c
+WHERE c.id IN (SELECT campaign_id FROM applications
+               WHERE status = 'held' AND hold_expires_at <= statement_timestamp()
+               ORDER BY hold_expires_at, id
+               LIMIT $1)
+ORDER BY c.id
+FOR NO KEY UPDATE OF c SKIP LOCKED;
+
+-- name: ApplicationExpireDueHolds
+-- $1 the campaigns this transaction holds (QueueClaimDueHolds, bigint[]
+-- text form), $2 how many at most. In a new statement (a fresh snapshot
+-- that sees every confirm and release committed before the campaign locks
+-- were granted), their due holds, earliest first, become expired (final;
+-- expired_count counts them, migration 0008), their rows locked in id
+-- order under the campaign locks. The caller then gives each campaign's
+-- seats back (ApplicationFillFreeSeats with $3 minus the campaign's
+-- expiries), which also takes them out of held_count. Returns id, campaign
+-- id, and how late the expiry is (microseconds after hold_expires_at).
+WITH due AS (
+    SELECT id, hold_expires_at FROM applications
+    WHERE id IN (SELECT id FROM applications
+                 WHERE status = 'held' AND hold_expires_at <= statement_timestamp()
+                   AND campaign_id = ANY ($1::bigint[])
+                 ORDER BY hold_expires_at, id
+                 LIMIT $2)
+    ORDER BY id
+    FOR UPDATE
+), expired AS (
+    UPDATE applications a
+    SET status = 'expired', hold_expires_at = NULL, updated_at = clock_timestamp()
+    FROM due
+    WHERE a.id = due.id AND a.status = 'held'
+    RETURNING a.id, a.campaign_id, due.hold_expires_at AS expires_at
+), counted AS (
+    UPDATE campaigns c SET expired_count = c.expired_count + e.expired
+    FROM (SELECT campaign_id, count(*) AS expired FROM expired GROUP BY campaign_id) e
+    WHERE c.id = e.campaign_id
+)
+SELECT id, campaign_id,
+       campaignq_micros(clock_timestamp()) - campaignq_micros(expires_at) AS late_micros
+FROM expired
+ORDER BY campaign_id, id;
+
+-- name: QueueNextHoldExpiry
+-- Microseconds from now to the earliest hold's expiry (<= 0: due already,
+-- a hold whose campaign another transaction holds); no row: no hold. One
+-- probe of applications_held_by_expiry: the worker sleeps until then
+-- instead of polling (worker/claim_policy.h). The database's clock, so
+-- that the worker's clock need not agree with it.
+SELECT campaignq_micros(hold_expires_at) - campaignq_micros(clock_timestamp())
+FROM applications
+WHERE status = 'held'
+ORDER BY hold_expires_at, id
+LIMIT 1;
 
 -- name: QueueSetCounterLockTimeout
 -- Before ApplicationDecideUncapped, for this transaction only: see there.

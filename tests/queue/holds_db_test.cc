@@ -8,7 +8,10 @@
 #include <memory>
 #include <optional>
 #include <pqxx/pqxx>
+#include <set>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "common/db/connect.h"
@@ -16,6 +19,7 @@
 #include "common/db/pool.h"
 #include "common/queue/claim.h"
 #include "common/store/campaign_store.h"
+#include "common/verify/checks.h"
 #include "gtest/gtest.h"
 #include "support/test_postgres.h"
 
@@ -92,6 +96,60 @@ class HoldsDbTest : public ::testing::Test {
             .as<int64_t>();
     txn.commit();
     return id;
+  }
+
+  // The holds of `users` in `campaign` due now, by the database's clock.
+  void MakeDue(int64_t campaign, const std::vector<std::string>& users) {
+    pqxx::work txn(*sql_);
+    for (const std::string& user : users) {
+      txn.exec_params(
+          "UPDATE applications SET hold_expires_at = clock_timestamp() - interval '1 ms' "
+          "WHERE campaign_id = $1 AND user_id = $2 AND status = 'held'",
+          campaign, user);
+    }
+    txn.commit();
+  }
+
+  // The counters agree with the rows, within the cap, each hold expired at
+  // most once and every change one the service makes (CheckTransitions).
+  void ExpectCountersAndTransitionsHold(const std::vector<int64_t>& campaigns) {
+    pqxx::work txn(*sql_);
+    std::string ids = "{";
+    for (size_t i = 0; i < campaigns.size(); ++i)
+      ids += (i ? "," : "") + std::to_string(campaigns[i]);
+    ids += "}";
+    EXPECT_EQ(txn.exec_params1(
+                     "SELECT count(*) FROM campaigns c WHERE id = ANY ($1::bigint[]) AND ("
+                     " c.approved_count + c.held_count > c.max_participants"
+                     " OR c.held_count <> (SELECT count(*) FROM applications a"
+                     "                     WHERE a.campaign_id = c.id AND a.status = 'held')"
+                     " OR c.expired_count <> (SELECT count(*) FROM applications a"
+                     "                     WHERE a.campaign_id = c.id AND a.status = 'expired'))",
+                     ids)[0]
+                  .as<int>(),
+              0);
+    EXPECT_EQ(txn.exec_params1("SELECT count(*) FROM (SELECT d.application_id"
+                               " FROM campaignq_check_audit d JOIN applications a"
+                               "   ON a.id = d.application_id"
+                               " WHERE a.campaign_id = ANY ($1::bigint[])"
+                               "   AND d.new_status = 'expired'"
+                               " GROUP BY 1 HAVING count(*) > 1) twice",
+                               ids)[0]
+                  .as<int>(),
+              0);
+    // What these tests do: decisions, promotions, expiries; any other
+    // change (a hold of a waitlisted row turned back, an expired one held
+    // again) would be a defect.
+    EXPECT_EQ(txn.exec_params1("SELECT count(*) FROM campaignq_check_audit d"
+                               " JOIN applications a ON a.id = d.application_id"
+                               " WHERE a.campaign_id = ANY ($1::bigint[])"
+                               "   AND (d.old_status, d.new_status) NOT IN ("
+                               "     ('pending', 'held'), ('pending', 'waitlisted'),"
+                               "     ('waitlisted', 'held'), ('held', 'expired'))",
+                               ids)[0]
+                  .as<int>(),
+              0);
+    txn.commit();
   }
 
   void Decide(int64_t campaign) {
@@ -284,6 +342,115 @@ TEST_F(HoldsDbTest, WithoutAHoldDurationSeatsAreStillApprovedFinally) {
   EXPECT_EQ(Statuses(campaign),
             (std::map<std::string, std::string>{{"u1", "approved"}, {"u2", "rejected"}}));
   EXPECT_EQ(Counters(campaign), std::make_pair(1, 0));
+}
+
+// The expiry queue (ClaimProtocol::ExpireDueHolds): only holds due by the
+// database's clock end, each seat goes to the first waitlisted in line as a
+// hold, and the next expiry is reported for the worker to sleep until.
+TEST_F(HoldsDbTest, TheExpiryEndsOnlyDueHoldsAndPassesEachSeatToTheFirstInLine) {
+  ASSERT_TRUE(verify::InstallDecisionAudit(url_).ok());
+  const int64_t campaign = Campaign(3, 60'000, true, 6);
+  const int64_t other = Campaign(1, 60'000, true, 1);
+  Decide(campaign);
+  Decide(other);
+  MakeDue(campaign, {"u1", "u3"});
+  queue::ClaimProtocol protocol(sql_.get());
+  const queue::BatchResult result = protocol.ExpireDueHolds(100);
+  ASSERT_TRUE(result.status.ok()) << result.status;
+  ASSERT_EQ(result.expired.size(), 2u);
+  EXPECT_EQ(result.expired[0].application_id, IdOf(campaign, "u1"));
+  EXPECT_EQ(result.expired[1].application_id, IdOf(campaign, "u3"));
+  EXPECT_GE(result.expired[0].late_micros, 0);
+  EXPECT_EQ(result.campaign_ids, std::vector<int64_t>{campaign});
+  EXPECT_EQ(result.seats_passed_on,
+            (std::vector<int64_t>{IdOf(campaign, "u4"), IdOf(campaign, "u5")}));
+  ASSERT_TRUE(result.next_expiry_micros.has_value());
+  EXPECT_GT(*result.next_expiry_micros, 0);
+  EXPECT_LE(*result.next_expiry_micros, 60'000'000);
+  EXPECT_EQ(Statuses(campaign), (std::map<std::string, std::string>{{"u1", "expired"},
+                                                                    {"u2", "held"},
+                                                                    {"u3", "expired"},
+                                                                    {"u4", "held"},
+                                                                    {"u5", "held"},
+                                                                    {"u6", "waitlisted"}}));
+  EXPECT_EQ(Counters(campaign), std::make_pair(0, 3));
+  EXPECT_EQ(Statuses(other).at("u1"), "held");
+  // Nothing more is due: nothing moves.
+  const queue::BatchResult again = protocol.ExpireDueHolds(100);
+  ASSERT_TRUE(again.status.ok()) << again.status;
+  EXPECT_TRUE(again.expired.empty());
+  EXPECT_EQ(Counters(campaign), std::make_pair(0, 3));
+  ExpectCountersAndTransitionsHold({campaign, other});
+}
+
+// Two sessions at once, and one that holds a campaign: SKIP LOCKED passes
+// over the held campaign without waiting, and every due hold is expired
+// exactly once, its seat passed on once.
+TEST_F(HoldsDbTest, ConcurrentExpiriesSkipHeldCampaignsAndExpireEachDueHoldOnce) {
+  ASSERT_TRUE(verify::InstallDecisionAudit(url_).ok());
+  std::vector<int64_t> campaigns;
+  for (int i = 0; i < 8; ++i) {
+    campaigns.push_back(Campaign(2, 60'000, true, 3));
+    Decide(campaigns.back());
+    MakeDue(campaigns.back(), {"u1", "u2"});
+  }
+  {
+    // A waiter would fail here instead of hanging the test.
+    pqxx::nontransaction session(*sql_);
+    session.exec("SET lock_timeout = '5s'");
+  }
+  auto holder = db::Connect(url_, {});
+  ASSERT_TRUE(holder.ok()) << holder.status();
+  auto batch = std::make_unique<pqxx::work>(**holder);
+  batch->exec_params("SELECT id FROM campaigns WHERE id = $1 FOR NO KEY UPDATE", campaigns[0]);
+  queue::ClaimProtocol protocol(sql_.get());
+  const queue::BatchResult skipped = protocol.ExpireDueHolds(100);
+  ASSERT_TRUE(skipped.status.ok()) << skipped.status;
+  EXPECT_EQ(skipped.expired.size(), 14u);
+  EXPECT_EQ(skipped.campaign_ids, std::vector<int64_t>(campaigns.begin() + 1, campaigns.end()));
+  ASSERT_TRUE(skipped.next_expiry_micros.has_value());
+  EXPECT_LE(*skipped.next_expiry_micros, 0);  // campaign 0's, held
+  batch->abort();
+  batch.reset();
+  // Every hold outstanding due now, for two sessions in parallel, a hold or two
+  // per batch, so that they meet on the same campaigns.
+  for (int64_t campaign : campaigns) MakeDue(campaign, {"u1", "u2", "u3"});
+  std::vector<std::vector<int64_t>> expired(2);
+  std::vector<std::thread> sessions;
+  for (int i = 0; i < 2; ++i) {
+    sessions.emplace_back([&, i] {
+      auto connection = db::Connect(url_, {});
+      ASSERT_TRUE(connection.ok()) << connection.status();
+      queue::ClaimProtocol mine(connection->get());
+      while (true) {
+        const queue::BatchResult result = mine.ExpireDueHolds(1 + i);
+        ASSERT_TRUE(result.status.ok()) << result.status;
+        for (const queue::Expiry& expiry : result.expired) {
+          expired[i].push_back(expiry.application_id);
+        }
+        // Done when nothing is due, none held by the other session either.
+        if (!result.next_expiry_micros.has_value() || *result.next_expiry_micros > 0) break;
+      }
+    });
+  }
+  for (std::thread& session : sessions) session.join();
+  std::set<int64_t> once;
+  for (const auto& ids : expired) {
+    for (int64_t id : ids) EXPECT_TRUE(once.insert(id).second) << "expired twice: " << id;
+  }
+  // Campaign 0's two (its u3 then holds the seat passed on, not due), and
+  // the u3 of each other campaign.
+  EXPECT_EQ(once.size(), 9u);
+  EXPECT_EQ(Statuses(campaigns[0]), (std::map<std::string, std::string>{
+                                        {"u1", "expired"}, {"u2", "expired"}, {"u3", "held"}}));
+  EXPECT_EQ(Counters(campaigns[0]), std::make_pair(0, 1));
+  for (size_t i = 1; i < campaigns.size(); ++i) {
+    EXPECT_EQ(Statuses(campaigns[i]), (std::map<std::string, std::string>{
+                                          {"u1", "expired"}, {"u2", "expired"}, {"u3", "expired"}}))
+        << "campaign " << campaigns[i];
+    EXPECT_EQ(Counters(campaigns[i]), std::make_pair(0, 0));
+  }
+  ExpectCountersAndTransitionsHold(campaigns);
 }
 
 }  // namespace

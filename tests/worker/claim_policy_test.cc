@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <pqxx/pqxx>
 #include <string>
@@ -38,6 +39,9 @@ void PrintTo(Claim::Kind kind, std::ostream* out) {
       return;
     case Claim::Kind::kFairestBlocking:
       *out << "kFairestBlocking";
+      return;
+    case Claim::Kind::kExpireHolds:
+      *out << "kExpireHolds";
       return;
   }
 }
@@ -237,14 +241,60 @@ TEST_F(ClaimPolicyTest, NotifiedCampaignsThatNeedTheLockAreHintedToTheNextWindow
   EXPECT_TRUE(policy_->NextClaim(kStart).window.hinted_campaigns.empty());
 }
 
+// A pre-queue at its opening: its rows lie below the window's low-water
+// mark (claim_window.h: a campaign not open yet never holds it down), so
+// only a claim that names the campaign finds them until the next rebase. A
+// full batch of a named campaign leaves the rest to the next claim, which
+// must name it again (it was lost: the rest decided on the 2 s poll).
+TEST_F(ClaimPolicyTest, AFullBatchOfANamedCampaignNamesItAgainInTheNextClaim) {
+  policy_->Woken({5});
+  queue::BatchResult capped;
+  capped.needs_lock = {5};
+  Turn(capped);
+  EXPECT_EQ(Turn(Decided({5}, {10})).next, Next::kClaim);
+  EXPECT_EQ(last_.window.hinted_campaigns, std::vector<int64_t>{5});
+  Claim next = policy_->NextClaim(kStart);
+  EXPECT_EQ(next.kind, Kind::kByWindow);
+  EXPECT_EQ(next.window.hinted_campaigns, std::vector<int64_t>{5});
+  // Uncapped: the notified claim again (never under the campaign lock).
+  policy_->Woken({8});
+  queue::BatchResult uncapped = Decided({8}, {10});
+  uncapped.uncapped = true;
+  uncapped.notified_only = true;
+  EXPECT_EQ(Turn(uncapped).next, Next::kClaim);
+  next = policy_->NextClaim(kStart);
+  EXPECT_EQ(next.kind, Kind::kNotified);
+  EXPECT_EQ(next.notified, std::vector<int64_t>{8});
+  // Step 0 stops at a full batch: the campaigns it did not reach are named
+  // again too, but not one it looked at and decided nothing of (7).
+  policy_->Woken({6, 7, 8, 9});
+  uncapped = Decided({6, 8}, {4, 6});
+  uncapped.uncapped = true;
+  uncapped.notified_only = true;
+  EXPECT_EQ(Turn(uncapped).next, Next::kClaim);
+  next = policy_->NextClaim(kStart);
+  EXPECT_EQ(next.kind, Kind::kNotified);
+  EXPECT_EQ(next.notified, (std::vector<int64_t>{6, 8, 9}));
+  // A short batch decided the campaign's rest: no name carried.
+  policy_->Woken({8});
+  uncapped = Decided({8}, {3});
+  uncapped.uncapped = true;
+  uncapped.notified_only = true;
+  EXPECT_EQ(Turn(uncapped).next, Next::kSleep);
+  next = policy_->NextClaim(kStart);
+  EXPECT_EQ(next.kind, Kind::kByWindow);
+  EXPECT_TRUE(next.window.hinted_campaigns.empty());
+}
+
 TEST_F(ClaimPolicyTest, ANotifyStormIsTakenInBatchesWithADecideWindowAndOneAtATimeWithout) {
   EXPECT_EQ(Turn(queue::BatchResult()).campaigns_per_wake, 1u);
   ClaimPolicyOptions windowed;
   windowed.decide_window = true;
   Reset(windowed);
   EXPECT_EQ(Turn(queue::BatchResult()).campaigns_per_wake, 8u);
-  // A storm of named campaigns fills the batch: claim again at once (the
-  // rest come with wake-ups of their own, or the window claim finds them).
+  // A storm of named campaigns fills the batch: claim again at once, naming
+  // those decided (their rest may be below the window's mark) and those not
+  // reached yet.
   std::vector<int64_t> storm;
   for (int64_t id = 1; id <= 1000; ++id) storm.push_back(id);
   policy_->Woken(storm);
@@ -255,7 +305,9 @@ TEST_F(ClaimPolicyTest, ANotifyStormIsTakenInBatchesWithADecideWindowAndOneAtATi
   EXPECT_EQ(last_.notified.size(), 1000u);
   EXPECT_EQ(reaction.next, Next::kClaim);
   EXPECT_TRUE(reaction.wake_another);
-  EXPECT_EQ(policy_->NextClaim(kStart).kind, Kind::kByWindow);
+  const Claim next = policy_->NextClaim(kStart);
+  EXPECT_EQ(next.kind, Kind::kNotified);
+  EXPECT_EQ(next.notified, storm);
 }
 
 TEST_F(ClaimPolicyTest, ATransientErrorOnACampaignBacksItOffAndTheSleepEndsWithTheBackOff) {
@@ -420,6 +472,88 @@ TEST(ClaimPolicyJitterTest, ReconnectDelaysGrowToTheCapAndNeverPassIt) {
       EXPECT_GE(delay, milliseconds(2500)) << "retry " << i << ": at the cap";
     }
   }
+}
+
+// An expiry batch's result: `expired` holds, the earliest left `next_ms`
+// from now (nullopt: none left).
+queue::BatchResult Expired(int expired, std::optional<int64_t> next_ms) {
+  queue::BatchResult result;
+  for (int n = 0; n < expired; ++n) result.expired.push_back({n + 1, 7, 1000});
+  if (next_ms.has_value()) result.next_expiry_micros = *next_ms * 1000;
+  return result;
+}
+
+TEST_F(ClaimPolicyTest, TheExpiryThreadExpiresFirstAndSleepsUntilTheNextExpiry) {
+  ClaimPolicyOptions expiring;
+  expiring.expire_holds = true;
+  Reset(expiring);
+  policy_->Woken({4});
+  // A new connection: due holds first, before the wake-up's campaigns.
+  Reaction reaction = Turn(Expired(3, 300));
+  EXPECT_EQ(last_.kind, Kind::kExpireHolds);
+  EXPECT_EQ(last_.window.batch_size, 10);
+  EXPECT_EQ(reaction.outcome, BatchOutcome::kExpired);
+  EXPECT_EQ(reaction.next, Next::kClaim);
+  // Then the usual claim, the wake-up kept; idle, it sleeps until the next
+  // expiry, not for the poll interval.
+  queue::BatchResult idle;
+  idle.notified_only = true;
+  reaction = Turn(idle, kStart + milliseconds(20));
+  EXPECT_EQ(last_.kind, Kind::kNotified);
+  EXPECT_EQ(last_.notified, std::vector<int64_t>{4});
+  EXPECT_EQ(reaction.next, Next::kSleep);
+  EXPECT_EQ(reaction.wait, milliseconds(280));
+  EXPECT_EQ(policy_->NextClaim(kStart + milliseconds(299)).kind, Kind::kByWindow);
+  // At the expiry: a full batch expires again at once.
+  EXPECT_EQ(Turn(Expired(10, -5), kStart + milliseconds(300)).outcome, BatchOutcome::kExpired);
+  EXPECT_EQ(last_.kind, Kind::kExpireHolds);
+  EXPECT_EQ(policy_->NextClaim(kStart + milliseconds(300)).kind, Kind::kExpireHolds);
+}
+
+TEST_F(ClaimPolicyTest, DueHoldsOfAHeldCampaignAndDistantOnesAreProbedNotPolled) {
+  ClaimPolicyOptions expiring;
+  expiring.expire_holds = true;
+  Reset(expiring);
+  // Due, but another transaction holds their campaign: not in a loop, but
+  // after held_retry.
+  EXPECT_EQ(Turn(Expired(0, -5)).outcome, BatchOutcome::kNothing);
+  EXPECT_EQ(policy_->NextClaim(kStart + milliseconds(99)).kind, Kind::kByWindow);
+  EXPECT_EQ(policy_->NextClaim(kStart + milliseconds(100)).kind, Kind::kExpireHolds);
+  // The earliest hold a minute away, or none: probed again after hold_probe
+  // all the same (holds made by other processes are seen only so).
+  const Clock::time_point later = kStart + milliseconds(100);
+  Turn(Expired(0, 60'000), later);
+  EXPECT_EQ(last_.kind, Kind::kExpireHolds);
+  EXPECT_EQ(Turn(queue::BatchResult(), later).wait, milliseconds(500));
+  const Clock::time_point then = later + milliseconds(500);
+  Turn(Expired(0, std::nullopt), then);
+  EXPECT_EQ(last_.kind, Kind::kExpireHolds);
+  EXPECT_EQ(Turn(queue::BatchResult(), then).wait, milliseconds(500));
+}
+
+TEST_F(ClaimPolicyTest, OnlyTheExpiryThreadExpiresAndAFailedExpiryBacksOff) {
+  // Not this thread: never an expiry, nor a sleep cut short for one.
+  EXPECT_EQ(policy_->NextClaim(kStart).kind, Kind::kByWindow);
+  EXPECT_EQ(Turn(queue::BatchResult()).wait, milliseconds(2000));
+  ClaimPolicyOptions expiring;
+  expiring.expire_holds = true;
+  Reset(expiring);
+  // A transient error: nobody charged, the thread decides meanwhile, and
+  // the expiry is retried after the jittered back-off (10 ms, then 20).
+  Reaction reaction = Turn(Failed(Sqlstate("40001")));
+  EXPECT_EQ(last_.kind, Kind::kExpireHolds);
+  EXPECT_EQ(reaction.outcome, BatchOutcome::kNotCharged);
+  EXPECT_EQ(reaction.next, Next::kClaim);
+  EXPECT_EQ(policy_->NextClaim(kStart + milliseconds(9)).kind, Kind::kByWindow);
+  Turn(Failed(Sqlstate("40001")), kStart + milliseconds(10));
+  EXPECT_EQ(last_.kind, Kind::kExpireHolds);
+  EXPECT_EQ(policy_->NextClaim(kStart + milliseconds(29)).kind, Kind::kByWindow);
+  EXPECT_EQ(attempts_, (std::vector<int>{0, 1}));
+  // A lost connection reconnects, and the new one expires at once.
+  EXPECT_EQ(Turn(Failed(Sqlstate("08006")), kStart + milliseconds(30)).next, Next::kReconnect);
+  EXPECT_EQ(last_.kind, Kind::kExpireHolds);
+  policy_->Connected(kStart + milliseconds(40));
+  EXPECT_EQ(policy_->NextClaim(kStart + milliseconds(40)).kind, Kind::kExpireHolds);
 }
 
 TEST_F(ClaimPolicyTest, CachedPlansAreDroppedEveryFiveSeconds) {
