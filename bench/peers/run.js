@@ -342,6 +342,7 @@ async function drain(f, queue, res, workload) {
     if (workload === 'w1') return handled === jobs ? '' : `verify: ${jobs - handled} jobs never ran`;
     const v = (await pool.query(VERIFY)).rows[0];
     res.add('approved', v.approved);
+    res.add('fcfs_broken', v.fcfs_broken);
     return v.ok === true ? '' : `verify: pending ${v.pending}, over_cap ${v.over_cap}, count_off ${v.count_off}`;
   } finally {
     await queue.stop().catch(() => {});
@@ -383,6 +384,8 @@ async function w3(f, queue, res) {
     res.add('rate_achieved', report.rate);
     res.add('issued_late_1ms', report.late);
     res.add('enqueue_errors', report.errors);
+    // How long an enqueue call takes: the part of the latency before the job exists.
+    res.add('enqueue_call_p50_ms', report.sendP50);
     res.add('p50_ms', percentile(latencies, 50));
     res.add('p95_ms', percentile(latencies, 95));
     res.add('p99_ms', percentile(latencies, 99));
@@ -408,6 +411,7 @@ async function enqueuer(f, queue) {
   let late = 0;
   let firstError = '';
   const calls = [];
+  const sendMs = [];
   for (let k = 0; k < total; k++) {
     const due = start + (k * 1000) / rate;
     const wait = due - nowMs();
@@ -415,15 +419,20 @@ async function enqueuer(f, queue) {
     const t = nowMs();
     if (t - due > 1) late++;
     calls.push(
-      queue.send('ping', { t }).catch((e) => {
-        if (!errors++) firstError = e.message;
-      }),
+      queue.send('ping', { t }).then(
+        () => sendMs.push(nowMs() - t),
+        (e) => {
+          if (!errors++) firstError = e.message;
+        },
+      ),
     );
   }
   await Promise.all(calls);
   const secs = (nowMs() - start) / 1000;
   await queue.stop().catch(() => {});
-  process.send({ rate: total / secs, late, errors, firstError }, () => process.exit(0));
+  sendMs.sort((a, b) => a - b);
+  const sendP50 = percentile(sendMs, 50);
+  process.send({ rate: total / secs, late, errors, firstError, sendP50 }, () => process.exit(0));
 }
 
 async function main() {

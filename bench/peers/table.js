@@ -72,8 +72,9 @@ function collect(lines) {
 function cellText(runs, field, digits) {
   const ok = runs.filter((r) => r.ok === '1').map((r) => Number(r[field]));
   const failed = runs.filter((r) => r.ok !== '1');
-  let text = ok.length ? `${fmt(median(ok), digits)} (${range(ok, digits)})` : 'FAILED';
-  if (failed.length) text += `; ${failed.length} of ${runs.length} failed: ${failed[0].error || '?'}`;
+  if (ok.length === 0) return runs.length ? `FAILED: ${(failed[0].error || '?').replace(/_/g, ' ')}` : '-';
+  let text = `${fmt(median(ok), digits)} (${range(ok, digits)})`;
+  if (failed.length) text += `; ${failed.length} of ${runs.length} FAILED: ${(failed[0].error || '?').replace(/_/g, ' ')}`;
   return text;
 }
 
@@ -114,7 +115,7 @@ function table(cells) {
       `${Number.isFinite(m) ? (m >= w.target ? 'yes' : 'no') : '-'} |\n`;
   }
   md += '\nPeer configurations: ' +
-    QUEUES.map((q) => `${q}: W1/W2 ${config(q, 'w1')}; W2 ${config(q, 'w2')}; W3 ${config(q, 'w3')}`).join('. ') +
+    QUEUES.map((q) => `${q}: W1 ${config(q, 'w1')}; W2 ${config(q, 'w2')}; W3 ${config(q, 'w3')}`).join('. ') +
     '.\n';
   return { md, cqFailed };
 }
