@@ -393,8 +393,9 @@ async function w3(f, queue, res) {
     res.add('value', percentile(latencies, 50));
     res.add('unit', 'ms_p50');
     res.add('concurrency', concurrency);
-    if (how !== 'all') return `${total - latencies.length} of ${total} jobs not run within 30 s`;
-    return report.errors ? `${report.errors} enqueue calls failed: ${report.firstError}` : '';
+    // A failed enqueue is a job that never existed: say so before what did not run.
+    if (report.errors) return `${report.errors} of ${total} enqueue calls failed: ${report.firstError}`;
+    return how === 'all' ? '' : `${total - latencies.length} of ${total} jobs not run within 30 s`;
   } finally {
     await queue.stop().catch(() => {});
   }
