@@ -101,6 +101,33 @@ function percentile(sorted, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, i - 1))];
 }
 
+// PostgreSQL's CPU seconds, counted as campaignq-bench counts them
+// (bench/procs.cc, ClusterCpuSeconds): the postmaster with its reaped
+// children, plus its live children.
+const CLK_TCK = Number(require('child_process').execFileSync('getconf', ['CLK_TCK']).toString()) || 100;
+function statFields(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return [];  // a backend that exited between readdir and read
+  }
+}
+function clusterCpuSeconds(postmaster) {
+  const f = statFields(postmaster);
+  let ticks = Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^[0-9]+$/.test(name)) continue;
+    const c = statFields(name);
+    if (c.length >= 15 && Number(c[1]) === postmaster) ticks += Number(c[11]) + Number(c[12]);
+  }
+  return ticks / CLK_TCK;
+}
+async function postmasterPid(pool) {
+  const backend = Number((await pool.query('SELECT pg_backend_pid() AS pid')).rows[0].pid);
+  return Number(statFields(backend)[1]);
+}
+
 async function count(db, sql, params = []) {
   return Number((await db.query(sql, params)).rows[0].n);
 }
@@ -290,6 +317,7 @@ async function drain(f, queue, res, workload) {
     res.add('apps', jobs);
     res.add('enqueue_s', (Date.now() - e0) / 1000);
     await pool.query('CHECKPOINT');
+    const postmaster = await postmasterPid(pool);
 
     const seen = new Uint8Array(jobs);
     let handled = 0;
@@ -321,6 +349,7 @@ async function drain(f, queue, res, workload) {
     }
     if (queue.name === 'graphile-worker') delete handlers.batch;
 
+    const cpu0 = clusterCpuSeconds(postmaster);
     const t0 = nowMs();
     await queue.start(task, workload, handlers);
     const deadline = t0 + Number(f.timeout || 600) * 1000;
@@ -333,7 +362,10 @@ async function drain(f, queue, res, workload) {
       const left = await queue.outstanding(pool, task);
       return left ? `${left} jobs unfinished` : '';
     }, deadline, '');
+    const cpu1 = clusterCpuSeconds(postmaster);
     const secs = (t1 - t0) / 1000;
+    // Includes the 20 ms poller's queries, as campaignq's drain figure does.
+    res.add('pg_cpu_ms_per_1k', ((cpu1 - cpu0) * 1000) / (jobs / 1000));
     res.add('seconds', secs);
     res.add('value', jobs / secs);
     res.add('unit', workload === 'w1' ? 'jobs/s' : 'decisions/s');
