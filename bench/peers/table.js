@@ -114,6 +114,17 @@ function table(cells) {
       ` | ${ratios.map((r) => fmt(r, 2) + 'x').join(', ') || '-'} | **${fmt(m, 2)}x** | ${target} | ` +
       `${Number.isFinite(m) ? (m >= w.target ? 'yes' : 'no') : '-'} |\n`;
   }
+  // What each drain cost PostgreSQL, where the RESULT lines say.
+  const cpu = (label) => {
+    const xs = Object.values(cells[label] || {}).filter((r) => r.ok === '1' && r.pg_cpu_ms_per_1k)
+      .map((r) => Number(r.pg_cpu_ms_per_1k));
+    return xs.length ? `${fmt(median(xs), 1)} (${range(xs, 1)})` : '-';
+  };
+  md += '\n| PostgreSQL CPU ms per 1,000 jobs | campaignq | ' + QUEUES.join(' | ') + ' |\n' +
+    `|---|---|${QUEUES.map(() => '---|').join('')}\n`;
+  for (const w of WORKLOADS.filter((x) => x.higher)) {
+    md += `| ${w.name} | ${cpu(`cq-${w.id}`)} | ${QUEUES.map((q) => cpu(`peer-${q}-${w.id}`)).join(' | ')} |\n`;
+  }
   md += '\nPeer configurations: ' +
     QUEUES.map((q) => `${q}: W1 ${config(q, 'w1')}; W2 ${config(q, 'w2')}; W3 ${config(q, 'w3')}`).join('. ') +
     '.\n';
