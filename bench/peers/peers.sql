@@ -5,15 +5,6 @@
 -- W2's jobs, one per application, enqueued in id order.
 SELECT id FROM applications ORDER BY id;
 
--- name: GraphileAddAll
--- graphile-worker's bulk enqueue (its add_jobs function, what addJobs calls):
--- one 'decide' job per application in id order, payload {"app": id}.
-SELECT count(*) AS added
-  FROM graphile_worker.add_jobs(ARRAY(
-         SELECT ROW('decide', json_build_object('app', id), NULL, NULL, NULL, NULL, NULL, NULL)
-                  ::graphile_worker.job_spec
-           FROM applications ORDER BY id));
-
 -- name: GraphileOutstanding
 -- Jobs graphile-worker has not finished (it deletes a job once it completes).
 SELECT count(*) AS n FROM graphile_worker.jobs WHERE task_identifier = $1;
@@ -43,3 +34,41 @@ UPDATE applications SET status = 'approved', decided_at = now() WHERE id = $1;
 
 -- name: Reject
 UPDATE applications SET status = 'rejected', decided_at = now() WHERE id = $1;
+
+-- name: DecideBatch
+-- pg-boss's W2 batch ($1: its applications' ids), decided in one statement in
+-- the transaction that completes the batch's jobs: the applications still
+-- pending are locked, then their campaigns in ascending id order (so two
+-- batches cannot deadlock), each campaign approves its oldest up to its room
+-- and rejects the rest, and approved_count moves on by its approvals. The
+-- work campaignq's worker does per batch, and bench/floor/decide_batch50.sql's
+-- decision for a batch it was handed instead of one it claimed.
+WITH batch AS (
+  SELECT id, campaign_id
+    FROM applications
+   WHERE id = ANY ($1::bigint[]) AND status = 'pending'
+   ORDER BY id
+     FOR UPDATE
+), held AS (
+  SELECT c.id, c.max_participants - c.approved_count AS room
+    FROM campaigns c
+   WHERE c.id = ANY (ARRAY(SELECT DISTINCT campaign_id FROM batch))
+   ORDER BY c.id
+     FOR NO KEY UPDATE
+), verdict AS (
+  SELECT b.id, b.campaign_id,
+         rank() OVER (PARTITION BY b.campaign_id ORDER BY b.id) <= h.room AS approve
+    FROM batch b
+    JOIN held h ON h.id = b.campaign_id
+), counted AS (
+  UPDATE campaigns c
+     SET approved_count = c.approved_count + v.approvals
+    FROM (SELECT campaign_id, count(*) FILTER (WHERE approve) AS approvals
+            FROM verdict GROUP BY campaign_id) AS v
+   WHERE c.id = v.campaign_id AND v.approvals > 0
+)
+UPDATE applications a
+   SET status = CASE WHEN v.approve THEN 'approved' ELSE 'rejected' END,
+       decided_at = now()
+  FROM verdict v
+ WHERE a.id = v.id;
