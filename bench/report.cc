@@ -425,40 +425,6 @@ int Report(const std::map<std::string, std::string>& flags) {
        << Fmt(*std::max_element(v.begin(), v.end())) << " |\n";
   }
 
-  // Peers (bench/run --peers): beside campaignq's W2 and W3 of the same run.
-  // A peer that failed is a row that says so; it does not fail the report.
-  if (!get("peers").empty()) {
-    auto peer_cells = Collect(ReadResults(get("peers")));
-    md << "\nPeers on the same cluster (bench/peers/, concurrency 8; W2 = the W2 data above, one "
-          "job per application deciding it in one transaction; W3 = enqueue to handler start, "
-          "open loop, beside campaignq's Apply to decided_at p50)\n\n| queue | workload | runs ok "
-          "| median | unit | campaignq (same run) | "
-          "campaignq better by | how it wakes | note |\n|---|---|---|---|---|---|---|---|---|\n";
-    for (auto& [label, c] : peer_cells) {
-      const bool w3_row = label.size() > 3 && label.substr(label.size() - 3) == "-w3";
-      const double v = Median(c.values);
-      // W3: a peer's latency ends when its handler starts; campaignq's
-      // nearest point is decided_at, inside the deciding transaction.
-      const double ours =
-          w3_row ? MedianOf(cells, "w3", "decided_p50_ms") : MedianOf(cells, "w2", "value");
-      const double ratio = w3_row ? v / ours : ours / v;
-      std::string queue = label.substr(5, label.size() - 8), wakeup = "-", note;
-      for (const Run& r : ReadResults(get("peers"))) {
-        if (r.at("label") != label) continue;
-        if (r.count("version")) queue = r.at("queue") + " " + r.at("version");
-        if (r.count("wakeup")) wakeup = r.at("wakeup");
-        if (r.count("rate_achieved")) note = "enqueue rate " + r.at("rate_achieved") + "/s";
-      }
-      std::replace(wakeup.begin(), wakeup.end(), '_', ' ');
-      for (auto& e : c.errors) note += (note.empty() ? "" : "; ") + std::string("FAILED: ") + e;
-      md << "| " << queue << " | " << (w3_row ? "W3 p50 ms" : "W2 decisions/s") << " | "
-         << RunsCell(c) << " | " << Fmt(v, w3_row ? 1 : 0) << " | "
-         << (w3_row ? "ms p50" : "decisions/s") << " | " << Fmt(ours, w3_row ? 2 : 0) << " | "
-         << (std::isnan(ratio) ? "-" : Fmt(ratio, 1) + "x") << " | " << wakeup << " | " << note
-         << " |\n";
-    }
-  }
-
   // Failures in detail.
   for (auto& [label, c] : cells) {
     for (auto& e : c.errors) md << "\nFAILED " << label << ": " << e << "\n";
