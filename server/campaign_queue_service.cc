@@ -242,6 +242,33 @@ grpc::Status CampaignQueueService::CancelApplication(grpc::ServerContext* contex
                           response);
 }
 
+grpc::Status CampaignQueueService::ConfirmApplication(grpc::ServerContext* context,
+                                                      const v1::ConfirmApplicationRequest* request,
+                                                      v1::Application* response) {
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kConfirmApplication);
+  // As CancelApplication: the user id never changes, so no gap.
+  if (absl::StatusOr<v1::Application> own = OwnApplication(call, request->application_id());
+      !own.ok()) {
+    return ToGrpcStatus(own.status());
+  }
+  return ReplyApplication(call.principal,
+                          store_->ConfirmApplication(request->application_id(), call.deadline),
+                          response);
+}
+
+grpc::Status CampaignQueueService::ReleaseApplication(grpc::ServerContext* context,
+                                                      const v1::ReleaseApplicationRequest* request,
+                                                      v1::Application* response) {
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kReleaseApplication);
+  if (absl::StatusOr<v1::Application> own = OwnApplication(call, request->application_id());
+      !own.ok()) {
+    return ToGrpcStatus(own.status());
+  }
+  return ReplyApplication(call.principal,
+                          store_->ReleaseApplication(request->application_id(), call.deadline),
+                          response);
+}
+
 grpc::Status CampaignQueueService::RetryApplication(grpc::ServerContext* context,
                                                     const v1::RetryApplicationRequest* request,
                                                     v1::Application* response) {

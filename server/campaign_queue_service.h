@@ -73,6 +73,12 @@ class CampaignQueueService final
   grpc::Status CancelApplication(grpc::ServerContext* context,
                                  const v1::CancelApplicationRequest* request,
                                  v1::Application* response) override;
+  grpc::Status ConfirmApplication(grpc::ServerContext* context,
+                                  const v1::ConfirmApplicationRequest* request,
+                                  v1::Application* response) override;
+  grpc::Status ReleaseApplication(grpc::ServerContext* context,
+                                  const v1::ReleaseApplicationRequest* request,
+                                  v1::Application* response) override;
   grpc::Status WatchApplication(grpc::ServerContext* context,
                                 const v1::WatchApplicationRequest* request,
                                 grpc::ServerWriter<v1::Application>* writer) override;
