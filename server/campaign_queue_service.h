@@ -126,6 +126,11 @@ class CampaignQueueService final
   // The application `application_id` if `principal` may act on it; another
   // user's is NOT_FOUND exactly like a missing one.
   absl::StatusOr<v1::Application> OwnApplication(const Call& call, int64_t application_id);
+  // Cancel, Confirm and Release: OwnApplication's check, then
+  // act(application_id, deadline), the store's call, redacted for the role.
+  template <typename Act>
+  grpc::Status ActOnOwnApplication(const Call& call, int64_t application_id, Act act,
+                                   v1::Application* response);
 
   store::CampaignStore* store_;
   const DecisionListener* listener_;

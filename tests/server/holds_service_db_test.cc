@@ -159,22 +159,24 @@ class HoldsServiceDbTest : public ::testing::Test {
     return campaign;
   }
 
-  grpc::Status Confirm(const char* token, int64_t application_id, v1::Application* out = nullptr) {
-    v1::ConfirmApplicationRequest request;
+  // ConfirmApplication or ReleaseApplication of `application_id` as `token`.
+  template <typename Request, typename Method>
+  grpc::Status HoldCall(Method method, const char* token, int64_t application_id,
+                        v1::Application* out) {
+    Request request;
     request.set_application_id(application_id);
     v1::Application response;
-    const grpc::Status status = stub_->ConfirmApplication(As(token).get(), request, &response);
+    const grpc::Status status = (stub_.get()->*method)(As(token).get(), request, &response);
     if (out != nullptr) *out = response;
     return status;
   }
-
+  grpc::Status Confirm(const char* token, int64_t application_id, v1::Application* out = nullptr) {
+    return HoldCall<v1::ConfirmApplicationRequest>(&v1::CampaignQueue::Stub::ConfirmApplication,
+                                                   token, application_id, out);
+  }
   grpc::Status Release(const char* token, int64_t application_id, v1::Application* out = nullptr) {
-    v1::ReleaseApplicationRequest request;
-    request.set_application_id(application_id);
-    v1::Application response;
-    const grpc::Status status = stub_->ReleaseApplication(As(token).get(), request, &response);
-    if (out != nullptr) *out = response;
-    return status;
+    return HoldCall<v1::ReleaseApplicationRequest>(&v1::CampaignQueue::Stub::ReleaseApplication,
+                                                   token, application_id, out);
   }
 
   // Confirm and Release, for what both must answer alike.
@@ -268,8 +270,9 @@ TEST_F(HoldsServiceDbTest, AHoldIsConfirmedByItsApplicantAndKeepsItsSeat) {
   // Approved is not a hold: a release is refused, in words.
   const grpc::Status release = Release(kAlice, alices.id());
   EXPECT_EQ(release.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
-  EXPECT_EQ(Message(release), absl::StrCat("application ", alices.id(),
-                                           " is approved; only a held application can be released"));
+  EXPECT_EQ(Message(release),
+            absl::StrCat("application ", alices.id(),
+                         " is approved; only a held application can be released"));
 }
 
 TEST_F(HoldsServiceDbTest, AReleasePassesTheSeatToTheNextInLineAsAHold) {
@@ -334,8 +337,7 @@ TEST_F(HoldsServiceDbTest, BadHoldsAreInvalidArgumentNamingTheFieldAndCreateNoth
        "has none to keep"},
       {10, ms(0), std::nullopt, "hold_duration", "hold_duration must be 1s to 24h, got 0"},
       {10, ms(999), std::nullopt, "hold_duration", "hold_duration must be 1s to 24h, got 999ms"},
-      {10, ms(-60'000), std::nullopt, "hold_duration",
-       "hold_duration must be 1s to 24h, got -1m"},
+      {10, ms(-60'000), std::nullopt, "hold_duration", "hold_duration must be 1s to 24h, got -1m"},
       {10, ms(25 * 3600 * 1000), std::nullopt, "hold_duration",
        "hold_duration must be 1s to 24h, got 25h"},
       {10, sub_millisecond, std::nullopt, "hold_duration",
