@@ -51,6 +51,8 @@ ABSL_FLAG(std::string, opens_at, "", kSeeUsage);
 ABSL_FLAG(std::string, closes_at, "", kSeeUsage);
 ABSL_FLAG(std::string, prequeue_opens_at, "", kSeeUsage);
 ABSL_FLAG(std::string, request_id, "", kSeeUsage);
+ABSL_FLAG(absl::Duration, hold_duration, absl::ZeroDuration(), kSeeUsage);
+ABSL_FLAG(int32_t, max_active_holds, 0, kSeeUsage);
 ABSL_FLAG(int64_t, limit, 0, kSeeUsage);
 ABSL_FLAG(int64_t, campaign, 0, kSeeUsage);
 ABSL_FLAG(std::string, user, "", kSeeUsage);
@@ -93,6 +95,10 @@ const std::map<std::string, FlagReader>& Readers() {
       {"prequeue-opens-at",
        [](CliOptions* o) { o->prequeue_opens_at = absl::GetFlag(FLAGS_prequeue_opens_at); }},
       {"request-id", [](CliOptions* o) { o->request_id = absl::GetFlag(FLAGS_request_id); }},
+      {"hold-duration",
+       [](CliOptions* o) { o->hold_duration = absl::GetFlag(FLAGS_hold_duration); }},
+      {"max-active-holds",
+       [](CliOptions* o) { o->max_active_holds = absl::GetFlag(FLAGS_max_active_holds); }},
       {"campaign", [](CliOptions* o) { o->campaign = absl::GetFlag(FLAGS_campaign); }},
       {"user", [](CliOptions* o) { o->user = absl::GetFlag(FLAGS_user); }},
       {"file", [](CliOptions* o) { o->file = absl::GetFlag(FLAGS_file); }},
@@ -180,6 +186,8 @@ StubCommand FindStubCommand(const std::string& command) {
       {"watch", RunWatch},
       {"list", RunList},
       {"cancel", RunCancel},
+      {"confirm", RunConfirm},
+      {"release", RunRelease},
       {"close", RunClose},
       {"stats", RunStats},
       {"pause-campaign", RunPauseCampaign},

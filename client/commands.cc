@@ -119,7 +119,8 @@ int ListApplications(Stub& stub, const CliOptions& o) {
     if (status == v1::APPLICATION_STATUS_UNSPECIFIED) {
       return ReportUsageError(
           absl::StrCat("--status=", o.status,
-                       ": want pending, approved, waitlisted, rejected, cancelled or failed"),
+                       ": want pending, approved, waitlisted, rejected, cancelled, failed, "
+                       "held, released or expired"),
           o.json);
     }
     request.set_status(status);
@@ -182,6 +183,19 @@ int RunCreateCampaign(Stub& stub, const CliOptions& o) {
   if (o.opens_at.empty()) request.clear_opens_at();
   if (o.closes_at.empty()) request.clear_closes_at();
   if (o.prequeue_opens_at.empty()) request.clear_prequeue_opens_at();
+  // The server checks the bounds (1s to 24h, needs a cap); only the sign
+  // is the CLI's, since 0 means unset.
+  if (o.hold_duration < absl::ZeroDuration()) {
+    return ReportUsageError("--hold-duration must be >= 0 (0 = approvals are final)", o.json);
+  }
+  if (o.hold_duration > absl::ZeroDuration()) {
+    *request.mutable_hold_duration() = google::protobuf::util::TimeUtil::NanosecondsToDuration(
+        absl::ToInt64Nanoseconds(o.hold_duration));
+  }
+  if (o.max_active_holds < 0) {
+    return ReportUsageError("--max-active-holds must be >= 0 (0 = as many as seats)", o.json);
+  }
+  if (o.max_active_holds > 0) request.set_max_active_holds(o.max_active_holds);
   request.set_request_id(o.request_id.empty() ? RandomUuid() : o.request_id);
 
   absl::BitGen random;
@@ -314,19 +328,49 @@ int RunList(Stub& stub, const CliOptions& o) {
   return ListApplications(stub, o);
 }
 
-int RunCancel(Stub& stub, const CliOptions& o) {
+namespace {
+
+// `command ID`: one RPC on an application, which it prints.
+template <typename Request, typename Call>
+int ApplicationCall(Stub& stub, const CliOptions& o, const char* command, Call call) {
   int code = kExitOk;
   int64_t id = 0;
-  if (!IdArgument(o, "cancel", "application", o.application, &id, &code)) return code;
-  v1::CancelApplicationRequest request;
+  if (!IdArgument(o, command, "application", o.application, &id, &code)) return code;
+  Request request;
   request.set_application_id(id);
   grpc::ClientContext context;
   SetTimeout(&context, o.rpc_timeout);
   v1::Application application;
-  grpc::Status status = stub.CancelApplication(&context, request, &application);
+  grpc::Status status = call(&context, request, &application);
   if (!status.ok()) return ReportRpcError(status, o.json);
   PrintApplication(application, o);
   return kExitOk;
+}
+
+}  // namespace
+
+int RunCancel(Stub& stub, const CliOptions& o) {
+  return ApplicationCall<v1::CancelApplicationRequest>(
+      stub, o, "cancel",
+      [&](grpc::ClientContext* c, const v1::CancelApplicationRequest& r, v1::Application* out) {
+        return stub.CancelApplication(c, r, out);
+      });
+}
+
+int RunConfirm(Stub& stub, const CliOptions& o) {
+  return ApplicationCall<v1::ConfirmApplicationRequest>(
+      stub, o, "confirm",
+      [&](grpc::ClientContext* c, const v1::ConfirmApplicationRequest& r, v1::Application* out) {
+        return stub.ConfirmApplication(c, r, out);
+      });
+}
+
+int RunRelease(Stub& stub, const CliOptions& o) {
+  return ApplicationCall<v1::ReleaseApplicationRequest>(
+      stub, o, "release",
+      [&](grpc::ClientContext* c, const v1::ReleaseApplicationRequest& r, v1::Application* out) {
+        return stub.ReleaseApplication(c, r, out);
+      });
 }
 
 int RunClose(Stub& stub, const CliOptions& o) {

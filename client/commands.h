@@ -18,7 +18,8 @@ using Stub = v1::CampaignQueue::StubInterface;
 bool IdArgument(const CliOptions& options, const char* command, const char* what, int64_t flag_id,
                 int64_t* id, int* exit_code);
 
-// --opens-at/--closes-at are RFC 3339. The request id is --request-id or a
+// --opens-at/--closes-at are RFC 3339; --hold-duration 0 and
+// --max-active-holds 0 leave them unset. The request id is --request-id or a
 // random UUID; calls whose outcome is unknown (UNAVAILABLE,
 // DEADLINE_EXCEEDED, UNKNOWN) are retried with it (3 attempts in all), so a
 // lost reply creates no second campaign.
@@ -38,6 +39,9 @@ int RunWatch(Stub& stub, const CliOptions& options);
 // next_page_token when more rows exist.
 int RunList(Stub& stub, const CliOptions& options);
 int RunCancel(Stub& stub, const CliOptions& options);
+// `confirm ID` and `release ID`: a hold (docs/holds.md) approved or declined.
+int RunConfirm(Stub& stub, const CliOptions& options);
+int RunRelease(Stub& stub, const CliOptions& options);
 int RunClose(Stub& stub, const CliOptions& options);
 int RunStats(Stub& stub, const CliOptions& options);
 

@@ -58,6 +58,13 @@ std::string CampaignText(const v1::Campaign& c) {
   if (c.has_closes_at()) absl::StrAppend(&out, " closes_at=", TimeUtil::ToString(c.closes_at()));
   if (c.has_create_time()) absl::StrAppend(&out, " created=", TimeUtil::ToString(c.create_time()));
   if (c.has_close_time()) absl::StrAppend(&out, " closed=", TimeUtil::ToString(c.close_time()));
+  if (c.has_hold_duration()) {
+    absl::StrAppend(&out, " hold_duration=",
+                    absl::FormatDuration(
+                        absl::Milliseconds(TimeUtil::DurationToMilliseconds(c.hold_duration()))),
+                    " held=", c.held_count());
+  }
+  if (c.has_max_active_holds()) absl::StrAppend(&out, " max_active_holds=", c.max_active_holds());
   return out;
 }
 
@@ -74,6 +81,9 @@ std::string ApplicationText(const v1::Application& a) {
   absl::StrAppend(&out, " attempts=", a.attempts());
   if (a.has_create_time()) absl::StrAppend(&out, " created=", TimeUtil::ToString(a.create_time()));
   if (a.has_decide_time()) absl::StrAppend(&out, " decided=", TimeUtil::ToString(a.decide_time()));
+  if (a.has_hold_expires_at()) {
+    absl::StrAppend(&out, " hold_expires_at=", TimeUtil::ToString(a.hold_expires_at()));
+  }
   if (a.has_position()) {
     // "~" marks an estimate (more than 10,000 ahead).
     absl::StrAppend(&out, " position=", a.position_is_estimate() ? "~" : "", a.position());
@@ -95,13 +105,15 @@ std::string QueueStatsText(const v1::QueueStats& s) {
   std::string out = absl::StrCat(
       "pending=", s.pending(), " waitlisted=", s.waitlisted(), " decided=", s.decided(),
       " approved=", s.approved(), " rejected=", s.rejected(), " cancelled=", s.cancelled(),
-      " failed=", s.failed(), " oldest_pending_age=", Seconds(s.oldest_pending_age()), "\n");
+      " failed=", s.failed(), " held=", s.held(), " released=", s.released(),
+      " expired=", s.expired(), " oldest_pending_age=", Seconds(s.oldest_pending_age()), "\n");
   for (const v1::CampaignQueueStats& c : s.campaigns()) {
     absl::StrAppend(
         &out, "campaign ", c.campaign_id(), " name=", Quoted(c.name()),
         " status=", CampaignStatusWord(c.status()),
         " cap=", c.has_max_participants() ? absl::StrCat(c.max_participants()) : "unlimited",
-        " approved=", c.approved_count(), " pending=", c.pending(), " waitlisted=", c.waitlisted(),
+        " approved=", c.approved_count(), " held=", c.held(), " pending=", c.pending(),
+        " waitlisted=", c.waitlisted(), " released=", c.released(), " expired=", c.expired(),
         " oldest_pending_age=", Seconds(c.oldest_pending_age()), c.stalled() ? " STALLED" : "",
         "\n");
   }

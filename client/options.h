@@ -38,6 +38,8 @@ struct CliOptions {
   std::string closes_at;          // RFC 3339; empty: only `close` closes it
   std::string prequeue_opens_at;  // RFC 3339; empty: no pre-queue
   std::string request_id;         // create-campaign's AIP-155 id; empty: a random UUID
+  absl::Duration hold_duration = absl::ZeroDuration();  // 0: approvals are final
+  int32_t max_active_holds = 0;                         // 0: as many holds as seats
   int64_t campaign = 0;
   std::string user;
   std::string file;  // apply --file: many Applies (client/apply_file.h)

@@ -78,6 +78,13 @@ const std::vector<CommandSpec>& Commands() {
         {"prequeue-opens-at", "T",
          "RFC 3339 time before --opens-at: Applies from then on are accepted and decided at "
          "--opens-at in a random order, ahead of later arrivals (docs/queue-order.md)"},
+        {"hold-duration", "D",
+         "offer each seat as a hold of this long (1s to 24h, e.g. 10m), to be confirmed with "
+         "`confirm` before it expires, instead of approving it finally; needs --cap "
+         "(docs/holds.md). 0: approvals are final"},
+        {"max-active-holds", "N",
+         "at most N holds outstanding at once; the rest wait in line (needs --hold-duration). 0: "
+         "as many as there are seats"},
         {"request-id", "X",
          "idempotency key (AIP-155): the same id and fields return the campaign the first call "
          "created; the same id with other fields is ALREADY_EXISTS. Unset: a random UUID the CLI "
@@ -108,8 +115,9 @@ const std::vector<CommandSpec>& Commands() {
       {"watch",
        "ID",
        "Prints the application's state, then every change, until a final status (approved, "
-       "rejected, cancelled, failed). Waitlisted is not final: a cancelled seat can still "
-       "approve it, so the watch goes on. Exit 14 (DEADLINE_EXCEEDED) when --timeout, or the "
+       "rejected, cancelled, failed, released, expired). Waitlisted is not final: a cancelled "
+       "seat can still approve it, so the watch goes on; nor is held: it ends approved, released "
+       "or expired. Exit 14 (DEADLINE_EXCEEDED) when --timeout, or the "
        "server's maximum watch duration, ends it first: watch again.",
        {{"application", "ID", "the application to follow (or the ID argument)"},
         {"timeout", "D", "how long to follow; 0: 30s"}},
@@ -120,7 +128,9 @@ const std::vector<CommandSpec>& Commands() {
        "every page. With --json: one object holding every row; nextPageToken is set when --limit "
        "stopped it early and more rows exist.",
        {{"campaign", "ID", "only this campaign's applications"},
-        {"status", "S", "only pending, approved, waitlisted, rejected, cancelled or failed"},
+        {"status", "S",
+         "only pending, approved, waitlisted, rejected, cancelled, failed, held, released or "
+         "expired"},
         {"page-size", "N", "rows per RPC, 1..1000 (0: server default 100)"},
         {"limit", "N", "stop after N rows in all (0: every row)"}},
        "campaignq list --campaign=1 --status=failed --limit=20"},
@@ -135,6 +145,19 @@ const std::vector<CommandSpec>& Commands() {
        "Cancels an application; an approved one hands its seat to the oldest waitlisted.",
        {{"application", "ID", "the application to cancel (or the ID argument)"}},
        "campaignq cancel 12"},
+      {"confirm",
+       "ID",
+       "Confirms a held application before its hold_expires_at: it becomes approved and keeps "
+       "its seat. FAILED_PRECONDITION (exit 19) once the hold has expired or for any status but "
+       "held; ABORTED (exit 20) while a worker's batch holds the campaign: retry shortly.",
+       {{"application", "ID", "the application to confirm (or the ID argument)"}},
+       "campaignq confirm 12"},
+      {"release",
+       "ID",
+       "Declines a held application: it becomes released (final) and its seat goes to the next "
+       "in line. FAILED_PRECONDITION (exit 19) for any status but held.",
+       {{"application", "ID", "the application to release (or the ID argument)"}},
+       "campaignq release 12"},
       {"close",
        "ID",
        "Closes a campaign: pending and waitlisted applications are rejected campaign_closed.",

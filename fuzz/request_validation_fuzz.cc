@@ -38,6 +38,11 @@ void CreateCampaign(const uint8_t* data, size_t size) {
   for (int64_t now : {int64_t{0}, int64_t{1'700'000'000'000'000}, INT64_MAX, INT64_MIN}) {
     (void)store::ValidateSchedule(request, now);
   }
+  const absl::StatusOr<store::Holds> holds = store::ValidateHolds(request);
+  if (holds.ok() && holds->hold_duration_ms) {
+    Require(*holds->hold_duration_ms >= store::kMinHoldDurationMs &&
+            *holds->hold_duration_ms <= store::kMaxHoldDurationMs);
+  }
   v1::CreateCampaignRequest retry = request;
   retry.set_request_id(request.request_id() + "-retry");
   Require(store::CreateCampaignDigest(request) == store::CreateCampaignDigest(retry));
@@ -105,6 +110,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   ListApplications(data, size);
   ById<v1::CancelApplicationRequest>(data, size, &v1::CancelApplicationRequest::application_id,
                                      "application_id");
+  ById<v1::ConfirmApplicationRequest>(data, size, &v1::ConfirmApplicationRequest::application_id,
+                                      "application_id");
+  ById<v1::ReleaseApplicationRequest>(data, size, &v1::ReleaseApplicationRequest::application_id,
+                                      "application_id");
   ById<v1::WatchApplicationRequest>(data, size, &v1::WatchApplicationRequest::application_id,
                                     "application_id");
   ById<v1::RetryApplicationRequest>(data, size, &v1::RetryApplicationRequest::application_id,

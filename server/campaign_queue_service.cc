@@ -227,19 +227,45 @@ grpc::Status CampaignQueueService::ListApplications(grpc::ServerContext* context
   return Reply(std::move(result), response);
 }
 
+template <typename Act>
+grpc::Status CampaignQueueService::ActOnOwnApplication(const Call& call, int64_t application_id,
+                                                       Act act, v1::Application* response) {
+  // An application's user id never changes, so checking it before the
+  // store's own transaction leaves no gap.
+  if (absl::StatusOr<v1::Application> own = OwnApplication(call, application_id); !own.ok()) {
+    return ToGrpcStatus(own.status());
+  }
+  return ReplyApplication(call.principal, act(application_id, call.deadline), response);
+}
+
 grpc::Status CampaignQueueService::CancelApplication(grpc::ServerContext* context,
                                                      const v1::CancelApplicationRequest* request,
                                                      v1::Application* response) {
   CAMPAIGNQ_BEGIN_CALL(call, Method::kCancelApplication);
-  // An application's user id never changes, so checking it before the
-  // cancel's own transaction leaves no gap.
-  if (absl::StatusOr<v1::Application> own = OwnApplication(call, request->application_id());
-      !own.ok()) {
-    return ToGrpcStatus(own.status());
-  }
-  return ReplyApplication(call.principal,
-                          store_->CancelApplication(request->application_id(), call.deadline),
-                          response);
+  return ActOnOwnApplication(
+      call, request->application_id(),
+      [this](int64_t id, absl::Time deadline) { return store_->CancelApplication(id, deadline); },
+      response);
+}
+
+grpc::Status CampaignQueueService::ConfirmApplication(grpc::ServerContext* context,
+                                                      const v1::ConfirmApplicationRequest* request,
+                                                      v1::Application* response) {
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kConfirmApplication);
+  return ActOnOwnApplication(
+      call, request->application_id(),
+      [this](int64_t id, absl::Time deadline) { return store_->ConfirmApplication(id, deadline); },
+      response);
+}
+
+grpc::Status CampaignQueueService::ReleaseApplication(grpc::ServerContext* context,
+                                                      const v1::ReleaseApplicationRequest* request,
+                                                      v1::Application* response) {
+  CAMPAIGNQ_BEGIN_CALL(call, Method::kReleaseApplication);
+  return ActOnOwnApplication(
+      call, request->application_id(),
+      [this](int64_t id, absl::Time deadline) { return store_->ReleaseApplication(id, deadline); },
+      response);
 }
 
 grpc::Status CampaignQueueService::RetryApplication(grpc::ServerContext* context,

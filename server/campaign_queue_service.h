@@ -73,6 +73,12 @@ class CampaignQueueService final
   grpc::Status CancelApplication(grpc::ServerContext* context,
                                  const v1::CancelApplicationRequest* request,
                                  v1::Application* response) override;
+  grpc::Status ConfirmApplication(grpc::ServerContext* context,
+                                  const v1::ConfirmApplicationRequest* request,
+                                  v1::Application* response) override;
+  grpc::Status ReleaseApplication(grpc::ServerContext* context,
+                                  const v1::ReleaseApplicationRequest* request,
+                                  v1::Application* response) override;
   grpc::Status WatchApplication(grpc::ServerContext* context,
                                 const v1::WatchApplicationRequest* request,
                                 grpc::ServerWriter<v1::Application>* writer) override;
@@ -120,6 +126,11 @@ class CampaignQueueService final
   // The application `application_id` if `principal` may act on it; another
   // user's is NOT_FOUND exactly like a missing one.
   absl::StatusOr<v1::Application> OwnApplication(const Call& call, int64_t application_id);
+  // Cancel, Confirm and Release: OwnApplication's check, then
+  // act(application_id, deadline), the store's call, redacted for the role.
+  template <typename Act>
+  grpc::Status ActOnOwnApplication(const Call& call, int64_t application_id, Act act,
+                                   v1::Application* response);
 
   store::CampaignStore* store_;
   const DecisionListener* listener_;

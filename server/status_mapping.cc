@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 
 #include "absl/random/random.h"
@@ -92,9 +93,13 @@ grpc::Status ToGrpcStatus(const absl::Status& status, const ErrorDetailOptions& 
     }
     AddDetail(rpc_status, bad_request);
   }
-  if (code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::UNAVAILABLE) {
+  // An ABORTED says when to retry only when its maker knew (a hold call
+  // behind a worker's batch); a plain conflict retries at once.
+  const std::optional<absl::Duration> delay = RetryDelay(status);
+  if (code == grpc::StatusCode::RESOURCE_EXHAUSTED || code == grpc::StatusCode::UNAVAILABLE ||
+      (code == grpc::StatusCode::ABORTED && delay.has_value())) {
     google::rpc::RetryInfo retry;
-    SetDuration(RetryDelay(status).value_or(kDefaultRetryDelay), retry.mutable_retry_delay());
+    SetDuration(delay.value_or(kDefaultRetryDelay), retry.mutable_retry_delay());
     AddDetail(rpc_status, retry);
   }
   return grpc::Status(code, message, rpc_status.SerializeAsString());

@@ -18,7 +18,7 @@
 //   (common/status_details.h), with its metadata unless the caller may not
 //   see it; BadRequest with the field violations for INVALID_ARGUMENT;
 //   RetryInfo for RESOURCE_EXHAUSTED and UNAVAILABLE (the status's delay,
-//   else kDefaultRetryDelay).
+//   else kDefaultRetryDelay), and for ABORTED with a delay of its own.
 
 #include <grpcpp/support/status.h>
 

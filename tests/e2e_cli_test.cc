@@ -168,6 +168,54 @@ TEST(Cli, CreateApplyWatchAndDuplicate) {
   ShutDown(stack);
 }
 
+// Holds through the CLI, decided by a real worker (docs/holds.md): a seat
+// offered as a hold, declined with `release` and passed on to the next in
+// line, confirmed with `confirm`; a released hold cannot be confirmed.
+TEST(Cli, HoldsAreReleasedAndConfirmedWithTheirCommands) {
+  Stack stack("cli_holds");
+  stack.StartServer();
+  stack.StartWorker();
+  const ClientResult created =
+      stack.RunClient({"create-campaign", "--name=drop", "--cap=1", "--hold-duration=10m"});
+  ASSERT_TRUE(created.exit.Success()) << created.stderr_text;
+  EXPECT_TRUE(absl::StrContains(created.stdout_text, " hold_duration=10m held=0"))
+      << created.stdout_text;
+  const std::string campaign_flag =
+      absl::StrCat("--campaign=", stack.Scalar("SELECT max(id) FROM campaigns"));
+  ASSERT_TRUE(stack.RunClient({"apply", campaign_flag, "--user=alice"}).exit.Success());
+  const int64_t alice = stack.Scalar("SELECT max(id) FROM applications");
+  ASSERT_TRUE(stack.RunClient({"apply", campaign_flag, "--user=bob"}).exit.Success());
+  const int64_t bob = stack.Scalar("SELECT max(id) FROM applications");
+  const auto held = [&](int64_t id) {
+    return PollUntil(
+        [&] {
+          return stack.Scalar(absl::StrCat("SELECT count(*) FROM applications WHERE id = ", id,
+                                           " AND status = 'held'")) == 1;
+        },
+        Deadline(60s));
+  };
+  ASSERT_TRUE(held(alice));
+
+  const ClientResult shown = stack.RunClient({"get", absl::StrCat(alice)});
+  EXPECT_TRUE(absl::StrContains(shown.stdout_text, "status=held")) << shown.stdout_text;
+  EXPECT_TRUE(absl::StrContains(shown.stdout_text, " hold_expires_at=")) << shown.stdout_text;
+  const ClientResult released = stack.RunClient({"release", absl::StrCat(alice)});
+  EXPECT_EQ(released.exit.ToString(), "exit 0") << released.stderr_text;
+  EXPECT_TRUE(absl::StrContains(released.stdout_text, "status=released")) << released.stdout_text;
+  // The seat went to bob, in the release's own transaction.
+  EXPECT_EQ(stack.Scalar(absl::StrCat("SELECT count(*) FROM applications WHERE id = ", bob,
+                                      " AND status = 'held'")),
+            1);
+  const ClientResult confirmed = stack.RunClient({"confirm", absl::StrCat(bob)});
+  EXPECT_EQ(confirmed.exit.ToString(), "exit 0") << confirmed.stderr_text;
+  EXPECT_TRUE(absl::StrContains(confirmed.stdout_text, "status=approved")) << confirmed.stdout_text;
+  const ClientResult late = stack.RunClient({"confirm", absl::StrCat(alice)});
+  EXPECT_EQ(late.exit.ToString(), Exit(kExitFailedPrecondition)) << late.stderr_text;
+  EXPECT_TRUE(absl::StrContains(late.stderr_text, "only a held application can be confirmed"))
+      << late.stderr_text;
+  ShutDown(stack);
+}
+
 // apply --file: 1,500 lines go as two ApplyBatch calls; each line's outcome
 // is printed in file order, an existing one is ALREADY_EXISTS (still exit
 // 0), a closed campaign's line is refused (exit 1), and every stored line

@@ -66,6 +66,48 @@ TEST(ValidateMaxParticipants, UnsetOrPositive) {
   EXPECT_EQ(store::ValidateMaxParticipants(-1).code(), absl::StatusCode::kInvalidArgument);
 }
 
+// The bounds are the edges: 1 s and 24 h are accepted, a millisecond
+// beyond either is not; the digest of a retry tells the holds apart.
+TEST(ValidateHolds, BoundsCapAndTheirDigest) {
+  v1::CreateCampaignRequest request;
+  request.set_max_participants(10);
+  absl::StatusOr<store::Holds> none = store::ValidateHolds(request);
+  ASSERT_TRUE(none.ok()) << none.status();
+  EXPECT_FALSE(none->hold_duration_ms.has_value());
+  EXPECT_FALSE(none->max_active_holds.has_value());
+  const std::string without_hold = store::CreateCampaignDigest(request);
+
+  for (int64_t ms : {store::kMinHoldDurationMs, store::kMaxHoldDurationMs}) {
+    request.mutable_hold_duration()->set_seconds(ms / 1000);
+    absl::StatusOr<store::Holds> holds = store::ValidateHolds(request);
+    ASSERT_TRUE(holds.ok()) << holds.status();
+    EXPECT_EQ(holds->hold_duration_ms, ms);
+  }
+  request.mutable_hold_duration()->set_seconds(0);
+  request.mutable_hold_duration()->set_nanos(999'000'000);
+  EXPECT_EQ(store::ValidateHolds(request).status().code(), absl::StatusCode::kInvalidArgument);
+  request.mutable_hold_duration()->set_seconds(store::kMaxHoldDurationMs / 1000);
+  request.mutable_hold_duration()->set_nanos(1'000'000);
+  EXPECT_EQ(store::ValidateHolds(request).status().code(), absl::StatusCode::kInvalidArgument);
+
+  request.mutable_hold_duration()->set_seconds(90);
+  request.mutable_hold_duration()->set_nanos(500'000'000);
+  request.set_max_active_holds(3);
+  absl::StatusOr<store::Holds> both = store::ValidateHolds(request);
+  ASSERT_TRUE(both.ok()) << both.status();
+  EXPECT_EQ(both->hold_duration_ms, 90'500);
+  EXPECT_EQ(both->max_active_holds, 3);
+  const std::string with_holds = store::CreateCampaignDigest(request);
+  EXPECT_NE(with_holds, without_hold);
+  request.set_max_active_holds(4);
+  EXPECT_NE(store::CreateCampaignDigest(request), with_holds);
+
+  request.clear_max_participants();
+  const absl::Status uncapped = store::ValidateHolds(request).status();
+  EXPECT_EQ(uncapped.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(uncapped.message(), "needs max_participants")) << uncapped;
+}
+
 TEST(ValidateId, Positive) {
   EXPECT_TRUE(store::ValidateId(1, "campaign_id").ok());
   EXPECT_EQ(store::ValidateId(0, "campaign_id").code(), absl::StatusCode::kInvalidArgument);

@@ -14,7 +14,7 @@ namespace {
 
 constexpr int kCampaignStatusColumn = 1;
 constexpr int kApplicationColumns = 2;
-constexpr int kOpensAtColumn = kApplicationColumns + 10;
+constexpr int kOpensAtColumn = kApplicationColumns + 11;
 
 }  // namespace
 

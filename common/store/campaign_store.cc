@@ -1,6 +1,7 @@
 #include "common/store/campaign_store.h"
 
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -88,6 +89,33 @@ absl::StatusOr<LockedCampaign> LockCampaignOfApplication(ReadCommittedTransactio
   return campaign;
 }
 
+// GetQueueStats' hold counters (CampaignHoldStats): the totals, and each
+// listed campaign's own. Released and expired holds are decided.
+void SetHoldStats(ReadCommittedTransaction& txn, v1::QueueStats* stats) {
+  std::vector<int64_t> ids;
+  std::map<int64_t, v1::CampaignQueueStats*> listed;
+  for (v1::CampaignQueueStats& campaign : *stats->mutable_campaigns()) {
+    ids.push_back(campaign.campaign_id());
+    listed[campaign.campaign_id()] = &campaign;
+  }
+  const pqxx::result rows = Exec(txn, sql::kCampaignHoldStats, db::BigintArrayLiteral(ids));
+  for (const pqxx::row& row : rows) {
+    if (row[0].is_null()) {
+      stats->set_held(row[1].as<int64_t>());
+      stats->set_released(row[2].as<int64_t>());
+      stats->set_expired(row[3].as<int64_t>());
+      continue;
+    }
+    // A campaign deleted since its page row was read has none.
+    const auto campaign = listed.find(row[0].as<int64_t>());
+    if (campaign == listed.end()) continue;
+    campaign->second->set_held(row[1].as<int32_t>());
+    campaign->second->set_released(row[2].as<int64_t>());
+    campaign->second->set_expired(row[3].as<int64_t>());
+  }
+  stats->set_decided(stats->decided() + stats->released() + stats->expired());
+}
+
 // Reads the application again once its campaign is locked: retention or
 // DeleteCampaign may have deleted it after LockCampaignOfApplication read it
 // and before the lock was granted (then NOT_FOUND).
@@ -124,7 +152,7 @@ int64_t NowMicros() { return absl::ToUnixMicros(absl::Now()); }
 
 // Columns of a campaign row (rows.h); CampaignGetByRequestId's digest
 // follows them.
-constexpr int kCampaignColumns = 13;
+constexpr int kCampaignColumns = 16;
 // Rows per DELETE when purging or deleting a campaign's applications.
 constexpr int64_t kDeleteBatchSize = 5000;
 constexpr int kClosesPerTick = 10;
@@ -149,6 +177,7 @@ absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(const v1::CreateCampa
   RETURN_IF_ERROR(ValidateMaxParticipants(cap));
   RETURN_IF_ERROR(ValidateRequestId(request.request_id()));
   ASSIGN_OR_RETURN(const Schedule schedule, ValidateSchedule(request, NowMicros()));
+  ASSIGN_OR_RETURN(const Holds holds, ValidateHolds(request));
   const bool waitlist = request.has_waitlist() ? request.waitlist() : true;
   std::optional<std::string> request_id, digest;
   if (!request.request_id().empty()) {
@@ -159,7 +188,8 @@ absl::StatusOr<v1::Campaign> CampaignStore::CreateCampaign(const v1::CreateCampa
       pool_, deadline, [&](ReadCommittedTransaction& txn) -> absl::StatusOr<v1::Campaign> {
         pqxx::result inserted =
             Exec(txn, sql::kCampaignInsert, request.name(), cap, waitlist, schedule.opens_at_micros,
-                 schedule.closes_at_micros, request_id, digest, schedule.prequeue_opens_at_micros);
+                 schedule.closes_at_micros, request_id, digest, schedule.prequeue_opens_at_micros,
+                 holds.hold_duration_ms, holds.max_active_holds);
         if (!inserted.empty()) return CampaignFromRow(inserted[0]);
         // The request id was used before: a retry gets what the first call
         // made; a different request under the same id is the caller's bug.
@@ -533,6 +563,7 @@ absl::StatusOr<v1::QueueStats> CampaignStore::GetQueueStats(
         if (static_cast<int>(rows.size()) > page_size) {
           stats.set_next_page_token(EncodePageToken(stats.campaigns().rbegin()->campaign_id()));
         }
+        SetHoldStats(txn, &stats);
         return stats;
       });
 }

@@ -42,6 +42,11 @@ v1::Campaign CampaignFromRow(const pqxx::row& row, int first) {
   if (!row[first + 11].is_null())
     SetMicros(row[first + 11].as<int64_t>(), campaign.mutable_prequeue_opens_at());
   if (!row[first + 12].is_null()) campaign.set_queue_seed(row[first + 12].as<std::string>());
+  if (!row[first + 13].is_null()) {
+    SetMicros(row[first + 13].as<int64_t>() * 1000, campaign.mutable_hold_duration());
+  }
+  campaign.set_held_count(row[first + 14].as<int32_t>());
+  if (!row[first + 15].is_null()) campaign.set_max_active_holds(row[first + 15].as<int32_t>());
   return campaign;
 }
 
@@ -60,6 +65,8 @@ v1::Application ApplicationFromRow(const pqxx::row& row, int first) {
   if (!row[first + 8].is_null())
     SetMicros(row[first + 8].as<int64_t>(), application.mutable_decide_time());
   SetMicros(row[first + 9].as<int64_t>(), application.mutable_update_time());
+  if (!row[first + 10].is_null())
+    SetMicros(row[first + 10].as<int64_t>(), application.mutable_hold_expires_at());
   return application;
 }
 

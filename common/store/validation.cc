@@ -6,6 +6,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "common/status_details.h"
 
 namespace campaignq::store {
@@ -189,6 +190,60 @@ absl::StatusOr<Schedule> ValidateSchedule(const v1::CreateCampaignRequest& reque
   return schedule;
 }
 
+absl::StatusOr<Holds> ValidateHolds(const v1::CreateCampaignRequest& request) {
+  Holds holds;
+  if (request.has_hold_duration()) {
+    const google::protobuf::Duration& duration = request.hold_duration();
+    using google::protobuf::util::TimeUtil;
+    if (duration.seconds() < TimeUtil::kDurationMinSeconds ||
+        duration.seconds() > TimeUtil::kDurationMaxSeconds || duration.nanos() <= -1000000000 ||
+        duration.nanos() >= 1000000000 || (duration.seconds() > 0 && duration.nanos() < 0) ||
+        (duration.seconds() < 0 && duration.nanos() > 0)) {
+      return InvalidFieldError("hold_duration", "hold_duration is not a valid duration");
+    }
+    const absl::Duration asked =
+        absl::Seconds(duration.seconds()) + absl::Nanoseconds(duration.nanos());
+    // A confirm may wait up to 500 ms for the campaign lock (docs/holds.md):
+    // a shorter hold could expire while its buyer's confirm waits. A day is
+    // a payment window's outer bound; a longer hold is a reservation, which
+    // keeps a seat from everyone in line for days.
+    if (asked < absl::Milliseconds(kMinHoldDurationMs) ||
+        asked > absl::Milliseconds(kMaxHoldDurationMs)) {
+      return InvalidFieldError(
+          "hold_duration",
+          absl::StrCat("hold_duration must be 1s to 24h, got ", absl::FormatDuration(asked)));
+    }
+    // The database keeps milliseconds; finer would come back changed.
+    if (duration.nanos() % 1000000 != 0) {
+      return InvalidFieldError("hold_duration",
+                               absl::StrCat("hold_duration must be whole milliseconds, got ",
+                                            absl::FormatDuration(asked)));
+    }
+    if (!request.has_max_participants()) {
+      return InvalidFieldError("hold_duration",
+                               "hold_duration needs max_participants: a hold keeps a seat, and a "
+                               "campaign without a cap has none to keep");
+    }
+    holds.hold_duration_ms = absl::ToInt64Milliseconds(asked);
+  }
+  if (request.has_max_active_holds()) {
+    if (request.max_active_holds() <= 0) {
+      return InvalidFieldError(
+          "max_active_holds",
+          absl::StrCat("max_active_holds must be greater than 0 (leave it unset for as many "
+                       "holds as seats), got ",
+                       request.max_active_holds()));
+    }
+    if (!holds.hold_duration_ms) {
+      return InvalidFieldError("max_active_holds",
+                               "max_active_holds needs hold_duration: it bounds the holds "
+                               "outstanding, and without hold_duration a campaign makes none");
+    }
+    holds.max_active_holds = request.max_active_holds();
+  }
+  return holds;
+}
+
 absl::Status ValidateRequestId(const std::string& request_id) {
   if (request_id.empty()) return absl::OkStatus();
   return ValidatePrintable(request_id, "request_id", kMaxRequestIdLength);
@@ -212,7 +267,11 @@ std::string CreateCampaignDigest(const v1::CreateCampaignRequest& request) {
       request.has_prequeue_opens_at()
           ? absl::StrCat(";prequeue:", request.prequeue_opens_at().seconds(), ".",
                          request.prequeue_opens_at().nanos())
-          : "");
+          : "",
+      request.has_hold_duration() ? absl::StrCat(";hold:", request.hold_duration().seconds(), ".",
+                                                 request.hold_duration().nanos())
+                                  : "",
+      request.has_max_active_holds() ? absl::StrCat(";active:", request.max_active_holds()) : "");
 }
 
 v1::ApplicationStatus ApplicationStatusFromWord(const std::string& word) {

@@ -49,6 +49,17 @@ struct Schedule {
 };
 absl::StatusOr<Schedule> ValidateSchedule(const v1::CreateCampaignRequest& request,
                                           int64_t now_micros);
+// A CreateCampaign's holds (docs/holds.md): hold_duration in whole
+// milliseconds from kMinHoldDuration to kMaxHoldDuration, only with
+// max_participants; max_active_holds > 0, only with hold_duration. Each
+// nullopt when unset.
+inline constexpr int64_t kMinHoldDurationMs = 1000;
+inline constexpr int64_t kMaxHoldDurationMs = 24 * 3600 * 1000;
+struct Holds {
+  std::optional<int64_t> hold_duration_ms;
+  std::optional<int32_t> max_active_holds;
+};
+absl::StatusOr<Holds> ValidateHolds(const v1::CreateCampaignRequest& request);
 // "" (none) or 1 to 100 printable characters.
 absl::Status ValidateRequestId(const std::string& request_id);
 // What a CreateCampaign asked for, request_id aside, as one canonical

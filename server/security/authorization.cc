@@ -38,6 +38,9 @@ constexpr Row kTable[] = {
     {Method::kRetryApplication, "RetryApplication", kAll, kNo, kNo, kNo},
     {Method::kRetryFailedApplications, "RetryFailedApplications", kAll, kNo, kNo, kNo},
     {Method::kApplyBatch, "ApplyBatch", kAll, kAll, kNo, kNo},
+    // A hold is the applicant's to confirm or decline, as its cancel is.
+    {Method::kConfirmApplication, "ConfirmApplication", kAll, kAll, kOwn, kNo},
+    {Method::kReleaseApplication, "ReleaseApplication", kAll, kAll, kOwn, kNo},
 };
 
 static_assert(std::size(kTable) == std::size(kAllMethods), "one table row per Method");

@@ -15,6 +15,8 @@
 //   WatchApplication   yes    yes      own only           -
 //   GetQueueStats      yes    yes      -                  yes
 //   ApplyBatch         yes    yes      -                  -
+//   ConfirmApplication yes    yes      own only           -
+//   ReleaseApplication yes    yes      own only           -
 //
 // "own only" for applications of another user answers NOT_FOUND, exactly as
 // for an id that does not exist, so an applicant learns nothing about other
@@ -50,6 +52,8 @@ enum class Method {
   kRetryApplication,
   kRetryFailedApplications,
   kApplyBatch,
+  kConfirmApplication,
+  kReleaseApplication,
 };
 
 // How an allowed role is bounded on a method.
@@ -75,7 +79,9 @@ inline constexpr Method kAllMethods[] = {Method::kCreateCampaign,
                                          Method::kDeleteCampaign,
                                          Method::kRetryApplication,
                                          Method::kRetryFailedApplications,
-                                         Method::kApplyBatch};
+                                         Method::kApplyBatch,
+                                         Method::kConfirmApplication,
+                                         Method::kReleaseApplication};
 
 // "CreateCampaign", ... (the RPC's name).
 absl::string_view MethodName(Method method);

@@ -1,7 +1,7 @@
 -- Application statements. Rows come back in the column order
 -- store::ApplicationFromRow (common/store/rows.cc) reads: id, campaign_id,
 -- user_id, status, reason, last_error, attempts, created_at, decided_at,
--- updated_at (timestamps as microseconds since the epoch).
+-- updated_at, hold_expires_at (timestamps as microseconds since the epoch).
 
 -- name: ApplicationInsertBatch
 -- Group commit: a whole batch of Applies in one statement ($1 the campaign
@@ -44,12 +44,13 @@ WITH input (position, campaign_id, user_id) AS (
     RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
               campaignq_micros(created_at) AS created_micros,
               campaignq_micros(decided_at) AS decided_micros,
-              campaignq_micros(updated_at) AS updated_micros
+              campaignq_micros(updated_at) AS updated_micros,
+              campaignq_micros(hold_expires_at) AS hold_expires_micros
 )
 SELECT w.position, w.campaign_status,
        ins.id, ins.campaign_id, ins.user_id, ins.status, ins.reason, ins.last_error,
        ins.attempts, ins.created_micros, ins.decided_micros, ins.updated_micros,
-       w.opens_micros
+       ins.hold_expires_micros, w.opens_micros
 FROM wanted w
 LEFT JOIN inserted ins ON ins.campaign_id = w.campaign_id AND ins.user_id = w.user_id
 ORDER BY w.position;
@@ -57,7 +58,7 @@ ORDER BY w.position;
 -- name: ApplicationGet
 SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
        campaignq_micros(created_at), campaignq_micros(decided_at),
-       campaignq_micros(updated_at)
+       campaignq_micros(updated_at), campaignq_micros(hold_expires_at)
 FROM applications WHERE id = $1;
 
 -- name: ApplicationGetInLine
@@ -89,7 +90,7 @@ SELECT p.ahead, p.window_id, p.head_id,
        a.queue_key AS own_key,
        a.id, a.campaign_id, a.user_id, a.status, a.reason, a.last_error, a.attempts,
        campaignq_micros(a.created_at), campaignq_micros(a.decided_at),
-       campaignq_micros(a.updated_at)
+       campaignq_micros(a.updated_at), campaignq_micros(a.hold_expires_at)
 FROM applications a
 JOIN campaigns c ON c.id = a.campaign_id
 CROSS JOIN LATERAL (SELECT c.opens_at IS NULL OR c.opens_at <= now() AS opened) o
@@ -122,7 +123,7 @@ WHERE a.id = $1;
 -- name: ApplicationGetByUser
 SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
        campaignq_micros(created_at), campaignq_micros(decided_at),
-       campaignq_micros(updated_at)
+       campaignq_micros(updated_at), campaignq_micros(hold_expires_at)
 FROM applications WHERE campaign_id = $1 AND user_id = $2;
 
 -- name: ApplicationListAfter
@@ -135,7 +136,7 @@ FROM applications WHERE campaign_id = $1 AND user_id = $2;
 -- (store::PlanApplicationList routes them; $4 is '' here then).
 SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
        campaignq_micros(created_at), campaignq_micros(decided_at),
-       campaignq_micros(updated_at)
+       campaignq_micros(updated_at), campaignq_micros(hold_expires_at)
 FROM applications
 WHERE ($1 = '' OR status = $1) AND id > $2 AND ($4 = '' OR user_id = $4)
 ORDER BY id LIMIT $3;
@@ -161,7 +162,7 @@ WITH RECURSIVE waitlisting (campaign_id) AS (
 )
 SELECT a.id, a.campaign_id, a.user_id, a.status, a.reason, a.last_error, a.attempts,
        campaignq_micros(a.created_at), campaignq_micros(a.decided_at),
-       campaignq_micros(a.updated_at)
+       campaignq_micros(a.updated_at), campaignq_micros(a.hold_expires_at)
 FROM waitlisting w
 CROSS JOIN LATERAL (
     -- The index is in queue order (migration 0009): the arrivals' part of
@@ -197,7 +198,7 @@ ORDER BY a.id LIMIT $2;
 -- (user_id, id) order.
 SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
        campaignq_micros(created_at), campaignq_micros(decided_at),
-       campaignq_micros(updated_at)
+       campaignq_micros(updated_at), campaignq_micros(hold_expires_at)
 FROM applications
 WHERE user_id BETWEEN $1 AND $1 AND ($2 = '' OR status || '' = $2) AND id > $3
 ORDER BY user_id, id LIMIT $4;
@@ -213,7 +214,7 @@ ORDER BY user_id, id LIMIT $4;
 -- are in queue order; store::PlanApplicationList routes them).
 SELECT id, campaign_id, user_id, status, reason, last_error, attempts,
        campaignq_micros(created_at), campaignq_micros(decided_at),
-       campaignq_micros(updated_at)
+       campaignq_micros(updated_at), campaignq_micros(hold_expires_at)
 FROM applications
 WHERE campaign_id BETWEEN $1 AND $1 AND ($2 = '' OR status = $2) AND id > $3
   AND ($5 = '' OR user_id = $5)
@@ -229,7 +230,7 @@ ORDER BY campaign_id, id LIMIT $4;
 -- cost is a page plus the campaign's pre-queued rows of that status.
 SELECT a.id, a.campaign_id, a.user_id, a.status, a.reason, a.last_error, a.attempts,
        campaignq_micros(a.created_at), campaignq_micros(a.decided_at),
-       campaignq_micros(a.updated_at)
+       campaignq_micros(a.updated_at), campaignq_micros(a.hold_expires_at)
 FROM ((SELECT * FROM applications
        WHERE campaign_id BETWEEN $1 AND $1 AND status = $2 AND queue_key > $3  -- "Index choice"
        ORDER BY campaign_id, queue_key, id LIMIT $4)
@@ -255,7 +256,7 @@ WITH cancelled AS (
     WHERE id = $1 AND status = $2
     RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
               campaignq_micros(created_at), campaignq_micros(decided_at),
-              campaignq_micros(updated_at)
+              campaignq_micros(updated_at), campaignq_micros(hold_expires_at)
 ), counted AS (
     UPDATE campaigns c SET cancelled_count = c.cancelled_count + 1
     FROM cancelled WHERE c.id = cancelled.campaign_id
@@ -327,7 +328,7 @@ WITH confirmed AS (
     WHERE id = $1 AND status = 'held' AND hold_expires_at > clock_timestamp()
     RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
               campaignq_micros(created_at), campaignq_micros(decided_at),
-              campaignq_micros(updated_at)
+              campaignq_micros(updated_at), campaignq_micros(hold_expires_at)
 ), counted AS (
     UPDATE campaigns c SET approved_count = c.approved_count + 1, held_count = c.held_count - 1
     FROM confirmed WHERE c.id = confirmed.campaign_id
@@ -344,7 +345,7 @@ WITH released AS (
     WHERE id = $1 AND status = 'held'
     RETURNING id, campaign_id, user_id, status, reason, last_error, attempts,
               campaignq_micros(created_at), campaignq_micros(decided_at),
-              campaignq_micros(updated_at)
+              campaignq_micros(updated_at), campaignq_micros(hold_expires_at)
 ), counted AS (
     UPDATE campaigns c SET released_count = c.released_count + 1
     FROM released WHERE c.id = released.campaign_id

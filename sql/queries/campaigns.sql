@@ -1,31 +1,36 @@
 -- Campaign statements. Rows come back in the column order
 -- store::CampaignFromRow (common/store/rows.cc) reads: id, name,
 -- max_participants, approved_count, waitlist, status, created_at, closed_at,
--- opens_at, closes_at, paused, prequeue_opens_at, queue_seed (timestamps as
--- microseconds since the epoch; the seed NULL until opens_at: migration 0009).
+-- opens_at, closes_at, paused, prequeue_opens_at, queue_seed, hold_duration_ms,
+-- held_count, max_active_holds (timestamps as microseconds since the epoch;
+-- the seed NULL until opens_at: migration 0009; holds: migration 0008).
 
 -- name: CampaignInsert
 -- $1 name, $2 max_participants (NULL: unlimited), $3 waitlist, $4/$5
 -- opens_at/closes_at in microseconds (NULL: none), $6/$7 request id and
--- digest (NULL: none), $8 prequeue_opens_at in microseconds (NULL: none).
+-- digest (NULL: none), $8 prequeue_opens_at in microseconds (NULL: none),
+-- $9 hold_duration_ms and $10 max_active_holds (NULL: none).
 -- queue_seed is drawn by its column default. With a request id already used, inserts nothing and
 -- returns no row: the caller reads CampaignGetByRequestId (a concurrent
 -- twin waits here for the first to commit, then sees its row).
 INSERT INTO campaigns (name, max_participants, waitlist, opens_at, closes_at,
-                       request_id, request_digest, prequeue_opens_at)
+                       request_id, request_digest, prequeue_opens_at, hold_duration_ms,
+                       max_active_holds)
 VALUES ($1, $2, $3, campaignq_timestamp($4), campaignq_timestamp($5), $6, $7,
-        campaignq_timestamp($8))
+        campaignq_timestamp($8), $9, $10)
 ON CONFLICT ON CONSTRAINT campaigns_request_id_unique DO NOTHING
 RETURNING id, name, max_participants, approved_count, waitlist, status,
           campaignq_micros(created_at), campaignq_micros(closed_at),
           campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
-          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at);
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at),
+          hold_duration_ms, held_count, max_active_holds;
 
 -- name: CampaignGet
 SELECT id, name, max_participants, approved_count, waitlist, status,
        campaignq_micros(created_at), campaignq_micros(closed_at),
        campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
-          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at)
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at),
+          hold_duration_ms, held_count, max_active_holds
 FROM campaigns WHERE id = $1;
 
 -- name: CampaignGetByRequestId
@@ -35,6 +40,7 @@ SELECT id, name, max_participants, approved_count, waitlist, status,
        campaignq_micros(created_at), campaignq_micros(closed_at),
        campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
           campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at),
+          hold_duration_ms, held_count, max_active_holds,
        request_digest
 FROM campaigns WHERE request_id = $1;
 
@@ -43,7 +49,8 @@ FROM campaigns WHERE request_id = $1;
 SELECT id, name, max_participants, approved_count, waitlist, status,
        campaignq_micros(created_at), campaignq_micros(closed_at),
        campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
-          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at)
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at),
+          hold_duration_ms, held_count, max_active_holds
 FROM campaigns WHERE id > $1 ORDER BY id LIMIT $2;
 
 -- name: CampaignLock
@@ -66,7 +73,8 @@ WHERE id = $1
 RETURNING id, name, max_participants, approved_count, waitlist, status,
           campaignq_micros(created_at), campaignq_micros(closed_at),
           campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
-          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at);
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at),
+          hold_duration_ms, held_count, max_active_holds;
 
 -- name: CampaignSetPaused
 -- $2 true (pause) or false (resume). Run under the campaign lock.
@@ -74,7 +82,22 @@ UPDATE campaigns SET paused = $2 WHERE id = $1
 RETURNING id, name, max_participants, approved_count, waitlist, status,
           campaignq_micros(created_at), campaignq_micros(closed_at),
           campaignq_micros(opens_at), campaignq_micros(closes_at), paused,
-          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at);
+          campaignq_micros(prequeue_opens_at), campaignq_published_seed(queue_seed, opens_at),
+          hold_duration_ms, held_count, max_active_holds;
+
+-- name: CampaignHoldStats
+-- GetQueueStats' hold counters (migration 0008), read from the campaigns'
+-- counters as QueueTotals reads its own, never from the history: the totals
+-- over every campaign (id NULL) and then, for the campaigns of $1
+-- (bigint[], the page), each one's own. held now; released and expired
+-- ever, including holds whose rows retention deleted. Cost: one row per
+-- campaign.
+SELECT NULL::bigint, coalesce(sum(held_count), 0)::bigint,
+       coalesce(sum(released_count), 0)::bigint, coalesce(sum(expired_count), 0)::bigint
+FROM campaigns
+UNION ALL
+SELECT id, held_count, released_count, expired_count
+FROM campaigns WHERE id = ANY ($1::bigint[]);
 
 -- name: CampaignDelete
 -- Run under the campaign lock, after its applications are gone.

@@ -279,6 +279,51 @@ TEST_F(CommandsTest, RetryOneAndRetryEveryFailed) {
   EXPECT_EQ(GetCapturedStdout(), "{}\n");  // none left; proto3 JSON omits the 0
 }
 
+TEST_F(CommandsTest, CreateWithAHoldThenConfirmAndRelease) {
+  options_.name = "drop";
+  options_.cap = 2;
+  options_.hold_duration = absl::Minutes(10);
+  options_.max_active_holds = 1;
+  CaptureStdout();
+  ASSERT_EQ(RunCreateCampaign(*stub_, options_), kExitOk);
+  EXPECT_THAT(GetCapturedStdout(), HasSubstr(" hold_duration=10m held=0 max_active_holds=1\n"));
+  options_.campaign = 1;
+  for (const char* user : {"a", "b"}) {
+    options_.user = user;
+    CaptureStdout();
+    ASSERT_EQ(RunApply(*stub_, options_), kExitOk);
+    GetCapturedStdout();
+  }
+  options_.campaign = 0;
+  server_.service().SetStatus(1, v1::APPLICATION_STATUS_HELD);
+  server_.service().SetStatus(2, v1::APPLICATION_STATUS_HELD);
+
+  options_.args = {"1"};
+  CaptureStdout();
+  ASSERT_EQ(RunGet(*stub_, options_), kExitOk);
+  EXPECT_THAT(GetCapturedStdout(), HasSubstr("status=held attempts=0 created=1970-01-01T00:16:41Z "
+                                             "hold_expires_at=1970-01-01T00:50:01Z"));
+  CaptureStdout();
+  ASSERT_EQ(RunConfirm(*stub_, options_), kExitOk);
+  EXPECT_THAT(GetCapturedStdout(),
+              HasSubstr("application 1 campaign=1 user=\"a\" status=approved"));
+  options_.args = {"2"};
+  CaptureStdout();
+  ASSERT_EQ(RunRelease(*stub_, options_), kExitOk);
+  EXPECT_THAT(GetCapturedStdout(), HasSubstr("status=released"));
+  // Released is final: a confirm is refused (exit 10 + FAILED_PRECONDITION).
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(RunConfirm(*stub_, options_), kExitFailedPrecondition);
+  EXPECT_THAT(::testing::internal::GetCapturedStderr(), HasSubstr("FAILED_PRECONDITION"));
+
+  options_.args = {};
+  options_.hold_duration = absl::Seconds(-1);
+  ::testing::internal::CaptureStderr();
+  EXPECT_EQ(RunCreateCampaign(*stub_, options_), kExitUsage);
+  EXPECT_THAT(::testing::internal::GetCapturedStderr(), HasSubstr("--hold-duration must be >= 0"));
+  EXPECT_EQ(server_.service().campaign_count(), 1);
+}
+
 TEST_F(CommandsTest, IdsAsArgumentsOrFlags) {
   SeedOneApplication("ids");
 

@@ -56,6 +56,8 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
     c.set_status(v1::CAMPAIGN_STATUS_OPEN);
     if (request->has_opens_at()) *c.mutable_opens_at() = request->opens_at();
     if (request->has_closes_at()) *c.mutable_closes_at() = request->closes_at();
+    if (request->has_hold_duration()) *c.mutable_hold_duration() = request->hold_duration();
+    if (request->has_max_active_holds()) c.set_max_active_holds(request->max_active_holds());
     campaigns_[c.id()] = c;
     if (!request->request_id().empty()) {
       request_ids_[request->request_id()] = {c.id(), request->SerializeAsString()};
@@ -170,6 +172,19 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
     return grpc::Status::OK;
   }
 
+  // HELD -> APPROVED (confirm) or RELEASED (release); the target status
+  // already: as is; anything else FAILED_PRECONDITION, as the service.
+  grpc::Status ConfirmApplication(grpc::ServerContext*,
+                                  const v1::ConfirmApplicationRequest* request,
+                                  v1::Application* reply) override {
+    return EndHold(request->application_id(), v1::APPLICATION_STATUS_APPROVED, reply);
+  }
+  grpc::Status ReleaseApplication(grpc::ServerContext*,
+                                  const v1::ReleaseApplicationRequest* request,
+                                  v1::Application* reply) override {
+    return EndHold(request->application_id(), v1::APPLICATION_STATUS_RELEASED, reply);
+  }
+
   grpc::Status WatchApplication(grpc::ServerContext*, const v1::WatchApplicationRequest* request,
                                 grpc::ServerWriter<v1::Application>* writer) override {
     v1::Application current;
@@ -190,6 +205,7 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
     v1::Application& a = apps_[id];
     a.set_status(status);
     if (status == v1::APPLICATION_STATUS_FAILED) a.set_last_error("x");
+    if (status == v1::APPLICATION_STATUS_HELD) a.mutable_hold_expires_at()->set_seconds(3000 + id);
   }
 
   int64_t campaign_count() {
@@ -291,6 +307,21 @@ class FakeCampaignQueue final : public v1::CampaignQueue::Service {
     grpc::Status status = update(it->second);
     if (status.ok()) *reply = it->second;
     return status;
+  }
+
+  grpc::Status EndHold(int64_t id, v1::ApplicationStatus to, v1::Application* reply) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = apps_.find(id);
+    if (it == apps_.end()) return grpc::Status(grpc::StatusCode::NOT_FOUND, "no application");
+    v1::Application& a = it->second;
+    if (a.status() == v1::APPLICATION_STATUS_HELD) {
+      a.set_status(to);
+      a.clear_hold_expires_at();
+    } else if (a.status() != to) {
+      return grpc::Status(grpc::StatusCode::FAILED_PRECONDITION, "application is not held");
+    }
+    *reply = a;
+    return grpc::Status::OK;
   }
 
   static void Retry(v1::Application& a) {

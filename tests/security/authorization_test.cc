@@ -39,6 +39,8 @@ TEST(AuthorizationTest, EveryCellAsDocumented) {
       {Method::kRetryApplication, "A---"},
       {Method::kRetryFailedApplications, "A---"},
       {Method::kApplyBatch, "AA--"},
+      {Method::kConfirmApplication, "AAO-"},
+      {Method::kReleaseApplication, "AAO-"},
   };
   const Role roles[] = {Role::kAdmin, Role::kService, Role::kApplicant, Role::kObserver};
   ASSERT_EQ(expected.size(), std::size(kAllMethods));

@@ -147,6 +147,16 @@ class As {
     Authorize(&context, token_);
     return stub_->CancelApplication(&context, request, &response);
   }
+  grpc::Status ConfirmApplication(int64_t id) {
+    v1::ConfirmApplicationRequest request;
+    request.set_application_id(id);
+    return Unary(&v1::CampaignQueue::Stub::ConfirmApplication, request);
+  }
+  grpc::Status ReleaseApplication(int64_t id) {
+    v1::ReleaseApplicationRequest request;
+    request.set_application_id(id);
+    return Unary(&v1::CampaignQueue::Stub::ReleaseApplication, request);
+  }
   // The whole stream: the final status, and how many messages came.
   grpc::Status WatchApplication(int64_t id, int* messages = nullptr) {
     v1::WatchApplicationRequest request;
@@ -287,6 +297,20 @@ class AuthorizationMatrixTest : public ::testing::Test {
     EXPECT_TRUE(Admin().Apply(campaign_id, user, &application).ok());
     return application.id();
   }
+  // `user`'s application holding a seat of a fresh campaign with holds, as
+  // a worker's decision leaves it (this stack runs no worker).
+  int64_t NewHeldApplication(const std::string& user) {
+    const int64_t campaign = stack_->Scalar(absl::StrCat(
+        "INSERT INTO campaigns (name, max_participants, hold_duration_ms) VALUES ('held-",
+        ++campaigns_, "', 10, 600000) RETURNING id"));
+    const int64_t id = NewApplication(campaign, user);
+    return stack_->Scalar(absl::StrCat(
+        "WITH held AS (UPDATE applications SET status = 'held', decided_at = clock_timestamp(), "
+        "hold_expires_at = clock_timestamp() + interval '10 min' WHERE id = ",
+        id,
+        " RETURNING id, campaign_id), counted AS (UPDATE campaigns c SET held_count = "
+        "c.held_count + 1 FROM held h WHERE c.id = h.campaign_id) SELECT id FROM held"));
+  }
 
   static Stack* stack_;
   std::unique_ptr<v1::CampaignQueue::Stub> stub_;
@@ -301,24 +325,29 @@ TEST_F(AuthorizationMatrixTest, EveryRoleAgainstEveryMethod) {
   // CloseCampaign Apply GetApplication ListApplications CancelApplication
   // WatchApplication GetQueueStats, then PauseCampaign ResumeCampaign
   // DeleteCampaign RetryApplication RetryFailedApplications, then
-  // ApplyBatch. Applicants act on their own user id.
+  // ApplyBatch, then ConfirmApplication ReleaseApplication. Applicants act
+  // on their own user id.
   const std::map<std::string, std::string> expected = {
       {kAdmin,
        "OOOOOOOOOO"
        "OOOOO"
-       "O"},
+       "O"
+       "OO"},
       {kService,
        "POOPOOOOOO"
        "PPPPP"
-       "O"},
+       "O"
+       "OO"},
       {kAlice,
        "POOPOOOOOP"
        "PPPPP"
-       "P"},
+       "P"
+       "OO"},
       {kObserver,
        "POOPPPPPPO"
        "PPPPP"
-       "P"},
+       "P"
+       "PP"},
   };
   const int64_t shared = NewCampaign();
   const int64_t alices = NewApplication(shared, "alice");
@@ -342,6 +371,9 @@ TEST_F(AuthorizationMatrixTest, EveryRoleAgainstEveryMethod) {
       }
       if (method == Method::kCancelApplication) {
         fresh_application = NewApplication(NewCampaign(), "alice");
+      }
+      if (method == Method::kConfirmApplication || method == Method::kReleaseApplication) {
+        fresh_application = NewHeldApplication("alice");
       }
       if (method == Method::kRetryApplication) {
         // What a worker leaves after deterministic errors.
@@ -401,6 +433,12 @@ TEST_F(AuthorizationMatrixTest, EveryRoleAgainstEveryMethod) {
           // Even for the applicant's own user id: a batch is for services.
           status = caller.ApplyBatch(fresh_campaign, "alice");
           break;
+        case Method::kConfirmApplication:
+          status = caller.ConfirmApplication(fresh_application);
+          break;
+        case Method::kReleaseApplication:
+          status = caller.ReleaseApplication(fresh_application);
+          break;
       }
       const char want = codes[column++];
       const std::string where = absl::StrCat(token, " calling ", MethodName(method));
@@ -439,6 +477,8 @@ TEST_F(AuthorizationMatrixTest, NoOrBadTokenIsUnauthenticatedEverywhere) {
         {Method::kRetryApplication, caller.RetryApplication(application)},
         {Method::kRetryFailedApplications, caller.RetryFailedApplications(shared)},
         {Method::kApplyBatch, caller.ApplyBatch(shared, "mallory")},
+        {Method::kConfirmApplication, caller.ConfirmApplication(application)},
+        {Method::kReleaseApplication, caller.ReleaseApplication(application)},
     };
     for (const auto& [method, status] : calls) {
       EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED)
@@ -491,6 +531,8 @@ TEST_F(AuthorizationMatrixTest, ApplicantsSeeNothingOfOtherUsers) {
 
   const std::vector<int64_t> before = Fingerprint(*stack_);
   EXPECT_EQ(alice.CancelApplication(bobs).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(alice.ConfirmApplication(bobs).error_code(), grpc::StatusCode::NOT_FOUND);
+  EXPECT_EQ(alice.ReleaseApplication(bobs).error_code(), grpc::StatusCode::NOT_FOUND);
   int messages = -1;
   EXPECT_EQ(alice.WatchApplication(bobs, &messages).error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EQ(messages, 0);

@@ -213,6 +213,22 @@ TEST(ToGrpcStatusTest, ResourceExhaustedAndUnavailableSayWhenToRetry) {
   EXPECT_EQ(retry.retry_delay().seconds(), absl::ToInt64Seconds(kDefaultRetryDelay));
 }
 
+// A hold call behind a worker's batch (CampaignStore::ConfirmApplication)
+// is ABORTED with the delay after which a retry is likely to find the
+// campaign lock free: the client must get that delay.
+TEST(ToGrpcStatusTest, AnAbortedWithARetryDelaySaysWhenToRetry) {
+  absl::Status busy = absl::AbortedError("campaign is busy deciding; retry shortly");
+  SetRetryDelay(busy, absl::Milliseconds(200));
+  const grpc::Status status = ToGrpcStatus(busy);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::ABORTED);
+  google::rpc::RetryInfo retry;
+  ASSERT_TRUE(FindDetail(status, &retry));
+  EXPECT_EQ(retry.retry_delay().seconds(), 0);
+  EXPECT_EQ(retry.retry_delay().nanos(), 200000000);
+  // An ABORTED without a delay (a conflict whose retry needs no wait) has none.
+  EXPECT_FALSE(FindDetail(ToGrpcStatus(absl::AbortedError("conflict")), &retry));
+}
+
 TEST(ToGrpcStatusTest, OutOfRangeCodeBecomesUnknown) {
   const grpc::Status status = ToGrpcStatus(absl::Status(static_cast<absl::StatusCode>(99), "odd"));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::UNKNOWN);
