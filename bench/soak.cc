@@ -26,7 +26,8 @@
 // of `applications` and the autovacuum/autoanalyze runs on it. At the end the
 // verdicts, one VERDICT line each, and exit status 1 when any fails:
 //   rss          every process's RSS at the last sample <= 1.05 x the first
-//   p99          last interval's p99 <= 1.5 x the second's (+ --p99-slack-ms)
+//   p99          the better p99 of the last two intervals <= 1.5 x the
+//                second's (+ --p99-slack-ms)
 //   connections  max - min over the samples <= 2
 //   table        the largest size in the second half of the run <= 1.2 x the
 //                largest in the first half (only judged when the run is long
@@ -275,13 +276,20 @@ int Soak(const Flags& f) {
                             : "fail",
             "growth after the first sample <= 5%: " + why);
   }
-  if (seen.size() >= 3) {
+  // A trend, not a spike: latency that grows stays grown, so the better of
+  // the last two intervals is judged. One interval's p99 is a handful of
+  // Applies, which one burst of a neighbour's CPU moves by 100 ms on a
+  // 2-core machine (bench-smoke failed so once while a compiler ran).
+  if (seen.size() >= 4) {
     const double limit = 1.5 * seen[1].p99_ms + p99_slack_ms;
-    verdict("p99", last.p99_ms <= limit ? "pass" : "fail",
-            "last " + fmt(last.p99_ms) + " ms <= 1.5 x second " + fmt(seen[1].p99_ms) + " ms" +
+    const Sample& before_last = seen[seen.size() - 2];
+    const double judged = std::min(before_last.p99_ms, last.p99_ms);
+    verdict("p99", judged <= limit ? "pass" : "fail",
+            "better of the last two " + fmt(before_last.p99_ms) + ", " + fmt(last.p99_ms) +
+                " ms <= 1.5 x second " + fmt(seen[1].p99_ms) + " ms" +
                 (p99_slack_ms > 0 ? " + " + fmt(p99_slack_ms) + " ms" : "") + " = " + fmt(limit));
   } else {
-    verdict("p99", "n/a", "needs 3 samples");
+    verdict("p99", "n/a", "needs 4 samples");
   }
   {
     long lo = first.connections, hi = first.connections;
