@@ -15,6 +15,7 @@
 #include "common/db/transaction.h"
 #include "common/verify/check_sql.h"
 #include "common/verify/fcfs.h"
+#include "common/verify/seats.h"
 
 namespace campaignq::verify {
 namespace {
@@ -72,6 +73,9 @@ void AddInto(const CampaignTally& t, CampaignTally* sum) {
   sum->pending += t.pending;
   sum->cancelled += t.cancelled;
   sum->failed += t.failed;
+  sum->held += t.held;
+  sum->released += t.released;
+  sum->expired += t.expired;
   sum->overflow += t.overflow;
   sum->count_mismatch = sum->count_mismatch || t.count_mismatch;
 }
@@ -95,6 +99,9 @@ void CheckCampaigns(Snapshot& txn, const std::string& ids, const std::vector<App
     t.pending = row[10].as<int64_t>();
     t.cancelled = row[11].as<int64_t>();
     t.failed = row[12].as<int64_t>();
+    t.held = row[13].as<int64_t>();
+    t.released = row[14].as<int64_t>();
+    t.expired = row[15].as<int64_t>();
     index[t.campaign_id] = v->campaigns.size();
     v->campaigns.push_back(t);
   }
@@ -210,6 +217,95 @@ void CheckApplications(Snapshot& txn, const std::string& ids,
     findings->Add("(e) still pending", absl::StrCat("application ", row[0].as<int64_t>(),
                                                     " of campaign ", row[1].as<int64_t>()));
   }
+  if (!options.expect_holds_ended) return;
+  for (const auto& row : Run(txn, sql::kCheckStillHeld, ids)) {
+    ++inv.still_held;
+    findings->Add("(e) still held", absl::StrCat("application ", row[0].as<int64_t>(),
+                                                 " of campaign ", row[1].as<int64_t>()));
+  }
+}
+
+// (k) by the audit: the seats replayed commit by commit (seats.h). A
+// campaign whose replay does not end where its rows are had changes before
+// the audit was installed: it is skipped, not judged on half a history.
+void CheckSeats(Snapshot& txn, const std::string& ids, Verdict* v, Findings* findings) {
+  std::vector<SeatRules> rules;
+  for (const auto& row : Run(txn, sql::kCheckSeatRules, ids)) {
+    SeatRules& r = rules.emplace_back();
+    r.campaign_id = row[0].as<int64_t>();
+    r.cap = row[1].as<int64_t>();
+    if (!row[2].is_null()) r.max_active_holds = row[2].as<int64_t>();
+    r.passes_seats_on = row[3].as<bool>();
+  }
+  std::vector<StatusChange> changes;
+  for (const auto& row : Run(txn, sql::kCheckSeatChanges, ids)) {
+    changes.push_back({row[0].as<int64_t>(), row[1].as<int64_t>(), row[2].as<int64_t>(),
+                       row[3].as<std::string>(), row[4].as<std::string>()});
+  }
+  const SeatReplay replay = ReplaySeats(changes, rules);
+  std::set<int64_t> whole;
+  InvariantCounts& inv = v->invariants;
+  for (const SeatTotals& t : replay.totals) {
+    const CampaignTally& tally = v->Campaign(t.campaign_id);
+    if (t.offered == tally.approved + tally.held && t.waitlisted == tally.waitlisted) {
+      whole.insert(t.campaign_id);
+    } else {
+      ++inv.seats_skipped;
+    }
+  }
+  inv.seats_replayed = static_cast<int64_t>(whole.size());
+  for (const SeatFinding& f : replay.findings) {
+    if (whole.count(f.campaign_id) == 0) continue;
+    const std::string where =
+        absl::StrCat("campaign ", f.campaign_id, ", transaction ", f.transaction, ": ");
+    switch (f.kind) {
+      case SeatFinding::kOverCap:
+        ++inv.over_cap_at_commit;
+        findings->Add("(k) offered > cap at a commit",
+                      absl::StrCat(where, f.offered, " seats approved or held, over the cap"));
+        break;
+      case SeatFinding::kNotPassedOn:
+        ++inv.seat_not_passed_on;
+        findings->Add("(k) a seat given back went to nobody",
+                      absl::StrCat(where, "gave a seat back and left it free while ", f.waitlisted,
+                                   " waited"));
+        break;
+      case SeatFinding::kFreedTwice:
+        ++inv.seat_freed_twice;
+        findings->Add("(k) a seat given back twice",
+                      absl::StrCat(where, "application ", f.application_id,
+                                   " gave its seat back a second time"));
+        break;
+    }
+  }
+}
+
+// (l) by the audit.
+void CheckHoldLateness(Snapshot& txn, const std::string& ids, const VerifyOptions& options,
+                       Verdict* v, Findings* findings) {
+  for (const auto& row : Run(txn, sql::kCheckHoldLateness, ids,
+                             static_cast<int64_t>(options.hold_lateness.count()))) {
+    ++v->invariants.late_expiry;
+    v->invariants.latest_expiry_ms = std::max(v->invariants.latest_expiry_ms, row[2].as<int64_t>());
+    findings->Add(
+        "(l) a hold expired late",
+        absl::StrCat("application ", row[0].as<int64_t>(), " of campaign ", row[1].as<int64_t>(),
+                     " expired ", row[2].as<int64_t>(), " ms after its hold ended (bound ",
+                     options.hold_lateness.count(), " ms)"));
+  }
+}
+
+// (k) and (l) as sampled during the storm.
+void AddSamples(const OfferSamples& samples, Verdict* v, Findings* findings) {
+  InvariantCounts& inv = v->invariants;
+  inv.samples = samples.samples;
+  inv.sampled_over_cap = samples.over_cap;
+  inv.sampled_overdue = samples.overdue;
+  inv.latest_expiry_ms = std::max(inv.latest_expiry_ms, samples.most_overdue_ms);
+  if (samples.over_cap == 0 && samples.overdue == 0) return;
+  for (const std::string& detail : samples.details) {
+    findings->Add("(k, l) sampled during the storm", detail);
+  }
 }
 
 // (f) and the seats given back (for (i)).
@@ -232,6 +328,8 @@ std::vector<SeatRelease> CheckAudit(Snapshot& txn, const std::string& ids,
                     absl::StrCat("application ", row[0].as<int64_t>(), ": ",
                                  row[1].as<std::string>(), " -> ", row[2].as<std::string>()));
     }
+    CheckSeats(txn, ids, v, findings);
+    if (options.hold_lateness.count() > 0) CheckHoldLateness(txn, ids, options, v, findings);
   } else if (options.require_audit) {
     inv.audit_missing = true;
     findings->Add("(f) not checked", "the decision audit is not installed (InstallDecisionAudit)");
@@ -313,7 +411,9 @@ bool InvariantCounts::AllHold() const {
   return over_cap == 0 && count_mismatch == 0 && duplicated == 0 && ack_missing == 0 &&
          ack_wrong_id == 0 && ack_pending == 0 && still_pending == 0 && decided_not_once == 0 &&
          !audit_missing && fill_wrong == 0 && attempts_wrong == 0 && fcfs == 0 &&
-         illegal_transitions == 0;
+         illegal_transitions == 0 && still_held == 0 && over_cap_at_commit == 0 &&
+         seat_not_passed_on == 0 && seat_freed_twice == 0 && sampled_over_cap == 0 &&
+         late_expiry == 0 && sampled_overdue == 0;
 }
 
 const CampaignTally& Verdict::Campaign(int64_t campaign_id) const {
@@ -358,7 +458,8 @@ absl::Status InstallDecisionAudit(const std::string& database_url) {
   try {
     pqxx::connection connection(database_url);
     pqxx::work txn(connection);
-    for (Statement statement : {sql::kCheckAuditCreateTable, sql::kCheckAuditCreateIndex,
+    for (Statement statement : {sql::kCheckAuditCreateTable, sql::kCheckAuditAddTransaction,
+                                sql::kCheckAuditTransactionDefault, sql::kCheckAuditCreateIndex,
                                 sql::kCheckAuditCreateFunction, sql::kCheckAuditCreateTrigger}) {
       Run(txn, statement);
     }
@@ -372,7 +473,8 @@ absl::Status InstallDecisionAudit(const std::string& database_url) {
 absl::StatusOr<bool> WaitUntilNothingPending(const std::string& database_url,
                                              const std::vector<int64_t>& campaign_ids,
                                              SteadyTime deadline,
-                                             const std::function<void(int64_t)>& on_poll) {
+                                             const std::function<void(int64_t)>& on_poll,
+                                             bool holds_too) {
   const std::string ids = db::BigintArrayLiteral(campaign_ids);
   std::unique_ptr<pqxx::connection> connection;
   for (;;) {
@@ -382,7 +484,8 @@ absl::StatusOr<bool> WaitUntilNothingPending(const std::string& database_url,
     try {
       if (connection == nullptr) connection = std::make_unique<pqxx::connection>(database_url);
       pqxx::nontransaction txn(*connection);
-      const int64_t pending = Run(txn, sql::kCheckPendingCount, ids)[0][0].as<int64_t>();
+      const int64_t pending =
+          Run(txn, sql::kCheckUnsettledCount, ids, holds_too)[0][0].as<int64_t>();
       if (on_poll) on_poll(pending);
       if (pending == 0) return true;
     } catch (const std::exception& e) {
@@ -422,6 +525,7 @@ absl::StatusOr<Verdict> Verify(const std::string& database_url,
     const std::vector<SeatRelease> releases = CheckAudit(txn, ids, options, &v, &findings);
     CheckAttempts(txn, ids, options, &v, &findings);
     CheckFcfs(txn, ids, records, releases, &v, &findings);
+    if (options.samples != nullptr) AddSamples(*options.samples, &v, &findings);
     const pqxx::row span = Run(txn, sql::kCheckDecideSpan, ids)[0];
     if (!span[0].is_null() && !span[1].is_null()) {
       v.decide_seconds = std::max<int64_t>(0, span[1].as<int64_t>() - span[0].as<int64_t>()) / 1e6;

@@ -23,6 +23,13 @@
 //   (i) fcfs            first come, first served as fcfs.h defines it
 //   (j) illegal_transitions every status change the audit saw is one the
 //                       service makes (CheckTransitions); needs the audit
+//   (k) seats, commit by commit (seats.h; needs the audit): over_cap_at_commit,
+//       seat_not_passed_on (a seat given back while someone waited went to
+//       nobody in that transaction), seat_freed_twice; and sampled while
+//       the storm ran (sampler.h, with or without the audit): sampled_over_cap
+//   (l) holds end on time: late_expiry (by the audit, an expiry more than
+//       hold_lateness after the hold's expiry) and sampled_overdue (a hold
+//       seen still held that long after it)
 
 #include <chrono>
 #include <cstdint>
@@ -35,6 +42,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "common/verify/apply.h"
+#include "common/verify/sampler.h"
 
 namespace campaignq::verify {
 
@@ -43,13 +51,14 @@ namespace campaignq::verify {
 // Idempotent. INTERNAL on a database error.
 absl::Status InstallDecisionAudit(const std::string& database_url);
 
-// Polls (every 50 ms) until no application of `campaign_ids` is pending,
-// calling on_poll(pending) after each count. Returns true when none is,
-// false at the deadline; INTERNAL when the database could not be read at
-// the deadline (a lost connection is retried on a new one until then).
+// Polls (every 50 ms) until no application of `campaign_ids` is pending
+// (nor, with holds_too, held), calling on_poll(count) after each count.
+// Returns true when none is, false at the deadline; INTERNAL when the
+// database could not be read at the deadline (a lost connection is retried
+// on a new one until then).
 absl::StatusOr<bool> WaitUntilNothingPending(
     const std::string& database_url, const std::vector<int64_t>& campaign_ids, SteadyTime deadline,
-    const std::function<void(int64_t pending)>& on_poll = {});
+    const std::function<void(int64_t pending)>& on_poll = {}, bool holds_too = false);
 
 // Records for applications that were stored rather than applied (a seeded
 // benchmark, all pending before any worker starts): one per application of
@@ -77,6 +86,13 @@ struct VerifyOptions {
   // Users whose applications may be charged attempts (a poison row a test
   // planted); anyone else charged is a violation of (h).
   std::set<std::string> may_be_charged;
+  // Every hold has ended (e): a storm with holds waits for it.
+  bool expect_holds_ended = false;
+  // (l): no hold may expire, or be seen held, more than this after its
+  // expiry; zero: not checked (docs/holds.md's promise is 1 s).
+  std::chrono::milliseconds hold_lateness{0};
+  // (k), (l): what an OfferSampler saw during the storm; null: not sampled.
+  const OfferSamples* samples = nullptr;
 };
 
 // One campaign's outcome.
@@ -95,6 +111,9 @@ struct CampaignTally {
   int64_t pending = 0;
   int64_t cancelled = 0;
   int64_t failed = 0;
+  int64_t held = 0;
+  int64_t released = 0;
+  int64_t expired = 0;
   int64_t overflow = 0;         // approved - cap when positive (a)
   bool count_mismatch = false;  // (b)
   bool fill_checked = false;    // (g) applied to this campaign
@@ -118,6 +137,17 @@ struct InvariantCounts {
   int64_t attempts_wrong = 0;       // (h) applications
   int64_t fcfs = 0;                 // (i) offered applications that jumped the line
   int64_t illegal_transitions = 0;  // (j) audited status changes
+  int64_t still_held = 0;           // (e) holds not ended (expect_holds_ended)
+  int64_t over_cap_at_commit = 0;   // (k) commits after which a campaign was over its cap
+  int64_t seat_not_passed_on = 0;   //     commits that gave a seat back to nobody
+  int64_t seat_freed_twice = 0;     //     applications that gave a seat back twice
+  int64_t seats_replayed = 0;       //     campaigns replayed commit by commit
+  int64_t seats_skipped = 0;        //     capped campaigns the audit did not see whole
+  int64_t sampled_over_cap = 0;     //     samples in which a campaign was over its cap
+  int64_t samples = 0;              //     samples taken (0: not sampled)
+  int64_t late_expiry = 0;          // (l) holds expired late, by the audit
+  int64_t sampled_overdue = 0;      //     samples in which a hold was held late
+  int64_t latest_expiry_ms = 0;     //     the latest expiry after its hold's end seen
 
   bool AllHold() const;
 };

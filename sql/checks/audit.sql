@@ -1,7 +1,7 @@
 -- The decision audit: one row per status change of an application, written
 -- by a trigger, so that the kit can prove that each application left
--- 'pending' exactly once and can date every seat given back by a
--- cancellation (approved -> cancelled). Installed by tests and by whoever
+-- 'pending' exactly once, can date every seat given back (a cancellation,
+-- a hold's end) and can replay the seats commit by commit. Installed by tests and by whoever
 -- wants those two checks (verify::InstallDecisionAudit); never by the
 -- service, and never by `campaignq storm` (it would cost every decision an
 -- INSERT in a database the storm does not own). Idempotent.
@@ -14,8 +14,19 @@ CREATE TABLE IF NOT EXISTS campaignq_check_audit (
     -- The clock inside the changing transaction. Every status change of a
     -- campaign's applications holds that campaign's lock, so within one
     -- campaign these times follow the order the changes committed in.
-    changed_at     timestamptz NOT NULL DEFAULT clock_timestamp()
+    changed_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- The changing transaction: the replay of seats (verify/seats.h) judges
+    -- each commit's end state, not each row's.
+    xact           bigint      DEFAULT txid_current()
 );
+
+-- name: CheckAuditAddTransaction
+-- An audit installed before the column: its old rows get none (each is
+-- replayed as a transaction of its own), so the default comes after.
+ALTER TABLE campaignq_check_audit ADD COLUMN IF NOT EXISTS xact bigint;
+
+-- name: CheckAuditTransactionDefault
+ALTER TABLE campaignq_check_audit ALTER COLUMN xact SET DEFAULT txid_current();
 
 -- name: CheckAuditCreateIndex
 CREATE INDEX IF NOT EXISTS campaignq_check_audit_by_application

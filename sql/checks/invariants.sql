@@ -64,6 +64,13 @@ SELECT id, campaign_id FROM applications
 WHERE campaign_id = ANY ($1::bigint[]) AND status = 'pending'
 ORDER BY id;
 
+-- name: CheckStillHeld
+-- (e) Holds still outstanding (when every hold is expected to have ended:
+-- a storm with holds waits for it).
+SELECT id, campaign_id FROM applications
+WHERE campaign_id = ANY ($1::bigint[]) AND status = 'held'
+ORDER BY id;
+
 -- name: CheckDecidedOnce
 -- (f) Each application left 'pending' exactly once (once decided; never
 -- while pending), by the audit. Returns each one that did not: id, status,
@@ -146,3 +153,24 @@ WHERE a.campaign_id = ANY ($1::bigint[])
       ('approved', 'cancelled'),
       ('failed', 'pending'))
 ORDER BY d.application_id, d.changed_at;
+
+-- name: CheckHoldLateness
+-- (l) Holds that expired more than $2 milliseconds after their expiry, by
+-- the audit: the offer's change plus the campaign's hold duration (the
+-- offer sets hold_expires_at from the same transaction's clock, a few
+-- microseconds earlier) to the expiry's change. Returns application id,
+-- campaign id, milliseconds late.
+SELECT e.application_id, a.campaign_id,
+       (campaignq_micros(e.changed_at) - campaignq_micros(h.changed_at)) / 1000
+         - c.hold_duration_ms AS late_ms
+FROM campaignq_check_audit e
+JOIN applications a ON a.id = e.application_id
+JOIN campaigns c ON c.id = a.campaign_id
+JOIN LATERAL (SELECT max(o.changed_at) AS changed_at FROM campaignq_check_audit o
+              WHERE o.application_id = e.application_id AND o.new_status = 'held'
+                AND o.changed_at <= e.changed_at) h ON true
+WHERE a.campaign_id = ANY ($1::bigint[]) AND e.new_status = 'expired'
+  AND h.changed_at IS NOT NULL
+  AND (campaignq_micros(e.changed_at) - campaignq_micros(h.changed_at)) / 1000
+        - c.hold_duration_ms > $2::bigint
+ORDER BY late_ms DESC;

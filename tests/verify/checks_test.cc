@@ -247,6 +247,56 @@ TEST_F(ChecksTest, FcfsALaterHoldOverAnEarlierWaitlistedJumpedTheLine) {
   EXPECT_EQ(Judge(r, Undecided()).invariants.fcfs, 1);
 }
 
+// A hold ends (expired, counted right) while an application waits, and its
+// seat goes to nobody in that transaction: docs/holds.md promises it goes
+// to the first in line in the same one. A later transaction hands it on, so
+// the end state is what a correct service leaves; only the audit's
+// transaction-by-transaction replay sees the seat left free.
+TEST_F(ChecksTest, AHoldWhoseSeatIsNotPassedOnWhenItEndsIsCaught) {
+  InstallAudit();
+  const int64_t c = Campaign(1, true);
+  const std::string id = std::to_string(c);
+  Exec("UPDATE campaigns SET hold_duration_ms = 60000 WHERE id = " + id);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10)};
+  Hold(r[0]);
+  Decide(r[1], "waitlisted");
+  Exec(
+      "UPDATE applications SET status = 'expired', hold_expires_at = NULL, "
+      "updated_at = clock_timestamp() WHERE id = " +
+      std::to_string(r[0].application_id) +
+      "; UPDATE campaigns SET held_count = held_count - 1, expired_count = expired_count + 1 "
+      "WHERE id = " +
+      id);
+  Hold(r[1]);  // later, by another transaction
+  const Verdict v = Judge(r, Undecided());
+  EXPECT_FALSE(v.AllHold());
+  EXPECT_EQ(v.invariants.seat_not_passed_on, 1) << absl::StrJoin(v.violations, "\n");
+}
+
+// Two holds at once on one seat, undone by the next transaction: the end
+// state and every counter are right, and no sample need fall in between;
+// the audit's replay finds the commit after which the seat was offered
+// twice.
+TEST_F(ChecksTest, AnOfferOverTheCapUndoneByTheNextCommitIsCaught) {
+  InstallAudit();
+  const int64_t c = Campaign(1, true);
+  const std::string id = std::to_string(c);
+  Exec("UPDATE campaigns SET hold_duration_ms = 60000 WHERE id = " + id);
+  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10)};
+  Hold(r[0]);
+  Decide(r[1], "waitlisted");
+  Exec(
+      "UPDATE applications SET status = 'held', "
+      "hold_expires_at = clock_timestamp() + interval '1 minute' WHERE id = " +
+      std::to_string(r[1].application_id));
+  Exec("UPDATE applications SET status = 'released', hold_expires_at = NULL WHERE id = " +
+       std::to_string(r[0].application_id) +
+       "; UPDATE campaigns SET released_count = released_count + 1 WHERE id = " + id);
+  const Verdict v = Judge(r, Undecided());
+  EXPECT_FALSE(v.AllHold());
+  EXPECT_EQ(v.invariants.over_cap_at_commit, 1) << absl::StrJoin(v.violations, "\n");
+}
+
 TEST_F(ChecksTest, MissingAuditIsAViolationOnlyWhenRequired) {
   const int64_t c = Campaign(5, true);
   std::vector<ApplyRecord> r = {Apply(c, "a", 0)};
