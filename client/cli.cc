@@ -67,6 +67,8 @@ ABSL_FLAG(int64_t, campaigns, 1, kSeeUsage);
 ABSL_FLAG(int64_t, applicants, 0, kSeeUsage);
 ABSL_FLAG(int32_t, concurrency, 64, kSeeUsage);
 ABSL_FLAG(absl::Duration, decide_timeout, absl::Seconds(120), kSeeUsage);
+ABSL_FLAG(double, confirm_share, 0.5, kSeeUsage);
+ABSL_FLAG(double, release_share, 0.25, kSeeUsage);
 
 namespace campaignq::client {
 namespace {
@@ -115,6 +117,10 @@ const std::map<std::string, FlagReader>& Readers() {
       {"concurrency", [](CliOptions* o) { o->concurrency = absl::GetFlag(FLAGS_concurrency); }},
       {"decide-timeout",
        [](CliOptions* o) { o->decide_timeout = absl::GetFlag(FLAGS_decide_timeout); }},
+      {"confirm-share",
+       [](CliOptions* o) { o->confirm_share = absl::GetFlag(FLAGS_confirm_share); }},
+      {"release-share",
+       [](CliOptions* o) { o->release_share = absl::GetFlag(FLAGS_release_share); }},
   };
   return *readers;
 }

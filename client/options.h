@@ -55,6 +55,10 @@ struct CliOptions {
   int64_t applicants = 0;
   int32_t concurrency = 64;
   absl::Duration decide_timeout = absl::Seconds(120);
+  // storm with --hold-duration: shares of the holds confirmed and released;
+  // the rest expire.
+  double confirm_share = 0.5;
+  double release_share = 0.25;
 
   // Positional arguments after the command name (e.g. "campaigns" in
   // `list campaigns`).

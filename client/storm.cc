@@ -8,6 +8,7 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -21,7 +22,9 @@
 #include "client/table.h"
 #include "common/json_text.h"
 #include "common/verify/checks.h"
+#include "common/verify/sampler.h"
 #include "common/verify/storm.h"
+#include "google/protobuf/util/time_util.h"
 
 namespace campaignq::client {
 namespace {
@@ -32,6 +35,31 @@ using Stub = v1::CampaignQueue::Stub;
 constexpr auto kApplyRetryWindow = std::chrono::seconds(60);
 constexpr absl::Duration kProgressInterval = absl::Milliseconds(200);
 constexpr int kMaxChannels = 8;
+// docs/holds.md: workers end a hold within 1 s of its expiry while they run.
+constexpr auto kHoldLateness = std::chrono::milliseconds(1000);
+constexpr auto kNoLateness = std::chrono::milliseconds(0);
+
+// The hold flags, apart from the cap's: what the server cannot check for
+// the storm (the shares are the storm's own). The server checks the bounds
+// of the duration (1s to 24h).
+std::optional<std::string> HoldFlagsError(const CliOptions& o) {
+  if (o.hold_duration < absl::ZeroDuration()) {
+    return "--hold-duration must be >= 0 (0 = approvals are final)";
+  }
+  if (o.max_active_holds < 0) return "--max-active-holds must be >= 0 (0 = as many as seats)";
+  const bool holds = o.hold_duration > absl::ZeroDuration();
+  if (holds && o.cap == 0) return "--hold-duration needs --cap: a hold protects a seat";
+  if (!holds && o.max_active_holds > 0) return "--max-active-holds needs --hold-duration";
+  if (!(o.confirm_share >= 0 && o.confirm_share <= 1) ||
+      !(o.release_share >= 0 && o.release_share <= 1)) {
+    return "--confirm-share and --release-share must be between 0 and 1";
+  }
+  if (o.confirm_share + o.release_share > 1) {
+    return absl::StrCat("--confirm-share + --release-share must be <= 1 (the rest expire); got ",
+                        o.confirm_share + o.release_share);
+  }
+  return std::nullopt;
+}
 
 // Prints "\r"-updated progress to stderr until `done`. On a terminal every
 // interval; otherwise (logs) a full line every 5 seconds.
@@ -69,6 +97,8 @@ int RunStorm(const CliOptions& o) {
   if (o.applicants > std::numeric_limits<int32_t>::max()) {
     return ReportUsageError("--applicants is too large", o.json);
   }
+  if (const auto error = HoldFlagsError(o)) return ReportUsageError(*error, o.json);
+  const bool holds = o.hold_duration > absl::ZeroDuration();
 
   const auto start = std::chrono::steady_clock::now();
   const int channel_count = std::min<int>(kMaxChannels, 1 + o.concurrency / 16);
@@ -88,6 +118,11 @@ int RunStorm(const CliOptions& o) {
     request.set_name(absl::StrCat(tag, "-", i));
     if (o.cap > 0) request.set_max_participants(o.cap);
     request.set_waitlist(o.waitlist.value_or(true));
+    if (holds) {
+      *request.mutable_hold_duration() = google::protobuf::util::TimeUtil::NanosecondsToDuration(
+          absl::ToInt64Nanoseconds(o.hold_duration));
+    }
+    if (o.max_active_holds > 0) request.set_max_active_holds(o.max_active_holds);
     grpc::ClientContext context;
     SetTimeout(&context, o.rpc_timeout);
     v1::Campaign campaign;
@@ -117,13 +152,25 @@ int RunStorm(const CliOptions& o) {
   storm.retry.rpc_timeout = absl::ToChronoMilliseconds(o.rpc_timeout);
   storm.retry.backoff = {std::chrono::milliseconds(50), std::chrono::seconds(2)};
   storm.counters = &counters;
-  verify::RunStorm(records, storm);
+  if (holds) {
+    storm.holds.campaign_ids = ids;
+    storm.holds.hold_duration = absl::ToChronoMilliseconds(o.hold_duration);
+    storm.holds.confirm_fraction = o.confirm_share;
+    storm.holds.release_fraction = o.release_share;
+    // The Applies' window, then the decide timeout.
+    storm.holds.give_up = storm.retry.give_up + absl::ToChronoMilliseconds(o.decide_timeout);
+  }
+  // What must hold at every instant, sampled from the first Apply on.
+  verify::OfferSampler sampler(o.database_url, ids, holds ? kHoldLateness : kNoLateness);
+  const verify::StormResult storm_result = verify::RunStorm(records, storm);
 
-  // 3. Wait for the workers to decide everything (the deadline bounds it).
+  // 3. Wait for the workers to decide everything, and every hold to end
+  // (the deadline bounds it).
   const absl::StatusOr<bool> decided = verify::WaitUntilNothingPending(
       o.database_url, ids,
       std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(o.decide_timeout),
-      [&](int64_t left) { pending = left; });
+      [&](int64_t left) { pending = left; }, holds);
+  const verify::OfferSamples samples = sampler.Stop();
   progress_done.Notify();
   printer.join();
   if (!decided.ok()) return ReportDatabaseError(decided.status(), o.json);
@@ -132,11 +179,24 @@ int RunStorm(const CliOptions& o) {
   verify::VerifyOptions verify_options;
   verify_options.campaign_ids = ids;
   verify_options.require_audit = false;  // never installed by storm: see sql/checks/audit.sql
+  verify_options.expect_holds_ended = holds;
+  if (holds) verify_options.hold_lateness = kHoldLateness;
+  verify_options.samples = &samples;
   absl::StatusOr<verify::Verdict> verdict = verify::Verify(o.database_url, records, verify_options);
   if (!verdict.ok()) return ReportDatabaseError(verdict.status(), o.json);
   StormReport report;
   report.verdict = *std::move(verdict);
   report.decide_timed_out = !*decided;
+  report.holds = holds;
+  for (const verify::HoldRecord& h : storm_result.holds) {
+    ++report.holds_seen;
+    if (h.done) ++(h.choice == verify::HoldChoice::kConfirm ? report.confirmed : report.released);
+    if (h.choice == verify::HoldChoice::kConfirm && !h.done &&
+        h.last_code == grpc::StatusCode::FAILED_PRECONDITION) {
+      ++report.confirms_too_late;
+    }
+    if (h.choice == verify::HoldChoice::kExpire) ++report.let_expire;
+  }
   report.elapsed_seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   FinishReport(records, &report);

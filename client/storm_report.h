@@ -18,6 +18,13 @@ struct StormReport {
   double decide_seconds = 0;   // database time: first Apply stored to last decision
   double applies_per_second = 0;
   double decisions_per_second = 0;
+  // With --hold-duration: what the holders did with the holds they saw.
+  bool holds = false;
+  int64_t holds_seen = 0;
+  int64_t confirmed = 0;
+  int64_t released = 0;
+  int64_t let_expire = 0;
+  int64_t confirms_too_late = 0;  // FAILED_PRECONDITION: the hold had expired first
 };
 
 // Fills apply_failures and apply_seconds from the records, decide_seconds

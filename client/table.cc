@@ -24,17 +24,27 @@ std::string Row(absl::string_view label, const CampaignTally& t) {
 std::string Verdict(int64_t broken) { return broken == 0 ? "ok    " : "BROKEN"; }
 
 std::string TallyJson(const CampaignTally& t) {
-  return absl::StrCat("{\"campaign_id\":", t.campaign_id,
-                      ",\"cap\":", t.cap ? absl::StrCat(*t.cap) : "null",
-                      ",\"waitlist\":", t.waitlist ? "true" : "false", ",\"rows\":", t.rows,
-                      ",\"acknowledged\":", t.acknowledged, ",\"approved\":", t.approved,
-                      ",\"waitlisted\":", t.waitlisted, ",\"rejected_full\":", t.rejected_full,
-                      ",\"rejected_other\":", t.rejected_other, ",\"pending\":", t.pending,
-                      ",\"cancelled\":", t.cancelled, ",\"failed\":", t.failed,
-                      ",\"overflow\":", t.overflow, ",\"approved_count\":", t.approved_count,
-                      ",\"count_mismatch\":", t.count_mismatch ? "true" : "false",
-                      ",\"fill_checked\":", t.fill_checked ? "true" : "false",
-                      ",\"fill_ok\":", t.fill_ok ? "true" : "false", "}");
+  return absl::StrCat(
+      "{\"campaign_id\":", t.campaign_id, ",\"cap\":", t.cap ? absl::StrCat(*t.cap) : "null",
+      ",\"waitlist\":", t.waitlist ? "true" : "false", ",\"rows\":", t.rows,
+      ",\"acknowledged\":", t.acknowledged, ",\"approved\":", t.approved,
+      ",\"waitlisted\":", t.waitlisted, ",\"rejected_full\":", t.rejected_full,
+      ",\"rejected_other\":", t.rejected_other, ",\"pending\":", t.pending,
+      ",\"cancelled\":", t.cancelled, ",\"failed\":", t.failed, ",\"held\":", t.held,
+      ",\"released\":", t.released, ",\"expired\":", t.expired, ",\"overflow\":", t.overflow,
+      ",\"approved_count\":", t.approved_count,
+      ",\"count_mismatch\":", t.count_mismatch ? "true" : "false",
+      ",\"fill_checked\":", t.fill_checked ? "true" : "false",
+      ",\"fill_ok\":", t.fill_ok ? "true" : "false", "}");
+}
+
+// What the holders did (null without --hold-duration).
+std::string HoldsJson(const StormReport& r) {
+  if (!r.holds) return "null";
+  return absl::StrCat("{\"seen\":", r.holds_seen, ",\"confirmed\":", r.confirmed,
+                      ",\"released\":", r.released, ",\"let_expire\":", r.let_expire,
+                      ",\"confirms_too_late\":", r.confirms_too_late,
+                      ",\"expired\":", r.verdict.totals.expired, "}");
 }
 
 // %.3f keeps JSON numbers finite and locale-free.
@@ -49,6 +59,34 @@ std::string AuditLine(const InvariantCounts& inv) {
                          Verdict(inv.audit_missing ? 1 : 0),
                          inv.audit_missing ? "the decision audit is missing"
                                            : "skipped (no decision audit installed)");
+}
+
+// (k) and (l), and (e)'s holds: the lines a storm without holds and
+// without the audit has nothing to say in are left out.
+std::string SeatLines(const InvariantCounts& inv, bool holds) {
+  std::string out;
+  if (inv.samples > 0) {
+    absl::StrAppendFormat(&out, "  %s (k) approved + held <= cap in every sample: %d of %d over\n",
+                          Verdict(inv.sampled_over_cap), inv.sampled_over_cap, inv.samples);
+  }
+  if (inv.audit_checked) {
+    absl::StrAppendFormat(
+        &out,
+        "  %s (k) seats commit by commit (audit): %d over the cap, %d given back to nobody, %d "
+        "given back twice; %d campaign(s) replayed, %d skipped\n",
+        Verdict(inv.over_cap_at_commit + inv.seat_not_passed_on + inv.seat_freed_twice),
+        inv.over_cap_at_commit, inv.seat_not_passed_on, inv.seat_freed_twice, inv.seats_replayed,
+        inv.seats_skipped);
+  }
+  if (!holds) return out;
+  absl::StrAppendFormat(&out, "  %s (e) every hold ended: %d still held\n", Verdict(inv.still_held),
+                        inv.still_held);
+  absl::StrAppendFormat(&out,
+                        "  %s (l) holds end within 1s of their expiry: %d late (audit), %d "
+                        "sample(s) with one held late; latest %d ms\n",
+                        Verdict(inv.late_expiry + inv.sampled_overdue), inv.late_expiry,
+                        inv.sampled_overdue, inv.latest_expiry_ms);
+  return out;
 }
 
 }  // namespace
@@ -89,6 +127,7 @@ std::string FormatStormTable(const StormReport& report) {
                         Verdict(inv.fcfs), inv.fcfs);
   absl::StrAppendFormat(&out, "  %s (j) only legal status changes (audit): %d illegal\n",
                         Verdict(inv.illegal_transitions), inv.illegal_transitions);
+  out += SeatLines(inv, report.holds);
   out += "\n";
 
   absl::StrAppendFormat(&out, "applicants %d, acknowledged %d, unconfirmed %d, decided %d%s\n",
@@ -99,6 +138,13 @@ std::string FormatStormTable(const StormReport& report) {
                         "decisions/s)\n",
                         report.elapsed_seconds, report.apply_seconds, report.applies_per_second,
                         report.decide_seconds, report.decisions_per_second);
+  if (report.holds) {
+    absl::StrAppendFormat(&out,
+                          "holds %d: confirmed %d, released %d, left to expire %d, confirms the "
+                          "expiry beat %d; expired %d, still held %d\n",
+                          report.holds_seen, report.confirmed, report.released, report.let_expire,
+                          report.confirms_too_late, v.totals.expired, v.totals.held);
+  }
   absl::StrAppendFormat(&out, "result: %s\n",
                         inv.AllHold() ? "all invariants hold" : "INVARIANTS BROKEN");
   return out;
@@ -120,7 +166,14 @@ std::string FormatStormJson(const StormReport& report) {
       ",\"decided_not_once\":", inv.decided_not_once,
       ",\"audit_checked\":", inv.audit_checked ? "true" : "false",
       ",\"attempts_wrong\":", inv.attempts_wrong, ",\"fcfs_violations\":", inv.fcfs,
-      ",\"illegal_transitions\":", inv.illegal_transitions, "}", ",\"applicants\":", v.applicants,
+      ",\"illegal_transitions\":", inv.illegal_transitions, ",\"still_held\":", inv.still_held,
+      ",\"over_cap_at_commit\":", inv.over_cap_at_commit,
+      ",\"seat_not_passed_on\":", inv.seat_not_passed_on,
+      ",\"seat_freed_twice\":", inv.seat_freed_twice, ",\"seats_replayed\":", inv.seats_replayed,
+      ",\"seats_skipped\":", inv.seats_skipped, ",\"samples\":", inv.samples,
+      ",\"sampled_over_cap\":", inv.sampled_over_cap, ",\"late_expiry\":", inv.late_expiry,
+      ",\"sampled_overdue\":", inv.sampled_overdue, ",\"latest_expiry_ms\":", inv.latest_expiry_ms,
+      "}", ",\"holds\":", HoldsJson(report), ",\"applicants\":", v.applicants,
       ",\"acknowledged\":", v.acknowledged, ",\"apply_failures\":", report.apply_failures,
       ",\"decided\":", v.decided,
       ",\"decide_timed_out\":", report.decide_timed_out ? "true" : "false",

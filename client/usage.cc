@@ -211,16 +211,26 @@ const std::vector<CommandSpec>& Commands() {
       {"storm",
        "",
        "Concurrent Apply load on M fresh campaigns, then a check against the database "
-       "(--database-url, read only): cap, counters, nothing lost or pending, fill, attempts and "
-       "first come, first served. Exit 3 when an invariant is broken.",
+       "(--database-url, read only): cap (also sampled during the storm), counters, nothing lost "
+       "or pending, fill, attempts and first come, first served. With --hold-duration every seat "
+       "is a hold: a share of the holders confirm, some release, the rest let the hold expire, "
+       "and the check adds that every hold ended, none late by more than 1s. Exit 3 when an "
+       "invariant is broken.",
        {{"campaigns", "M", "number of campaigns"},
         {"applicants", "N", "number of applicants", true},
         {"cap", "C", "seats per campaign (0: unlimited)"},
         {"waitlist", "BOOL", "waitlist beyond the cap (unset: true)"},
+        {"hold-duration", "D",
+         "offer each seat as a hold of this long (1s to 24h; needs --cap). 0: approvals are final"},
+        {"max-active-holds", "N",
+         "at most N holds outstanding per campaign (needs --hold-duration). 0: as many as seats"},
+        {"confirm-share", "F", "share of the holds whose holder confirms, 0 to 1"},
+        {"release-share", "F",
+         "share of the holds whose holder releases (declines), 0 to 1; the rest expire"},
         {"concurrency", "N", "concurrent Apply calls"},
         {"decide-timeout", "D", "how long to wait for every decision"},
         {"database-url", "URL", "the database to verify against (read only)"}},
-       "campaignq storm --campaigns=4 --applicants=2000 --cap=50"},
+       "campaignq storm --campaigns=4 --applicants=2000 --cap=50 --hold-duration=2s"},
       {"lab",
        "",
        "The race lab: every concurrency pattern against PostgreSQL, side by side, measured. "

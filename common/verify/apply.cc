@@ -106,4 +106,33 @@ void CancelWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy, a
   }
 }
 
+void ActOnHoldWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy,
+                        absl::BitGen& random, HoldRecord* record) {
+  if (record->choice == HoldChoice::kExpire) return;
+  for (;;) {
+    ++record->attempts;
+    grpc::ClientContext context;
+    SetDeadline(&context, policy.rpc_timeout);
+    v1::Application reply;
+    grpc::Status status;
+    if (record->choice == HoldChoice::kConfirm) {
+      v1::ConfirmApplicationRequest request;
+      request.set_application_id(record->application_id);
+      status = stub.ConfirmApplication(&context, request, &reply);
+    } else {
+      v1::ReleaseApplicationRequest request;
+      request.set_application_id(record->application_id);
+      status = stub.ReleaseApplication(&context, request, &reply);
+    }
+    record->last_code = status.error_code();
+    if (status.ok()) {
+      record->done = true;
+      return;
+    }
+    if (!IsRetryableCode(status.error_code()) || !BackOff(policy, record->attempts, random)) {
+      return;
+    }
+  }
+}
+
 }  // namespace campaignq::verify

@@ -80,4 +80,25 @@ struct CancelRecord {
 void CancelWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy, absl::BitGen& random,
                      CancelRecord* record);
 
+// What a holder does with the hold it was offered.
+enum class HoldChoice { kConfirm, kRelease, kExpire };
+
+// One hold the storm saw and what its holder did with it.
+struct HoldRecord {
+  int64_t campaign_id = 0;
+  int64_t application_id = 0;
+  HoldChoice choice = HoldChoice::kExpire;
+  bool done = false;  // confirmed or released: OK
+  int attempts = 0;   // 0: let expire
+  // FAILED_PRECONDITION: the hold had ended first (expired: a confirm
+  // racing the expiry loses, docs/holds.md).
+  grpc::StatusCode last_code = grpc::StatusCode::OK;
+};
+
+// Confirms (kConfirm) or releases (kRelease) record->application_id,
+// retrying retryable codes like ApplyWithRetry (ABORTED: the campaign was
+// busy deciding). kExpire sends nothing.
+void ActOnHoldWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy,
+                        absl::BitGen& random, HoldRecord* record);
+
 }  // namespace campaignq::verify

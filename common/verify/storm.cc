@@ -4,6 +4,9 @@
 #include <condition_variable>
 #include <deque>
 #include <mutex>
+#include <optional>
+#include <queue>
+#include <set>
 #include <thread>
 
 namespace campaignq::verify {
@@ -63,6 +66,154 @@ class CancelQueue {
   bool closed_ = false;
 };
 
+// The holders: a watcher that lists each campaign's holds and schedules
+// what each holder does, and actors that send the Confirms and Releases
+// when they are due.
+class Holders {
+ public:
+  Holders(const StormOptions& options, std::atomic<bool>* applies_done)
+      : options_(options), holds_(options.holds), applies_done_(applies_done) {}
+
+  void Start() {
+    watcher_ = std::thread([this] { Watch(); });
+    for (int i = 0; i < holds_.actors; ++i) {
+      actors_.emplace_back([this, i] { Act(options_.new_stub(options_.threads + 2 + i)); });
+    }
+  }
+
+  // After Start(): waits for the watcher and the actors.
+  void Join(StormResult* result) {
+    watcher_.join();
+    for (std::thread& actor : actors_) actor.join();
+    result->holds.assign(records_.begin(), records_.end());
+    result->holds_settled = settled_;
+  }
+
+ private:
+  static constexpr auto kPoll = std::chrono::milliseconds(50);
+  using Due = std::pair<SteadyTime, HoldRecord*>;
+
+  // Ids of `campaign`'s applications with `status`: every page, or the
+  // first `limit`. nullopt when a call failed (the next round asks again).
+  std::optional<std::vector<int64_t>> List(v1::CampaignQueue::Stub& stub, int64_t campaign,
+                                           v1::ApplicationStatus status, int limit) {
+    std::vector<int64_t> ids;
+    v1::ListApplicationsRequest request;
+    request.set_campaign_id(campaign);
+    request.set_status(status);
+    request.set_page_size(limit > 0 ? limit : 1000);
+    do {
+      grpc::ClientContext context;
+      context.set_deadline(std::chrono::system_clock::now() + options_.retry.rpc_timeout);
+      v1::ListApplicationsResponse page;
+      if (!stub.ListApplications(&context, request, &page).ok()) return std::nullopt;
+      for (const v1::Application& a : page.applications()) ids.push_back(a.id());
+      request.set_page_token(page.next_page_token());
+    } while (limit == 0 && !request.page_token().empty());
+    return ids;
+  }
+
+  void Watch() {
+    auto stub = options_.new_stub(options_.threads + 1);
+    absl::BitGen random;
+    std::set<int64_t> seen;
+    while (std::chrono::steady_clock::now() < holds_.give_up) {
+      // Nothing pending, then nothing held, after the last Apply: settled
+      // (a seat comes back only from a hold or a cancel, so nothing can be
+      // offered after that).
+      const bool applies_ended = *applies_done_;
+      bool unsettled = !applies_ended;
+      for (int64_t campaign : holds_.campaign_ids) {
+        if (unsettled) break;
+        auto pending = List(*stub, campaign, v1::APPLICATION_STATUS_PENDING, 1);
+        unsettled = !pending || !pending->empty();
+      }
+      for (int64_t campaign : holds_.campaign_ids) {
+        auto held = List(*stub, campaign, v1::APPLICATION_STATUS_HELD, 0);
+        if (!held) {
+          unsettled = true;
+          continue;
+        }
+        if (!held->empty()) unsettled = true;
+        for (int64_t id : *held) {
+          if (!seen.insert(id).second) continue;
+          Schedule(campaign, id, random);
+        }
+      }
+      if (!unsettled) {
+        settled_ = true;
+        break;
+      }
+      // Paces the lists; what ends the loop is what they show.
+      std::this_thread::sleep_for(kPoll);
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    closed_ = true;
+    changed_.notify_all();
+  }
+
+  void Schedule(int64_t campaign, int64_t id, absl::BitGen& random) {
+    HoldRecord record;
+    record.campaign_id = campaign;
+    record.application_id = id;
+    const double draw = absl::Uniform(random, 0.0, 1.0);
+    record.choice = draw < holds_.confirm_fraction ? HoldChoice::kConfirm
+                    : draw < holds_.confirm_fraction + holds_.release_fraction
+                        ? HoldChoice::kRelease
+                        : HoldChoice::kExpire;
+    const auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(
+        holds_.hold_duration * absl::Uniform(random, 0.0, 1.0));
+    if (options_.counters != nullptr) ++options_.counters->held;
+    std::lock_guard<std::mutex> lock(mutex_);
+    records_.push_back(record);
+    if (record.choice == HoldChoice::kExpire) return;
+    due_.push({std::chrono::steady_clock::now() + delay, &records_.back()});
+    changed_.notify_one();
+  }
+
+  void Act(std::unique_ptr<v1::CampaignQueue::Stub> stub) {
+    absl::BitGen random;
+    for (;;) {
+      HoldRecord* record = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(mutex_);
+        for (;;) {
+          if (!due_.empty() && due_.top().first <= std::chrono::steady_clock::now()) break;
+          if (due_.empty() && closed_) return;
+          if (due_.empty()) {
+            changed_.wait(lock);
+          } else {
+            changed_.wait_until(lock, due_.top().first);
+          }
+        }
+        record = due_.top().second;
+        due_.pop();
+      }
+      ActOnHoldWithRetry(*stub, options_.retry, random, record);
+      if (options_.counters == nullptr) continue;
+      if (record->done) {
+        ++(record->choice == HoldChoice::kConfirm ? options_.counters->confirmed
+                                                  : options_.counters->released);
+      } else if (record->last_code == grpc::StatusCode::FAILED_PRECONDITION &&
+                 record->choice == HoldChoice::kConfirm) {
+        ++options_.counters->confirm_too_late;
+      }
+    }
+  }
+
+  const StormOptions& options_;
+  const HoldOptions& holds_;
+  std::atomic<bool>* applies_done_;
+  std::thread watcher_;
+  std::vector<std::thread> actors_;
+  bool settled_ = false;  // the watcher's until Join()
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::deque<HoldRecord> records_;  // stable addresses for due_
+  std::priority_queue<Due, std::vector<Due>, std::greater<Due>> due_;
+  bool closed_ = false;
+};
+
 }  // namespace
 
 StormResult RunStorm(std::vector<ApplyRecord>& records, const StormOptions& options) {
@@ -81,6 +232,13 @@ StormResult RunStorm(std::vector<ApplyRecord>& records, const StormOptions& opti
         result.cancels.push_back(record);
       }
     });
+  }
+
+  std::atomic<bool> applies_done{false};
+  std::optional<Holders> holders;
+  if (!options.holds.campaign_ids.empty()) {
+    holders.emplace(options, &applies_done);
+    holders->Start();
   }
 
   std::atomic<size_t> next{0};
@@ -119,8 +277,10 @@ StormResult RunStorm(std::vector<ApplyRecord>& records, const StormOptions& opti
   }
   go.notify_all();
   for (std::thread& caller : callers) caller.join();
+  applies_done = true;
   to_cancel.Close();
   if (canceller.joinable()) canceller.join();
+  if (holders) holders->Join(&result);
   return result;
 }
 
