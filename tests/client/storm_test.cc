@@ -64,5 +64,33 @@ TEST(Storm, BadFlagsAreUsageErrors) {
   EXPECT_EQ(RunStorm(o), kExitUsage);
 }
 
+// The hold flags are refused before anything is sent, with what to change.
+TEST(Storm, BadHoldFlagsAreUsageErrorsNamingTheFix) {
+  const auto usage_error = [](CliOptions o) {
+    o.server = "127.0.0.1:1";  // never reached
+    o.applicants = 1;
+    CaptureStderr();
+    const int code = RunStorm(o);
+    const std::string err = GetCapturedStderr();
+    EXPECT_EQ(code, kExitUsage) << err;
+    return err;
+  };
+  CliOptions o;
+  o.hold_duration = absl::Seconds(1);
+  EXPECT_THAT(usage_error(o), HasSubstr("--hold-duration needs --cap"));
+  o.cap = 5;
+  o.confirm_share = 0.8;
+  o.release_share = 0.4;
+  EXPECT_THAT(usage_error(o), HasSubstr("--confirm-share + --release-share must be <= 1"));
+  o.release_share = -0.1;
+  EXPECT_THAT(usage_error(o), HasSubstr("between 0 and 1"));
+  o = CliOptions();
+  o.cap = 5;
+  o.max_active_holds = 2;
+  EXPECT_THAT(usage_error(o), HasSubstr("--max-active-holds needs --hold-duration"));
+  o.hold_duration = absl::Seconds(-1);
+  EXPECT_THAT(usage_error(o), HasSubstr("--hold-duration must be >= 0"));
+}
+
 }  // namespace
 }  // namespace campaignq::client
