@@ -38,6 +38,29 @@ bool IsRetryableCode(grpc::StatusCode code) {
   }
 }
 
+namespace {
+
+// Calls call(context) with a fresh deadline until it answers OK or a code
+// not worth retrying, or the policy gives up; counts the attempts. For
+// calls that are safe to repeat (a Cancel, a Confirm, a Release: each
+// answers OK or FAILED_PRECONDITION once done).
+template <typename Call>
+grpc::Status CallWithRetry(const RetryPolicy& policy, absl::BitGen& random, int* attempts,
+                           Call call) {
+  for (;;) {
+    ++*attempts;
+    grpc::ClientContext context;
+    SetDeadline(&context, policy.rpc_timeout);
+    const grpc::Status status = call(&context);
+    if (status.ok() || !IsRetryableCode(status.error_code()) ||
+        !BackOff(policy, *attempts, random)) {
+      return status;
+    }
+  }
+}
+
+}  // namespace
+
 std::optional<int64_t> OwnApplicationIdFromAlreadyExists(absl::string_view message,
                                                          int64_t campaign_id,
                                                          absl::string_view user_id) {
@@ -89,50 +112,31 @@ void CancelWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy, a
                      CancelRecord* record) {
   v1::CancelApplicationRequest request;
   request.set_application_id(record->application_id);
-  for (;;) {
-    ++record->attempts;
-    grpc::ClientContext context;
-    SetDeadline(&context, policy.rpc_timeout);
-    v1::Application reply;
-    const grpc::Status status = stub.CancelApplication(&context, request, &reply);
-    record->last_code = status.error_code();
-    if (status.ok()) {
-      record->cancelled = true;
-      return;
-    }
-    if (!IsRetryableCode(status.error_code()) || !BackOff(policy, record->attempts, random)) {
-      return;
-    }
-  }
+  v1::Application reply;
+  const grpc::Status status =
+      CallWithRetry(policy, random, &record->attempts, [&](grpc::ClientContext* context) {
+        return stub.CancelApplication(context, request, &reply);
+      });
+  record->last_code = status.error_code();
+  record->cancelled = status.ok();
 }
 
 void ActOnHoldWithRetry(v1::CampaignQueue::Stub& stub, const RetryPolicy& policy,
                         absl::BitGen& random, HoldRecord* record) {
   if (record->choice == HoldChoice::kExpire) return;
-  for (;;) {
-    ++record->attempts;
-    grpc::ClientContext context;
-    SetDeadline(&context, policy.rpc_timeout);
-    v1::Application reply;
-    grpc::Status status;
-    if (record->choice == HoldChoice::kConfirm) {
-      v1::ConfirmApplicationRequest request;
-      request.set_application_id(record->application_id);
-      status = stub.ConfirmApplication(&context, request, &reply);
-    } else {
-      v1::ReleaseApplicationRequest request;
-      request.set_application_id(record->application_id);
-      status = stub.ReleaseApplication(&context, request, &reply);
-    }
-    record->last_code = status.error_code();
-    if (status.ok()) {
-      record->done = true;
-      return;
-    }
-    if (!IsRetryableCode(status.error_code()) || !BackOff(policy, record->attempts, random)) {
-      return;
-    }
-  }
+  v1::ConfirmApplicationRequest confirm;
+  v1::ReleaseApplicationRequest release;
+  confirm.set_application_id(record->application_id);
+  release.set_application_id(record->application_id);
+  v1::Application reply;
+  const grpc::Status status =
+      CallWithRetry(policy, random, &record->attempts, [&](grpc::ClientContext* context) {
+        return record->choice == HoldChoice::kConfirm
+                   ? stub.ConfirmApplication(context, confirm, &reply)
+                   : stub.ReleaseApplication(context, release, &reply);
+      });
+  record->last_code = status.error_code();
+  record->done = status.ok();
 }
 
 }  // namespace campaignq::verify

@@ -109,6 +109,16 @@ class ChecksTest : public ::testing::Test {
     return options;
   }
 
+  // A one-seat campaign with holds, with "a" held and "b" waitlisted.
+  std::vector<ApplyRecord> HeldAndWaitlisted() {
+    const int64_t c = Campaign(1, true);
+    Exec("UPDATE campaigns SET hold_duration_ms = 60000 WHERE id = " + std::to_string(c));
+    std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10)};
+    Hold(r[0]);
+    Decide(r[1], "waitlisted");
+    return r;
+  }
+
   Verdict Judge(const std::vector<ApplyRecord>& records, VerifyOptions options = {}) {
     absl::StatusOr<Verdict> verdict = Verify(url_, records, options);
     EXPECT_TRUE(verdict.ok()) << verdict.status();
@@ -254,12 +264,8 @@ TEST_F(ChecksTest, FcfsALaterHoldOverAnEarlierWaitlistedJumpedTheLine) {
 // transaction-by-transaction replay sees the seat left free.
 TEST_F(ChecksTest, AHoldWhoseSeatIsNotPassedOnWhenItEndsIsCaught) {
   InstallAudit();
-  const int64_t c = Campaign(1, true);
-  const std::string id = std::to_string(c);
-  Exec("UPDATE campaigns SET hold_duration_ms = 60000 WHERE id = " + id);
-  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10)};
-  Hold(r[0]);
-  Decide(r[1], "waitlisted");
+  const std::vector<ApplyRecord> r = HeldAndWaitlisted();
+  const std::string id = std::to_string(r[0].campaign_id);
   Exec(
       "UPDATE applications SET status = 'expired', hold_expires_at = NULL, "
       "updated_at = clock_timestamp() WHERE id = " +
@@ -279,12 +285,8 @@ TEST_F(ChecksTest, AHoldWhoseSeatIsNotPassedOnWhenItEndsIsCaught) {
 // twice.
 TEST_F(ChecksTest, AnOfferOverTheCapUndoneByTheNextCommitIsCaught) {
   InstallAudit();
-  const int64_t c = Campaign(1, true);
-  const std::string id = std::to_string(c);
-  Exec("UPDATE campaigns SET hold_duration_ms = 60000 WHERE id = " + id);
-  std::vector<ApplyRecord> r = {Apply(c, "a", 0), Apply(c, "b", 10)};
-  Hold(r[0]);
-  Decide(r[1], "waitlisted");
+  const std::vector<ApplyRecord> r = HeldAndWaitlisted();
+  const std::string id = std::to_string(r[0].campaign_id);
   Exec(
       "UPDATE applications SET status = 'held', "
       "hold_expires_at = clock_timestamp() + interval '1 minute' WHERE id = " +

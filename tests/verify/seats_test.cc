@@ -24,6 +24,15 @@ SeatRules Rules(int64_t cap) {
   return r;
 }
 
+// The replay found exactly one thing: `kind`, at `transaction`.
+SeatFinding OnlyFinding(const SeatReplay& replay, SeatFinding::Kind kind, int64_t transaction) {
+  EXPECT_EQ(replay.findings.size(), 1u);
+  if (replay.findings.empty()) return {};
+  EXPECT_EQ(replay.findings[0].kind, kind);
+  EXPECT_EQ(replay.findings[0].transaction, transaction);
+  return replay.findings[0];
+}
+
 TEST(ReplaySeats, AHoldEndingPassesItsSeatOnInItsTransaction) {
   const std::vector<StatusChange> changes = {
       Change(1, 10, "pending", "held"),  Change(2, 10, "pending", "waitlisted"),
@@ -45,10 +54,7 @@ TEST(ReplaySeats, ASeatLeftFreeWhileSomeoneWaitsIsFound) {
       Change(1, 11, "held", "released"),  // to nobody
       Change(2, 12, "waitlisted", "held"),
   };
-  const SeatReplay replay = ReplaySeats(changes, {Rules(1)});
-  ASSERT_EQ(replay.findings.size(), 1u);
-  EXPECT_EQ(replay.findings[0].kind, SeatFinding::kNotPassedOn);
-  EXPECT_EQ(replay.findings[0].transaction, 11);
+  OnlyFinding(ReplaySeats(changes, {Rules(1)}), SeatFinding::kNotPassedOn, 11);
 }
 
 TEST(ReplaySeats, NoSeatIsOwedWhileOffersAreBlockedByMaxActiveHolds) {
@@ -73,11 +79,7 @@ TEST(ReplaySeats, OverTheCapAtOneCommitIsFoundThoughTheNextUndoesIt) {
       Change(2, 11, "pending", "held"),
       Change(1, 12, "held", "released"),
   };
-  const SeatReplay replay = ReplaySeats(changes, {Rules(1)});
-  ASSERT_EQ(replay.findings.size(), 1u);
-  EXPECT_EQ(replay.findings[0].kind, SeatFinding::kOverCap);
-  EXPECT_EQ(replay.findings[0].transaction, 11);
-  EXPECT_EQ(replay.findings[0].offered, 2);
+  EXPECT_EQ(OnlyFinding(ReplaySeats(changes, {Rules(1)}), SeatFinding::kOverCap, 11).offered, 2);
 }
 
 TEST(ReplaySeats, WithinOneTransactionOnlyItsEndCounts) {
@@ -99,10 +101,9 @@ TEST(ReplaySeats, ASeatGivenBackTwiceIsFound) {
       Change(1, 12, "cancelled", "approved"),  // illegal, (j)'s to report
       Change(1, 13, "approved", "cancelled"),
   };
-  const SeatReplay replay = ReplaySeats(changes, {Rules(1)});
-  ASSERT_EQ(replay.findings.size(), 1u);
-  EXPECT_EQ(replay.findings[0].kind, SeatFinding::kFreedTwice);
-  EXPECT_EQ(replay.findings[0].application_id, 1);
+  EXPECT_EQ(
+      OnlyFinding(ReplaySeats(changes, {Rules(1)}), SeatFinding::kFreedTwice, 13).application_id,
+      1);
 }
 
 TEST(ReplaySeats, CampaignsWithoutRulesAreSkipped) {
