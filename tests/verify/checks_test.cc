@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "common/db/connect.h"
 #include "common/db/migrator.h"
+#include "common/verify/sampler.h"
 #include "gtest/gtest.h"
 #include "support/test_postgres.h"
 
@@ -297,6 +298,57 @@ TEST_F(ChecksTest, AnOfferOverTheCapUndoneByTheNextCommitIsCaught) {
   const Verdict v = Judge(r, Undecided());
   EXPECT_FALSE(v.AllHold());
   EXPECT_EQ(v.invariants.over_cap_at_commit, 1) << absl::StrJoin(v.violations, "\n");
+}
+
+// What must hold at every instant, as the sampler and the audit see it: a
+// seat offered twice (rows over the cap, the counter not), a hold still
+// held 5 s past its expiry, another expired 3 s late, both with a bound of
+// 1 s; and a hold left outstanding when every hold should have ended.
+TEST_F(ChecksTest, OverTheCapOrLateHoldsAreCaughtBySamplesAndTheAudit) {
+  InstallAudit();
+  std::vector<ApplyRecord> r = HeldAndWaitlisted();
+  const std::string id = std::to_string(r[0].campaign_id);
+  r.push_back(Apply(r[0].campaign_id, "c", 20));
+  Exec(
+      "UPDATE applications SET hold_expires_at = clock_timestamp() - interval '5 seconds' "
+      "WHERE id = " +
+      std::to_string(r[0].application_id));
+  Exec(
+      "UPDATE applications SET status = 'held', "
+      "hold_expires_at = clock_timestamp() + interval '1 minute' WHERE id = " +
+      std::to_string(r[1].application_id));
+  OfferSampler sampler(url_, {r[0].campaign_id}, std::chrono::milliseconds(1000));
+  const OfferSamples samples = sampler.Stop();
+  EXPECT_GE(samples.samples, 1);
+  EXPECT_EQ(samples.over_cap, samples.samples);
+  EXPECT_EQ(samples.overdue, samples.samples);
+  EXPECT_GE(samples.most_overdue_ms, 5000);
+  EXPECT_EQ(samples.most_offered, 2);
+
+  // "c" offered, its offer dated 63 s back in the audit, then expired: with
+  // holds of 60 s, 3 s late.
+  Exec(
+      "UPDATE applications SET status = 'held', decided_at = clock_timestamp(), "
+      "hold_expires_at = clock_timestamp() + interval '1 minute' WHERE id = " +
+      std::to_string(r[2].application_id));
+  Exec(
+      "UPDATE campaignq_check_audit SET changed_at = changed_at - interval '63 seconds' "
+      "WHERE application_id = " +
+      std::to_string(r[2].application_id));
+  Exec("UPDATE applications SET status = 'expired', hold_expires_at = NULL WHERE id = " +
+       std::to_string(r[2].application_id));
+  VerifyOptions options = Undecided();
+  options.hold_lateness = std::chrono::milliseconds(1000);
+  options.samples = &samples;
+  const Verdict v = Judge(r, options);
+  EXPECT_EQ(v.invariants.sampled_over_cap, samples.samples);
+  EXPECT_EQ(v.invariants.sampled_overdue, samples.samples);
+  EXPECT_EQ(v.invariants.late_expiry, 1) << absl::StrJoin(v.violations, "\n");
+  EXPECT_GE(v.invariants.latest_expiry_ms, 2900);
+  EXPECT_EQ(v.invariants.still_held, 0);  // not asked
+  options.expect_decided = true;
+  options.expect_holds_ended = true;
+  EXPECT_EQ(Judge(r, options).invariants.still_held, 2);
 }
 
 TEST_F(ChecksTest, MissingAuditIsAViolationOnlyWhenRequired) {
