@@ -71,8 +71,14 @@ void PrintProgress(const verify::StormCounters* counters, const std::atomic<int6
     const int64_t left = pending->load();
     const int64_t acked = counters->acknowledged.load();
     const std::string decided = left < 0 ? "?" : absl::StrCat(std::max<int64_t>(0, acked - left));
+    const std::string holds =
+        counters->held.load() == 0
+            ? ""
+            : absl::StrCat(" held ", counters->held.load(), " confirmed ",
+                           counters->confirmed.load(), " released ", counters->released.load());
     return absl::StrCat("storm: sent ", counters->sent.load(), "/", total, " acked ", acked,
-                        " failed ", counters->unacknowledged.load(), " decided ", decided, "    ");
+                        " failed ", counters->unacknowledged.load(), " decided ", decided, holds,
+                        "    ");
   };
   while (!done->WaitForNotificationWithTimeout(every)) {
     std::cerr << (tty ? "\r" : "") << line() << (tty ? "" : "\n") << std::flush;

@@ -118,9 +118,9 @@ class Holders {
     absl::BitGen random;
     std::set<int64_t> seen;
     while (std::chrono::steady_clock::now() < holds_.give_up) {
-      // Nothing pending, then nothing held, after the last Apply: settled
-      // (a seat comes back only from a hold or a cancel, so nothing can be
-      // offered after that).
+      // Nothing pending, then nothing held, after the last Apply and
+      // Cancel: settled (a seat comes back only from a hold or a cancel,
+      // so nothing can be offered after that).
       const bool applies_ended = *applies_done_;
       bool unsettled = !applies_ended;
       for (int64_t campaign : holds_.campaign_ids) {
@@ -277,9 +277,10 @@ StormResult RunStorm(std::vector<ApplyRecord>& records, const StormOptions& opti
   }
   go.notify_all();
   for (std::thread& caller : callers) caller.join();
-  applies_done = true;
   to_cancel.Close();
   if (canceller.joinable()) canceller.join();
+  // Only now: a cancel of an approved seat offers it to the next in line.
+  applies_done = true;
   if (holders) holders->Join(&result);
   return result;
 }
