@@ -5,6 +5,9 @@
 #include "common/verify/apply.h"
 
 #include <chrono>
+#include <set>
+#include <string>
+#include <vector>
 
 #include "client/fake_campaignq.h"
 #include "common/verify/storm.h"
@@ -164,6 +167,83 @@ TEST(RunStorm, EveryRecordAppliedOnceAndCounted) {
   for (const ApplyRecord& r : records) ids.insert(r.application_id);
   EXPECT_EQ(ids.size(), 40u);
   EXPECT_EQ(ids.count(0), 0u);
+}
+
+// `n` applications of a fresh campaign, every one held (the fake never
+// decides or expires one by itself).
+std::vector<int64_t> HeldApplications(FakeServer& server, v1::CampaignQueue::Stub& stub, int n,
+                                      int64_t* campaign) {
+  *campaign = CreateCampaign(stub);
+  std::vector<int64_t> ids;
+  for (int i = 0; i < n; ++i) {
+    grpc::ClientContext context;
+    v1::ApplyRequest request;
+    request.set_campaign_id(*campaign);
+    request.set_user_id("h" + std::to_string(i));
+    v1::Application a;
+    EXPECT_TRUE(stub.Apply(&context, request, &a).ok());
+    server.service().SetStatus(a.id(), v1::APPLICATION_STATUS_HELD);
+    ids.push_back(a.id());
+  }
+  return ids;
+}
+
+StormOptions HoldingStorm(FakeServer& server, int64_t campaign, double confirm, double release,
+                          StormCounters* counters) {
+  StormOptions options;
+  options.threads = 2;
+  options.new_stub = [&server](int) { return StubTo(server.address()); };
+  options.retry = RetryFor(std::chrono::seconds(10));
+  options.counters = counters;
+  options.holds.campaign_ids = {campaign};
+  options.holds.hold_duration = std::chrono::milliseconds(50);
+  options.holds.confirm_fraction = confirm;
+  options.holds.release_fraction = release;
+  options.holds.give_up = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  return options;
+}
+
+// Every hold seen once, each confirmed or released by its holder; then
+// nothing is held and the storm settles.
+TEST(RunStorm, HoldersConfirmOrReleaseEveryHoldOnceThenSettle) {
+  FakeServer server;
+  auto stub = StubTo(server.address());
+  int64_t campaign = 0;
+  const std::vector<int64_t> ids = HeldApplications(server, *stub, 30, &campaign);
+  StormCounters counters;
+  std::vector<ApplyRecord> none;
+  const StormResult result = RunStorm(none, HoldingStorm(server, campaign, 0.5, 0.5, &counters));
+  EXPECT_TRUE(result.holds_settled);
+  ASSERT_EQ(result.holds.size(), ids.size());
+  std::set<int64_t> seen;
+  for (const HoldRecord& h : result.holds) {
+    seen.insert(h.application_id);
+    EXPECT_TRUE(h.done) << h.application_id;
+    EXPECT_NE(h.choice, HoldChoice::kExpire);
+  }
+  EXPECT_EQ(seen, std::set<int64_t>(ids.begin(), ids.end()));
+  EXPECT_EQ(counters.held.load(), 30);
+  EXPECT_EQ(counters.confirmed.load() + counters.released.load(), 30);
+}
+
+// Holders who let every hold expire send nothing; with no worker to expire
+// them (the fake), the storm gives up at its deadline, unsettled.
+TEST(RunStorm, HoldsLeftToExpireAreNeverTouchedAndUnendedHoldsAreNotSettled) {
+  FakeServer server;
+  auto stub = StubTo(server.address());
+  int64_t campaign = 0;
+  HeldApplications(server, *stub, 5, &campaign);
+  StormCounters counters;
+  StormOptions options = HoldingStorm(server, campaign, 0, 0, &counters);
+  options.holds.give_up = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+  std::vector<ApplyRecord> none;
+  const StormResult result = RunStorm(none, options);
+  EXPECT_FALSE(result.holds_settled);
+  ASSERT_EQ(result.holds.size(), 5u);
+  for (const HoldRecord& h : result.holds) {
+    EXPECT_EQ(h.choice, HoldChoice::kExpire);
+    EXPECT_EQ(h.attempts, 0);
+  }
 }
 
 }  // namespace
