@@ -34,11 +34,19 @@ TEST(HoldExpiry, EveryDueHoldExpiresOnceWithinASecondWhileAWorkerIsKilled) {
   InstallDecisionAudit(stack);
   for (int i = 0; i < 3; ++i) stack.StartWorker(WorkerFlags("skip-locked", 2, 25));
   auto stub = stack.NewStub();
-  // In SQL until CreateCampaign has a hold duration.
-  const int64_t campaign = stack.Scalar(
-      absl::StrCat("INSERT INTO campaigns (name, max_participants, waitlist, hold_duration_ms) "
-                   "VALUES ('expiry', ",
-                   kCap, ", true, ", kHoldMs, ") RETURNING id"));
+  int64_t campaign = 0;
+  {
+    grpc::ClientContext context;
+    v1::CreateCampaignRequest create;
+    create.set_name("expiry");
+    create.set_max_participants(kCap);
+    create.set_waitlist(true);
+    create.mutable_hold_duration()->set_seconds(kHoldMs / 1000);
+    v1::Campaign created;
+    const grpc::Status status = stub->CreateCampaign(&context, create, &created);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    campaign = created.id();
+  }
   for (int i = 0; i < kApplicants; ++i) {
     grpc::ClientContext context;
     v1::ApplyRequest request;
