@@ -19,7 +19,7 @@ if(CAMPAIGNQ_WERROR)
   add_compile_options(-Werror)
 endif()
 
-# Link with lld (or gold) when the toolchain has it: CI links about 200
+# Link with lld (or gold) when the toolchain has it: CI links about 190
 # executables in four trees, and GNU ld takes twice gold's time and four
 # times lld's for each (store_test: 4.5 s, 2.2 s, 1.1 s).
 include(CheckLinkerFlag)
