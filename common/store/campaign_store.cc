@@ -460,6 +460,9 @@ absl::StatusOr<v1::Application> CampaignStore::ConfirmApplication(int64_t applic
           }
           return NotHeld(application_id, current, "confirmed");
         }
+        // The seat stays taken but the hold ends: under max_active_holds
+        // that makes room for the next in line's hold.
+        Exec(txn, sql::kApplicationFillFreeSeats, campaign_id, 0, 0);
         Exec(txn, sql::kApplicationRejectWaitingOfFullCampaign, campaign_id);
         Exec(txn, sql::kQueueNotifyDecided, std::to_string(campaign_id));
         return ApplicationFromRow(confirmed[0]);

@@ -266,7 +266,8 @@ SELECT * FROM cancelled;
 -- name: ApplicationFillFreeSeats
 -- Under the campaign lock, after a seat may have come back: $2 -1 gives
 -- back the approved seat of a cancelled application, $3 -n the held seats
--- of n cancelled, released or expired holds (0: none). Then the free seats of
+-- of n cancelled, released or expired holds (0: none; a confirm calls it
+-- with none, since its hold's end makes room under max_active_holds). Then the free seats of
 -- an open capped campaign go to the waitlisted applications first in line:
 -- approved, or held where the campaign has a hold duration (migration
 -- 0008), at most max_active_holds outstanding. First in line means the
@@ -321,7 +322,8 @@ SELECT id FROM promoted;
 -- or not a worker has expired it yet (the time is checked here, under the
 -- row lock, so a confirm and an expiry cannot both win). Zero rows: not
 -- held, or expired. The seat stays taken: it moves from held_count to
--- approved_count.
+-- approved_count; the caller then offers the next hold
+-- (ApplicationFillFreeSeats: max_active_holds counts holds, not seats).
 WITH confirmed AS (
     UPDATE applications
     SET status = 'approved', hold_expires_at = NULL, updated_at = clock_timestamp()

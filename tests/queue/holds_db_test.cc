@@ -224,6 +224,22 @@ TEST_F(HoldsDbTest, MaxActiveHoldsBoundsTheHoldsOutstandingAndTheRestWait) {
   EXPECT_EQ(Counters(campaign), std::make_pair(0, 2));
 }
 
+// A confirm keeps its seat but ends a hold: under max_active_holds that
+// makes room for the next hold, offered in the same transaction (found by
+// e2e_storm_hold_test: a campaign left with a free seat and 33 waiting).
+TEST_F(HoldsDbTest, AConfirmUnderMaxActiveHoldsOffersTheNextInLineAHold) {
+  const int64_t campaign = Campaign(3, 60'000, true, 4, 1);
+  Decide(campaign);
+  ASSERT_EQ(Statuses(campaign),
+            (std::map<std::string, std::string>{
+                {"u1", "held"}, {"u2", "waitlisted"}, {"u3", "waitlisted"}, {"u4", "waitlisted"}}));
+  ASSERT_TRUE(Store().ConfirmApplication(IdOf(campaign, "u1")).ok());
+  EXPECT_EQ(Statuses(campaign),
+            (std::map<std::string, std::string>{
+                {"u1", "approved"}, {"u2", "held"}, {"u3", "waitlisted"}, {"u4", "waitlisted"}}));
+  EXPECT_EQ(Counters(campaign), std::make_pair(1, 1));
+}
+
 TEST_F(HoldsDbTest, ACancelledHoldPassesItsSeatToTheNextInLineAsAHold) {
   const int64_t campaign = Campaign(1, 60'000, false, 3);
   Decide(campaign);
