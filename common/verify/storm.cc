@@ -183,7 +183,10 @@ class Holders {
           if (due_.empty()) {
             changed_.wait(lock);
           } else {
-            changed_.wait_until(lock, due_.top().first);
+            // A copy: wait_until reads its deadline while the lock is
+            // released, when Schedule's push may move the queue's storage.
+            const std::chrono::steady_clock::time_point next = due_.top().first;
+            changed_.wait_until(lock, next);
           }
         }
         record = due_.top().second;
